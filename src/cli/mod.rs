@@ -1,0 +1,96 @@
+//! The `coordops` command line: argument parsing and exit codes.
+//!
+//! One file per subcommand. Library code returns values and diagnostics; only
+//! this layer prints them and picks an exit code.
+
+mod check;
+mod parse;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diagnostics::RenderOptions;
+
+/// Exit codes, the same for every subcommand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: everything checked clean.
+    Success = 0,
+    /// 1: a playbook has errors.
+    Errors = 1,
+    /// 2: bad usage, or a file could not be read.
+    Usage = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success: every playbook is clean
+  1  a playbook has errors
+  2  usage error, or a file or directory could not be read
+
+Colour is used only when stderr is a terminal and NO_COLOR is unset.";
+
+/// Parse, check and run `.ops` coordination playbooks.
+#[derive(Debug, Parser)]
+#[command(name = "coordops", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check playbooks for syntax errors.
+    Check(check::CheckArgs),
+    /// Parse one playbook and print its syntax tree.
+    Parse(parse::ParseArgs),
+}
+
+/// Runs the parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> Exit {
+    let render = render_options(cli.color);
+    match cli.command {
+        Command::Check(args) => check::run(&args, render),
+        Command::Parse(args) => parse::run(&args, render),
+    }
+}
+
+fn render_options(choice: ColorChoice) -> RenderOptions {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
+    };
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(100);
+    RenderOptions { color, width }
+}

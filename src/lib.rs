@@ -1,0 +1,13 @@
+//! coordops: parse, check and run `.ops` coordination playbooks.
+//!
+//! The modules follow the pipeline: [`source`] loads text, [`syntax`] turns it
+//! into the [`ast`], and [`diagnostics`] explains what went wrong. The
+//! [`cli`] module is the `coordops` command built on top.
+
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod cli;
+pub mod diagnostics;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,236 @@
+//! Playbook source files: loading them from disk with clear errors.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
+use crate::ast::Span;
+use crate::diagnostics::{codes, Diagnostic};
+
+/// The largest playbook file coordops reads, in bytes (4 MiB).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A playbook's name and text, shared cheaply between diagnostics.
+#[derive(Clone)]
+pub struct SourceFile {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    text: String,
+}
+
+impl SourceFile {
+    /// A source from a name (usually a path) and text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile {
+            inner: Arc::new(Inner {
+                name: name.into(),
+                text: text.into(),
+            }),
+        }
+    }
+
+    /// The name shown in diagnostics.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The full text.
+    pub fn text(&self) -> &str {
+        &self.inner.text
+    }
+
+    /// The text a span covers, after clamping it into the source.
+    pub fn slice(&self, span: Span) -> &str {
+        let span = clamp_span(self.text(), span);
+        &self.text()[span.start..span.end]
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = clamp_span(self.text(), Span::point(offset)).start;
+        let before = &self.text()[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        (line, column)
+    }
+}
+
+impl fmt::Debug for SourceFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceFile")
+            .field("name", &self.inner.name)
+            .field("len", &self.inner.text.len())
+            .finish()
+    }
+}
+
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents =
+            self.text()
+                .read_span(span, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name().to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
+}
+
+/// Moves a span inside `text` and onto character boundaries.
+///
+/// A span past the end becomes an empty span at the end; a span that splits
+/// a multi-byte character is widened to cover the whole character. Every span
+/// handed to miette goes through here.
+pub fn clamp_span(text: &str, span: Span) -> Span {
+    let len = text.len();
+    let mut start = span.start.min(len);
+    let mut end = span.end.min(len).max(start);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    Span::new(start, end)
+}
+
+/// Reads a playbook from disk.
+///
+/// Missing, unreadable, oversized and non-UTF-8 files become diagnostics
+/// (`ops::io::*`) naming the path.
+pub fn load(path: &Path) -> Result<SourceFile, Diagnostic> {
+    let shown = path.display().to_string();
+    let metadata = std::fs::metadata(path).map_err(|err| io_error(&shown, &err))?;
+    if metadata.is_dir() {
+        return Err(Diagnostic::error(
+            codes::IO_IS_DIRECTORY,
+            format!("`{shown}` is a directory, not a playbook file"),
+        )
+        .with_help("pass the directory to `coordops check`, which reads every `.ops` file in it"));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            codes::IO_TOO_LARGE,
+            format!(
+                "`{shown}` is {} bytes; playbooks are limited to {MAX_FILE_BYTES} bytes (4 MiB)",
+                metadata.len()
+            ),
+        )
+        .with_help("split the playbook into several files"));
+    }
+    let bytes = std::fs::read(path).map_err(|err| io_error(&shown, &err))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(shown, text)),
+        Err(err) => {
+            let bad = err.utf8_error().valid_up_to();
+            let valid = &err.as_bytes()[..bad];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            Err(Diagnostic::error(
+                codes::IO_NOT_UTF8,
+                format!("`{shown}` is not valid UTF-8: invalid byte at offset {bad} (line {line})"),
+            )
+            .with_help("save the playbook as UTF-8 text"))
+        }
+    }
+}
+
+fn io_error(shown: &str, err: &std::io::Error) -> Diagnostic {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            Diagnostic::error(codes::IO_NOT_FOUND, format!("`{shown}` does not exist"))
+                .with_help("check the path; `coordops check` takes files and directories")
+        }
+        _ => Diagnostic::error(
+            codes::IO_UNREADABLE,
+            format!("cannot read `{shown}`: {err}"),
+        ),
+    }
+}
+
+/// Expands files and directories into the `.ops` files to read, sorted.
+///
+/// Directories are searched recursively; a directory holding no `.ops` file
+/// is an error, as is a path that does not exist.
+pub fn collect_playbooks(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            walk(path, &mut files, &mut problems);
+            if files.len() == before {
+                problems.push(
+                    Diagnostic::error(
+                        codes::IO_NO_PLAYBOOKS,
+                        format!("`{}` contains no `.ops` files", path.display()),
+                    )
+                    .with_help("playbooks are files ending in `.ops`"),
+                );
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    (files, problems)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            problems.push(io_error(&dir.display().to_string(), &err));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if is_symlink {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files, problems);
+        } else if path.extension().is_some_and(|ext| ext == "ops") {
+            files.push(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamp_keeps_spans_inside_and_on_boundaries() {
+        let text = "aé€b";
+        assert_eq!(clamp_span(text, Span::new(2, 3)), Span::new(1, 3));
+        let s = clamp_span(text, Span::new(2, 5));
+        assert_eq!((s.start, s.end), (1, 6));
+        let s = clamp_span(text, Span::new(50, 90));
+        assert_eq!((s.start, s.end), (7, 7));
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let src = SourceFile::new("t", "ab\né€x");
+        assert_eq!(src.line_col(0), (1, 1));
+        assert_eq!(src.line_col(3), (2, 1));
+        assert_eq!(src.line_col(8), (2, 3));
+    }
+}

@@ -1,0 +1,211 @@
+//! Lowering: pest pairs → AST.
+//!
+//! One function per construct, grouped by file. The grammar guarantees each
+//! rule's shape; a [`Cursor`] walks a rule's children and turns any surprise
+//! into an `ops::parse::internal` diagnostic instead of a panic. Literal
+//! values that the grammar cannot bound (numbers too large, unknown escapes)
+//! become ordinary diagnostics.
+
+mod decl;
+mod expr;
+mod stmt;
+mod test_case;
+
+use pest::iterators::{Pair, Pairs};
+
+use super::grammar::Rule;
+use crate::ast::{DurationLit, Ident, IntLit, Item, PercentLit, Playbook, Span, StrLit};
+use crate::diagnostics::{codes, Diagnostic};
+
+/// Result of lowering one construct.
+pub(super) type Lowered<T> = Result<T, Diagnostic>;
+
+/// Code for a grammar/lowering mismatch: a bug in coordops, not the playbook.
+pub const INTERNAL: &str = "ops::parse::internal";
+
+/// Lowers a successful parse of the `playbook` rule.
+pub(super) fn playbook(pair: Pair<'_, Rule>) -> Lowered<Playbook> {
+    let span = span_of(&pair);
+    let mut items = Vec::new();
+    for child in pair.into_inner() {
+        let item = match child.as_rule() {
+            Rule::coordinator => Item::Coordinator(decl::coordinator(child)?),
+            Rule::agent => Item::Agent(decl::agent(child)?),
+            Rule::signal_decl => Item::Signal(decl::signal(child)?),
+            Rule::route => Item::Route(decl::route(child)?),
+            Rule::workflow => Item::Workflow(stmt::workflow(child)?),
+            Rule::lock_decl => Item::Lock(decl::lock(child)?),
+            Rule::escalation_rule => Item::Rule(stmt::handler(Cursor::new(child).next(Rule::handler)?)?),
+            Rule::test => Item::Test(test_case::test(child)?),
+            Rule::EOI => continue,
+            other => return Err(unexpected(&child, &format!("a declaration, not {other:?}"))),
+        };
+        items.push(item);
+    }
+    Ok(Playbook { items, span })
+}
+
+/// Walks the children of one pair.
+pub(super) struct Cursor<'i> {
+    inner: std::iter::Peekable<Pairs<'i, Rule>>,
+    parent: Span,
+}
+
+impl<'i> Cursor<'i> {
+    pub(super) fn new(pair: Pair<'i, Rule>) -> Self {
+        let parent = span_of(&pair);
+        Cursor {
+            inner: pair.into_inner().peekable(),
+            parent,
+        }
+    }
+
+    /// The next child, which must be `rule`.
+    pub(super) fn next(&mut self, rule: Rule) -> Lowered<Pair<'i, Rule>> {
+        match self.inner.next() {
+            Some(pair) if pair.as_rule() == rule => Ok(pair),
+            Some(pair) => Err(unexpected(&pair, &format!("{rule:?}"))),
+            None => Err(internal(self.parent, &format!("missing {rule:?}"))),
+        }
+    }
+
+    /// The next child if it is `rule`.
+    pub(super) fn optional(&mut self, rule: Rule) -> Option<Pair<'i, Rule>> {
+        if self.peek_rule() == Some(rule) {
+            self.inner.next()
+        } else {
+            None
+        }
+    }
+
+    /// The rule of the next child.
+    pub(super) fn peek_rule(&mut self) -> Option<Rule> {
+        self.inner.peek().map(|p| p.as_rule())
+    }
+
+    /// The next child, whatever it is.
+    pub(super) fn any(&mut self) -> Lowered<Pair<'i, Rule>> {
+        self.inner
+            .next()
+            .ok_or_else(|| internal(self.parent, "missing child"))
+    }
+
+    /// All remaining children.
+    pub(super) fn rest(self) -> impl Iterator<Item = Pair<'i, Rule>> {
+        self.inner
+    }
+}
+
+pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+pub(super) fn internal(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(INTERNAL, format!("internal parser error: {what}"))
+        .with_primary(span, "while reading this")
+        .with_help("this is a bug in coordops; please report it with the playbook")
+}
+
+pub(super) fn unexpected(pair: &Pair<'_, Rule>, expected: &str) -> Diagnostic {
+    internal(
+        span_of(pair),
+        &format!("expected {expected}, found {:?}", pair.as_rule()),
+    )
+}
+
+pub(super) fn ident(pair: Pair<'_, Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+pub(super) fn doc(cursor: &mut Cursor<'_>) -> Lowered<Option<StrLit>> {
+    match cursor.optional(Rule::doc) {
+        Some(doc) => Ok(Some(expr::string(Cursor::new(doc).next(Rule::string)?)?)),
+        None => Ok(None),
+    }
+}
+
+fn too_large(span: Span, what: &str) -> Diagnostic {
+    Diagnostic::error(codes::PARSE_NUMBER_TOO_LARGE, format!("this {what} is too large"))
+        .with_primary(span, "too large")
+}
+
+pub(super) fn integer(pair: Pair<'_, Rule>) -> Lowered<IntLit> {
+    let span = span_of(&pair);
+    let value = pair
+        .as_str()
+        .parse::<i64>()
+        .map_err(|_| too_large(span, "number").with_help("numbers must fit in 64 bits"))?;
+    Ok(IntLit { value, span })
+}
+
+pub(super) fn percent(pair: Pair<'_, Rule>) -> Lowered<PercentLit> {
+    let span = span_of(&pair);
+    let value = pair
+        .as_str()
+        .trim_end_matches('%')
+        .parse::<u64>()
+        .map_err(|_| too_large(span, "percentage"))?;
+    Ok(PercentLit { value, span })
+}
+
+/// The largest duration accepted: 365 days.
+pub const MAX_DURATION_MS: u64 = 365 * 24 * 3600 * 1000;
+
+pub(super) fn duration(pair: Pair<'_, Rule>) -> Lowered<DurationLit> {
+    let span = span_of(&pair);
+    let millis = parse_duration(pair.as_str()).ok_or_else(|| {
+        too_large(span, "duration").with_help("durations are limited to 365 days (`365d`)")
+    })?;
+    Ok(DurationLit { millis, span })
+}
+
+/// Parses `1h30m`-style text into milliseconds; `None` past [`MAX_DURATION_MS`].
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return None,
+        };
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() || total > MAX_DURATION_MS {
+        return None;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Some(500));
+        assert_eq!(parse_duration("30s"), Some(30_000));
+        assert_eq!(parse_duration("2m"), Some(120_000));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("1d"), Some(86_400_000));
+        assert_eq!(parse_duration("366d"), None);
+        assert_eq!(parse_duration("99999999999999999999s"), None);
+    }
+}
