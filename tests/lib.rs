@@ -1,1 +1,7 @@
+//! Integration tests: one binary (`autotests = false`) to keep link times down.
 
+mod cli;
+mod diagnostics;
+mod playbooks;
+mod props;
+mod spans;
