@@ -166,3 +166,133 @@ mod tests {
         assert_eq!(parsed.diagnostics.len(), 2, "{:?}", parsed.diagnostics);
     }
 }
+
+#[cfg(test)]
+mod lowering_tests {
+    use super::*;
+    use crate::ast::*;
+
+    fn playbook(text: &str) -> Playbook {
+        let parsed = parse(&SourceFile::new("test.ops", text));
+        match parsed.playbook {
+            Some(p) => p,
+            None => panic!("{:?}", parsed.diagnostics),
+        }
+    }
+
+    fn guard(expr: &str) -> Expr {
+        let p = playbook(&format!("route OPS:X when {expr} => ignore"));
+        let guard = p.routes().next().and_then(|r| r.guard.clone());
+        guard.expect("guard")
+    }
+
+    fn shape(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Binary { op, lhs, rhs } => {
+                format!("({} {} {})", shape(lhs), op.symbol(), shape(rhs))
+            }
+            ExprKind::Unary { operand, .. } => format!("(not {})", shape(operand)),
+            ExprKind::Path { segments } => segments
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join("."),
+            ExprKind::Int { value } => value.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_or_and_not_comparison() {
+        assert_eq!(shape(&guard("a or b and c")), "(a or (b and c))");
+        assert_eq!(shape(&guard("not a == 1 and b")), "((not (a == 1)) and b)");
+        assert_eq!(shape(&guard("a < 1 or b >= 2")), "((a < 1) or (b >= 2))");
+        assert_eq!(shape(&guard("(a or b) and c")), "((a or b) and c)");
+        assert_eq!(shape(&guard("x.y in [1, 2]")).starts_with("(x.y in"), true);
+    }
+
+    #[test]
+    fn strings_decode_escapes_and_interpolation() {
+        let e = guard(r#""a\"b\n\u{e9} {signal.version}!" == "x""#);
+        let ExprKind::Binary { lhs, .. } = e.kind else { panic!() };
+        let ExprKind::Str { value } = lhs.kind else { panic!() };
+        assert_eq!(value.parts.len(), 3);
+        assert_eq!(value.parts[0], StrPart::Text { text: "a\"b\né ".into() });
+        assert!(matches!(value.parts[1], StrPart::Interpolation { .. }));
+        assert_eq!(value.parts[2], StrPart::Text { text: "!".into() });
+    }
+
+    #[test]
+    fn literals() {
+        assert!(matches!(guard("1h30m").kind, ExprKind::Duration { millis: 5_400_000 }));
+        assert!(matches!(guard("80%").kind, ExprKind::Percent { value: 80 }));
+        assert!(matches!(guard("-3").kind, ExprKind::Int { value: -3 }));
+        let ExprKind::Regex { pattern } = guard(r"/^a\/b$/").kind else { panic!() };
+        assert_eq!(pattern, r"^a\/b$");
+        let ExprKind::Map { entries } = guard(r#"{ a: 1 "b c": 2, }"#).kind else { panic!() };
+        assert_eq!(entries[1].key.name, "b c");
+    }
+
+    #[test]
+    fn retry_policy_parts() {
+        let p = playbook("coordinator C { retry 3 backoff 2s x1.5 max 30s on [rejected, timeout] }");
+        let c = p.coordinators().next().expect("coordinator");
+        let Setting::Retry(r) = &c.settings[0] else { panic!() };
+        assert_eq!(r.retries.value, 3);
+        assert_eq!(r.backoff.as_ref().map(|d| d.millis), Some(2000));
+        assert_eq!(r.multiplier.as_ref().map(|m| m.value), Some(1.5));
+        assert_eq!(r.max_delay.as_ref().map(|d| d.millis), Some(30_000));
+        let kinds: Vec<_> = r.on.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(kinds, ["rejected", "timeout"]);
+    }
+
+    #[test]
+    fn routes_labels_patterns_and_targets() {
+        let p = playbook(
+            "route fast: OPS:COMMIT when signal.simple => RM.commit(files: [])\n\
+             route OPS:* => escalate Boundary \"no\"\nroute * => ignore\nroute OPS:A => flow",
+        );
+        let routes: Vec<_> = p.routes().collect();
+        assert_eq!(routes[0].label.as_ref().map(|l| l.name.as_str()), Some("fast"));
+        assert!(routes[0].pattern.matches("OPS:COMMIT"));
+        assert!(matches!(routes[0].target, RouteTarget::Task(_)));
+        assert!(routes[1].pattern.matches("OPS:ANY") && !routes[1].pattern.matches("X:ANY"));
+        assert!(matches!(routes[1].target, RouteTarget::Escalate(_)));
+        assert!(routes[2].pattern.matches("ANYTHING"));
+        assert!(matches!(routes[3].target, RouteTarget::Workflow(_)));
+    }
+
+    #[test]
+    fn steps_options_and_handlers() {
+        let p = playbook(
+            "workflow w {\n  c = A.commit() timeout 30s critical lock g when x\n    \
+             on failure(rejected, conflict) => A.fetch() then retry\n  \
+             if a { A.b() } else if b { A.c() } else { abort \"no\" }\n  \
+             parallel for f in signal.files gate 50% { A.d(file: f) }\n}",
+        );
+        let w = p.workflows().next().expect("workflow");
+        let Stmt::Call(c) = &w.body.stmts[0] else { panic!() };
+        assert_eq!(c.options.len(), 5);
+        let StepOption::Handler(h) = &c.options[4] else { panic!() };
+        assert_eq!(h.kinds.len(), 2);
+        assert!(h.recovery.is_some());
+        assert!(matches!(h.action, HandlerAction::Retry { .. }));
+        let Stmt::If(i) = &w.body.stmts[1] else { panic!() };
+        assert_eq!(i.branches.len(), 2);
+        assert!(i.else_block.is_some());
+        let Stmt::Parallel(g) = &w.body.stmts[2] else { panic!() };
+        assert!(g.each.is_some());
+        assert_eq!(g.gate.as_ref().map(|x| x.value), Some(50));
+    }
+
+    #[test]
+    fn lowering_limits_are_diagnostics() {
+        let long = format!("route OPS:X when {} => ignore", vec!["a"; 40].join(" and "));
+        let parsed = parse(&SourceFile::new("t", long));
+        assert_eq!(parsed.diagnostics[0].code, codes::PARSE_EXPRESSION_TOO_LONG);
+        let big = parse(&SourceFile::new("t", "agent A { max_concurrent 99999999999999999999 }"));
+        assert_eq!(big.diagnostics[0].code, codes::PARSE_NUMBER_TOO_LARGE);
+        let bad = parse(&SourceFile::new("t", "route OPS:X when \"\\u{d800}\" => ignore"));
+        assert_eq!(bad.diagnostics[0].code, codes::PARSE_INVALID_ESCAPE);
+    }
+}
