@@ -35,8 +35,9 @@ pub const MAX_NESTING: usize = 64;
 pub const MAX_OPERATORS: usize = 32;
 /// Most syntax errors reported for one file.
 pub const MAX_ERRORS_PER_FILE: usize = 20;
-/// The parser's work budget (pest rule calls) for one parse.
-pub const CALL_LIMIT: usize = 200_000_000;
+/// The parser's work budget (pest rule calls) for one parse: a valid
+/// 4 MiB playbook needs under 25 million.
+pub const CALL_LIMIT: usize = 50_000_000;
 
 /// The outcome of parsing one file.
 #[derive(Debug)]
