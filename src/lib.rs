@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod ast;
 pub mod cli;
 pub mod diagnostics;

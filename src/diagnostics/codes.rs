@@ -42,6 +42,74 @@ pub const PARSE_TOO_COMPLEX: &str = "ops::parse::too_complex";
 /// A character that is not part of the language.
 pub const PARSE_INVALID_CHARACTER: &str = "ops::parse::invalid_character";
 
+/// A name that refers to no agent.
+pub const CHECK_UNDEFINED_AGENT: &str = "ops::check::undefined_agent";
+/// A task the agent does not declare.
+pub const CHECK_UNDEFINED_TASK: &str = "ops::check::undefined_task";
+/// A workflow that does not exist.
+pub const CHECK_UNDEFINED_WORKFLOW: &str = "ops::check::undefined_workflow";
+/// A signal that is not declared.
+pub const CHECK_UNDEFINED_SIGNAL: &str = "ops::check::undefined_signal";
+/// A lock that is not declared.
+pub const CHECK_UNDEFINED_LOCK: &str = "ops::check::undefined_lock";
+/// A name (bound result, loop variable) not in scope.
+pub const CHECK_UNDEFINED_NAME: &str = "ops::check::undefined_name";
+/// A field the signal (or `step`, `gate`) does not have.
+pub const CHECK_UNDEFINED_FIELD: &str = "ops::check::undefined_field";
+/// An approval or route label that does not exist (in tests).
+pub const CHECK_UNDEFINED_REFERENCE: &str = "ops::check::undefined_reference";
+/// A type name that does not exist.
+pub const CHECK_UNKNOWN_TYPE: &str = "ops::check::unknown_type";
+/// An escalation type other than Boundary, QualityGate, Resource, Conflict.
+pub const CHECK_UNKNOWN_ESCALATION: &str = "ops::check::unknown_escalation_type";
+/// A handler event that does not exist or cannot happen there.
+pub const CHECK_INVALID_HANDLER: &str = "ops::check::invalid_handler";
+/// The same name defined twice.
+pub const CHECK_DUPLICATE: &str = "ops::check::duplicate_definition";
+/// The same setting given twice in one place.
+pub const CHECK_DUPLICATE_SETTING: &str = "ops::check::duplicate_setting";
+/// A result used where it is bound only on some paths.
+pub const CHECK_MAYBE_UNBOUND: &str = "ops::check::maybe_unbound";
+/// A parallel branch using a result of a sibling branch.
+pub const CHECK_SIBLING_REFERENCE: &str = "ops::check::parallel_sibling_reference";
+/// Workflows that run each other in a cycle.
+pub const CHECK_RECURSION: &str = "ops::check::workflow_recursion";
+/// Operands of incompatible types.
+pub const CHECK_TYPE_MISMATCH: &str = "ops::check::type_mismatch";
+/// A condition that is not a boolean.
+pub const CHECK_NOT_BOOLEAN: &str = "ops::check::non_boolean_condition";
+/// A regex that does not compile.
+pub const CHECK_INVALID_REGEX: &str = "ops::check::invalid_regex";
+/// A gate, retry count, multiplier or concurrency outside its range.
+pub const CHECK_OUT_OF_RANGE: &str = "ops::check::value_out_of_range";
+/// A timeout of zero.
+pub const CHECK_ZERO_TIMEOUT: &str = "ops::check::zero_timeout";
+/// A step timeout longer than the enclosing group's or workflow's.
+pub const CHECK_TIMEOUT_EXCEEDS: &str = "ops::check::timeout_exceeds_enclosing";
+/// A statement after `complete`, `fail`, `abort` or `escalate`.
+pub const CHECK_UNREACHABLE: &str = "ops::check::unreachable_statement";
+/// A parallel group with more branches than the fan-out limit.
+pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
+
+/// A route that an earlier route always matches first.
+pub const LINT_SHADOWED_ROUTE: &str = "ops::lint::shadowed_route";
+/// A declared signal no route handles.
+pub const LINT_UNROUTED_SIGNAL: &str = "ops::lint::unrouted_signal";
+/// An agent no step calls.
+pub const LINT_UNUSED_AGENT: &str = "ops::lint::unused_agent";
+/// A task no step calls.
+pub const LINT_UNUSED_TASK: &str = "ops::lint::unused_task";
+/// A workflow no route or `run` reaches.
+pub const LINT_UNUSED_WORKFLOW: &str = "ops::lint::unused_workflow";
+/// A gate that fails on the first failed branch.
+pub const LINT_STRICT_GATE: &str = "ops::lint::gate_tolerates_no_failure";
+/// A step whose worst-case time exceeds the enclosing timeout.
+pub const LINT_TIME_BUDGET: &str = "ops::lint::time_budget_exceeded";
+/// Escalating on the first failure of a retryable kind.
+pub const LINT_PREMATURE_ESCALATION: &str = "ops::lint::premature_escalation";
+/// Consecutive independent steps that could run in parallel.
+pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
+
 /// Every code, for documentation and tests.
 pub const ALL: &[&str] = &[
     IO_NOT_FOUND,
@@ -64,4 +132,74 @@ pub const ALL: &[&str] = &[
     PARSE_EXPRESSION_TOO_LONG,
     PARSE_TOO_COMPLEX,
     PARSE_INVALID_CHARACTER,
+    CHECK_UNDEFINED_AGENT,
+    CHECK_UNDEFINED_TASK,
+    CHECK_UNDEFINED_WORKFLOW,
+    CHECK_UNDEFINED_SIGNAL,
+    CHECK_UNDEFINED_LOCK,
+    CHECK_UNDEFINED_NAME,
+    CHECK_UNDEFINED_FIELD,
+    CHECK_UNDEFINED_REFERENCE,
+    CHECK_UNKNOWN_TYPE,
+    CHECK_UNKNOWN_ESCALATION,
+    CHECK_INVALID_HANDLER,
+    CHECK_DUPLICATE,
+    CHECK_DUPLICATE_SETTING,
+    CHECK_MAYBE_UNBOUND,
+    CHECK_SIBLING_REFERENCE,
+    CHECK_RECURSION,
+    CHECK_TYPE_MISMATCH,
+    CHECK_NOT_BOOLEAN,
+    CHECK_INVALID_REGEX,
+    CHECK_OUT_OF_RANGE,
+    CHECK_ZERO_TIMEOUT,
+    CHECK_TIMEOUT_EXCEEDS,
+    CHECK_UNREACHABLE,
+    CHECK_TOO_MANY_BRANCHES,
+    LINT_SHADOWED_ROUTE,
+    LINT_UNROUTED_SIGNAL,
+    LINT_UNUSED_AGENT,
+    LINT_UNUSED_TASK,
+    LINT_UNUSED_WORKFLOW,
+    LINT_STRICT_GATE,
+    LINT_TIME_BUDGET,
+    LINT_PREMATURE_ESCALATION,
+    LINT_OVER_SERIALIZED,
+];
+
+/// The codes the semantic analysis can emit (each has an explanation).
+pub const ANALYSIS: &[&str] = &[
+    CHECK_UNDEFINED_AGENT,
+    CHECK_UNDEFINED_TASK,
+    CHECK_UNDEFINED_WORKFLOW,
+    CHECK_UNDEFINED_SIGNAL,
+    CHECK_UNDEFINED_LOCK,
+    CHECK_UNDEFINED_NAME,
+    CHECK_UNDEFINED_FIELD,
+    CHECK_UNDEFINED_REFERENCE,
+    CHECK_UNKNOWN_TYPE,
+    CHECK_UNKNOWN_ESCALATION,
+    CHECK_INVALID_HANDLER,
+    CHECK_DUPLICATE,
+    CHECK_DUPLICATE_SETTING,
+    CHECK_MAYBE_UNBOUND,
+    CHECK_SIBLING_REFERENCE,
+    CHECK_RECURSION,
+    CHECK_TYPE_MISMATCH,
+    CHECK_NOT_BOOLEAN,
+    CHECK_INVALID_REGEX,
+    CHECK_OUT_OF_RANGE,
+    CHECK_ZERO_TIMEOUT,
+    CHECK_TIMEOUT_EXCEEDS,
+    CHECK_UNREACHABLE,
+    CHECK_TOO_MANY_BRANCHES,
+    LINT_SHADOWED_ROUTE,
+    LINT_UNROUTED_SIGNAL,
+    LINT_UNUSED_AGENT,
+    LINT_UNUSED_TASK,
+    LINT_UNUSED_WORKFLOW,
+    LINT_STRICT_GATE,
+    LINT_TIME_BUDGET,
+    LINT_PREMATURE_ESCALATION,
+    LINT_OVER_SERIALIZED,
 ];

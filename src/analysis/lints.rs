@@ -1,0 +1,467 @@
+//! Warnings: routes that never match, unused declarations, and the seed's
+//! anti-patterns (strict gates, blown time budgets, premature escalation,
+//! over-serialized work).
+
+use std::collections::BTreeSet;
+
+use crate::ast::{
+    Block, Call, CallStmt, Handler, HandlerAction, Playbook, Route, RouteTarget, SignalPattern,
+    Span, StepOption, Stmt,
+};
+use crate::diagnostics::{codes, Diagnostic};
+
+use super::flow::runs;
+use super::policy::{self, format_duration, Inherited};
+use super::symbols::Symbols;
+use super::walker::mentions;
+
+/// Runs every lint.
+pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>) {
+    shadowed_routes(playbook, out);
+    unrouted_signals(playbook, out);
+    unused(playbook, symbols, out);
+    let mut steps = StepLints { symbols, out };
+    for workflow in playbook.workflows() {
+        let enclosing = workflow.timeout.as_ref().map(|t| (t.millis, t.span, "the workflow's"));
+        steps.block(&workflow.body, enclosing, false);
+    }
+}
+
+/// Whether every signal `later` matches is matched by `earlier`.
+fn covers(earlier: &SignalPattern, later: &SignalPattern) -> bool {
+    match (earlier, later) {
+        (SignalPattern::Any { .. }, _) => true,
+        (SignalPattern::Namespace { namespace, .. }, SignalPattern::Exact { name, .. }) => {
+            name.split_once(':').is_some_and(|(ns, _)| ns == namespace)
+        }
+        (SignalPattern::Namespace { namespace: a, .. }, SignalPattern::Namespace { namespace: b, .. }) => a == b,
+        (SignalPattern::Exact { name: a, .. }, SignalPattern::Exact { name: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
+fn pattern_text(p: &SignalPattern) -> String {
+    match p {
+        SignalPattern::Exact { name, .. } => name.clone(),
+        SignalPattern::Namespace { namespace, .. } => format!("{namespace}:*"),
+        SignalPattern::Any { .. } => "*".to_string(),
+    }
+}
+
+fn shadowed_routes(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
+    let routes: Vec<&Route> = playbook.routes().collect();
+    for (i, later) in routes.iter().enumerate() {
+        let shadow = routes[..i]
+            .iter()
+            .find(|earlier| earlier.guard.is_none() && covers(&earlier.pattern, &later.pattern));
+        if let Some(earlier) = shadow {
+            out.push(
+                Diagnostic::warning(
+                    codes::LINT_SHADOWED_ROUTE,
+                    format!(
+                        "this route can never match: `{}` above it catches every `{}` signal first",
+                        pattern_text(&earlier.pattern),
+                        pattern_text(&later.pattern)
+                    ),
+                )
+                .with_primary(later.pattern.span(), "never reached")
+                .with_secondary(earlier.pattern.span(), "matches first")
+                .with_help("routes are tried in order and the first match wins; move this route above, or add a `when` guard to the earlier one"),
+            );
+        }
+    }
+}
+
+fn unrouted_signals(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
+    for signal in playbook.signals() {
+        let routed = playbook.routes().any(|r| {
+            !matches!(r.pattern, SignalPattern::Any { .. }) && r.pattern.matches(&signal.name.name)
+        });
+        if !routed {
+            out.push(
+                Diagnostic::warning(
+                    codes::LINT_UNROUTED_SIGNAL,
+                    format!("signal `{}` is declared but no route handles it", signal.name.name),
+                )
+                .with_primary(signal.name.span, "never routed")
+                .with_help(format!("add `route {} => WORKFLOW`, or remove the declaration", signal.name.name)),
+            );
+        }
+    }
+}
+
+/// Agent tasks called anywhere, as (agent, task).
+fn called_tasks(playbook: &Playbook) -> BTreeSet<(String, String)> {
+    let mut calls: Vec<&Call> = Vec::new();
+    fn handler_calls(options: &[StepOption]) -> impl Iterator<Item = &Call> {
+        options.iter().filter_map(|o| match o {
+            StepOption::Handler(h) => h.recovery.as_ref(),
+            _ => None,
+        })
+    }
+    let mut stack: Vec<&Block> = playbook.workflows().map(|w| &w.body).collect();
+    while let Some(block) = stack.pop() {
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Call(c) => {
+                    calls.push(&c.call);
+                    calls.extend(handler_calls(&c.options));
+                }
+                Stmt::Run(r) => calls.extend(handler_calls(&r.options)),
+                Stmt::Approve(a) => calls.extend(handler_calls(&a.options)),
+                Stmt::If(i) => {
+                    stack.extend(i.branches.iter().map(|b| &b.block));
+                    stack.extend(&i.else_block);
+                }
+                Stmt::Parallel(p) => stack.push(&p.body),
+                Stmt::Exclusive(x) => stack.push(&x.body),
+                _ => {}
+            }
+        }
+    }
+    for route in playbook.routes() {
+        if let RouteTarget::Task(call) = &route.target {
+            calls.push(call);
+        }
+    }
+    calls.extend(playbook.rules().filter_map(|r| r.recovery.as_ref()));
+    calls
+        .into_iter()
+        .map(|c| (c.agent.name.clone(), c.task.name.clone()))
+        .collect()
+}
+
+fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>) {
+    let called = called_tasks(playbook);
+    for agent in symbols.agents.values() {
+        let used: Vec<&str> = called
+            .iter()
+            .filter(|(a, _)| *a == agent.name.name)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        if used.is_empty() {
+            out.push(
+                Diagnostic::warning(codes::LINT_UNUSED_AGENT, format!("agent `{}` is never used", agent.name.name))
+                    .with_primary(agent.name.span, "no step calls it")
+                    .with_help("call one of its tasks from a workflow or route, or remove the agent"),
+            );
+            continue;
+        }
+        for task in &agent.tasks {
+            if !used.contains(&task.name.name.as_str()) {
+                out.push(
+                    Diagnostic::warning(
+                        codes::LINT_UNUSED_TASK,
+                        format!("task `{}.{}` is never used", agent.name.name, task.name.name),
+                    )
+                    .with_primary(task.name.span, "no step calls it")
+                    .with_help("call it from a workflow, a route or a recovery handler, or remove it"),
+                );
+            }
+        }
+    }
+    let mut reached: BTreeSet<&str> = playbook
+        .routes()
+        .filter_map(|r| match &r.target {
+            RouteTarget::Workflow(w) => Some(w.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for workflow in playbook.workflows() {
+        reached.extend(runs(&workflow.body).into_iter().map(|i| i.name.as_str()));
+    }
+    for workflow in symbols.workflows.values() {
+        if !reached.contains(workflow.name.name.as_str()) {
+            out.push(
+                Diagnostic::warning(
+                    codes::LINT_UNUSED_WORKFLOW,
+                    format!("workflow `{}` is never used", workflow.name.name),
+                )
+                .with_primary(workflow.name.span, "no route or `run` reaches it")
+                .with_help(format!("route a signal to it (`route NS:SIGNAL => {}`) or remove it", workflow.name.name)),
+            );
+        }
+    }
+}
+
+/// The failure kinds a gate of `gate`% over `n` branches tolerates.
+pub fn tolerated_failures(gate: u64, n: u64) -> u64 {
+    (0..=n).rev().find(|k| (n - k) * 100 >= gate * n).unwrap_or(0)
+}
+
+/// `a/b` as a rounded percentage.
+fn percent(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        return 0;
+    }
+    (a * 200 + b) / (2 * b)
+}
+
+struct StepLints<'s, 'a, 'o> {
+    symbols: &'s Symbols<'a>,
+    out: &'o mut Vec<Diagnostic>,
+}
+
+type Enclosing = Option<(u64, Span, &'static str)>;
+
+impl<'a> StepLints<'_, 'a, '_> {
+    fn inherited(&self, call: &Call) -> Inherited<'a> {
+        Inherited {
+            task: self.symbols.task(&call.agent.name, &call.task.name),
+            agent: self.symbols.agents.get(call.agent.name.as_str()).copied(),
+            coordinator: self.symbols.coordinator,
+        }
+    }
+
+    fn block(&mut self, block: &Block, enclosing: Enclosing, exclusive: bool) {
+        if !exclusive {
+            for pair in block.stmts.windows(2) {
+                if let [Stmt::Call(a), Stmt::Call(b)] = pair {
+                    self.over_serialized(a, b);
+                }
+            }
+        }
+        for stmt in &block.stmts {
+            match stmt {
+                Stmt::Call(c) => {
+                    self.time_budget(c, enclosing);
+                    self.premature_escalation(c);
+                }
+                Stmt::If(i) => {
+                    for b in i.branches.iter().map(|b| &b.block).chain(&i.else_block) {
+                        self.block(b, enclosing, exclusive);
+                    }
+                }
+                Stmt::Parallel(p) => {
+                    if p.each.is_none() {
+                        self.strict_gate(p);
+                    }
+                    let inner = p.timeout.as_ref().map(|t| (t.millis, t.span, "the group's")).or(enclosing);
+                    // Branches of a group run side by side: no serialization lint among them.
+                    for branch in &p.body.stmts {
+                        self.block(&Block { stmts: vec![branch.clone()], span: p.body.span }, inner, exclusive);
+                    }
+                    if p.each.is_some() {
+                        self.block(&p.body, inner, true);
+                    }
+                }
+                Stmt::Exclusive(x) => self.block(&x.body, enclosing, true),
+                _ => {}
+            }
+        }
+    }
+
+    fn strict_gate(&mut self, group: &crate::ast::ParallelStmt) {
+        let n = group.body.stmts.len() as u64;
+        let gate = group
+            .gate
+            .as_ref()
+            .map_or_else(|| policy::default_gate(self.symbols.coordinator), |g| g.value);
+        if n < 2 || gate == 0 || gate >= 100 || tolerated_failures(gate, n) > 0 {
+            return;
+        }
+        let span = group
+            .gate
+            .as_ref()
+            .map_or(Span::new(group.span.start, group.span.start + "parallel".len()), |g| g.span);
+        let one_failure = percent(n - 1, n);
+        let highest = (n - 1) * 100 / n;
+        self.out.push(
+            Diagnostic::warning(
+                codes::LINT_STRICT_GATE,
+                format!(
+                    "gate {gate}% over {n} branches tolerates no failure: with one failure {}/{n} = {one_failure}% < {gate}%",
+                    n - 1
+                ),
+            )
+            .with_primary(span, format!("all {n} branches must succeed"))
+            .with_help(format!(
+                "write `gate 100%` if every branch is required, or lower the gate to {highest}% to tolerate one failure"
+            )),
+        );
+    }
+
+    fn time_budget(&mut self, step: &CallStmt, enclosing: Enclosing) {
+        let Some((limit, limit_span, what)) = enclosing else { return };
+        let inherited = self.inherited(&step.call);
+        let (timeout, _) = inherited.timeout(&step.options);
+        let policy = inherited.retry(&step.options);
+        let retries = policy.map_or(0, |p| u64::try_from(p.retries.value).unwrap_or(0));
+        let delays = policy.map(policy::backoff_delays).unwrap_or_default();
+        let attempts = retries + 1;
+        let budget = attempts
+            .saturating_mul(timeout)
+            .saturating_add(delays.iter().fold(0u64, |a, d| a.saturating_add(*d)));
+        if budget <= limit {
+            return;
+        }
+        let arithmetic = if delays.is_empty() || delays.iter().all(|d| *d == 0) {
+            format!("{attempts} attempt{} × {}", if attempts == 1 { "" } else { "s" }, format_duration(timeout))
+        } else {
+            format!(
+                "{attempts} attempts × {} + backoff {}",
+                format_duration(timeout),
+                delays.iter().map(|d| format_duration(*d)).collect::<Vec<_>>().join(" + ")
+            )
+        };
+        self.out.push(
+            Diagnostic::warning(
+                codes::LINT_TIME_BUDGET,
+                format!(
+                    "worst case for `{}`: {arithmetic} = {}, longer than {what} timeout ({})",
+                    step_name(step),
+                    format_duration(budget),
+                    format_duration(limit)
+                ),
+            )
+            .with_primary(step.call.span, format!("can take up to {}", format_duration(budget)))
+            .with_secondary(limit_span, "enclosing timeout")
+            .with_help("lower the retries (`retry 0` disables them) or the step's timeout, or raise the enclosing timeout"),
+        );
+    }
+
+    fn premature_escalation(&mut self, step: &CallStmt) {
+        let inherited = self.inherited(&step.call);
+        let policy = inherited.retry(&step.options).filter(|p| p.retries.value > 0);
+        let fallback = self
+            .symbols
+            .coordinator
+            .and_then(|c| policy::setting_retry(&c.settings));
+        for option in &step.options {
+            let StepOption::Handler(h) = option else { continue };
+            if h.event.name != "failure" || h.recovery.is_some() || !matches!(h.action, HandlerAction::Escalate(_)) {
+                continue;
+            }
+            if let Some(kind) = retryable_kind(h, policy.or(fallback)) {
+                let why = if policy.is_some() {
+                    "its retries never happen".to_string()
+                } else {
+                    "this step has no retry".to_string()
+                };
+                self.out.push(
+                    Diagnostic::warning(
+                        codes::LINT_PREMATURE_ESCALATION,
+                        format!("escalates on the first `{kind}` failure, which is recoverable: {why}"),
+                    )
+                    .with_primary(h.span, "escalates at once")
+                    .with_help(format!(
+                        "try recovery first: `on exhausted({kind}) => escalate …` escalates after the retries, or `on failure({kind}) => AGENT.fix() then retry`"
+                    )),
+                );
+            }
+        }
+    }
+
+    fn over_serialized(&mut self, first: &CallStmt, second: &CallStmt) {
+        if let Some(binding) = &first.binding {
+            if depends_on(second, &binding.name) {
+                return;
+            }
+        }
+        let lock = |s: &CallStmt| -> Vec<String> {
+            s.options
+                .iter()
+                .filter_map(|o| match o {
+                    StepOption::Lock(l) => Some(l.name.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        if lock(first).iter().any(|l| lock(second).contains(l)) {
+            return;
+        }
+        let serial = |agent: &str| {
+            let own = self
+                .symbols
+                .agents
+                .get(agent)
+                .and_then(|a| a.settings.iter().find_map(max_concurrent));
+            let global = self
+                .symbols
+                .coordinator
+                .and_then(|c| c.settings.iter().find_map(max_concurrent));
+            own.or(global) == Some(1)
+        };
+        if first.call.agent.name == second.call.agent.name && serial(&first.call.agent.name) {
+            return;
+        }
+        if self.symbols.coordinator.and_then(|c| c.settings.iter().find_map(max_concurrent)) == Some(1) {
+            return;
+        }
+        self.out.push(
+            Diagnostic::warning(
+                codes::LINT_OVER_SERIALIZED,
+                format!(
+                    "`{}` does not use any result of `{}`: the two steps could run in parallel",
+                    step_name(second),
+                    step_name(first)
+                ),
+            )
+            .with_primary(second.call.span, "independent of the step before")
+            .with_secondary(first.call.span, "previous step")
+            .with_help("wrap both in `parallel { … }`; if the order matters, hand a result of the first step to the second"),
+        );
+    }
+}
+
+fn max_concurrent(setting: &crate::ast::Setting) -> Option<i64> {
+    match setting {
+        crate::ast::Setting::MaxConcurrent(n) => Some(n.value),
+        _ => None,
+    }
+}
+
+fn step_name(step: &CallStmt) -> String {
+    step.binding
+        .as_ref()
+        .map_or_else(|| format!("{}.{}", step.call.agent.name, step.call.task.name), |b| b.name.clone())
+}
+
+/// The first kind a handler escalates on that the policy would retry.
+fn retryable_kind(handler: &Handler, policy: Option<&crate::ast::RetryPolicy>) -> Option<String> {
+    let policy = policy.filter(|p| p.retries.value > 0)?;
+    if handler.kinds.is_empty() {
+        return Some(policy.on.first().map_or_else(|| "any".to_string(), |k| k.name.clone()));
+    }
+    handler
+        .kinds
+        .iter()
+        .find(|k| policy::retries_kind(policy, &k.name))
+        .map(|k| k.name.clone())
+}
+
+/// Whether a step mentions `name` anywhere (arguments, guard, handlers).
+fn depends_on(step: &CallStmt, name: &str) -> bool {
+    let call_uses = |call: &Call| call.args.iter().any(|a| mentions(&a.value, name));
+    if call_uses(&step.call) {
+        return true;
+    }
+    step.options.iter().any(|o| match o {
+        StepOption::When(e) => mentions(e, name),
+        StepOption::Handler(h) => {
+            h.guard.as_ref().is_some_and(|g| mentions(g, name))
+                || h.recovery.as_ref().is_some_and(call_uses)
+                || match &h.action {
+                    HandlerAction::Escalate(e) => e.details.as_ref().is_some_and(|d| mentions(d, name)),
+                    HandlerAction::Fail(f) => f.details.as_ref().is_some_and(|d| mentions(d, name)),
+                    _ => false,
+                }
+        }
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_arithmetic() {
+        assert_eq!(tolerated_failures(80, 3), 0);
+        assert_eq!(tolerated_failures(80, 5), 1);
+        assert_eq!(tolerated_failures(66, 3), 1);
+        assert_eq!(tolerated_failures(100, 4), 0);
+        assert_eq!(tolerated_failures(0, 4), 4);
+        assert_eq!(percent(2, 3), 67);
+    }
+}

@@ -1,0 +1,52 @@
+//! Semantic analysis: resolve → check → lint, on a parsed playbook.
+//!
+//! Never stops at the first problem: every pass runs and all diagnostics are
+//! returned, sorted by position. Errors stop a playbook from running;
+//! warnings (`ops::lint::*`) can be silenced with `# ops:allow(CODE)` on or
+//! above the line, or turned into errors with `--deny-warnings`.
+
+mod flow;
+mod lints;
+pub mod policy;
+mod suggest;
+mod suppress;
+mod symbols;
+mod types;
+mod values;
+mod walker;
+
+pub use lints::tolerated_failures;
+pub use walker::{ESCALATION_TYPES, STATUSES};
+
+use crate::ast::Playbook;
+use crate::diagnostics::{self, Diagnostic};
+use crate::source::SourceFile;
+
+/// Analyses a parsed playbook and returns its diagnostics, sorted.
+pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let symbols = symbols::Symbols::collect(playbook, &mut out);
+    let reach = flow::reach(playbook, &symbols);
+    walker::check(playbook, &symbols, &reach, &mut out);
+    flow::recursion(playbook, &symbols, &mut out);
+    lints::check(playbook, &symbols, &mut out);
+
+    let allowances = suppress::Allowances::parse(source.text());
+    let mut out: Vec<Diagnostic> = out
+        .into_iter()
+        .filter(|d| !allowances.silences(d, source))
+        .map(|d| d.in_file(source))
+        .collect();
+    diagnostics::sort(&mut out);
+    out.dedup_by(|a, b| a.code == b.code && a.message == b.message && a.primary_span().map(|s| (s.start, s.end)) == b.primary_span().map(|s| (s.start, s.end)));
+    out
+}
+
+/// Parses and analyses one source file: syntax errors, or analysis results.
+pub fn check_source(source: &SourceFile) -> Vec<Diagnostic> {
+    let parsed = crate::syntax::parse(source);
+    match parsed.playbook {
+        Some(playbook) => analyze(&playbook, source),
+        None => parsed.diagnostics,
+    }
+}

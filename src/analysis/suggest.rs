@@ -1,0 +1,57 @@
+//! "Did you mean …?" by edit distance.
+
+/// The closest candidate to `name`, if it is close enough to be a likely typo.
+///
+/// Comparison ignores case, so `release_manager` suggests `RELEASE_MANAGER`.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    let limit = (name.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&wanted, &c.to_lowercase()), c))
+        .filter(|(distance, c)| *distance <= limit && *c != name)
+        .min_by_key(|(distance, c)| (*distance, c.len()))
+        .map(|(_, c)| c)
+}
+
+/// `did you mean `X`?` help text, or a listing of what exists.
+pub fn help<'a>(
+    name: &str,
+    what: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> String {
+    if let Some(best) = closest(name, candidates.clone()) {
+        return format!("did you mean `{best}`?");
+    }
+    let mut all: Vec<&str> = candidates.into_iter().collect();
+    all.sort_unstable();
+    all.dedup();
+    match all.len() {
+        0 => format!("no {what} is declared"),
+        n if n <= 8 => format!(
+            "declared {what}s: {}",
+            all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ),
+        n => format!("{n} {what}s are declared; none is close to `{name}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_ignoring_case() {
+        let agents = ["RELEASE_MANAGER", "META_UPDATER", "TOOLSMITH"];
+        assert_eq!(closest("RELEASE_MANGER", agents), Some("RELEASE_MANAGER"));
+        assert_eq!(closest("release_manager", agents), Some("RELEASE_MANAGER"));
+        assert_eq!(closest("TOOLSMIT", agents), Some("TOOLSMITH"));
+        assert_eq!(closest("SCHEDULER", agents), None);
+    }
+
+    #[test]
+    fn help_lists_candidates_when_none_is_close() {
+        assert_eq!(help("x", "lock", ["b", "a"]), "declared locks: `a`, `b`");
+        assert_eq!(help("x", "lock", []), "no lock is declared");
+    }
+}

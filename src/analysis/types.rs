@@ -1,0 +1,454 @@
+//! Expression checking: what each path refers to, and the types of operands.
+
+use std::fmt;
+
+use crate::ast::{BinaryOp, Expr, ExprKind, Ident, SignalDecl, Span, StrPart, TypeRef, UnaryOp};
+use crate::diagnostics::{codes, Diagnostic};
+
+use super::suggest;
+
+/// The static type of an expression; `Any` is unknown and fits everything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// Unknown (agent outputs, untyped values).
+    Any,
+    /// `string`
+    Str,
+    /// `int`
+    Int,
+    /// `bool`
+    Bool,
+    /// `duration`
+    Duration,
+    /// `percent`
+    Percent,
+    /// A regex literal.
+    Regex,
+    /// `list<T>`
+    List(Box<Ty>),
+    /// `map`
+    Map,
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Any => f.write_str("any value"),
+            Ty::Str => f.write_str("a string"),
+            Ty::Int => f.write_str("an int"),
+            Ty::Bool => f.write_str("a bool"),
+            Ty::Duration => f.write_str("a duration"),
+            Ty::Percent => f.write_str("a percent"),
+            Ty::Regex => f.write_str("a regex"),
+            Ty::List(e) if **e == Ty::Any => f.write_str("a list"),
+            Ty::List(e) => write!(f, "a list of {}", e.plural()),
+            Ty::Map => f.write_str("a map"),
+        }
+    }
+}
+
+impl Ty {
+    fn plural(&self) -> &'static str {
+        match self {
+            Ty::Str => "strings",
+            Ty::Int => "ints",
+            Ty::Bool => "bools",
+            Ty::Duration => "durations",
+            Ty::Percent => "percents",
+            Ty::Map => "maps",
+            _ => "values",
+        }
+    }
+
+    /// Whether values of the two types can be compared with `==`.
+    pub fn compatible(&self, other: &Ty) -> bool {
+        match (self, other) {
+            (Ty::Any, _) | (_, Ty::Any) => true,
+            (Ty::List(a), Ty::List(b)) => a.compatible(b),
+            (Ty::Regex, Ty::Str) | (Ty::Str, Ty::Regex) => true,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// Type names a signal field may declare.
+pub const TYPE_NAMES: &[&str] = &["string", "int", "bool", "duration", "percent", "list", "map"];
+
+/// Resolves a declared type, reporting unknown names.
+pub fn declared_type(ty: &TypeRef, out: &mut Vec<Diagnostic>) -> Ty {
+    let scalar = |ident: &Ident, out: &mut Vec<Diagnostic>| match ident.name.as_str() {
+        "string" => Ty::Str,
+        "int" => Ty::Int,
+        "bool" => Ty::Bool,
+        "duration" => Ty::Duration,
+        "percent" => Ty::Percent,
+        "map" => Ty::Map,
+        "list" => Ty::List(Box::new(Ty::Any)),
+        _ => {
+            out.push(
+                Diagnostic::error(codes::CHECK_UNKNOWN_TYPE, format!("unknown type `{}`", ident.name))
+                    .with_primary(ident.span, "not a type")
+                    .with_help(suggest::help(&ident.name, "type", TYPE_NAMES.iter().copied())),
+            );
+            Ty::Any
+        }
+    };
+    match (&ty.name.name[..], &ty.element) {
+        ("list", Some(element)) => Ty::List(Box::new(scalar(element, out))),
+        (_, Some(element)) => {
+            out.push(
+                Diagnostic::error(
+                    codes::CHECK_UNKNOWN_TYPE,
+                    format!("`{}` takes no element type", ty.name.name),
+                )
+                .with_primary(element.span, "only `list<…>` has an element type"),
+            );
+            scalar(&ty.name, out)
+        }
+        _ => scalar(&ty.name, out),
+    }
+}
+
+/// What a name at the root of a path refers to.
+#[derive(Clone, Debug)]
+pub enum Root<'a> {
+    /// `signal`: the signals that can reach this point (`None`: unknown).
+    Signal(Option<Vec<&'a SignalDecl>>),
+    /// A step result, `let` value or loop variable.
+    Value,
+    /// A result bound only on some paths to here.
+    MaybeBound(Span),
+    /// A result of a sibling branch of the same parallel group.
+    Sibling(Span),
+    /// A built-in object with fixed fields (`step`, `gate`).
+    Object(&'static [&'static str]),
+}
+
+/// Fields of `step` in handlers and rules.
+pub const STEP_FIELDS: &[&str] = &[
+    "name", "agent", "task", "error", "kind", "attempts", "critical", "timeout", "duration",
+];
+/// Fields of `gate` in rules.
+pub const GATE_FIELDS: &[&str] = &[
+    "successes", "failures", "skipped", "counted", "total", "threshold", "ratio", "decided_at",
+];
+
+/// The names visible to an expression.
+#[derive(Clone, Debug, Default)]
+pub struct Env<'a> {
+    roots: Vec<(String, Root<'a>)>,
+}
+
+impl<'a> Env<'a> {
+    /// Adds (or shadows) a root name.
+    pub fn with(mut self, name: &str, root: Root<'a>) -> Self {
+        self.bind(name, root);
+        self
+    }
+
+    /// Adds (or shadows) a root name in place.
+    pub fn bind(&mut self, name: &str, root: Root<'a>) {
+        self.roots.retain(|(n, _)| n != name);
+        self.roots.push((name.to_string(), root));
+    }
+
+    fn get(&self, name: &str) -> Option<&Root<'a>> {
+        self.roots.iter().rev().find(|(n, _)| n == name).map(|(_, r)| r)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.roots.iter().map(|(n, _)| n.as_str())
+    }
+}
+
+/// Checks an expression used as a condition: it must be a boolean.
+pub fn condition(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) {
+    let ty = infer(env, expr, out);
+    if !matches!(ty, Ty::Bool | Ty::Any) {
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_NOT_BOOLEAN,
+                format!("this condition is {ty}, not a boolean"),
+            )
+            .with_primary(expr.span, format!("{ty}"))
+            .with_help("compare it with something, e.g. `x == \"value\"`, or test a boolean field"),
+        );
+    }
+}
+
+/// Infers an expression's type, reporting unknown names and type errors.
+pub fn infer(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
+    match &expr.kind {
+        ExprKind::Str { value } => {
+            for part in &value.parts {
+                if let StrPart::Interpolation { expr } = part {
+                    infer(env, expr, out);
+                }
+            }
+            Ty::Str
+        }
+        ExprKind::Regex { pattern } => {
+            check_regex(pattern, expr.span, out);
+            Ty::Regex
+        }
+        ExprKind::Int { .. } => Ty::Int,
+        ExprKind::Bool { .. } => Ty::Bool,
+        ExprKind::Duration { .. } => Ty::Duration,
+        ExprKind::Percent { .. } => Ty::Percent,
+        ExprKind::List { items } => {
+            let types: Vec<Ty> = items.iter().map(|i| infer(env, i, out)).collect();
+            let element = match types.split_first() {
+                Some((first, rest)) if rest.iter().all(|t| t == first) => first.clone(),
+                _ => Ty::Any,
+            };
+            Ty::List(Box::new(element))
+        }
+        ExprKind::Map { entries } => {
+            let mut seen: Vec<&Ident> = Vec::new();
+            for entry in entries {
+                if let Some(first) = seen.iter().find(|k| k.name == entry.key.name) {
+                    out.push(super::symbols::duplicate("map key", &entry.key, first.span));
+                } else {
+                    seen.push(&entry.key);
+                }
+                infer(env, &entry.value, out);
+            }
+            Ty::Map
+        }
+        ExprKind::Path { segments } => path(env, segments, out),
+        ExprKind::Unary { op: UnaryOp::Not, operand } => {
+            let ty = infer(env, operand, out);
+            expect_bool("`not`", &ty, operand.span, out);
+            Ty::Bool
+        }
+        ExprKind::Binary { op, lhs, rhs } => binary(env, *op, lhs, rhs, out),
+    }
+}
+
+fn expect_bool(what: &str, ty: &Ty, span: Span, out: &mut Vec<Diagnostic>) {
+    if !matches!(ty, Ty::Bool | Ty::Any) {
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_TYPE_MISMATCH,
+                format!("{what} needs a boolean, but this is {ty}"),
+            )
+            .with_primary(span, format!("{ty}")),
+        );
+    }
+}
+
+fn mismatch(message: String, lhs: (&Ty, Span), rhs: (&Ty, Span), help: &str) -> Diagnostic {
+    Diagnostic::error(codes::CHECK_TYPE_MISMATCH, message)
+        .with_primary(rhs.1, format!("{}", rhs.0))
+        .with_secondary(lhs.1, format!("{}", lhs.0))
+        .with_help(help.to_string())
+}
+
+fn binary(env: &Env<'_>, op: BinaryOp, lhs: &Expr, rhs: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
+    let l = infer(env, lhs, out);
+    let r = infer(env, rhs, out);
+    let sym = op.symbol();
+    match op {
+        BinaryOp::And | BinaryOp::Or => {
+            expect_bool(&format!("`{sym}`"), &l, lhs.span, out);
+            expect_bool(&format!("`{sym}`"), &r, rhs.span, out);
+        }
+        BinaryOp::Eq | BinaryOp::Ne => {
+            if !l.compatible(&r) {
+                out.push(mismatch(
+                    format!("cannot compare {l} with {r}"),
+                    (&l, lhs.span),
+                    (&r, rhs.span),
+                    "both sides of `==` and `!=` must have the same type",
+                ));
+            }
+        }
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            let orderable = |t: &Ty| matches!(t, Ty::Any | Ty::Int | Ty::Duration | Ty::Percent);
+            if !orderable(&l) || !orderable(&r) || !l.compatible(&r) {
+                out.push(mismatch(
+                    format!("cannot order {l} and {r} with `{sym}`"),
+                    (&l, lhs.span),
+                    (&r, rhs.span),
+                    "`<`, `<=`, `>` and `>=` compare two ints, two durations or two percents",
+                ));
+            }
+        }
+        BinaryOp::Match | BinaryOp::NotMatch => {
+            if !matches!(l, Ty::Str | Ty::Any) {
+                out.push(
+                    Diagnostic::error(
+                        codes::CHECK_TYPE_MISMATCH,
+                        format!("`{sym}` matches a string against a regex, but the left side is {l}"),
+                    )
+                    .with_primary(lhs.span, format!("{l}"))
+                    .with_help("match a string field, e.g. `output.message ~ /^feat/`"),
+                );
+            }
+            match (&rhs.kind, &r) {
+                (_, Ty::Regex | Ty::Any) => {}
+                (ExprKind::Str { value }, Ty::Str) => {
+                    if let Some(text) = value.as_plain() {
+                        check_regex(&text, rhs.span, out);
+                    }
+                }
+                (_, Ty::Str) => {}
+                _ => out.push(
+                    Diagnostic::error(
+                        codes::CHECK_TYPE_MISMATCH,
+                        format!("the right side of `{sym}` must be a regex, but it is {r}"),
+                    )
+                    .with_primary(rhs.span, format!("{r}"))
+                    .with_help("write a regex literal such as `/^v[0-9]+/`"),
+                ),
+            }
+        }
+        BinaryOp::In => match &r {
+            Ty::Any | Ty::Map => {}
+            Ty::List(element) if element.compatible(&l) => {}
+            Ty::List(element) => out.push(mismatch(
+                format!("{l} can never be in {}", Ty::List(element.clone())),
+                (&l, lhs.span),
+                (&r, rhs.span),
+                "the value and the list's elements must have the same type",
+            )),
+            _ => out.push(
+                Diagnostic::error(
+                    codes::CHECK_TYPE_MISMATCH,
+                    format!("`in` needs a list or map on the right, but this is {r}"),
+                )
+                .with_primary(rhs.span, format!("{r}")),
+            ),
+        },
+    }
+    Ty::Bool
+}
+
+fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
+    if let Err(err) = regex::Regex::new(pattern) {
+        let detail = err.to_string();
+        let last = detail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("invalid regex")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_string();
+        out.push(
+            Diagnostic::error(codes::CHECK_INVALID_REGEX, format!("invalid regex: {last}"))
+                .with_primary(span, "this regex does not compile")
+                .with_help("regexes use Rust `regex` syntax; escape special characters with `\\`"),
+        );
+    }
+}
+
+fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
+    let Some(root) = segments.first() else {
+        return Ty::Any;
+    };
+    let span = segments
+        .last()
+        .map_or(root.span, |last| root.span.join(last.span));
+    match env.get(&root.name) {
+        None => {
+            out.push(
+                Diagnostic::error(
+                    codes::CHECK_UNDEFINED_NAME,
+                    format!("`{}` is not defined here", root.name),
+                )
+                .with_primary(root.span, "unknown name")
+                .with_help(suggest::help(&root.name, "name in scope", env.names())),
+            );
+            Ty::Any
+        }
+        Some(Root::Value) => Ty::Any,
+        Some(Root::MaybeBound(bound)) => {
+            out.push(
+                Diagnostic::error(
+                    codes::CHECK_MAYBE_UNBOUND,
+                    format!("`{}` is not bound on every path to here", root.name),
+                )
+                .with_primary(root.span, "may be unbound here")
+                .with_secondary(*bound, "bound only on this path")
+                .with_help("bind it on every branch (add an `else`), or use it inside the branch that binds it"),
+            );
+            Ty::Any
+        }
+        Some(Root::Sibling(bound)) => {
+            out.push(
+                Diagnostic::error(
+                    codes::CHECK_SIBLING_REFERENCE,
+                    format!(
+                        "`{}` is the result of another branch of the same parallel group",
+                        root.name
+                    ),
+                )
+                .with_primary(root.span, "not available yet: branches run at the same time")
+                .with_secondary(*bound, "bound by a sibling branch")
+                .with_help("move this step after the `parallel` group, or make the two steps sequential"),
+            );
+            Ty::Any
+        }
+        Some(Root::Object(fields)) => {
+            if let Some(field) = segments.get(1) {
+                if !fields.contains(&field.name.as_str()) {
+                    out.push(
+                        Diagnostic::error(
+                            codes::CHECK_UNDEFINED_FIELD,
+                            format!("`{}` has no field `{}`", root.name, field.name),
+                        )
+                        .with_primary(field.span, "unknown field")
+                        .with_help(suggest::help(&field.name, "field", fields.iter().copied())),
+                    );
+                }
+            }
+            let _ = span;
+            Ty::Any
+        }
+        Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
+    }
+}
+
+fn signal_field(signals: Option<&[&SignalDecl]>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
+    let Some(field) = segments.get(1) else {
+        return Ty::Map;
+    };
+    if field.name == "name" {
+        return Ty::Str;
+    }
+    let Some(signals) = signals.filter(|s| !s.is_empty()) else {
+        return Ty::Any;
+    };
+    let mut ty: Option<Ty> = None;
+    for signal in signals {
+        match signal.fields.iter().find(|f| f.name.name == field.name) {
+            None => {
+                let names = signal.fields.iter().map(|f| f.name.name.as_str()).chain(["name"]);
+                out.push(
+                    Diagnostic::error(
+                        codes::CHECK_UNDEFINED_FIELD,
+                        format!("signal `{}` has no field `{}`", signal.name.name, field.name),
+                    )
+                    .with_primary(field.span, "unknown field")
+                    .with_secondary(signal.name.span, "signal declared here")
+                    .with_help(suggest::help(&field.name, "field", names)),
+                );
+                return Ty::Any;
+            }
+            Some(decl) => {
+                let mut sink = Vec::new();
+                let this = declared_type(&decl.ty, &mut sink);
+                ty = match ty {
+                    None => Some(this),
+                    Some(prev) if prev == this => Some(prev),
+                    Some(_) => Some(Ty::Any),
+                };
+            }
+        }
+    }
+    if segments.len() > 2 {
+        return Ty::Any;
+    }
+    ty.unwrap_or(Ty::Any)
+}

@@ -1,0 +1,98 @@
+//! Range checks on literal settings: gates, timeouts, retries, concurrency.
+
+use crate::ast::{DurationLit, IntLit, PercentLit, RetryPolicy, Setting, Span};
+use crate::diagnostics::{codes, Diagnostic};
+
+/// Most retries a policy may ask for.
+pub const MAX_RETRIES: i64 = 10;
+/// Largest backoff multiplier.
+pub const MAX_MULTIPLIER: f64 = 10.0;
+/// Largest `max_concurrent`.
+pub const MAX_CONCURRENT: i64 = 64;
+/// Most branches written in one `parallel` group (the fan-out limit).
+pub const MAX_BRANCHES: usize = 64;
+
+fn out_of_range(span: Span, message: String, help: &str) -> Diagnostic {
+    Diagnostic::error(codes::CHECK_OUT_OF_RANGE, message)
+        .with_primary(span, "out of range")
+        .with_help(help.to_string())
+}
+
+/// A gate must be 0–100%.
+pub fn gate(p: &PercentLit, out: &mut Vec<Diagnostic>) {
+    if p.value > 100 {
+        out.push(out_of_range(
+            p.span,
+            format!("a gate of {}% can never pass", p.value),
+            "gates are between 0% and 100% of the counted branches",
+        ));
+    }
+}
+
+/// A timeout must be longer than zero.
+pub fn timeout(d: &DurationLit, out: &mut Vec<Diagnostic>) {
+    if d.millis == 0 {
+        out.push(
+            Diagnostic::error(codes::CHECK_ZERO_TIMEOUT, "a timeout of zero would fail every attempt")
+                .with_primary(d.span, "zero")
+                .with_help("give a positive duration such as `30s`, or remove the timeout to inherit one"),
+        );
+    }
+}
+
+/// Retry count, multiplier and cap must be sensible.
+pub fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
+    let n = policy.retries.value;
+    if !(0..=MAX_RETRIES).contains(&n) {
+        out.push(out_of_range(
+            policy.retries.span,
+            format!("`retry {n}`: the number of retries must be between 0 and {MAX_RETRIES}"),
+            "`retry 3` means up to 3 retries after the first attempt (4 attempts in all)",
+        ));
+    }
+    if let Some(m) = &policy.multiplier {
+        if !(1.0..=MAX_MULTIPLIER).contains(&m.value) {
+            out.push(out_of_range(
+                m.span,
+                format!("backoff multiplier x{} must be between x1 and x{MAX_MULTIPLIER}", m.value),
+                "x1 keeps the delay constant, x2 doubles it after each retry",
+            ));
+        }
+    }
+    if let (Some(initial), Some(max)) = (&policy.backoff, &policy.max_delay) {
+        if max.millis < initial.millis {
+            out.push(
+                out_of_range(
+                    max.span,
+                    "the backoff cap is shorter than the first delay".to_string(),
+                    "`max` caps the growing delay; make it at least the initial backoff",
+                )
+                .with_secondary(initial.span, "first delay"),
+            );
+        }
+    }
+}
+
+/// `max_concurrent` must be 1–64.
+pub fn max_concurrent(n: &IntLit, out: &mut Vec<Diagnostic>) {
+    if !(1..=MAX_CONCURRENT).contains(&n.value) {
+        out.push(out_of_range(
+            n.span,
+            format!("`max_concurrent {}` must be between 1 and {MAX_CONCURRENT}", n.value),
+            "`max_concurrent 0` would never run the agent; 1 serializes its tasks",
+        ));
+    }
+}
+
+/// Checks every setting in a list.
+pub fn settings(settings: &[Setting], out: &mut Vec<Diagnostic>) {
+    for setting in settings {
+        match setting {
+            Setting::Gate(p) => gate(p, out),
+            Setting::Timeout(d) => timeout(d, out),
+            Setting::Retry(r) => retry(r, out),
+            Setting::MaxConcurrent(n) => max_concurrent(n, out),
+            Setting::ReportsTo(_) => {}
+        }
+    }
+}
