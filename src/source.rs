@@ -21,15 +21,25 @@ pub struct SourceFile {
 struct Inner {
     name: String,
     text: String,
+    /// The text as shown in diagnostics: control characters replaced by
+    /// placeholders of the same byte length, so spans still line up and no
+    /// raw escape sequence reaches a terminal. `None` when nothing to replace.
+    display: Option<String>,
 }
 
 impl SourceFile {
     /// A source from a name (usually a path) and text.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let display = text
+            .chars()
+            .any(is_hidden_control)
+            .then(|| text.chars().map(displayable).collect());
         SourceFile {
             inner: Arc::new(Inner {
                 name: name.into(),
-                text: text.into(),
+                text,
+                display,
             }),
         }
     }
@@ -77,17 +87,40 @@ impl SourceCode for SourceFile {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let contents =
-            self.text()
-                .read_span(span, context_lines_before, context_lines_after)?;
+        let shown: &str = self.inner.display.as_deref().unwrap_or(self.text());
+        let contents = shown.read_span(span, context_lines_before, context_lines_after)?;
+        // miette counts columns in bytes; people count characters.
+        let offset = span.offset().min(shown.len());
+        let line_start = shown[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let column = if offset - line_start == contents.column() {
+            shown[line_start..offset].chars().count()
+        } else {
+            contents.column()
+        };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name().to_string(),
             contents.data(),
             *contents.span(),
             contents.line(),
-            contents.column(),
+            column,
             contents.line_count(),
         )))
+    }
+}
+
+/// Control characters other than tab, newline and carriage return.
+fn is_hidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// A same-length printable stand-in for control characters.
+fn displayable(c: char) -> char {
+    if !is_hidden_control(c) {
+        return c;
+    }
+    match c.len_utf8() {
+        1 => '?',
+        _ => '\u{bf}', // `¿`, two bytes like the C1 controls
     }
 }
 
@@ -224,6 +257,14 @@ mod tests {
         assert_eq!((s.start, s.end), (1, 6));
         let s = clamp_span(text, Span::new(50, 90));
         assert_eq!((s.start, s.end), (7, 7));
+    }
+
+    #[test]
+    fn control_characters_are_hidden_but_spans_line_up() {
+        let src = SourceFile::new("t", "a\u{1}b\u{85}c");
+        let shown = src.inner.display.as_deref().unwrap_or_default();
+        assert_eq!(shown.len(), src.text().len());
+        assert_eq!(shown, "a?b\u{bf}c");
     }
 
     #[test]

@@ -7,12 +7,6 @@
 //! - it lies inside the span of the nearest enclosing object with a span;
 //! - for a name (an object with a string `name`), the text is that name (a
 //!   quoted map key decodes to it; a `namespace` pattern reads `NS:*`).
-//!
-//! Known parser bug (see `TOLERATE_TRAILING_TRIVIA`): spans of rules that end
-//! in an optional or repeated part also cover the whitespace and comments
-//! after them. Until that is fixed the trailing check is relaxed to "only
-//! whitespace and comments follow the last token", and a tripwire test fails
-//! as soon as the bug is gone so that the relaxation gets removed.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,11 +14,6 @@ use std::path::{Path, PathBuf};
 use coordops::source::SourceFile;
 use coordops::syntax;
 use serde_json::Value;
-
-/// Spans currently end after trailing whitespace/comments on some nodes
-/// (e.g. `task fetch\n  `, `retry 3 backoff 2s\n    `). Set to `false` once
-/// the parser trims them; `trailing_trivia_bug_still_reproduces` says when.
-const TOLERATE_TRAILING_TRIVIA: bool = true;
 
 /// What is wrong with one span.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -320,14 +309,9 @@ fn parse_to_json(name: &str, src: &str) -> Value {
     serde_json::to_value(&playbook).expect("the AST serialises")
 }
 
-/// The issues that count as failures under the current tolerance.
+/// Every issue found, as text.
 fn failures(checker: &Checker<'_>) -> Vec<String> {
-    checker
-        .issues
-        .iter()
-        .filter(|i| !(TOLERATE_TRAILING_TRIVIA && i.problem == Problem::TrailingTrivia))
-        .map(ToString::to_string)
-        .collect()
+    checker.issues.iter().map(ToString::to_string).collect()
 }
 
 fn assert_spans_ok(name: &str, src: &str) -> (usize, usize) {
@@ -449,12 +433,7 @@ fn span_of_text(text: &str) -> (usize, usize) {
 #[test]
 fn checker_accepts_the_unedited_ast() {
     let problems = problems_after(|_| {});
-    assert!(
-        problems
-            .iter()
-            .all(|p| TOLERATE_TRAILING_TRIVIA && *p == Problem::TrailingTrivia),
-        "{problems:?}"
-    );
+    assert!(problems.is_empty(), "{problems:?}");
 }
 
 #[test]
@@ -554,27 +533,12 @@ fn trivia_mask_skips_strings_regexes_and_interpolations() {
     assert_eq!(trivia, "a_\"x # {b_\"c d\"} e\"_/f #/_____");
 }
 
-/// Tripwire for the tolerated bug: when the parser stops including trailing
-/// whitespace in spans, this fails. Then set `TOLERATE_TRAILING_TRIVIA` to
-/// `false` and delete this test, so the strict check guards the fix.
+/// Regression: rules ending in an optional or repeated part once included the
+/// whitespace and comments after them in their spans.
 #[test]
-fn trailing_trivia_bug_still_reproduces() {
-    let src = "agent A {\n  task fetch   # note\n}\n";
+fn spans_exclude_trailing_whitespace_and_comments() {
+    let src = "agent A {\n  task fetch   # note\n  retry 3 backoff 2s\n    \n}\n";
     let ast = parse_to_json("t.ops", src);
     let checker = span_issues(src, &ast);
-    let trailing: Vec<&Issue> = checker
-        .issues
-        .iter()
-        .filter(|i| i.problem == Problem::TrailingTrivia)
-        .collect();
-    assert_eq!(
-        !trailing.is_empty(),
-        TOLERATE_TRAILING_TRIVIA,
-        "spans {} trailing whitespace now: update TOLERATE_TRAILING_TRIVIA ({trailing:?})",
-        if trailing.is_empty() {
-            "exclude"
-        } else {
-            "include"
-        }
-    );
+    assert!(checker.issues.is_empty(), "{:?}", checker.issues);
 }

@@ -16,6 +16,7 @@ mod values;
 mod walker;
 
 pub use lints::tolerated_failures;
+pub use suggest::closest as closest_word;
 pub use walker::{ESCALATION_TYPES, STATUSES};
 
 use crate::ast::Playbook;

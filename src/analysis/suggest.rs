@@ -9,7 +9,11 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(&wanted, &c.to_lowercase()), c))
-        .filter(|(distance, c)| *distance <= limit && *c != name)
+        // A suggestion must share something with the name: never replace
+        // every character of a short name.
+        .filter(|(distance, c)| {
+            *distance <= limit && *distance < name.len().min(c.len()) && *c != name
+        })
         .min_by_key(|(distance, c)| (*distance, c.len()))
         .map(|(_, c)| c)
 }

@@ -251,7 +251,7 @@ pub enum StepOption {
         span: Span,
     },
     /// `on EVENT => ACTION`
-    Handler(Handler),
+    Handler(Box<Handler>),
 }
 
 impl StepOption {

@@ -33,6 +33,8 @@ pub const PARSE_INVALID_ESCAPE: &str = "ops::parse::invalid_escape";
 pub const PARSE_NUMBER_TOO_LARGE: &str = "ops::parse::number_too_large";
 /// A reserved word used as a name.
 pub const PARSE_RESERVED_WORD: &str = "ops::parse::reserved_word";
+/// A map key written as a string with `{…}` interpolation.
+pub const PARSE_INTERPOLATED_KEY: &str = "ops::parse::interpolated_key";
 /// Brackets or interpolations nested past [`crate::syntax::MAX_NESTING`].
 pub const PARSE_TOO_DEEP: &str = "ops::parse::nesting_too_deep";
 /// An expression with more operators than [`crate::syntax::MAX_OPERATORS`].
@@ -128,6 +130,7 @@ pub const ALL: &[&str] = &[
     PARSE_INVALID_ESCAPE,
     PARSE_NUMBER_TOO_LARGE,
     PARSE_RESERVED_WORD,
+    PARSE_INTERPOLATED_KEY,
     PARSE_TOO_DEEP,
     PARSE_EXPRESSION_TOO_LONG,
     PARSE_TOO_COMPLEX,

@@ -3,9 +3,19 @@
 //! A [`Diagnostic`] carries spans, not text; it renders through miette with
 //! the [`SourceFile`] it belongs to. Codes are namespaced by phase
 //! (`ops::io::…`, `ops::parse::…`) and listed in [`codes`].
+//!
+//! Besides miette's report for people ([`render`]), diagnostics print as
+//! [`json`], GitHub Actions workflow commands ([`github`]) and [`sarif`] for
+//! `coordops check --format`.
 
 pub mod codes;
+pub mod github;
+pub mod json;
+mod location;
 mod render;
+pub mod sarif;
+#[cfg(test)]
+mod test_support;
 
 pub use render::{render, render_all, RenderOptions};
 
@@ -158,7 +168,14 @@ impl miette::Diagnostic for Diagnostic {
             return None;
         }
         Some(Box::new(self.labels.iter().map(move |label| {
-            let span = clamp_span(source.text(), label.span);
+            let text = source.text();
+            let mut span = clamp_span(text, label.span);
+            // miette draws nothing for an empty span at the very end of a
+            // file; point at the last character instead.
+            if span.is_empty() && span.start == text.len() && !text.is_empty() {
+                let last = text.chars().next_back().map_or(1, char::len_utf8);
+                span = Span::new(text.len() - last, text.len());
+            }
             let offsets = miette::SourceSpan::new(span.start.into(), span.len());
             if label.primary {
                 LabeledSpan::new_primary_with_span(label.message.clone(), offsets)

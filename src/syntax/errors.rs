@@ -13,22 +13,39 @@ use crate::diagnostics::{codes, Diagnostic};
 
 /// Translates a pest error on `text` (whose offsets start at `offset` in the file).
 pub fn translate(error: &Error<Rule>, file_text: &str, offset: usize) -> Diagnostic {
-    let pos = offset
-        + match error.location {
-            InputLocation::Pos(p) => p,
-            InputLocation::Span((start, _)) => start,
-        };
-    let (rules, tokens): (Vec<Rule>, Vec<String>) = match &error.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let tokens = error
-                .parse_attempts()
-                .map(|a| a.expected_tokens().iter().map(|t| t.to_string()).collect())
-                .unwrap_or_default();
-            (positives.clone(), tokens)
-        }
-        ErrorVariant::CustomError { message } => return limit_error(message, pos),
+    let mut pos = match error.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
     };
-    expected_error(file_text, pos, &rules, &tokens)
+    let (mut rules, negatives): (Vec<Rule>, Vec<Rule>) = match &error.variant {
+        ErrorVariant::ParsingError { positives, negatives } => (positives.clone(), negatives.clone()),
+        ErrorVariant::CustomError { message } => return limit_error(message, offset + pos),
+    };
+    let mut tokens: Vec<String> = Vec::new();
+    if let Some(attempts) = error.parse_attempts() {
+        let tokens_here: Vec<String> = attempts.expected_tokens().iter().map(|t| t.to_string()).collect();
+        // The detailed tracker can get further than the rule-level position
+        // (e.g. a literal `[` failing inside an optional part).
+        // Trust it only when what lies between is a complete keyword (`on [`):
+        // after a plain name (`wait 5s`) the rule-level position says more.
+        let advanced = file_text
+            .get(offset + pos..offset + attempts.max_position)
+            .is_some_and(|between| {
+                between.ends_with(|c: char| c.is_whitespace()) && KEYWORDS.contains(&between.trim())
+            });
+        if attempts.max_position == pos {
+            tokens = tokens_here;
+        } else if advanced {
+            tokens = tokens_here;
+            pos = attempts.max_position;
+            rules = attempts
+                .call_stacks()
+                .iter()
+                .filter_map(|s| s.deepest.get_rule().copied())
+                .collect();
+        }
+    }
+    expected_error(file_text, offset + pos, &rules, &negatives, &tokens)
 }
 
 fn limit_error(message: &str, pos: usize) -> Diagnostic {
@@ -75,7 +92,7 @@ impl Found {
             Found::End => "the end of the file".to_string(),
             Found::Word(w) | Found::Number(w) => format!("`{w}`"),
             Found::Char('"') => "a string".to_string(),
-            Found::Char(c) if c.is_control() => format!("the control character U+{:04X}", *c as u32),
+            Found::Char(c) if c.is_control() => format!("control character U+{:04X}", *c as u32),
             Found::Char(c) => format!("`{c}`"),
         }
     }
@@ -92,14 +109,37 @@ const RESERVED: &[&str] = &[
     "complete", "run", "let", "true", "false", "and", "or", "not", "ignore", "then", "continue",
 ];
 
+/// Every keyword of the grammar (reserved or not).
+const KEYWORDS: &[&str] = &[
+    "coordinator", "agent", "task", "signal", "route", "workflow", "lock", "test", "on", "if",
+    "else", "when", "parallel", "for", "in", "exclusive", "approve", "abort", "fail", "escalate",
+    "complete", "run", "let", "ignore", "then", "continue", "reports_to", "gate", "timeout",
+    "retry", "backoff", "max", "max_concurrent", "check", "forbid", "critical", "next", "given",
+    "expect", "approval", "succeeds", "fails", "after", "status", "step", "escalation",
+];
+
 /// Whether `word` is reserved and so cannot name anything.
 pub fn is_reserved(word: &str) -> bool {
     RESERVED.contains(&word)
 }
 
-fn expected_error(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> Diagnostic {
+fn expected_error(
+    text: &str,
+    pos: usize,
+    rules: &[Rule],
+    negatives: &[Rule],
+    tokens: &[String],
+) -> Diagnostic {
     let (found, found_span) = Found::at(text, pos);
+    if let Some(d) = special_case(text, pos, rules, negatives, &found, found_span) {
+        return d;
+    }
     let expected = describe_expected(rules, tokens);
+    let keywords: Vec<&str> = tokens
+        .iter()
+        .map(String::as_str)
+        .filter(|t| t.len() > 1 && t.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .collect();
     let after = previous_token(text, pos);
     let after_text = after.as_deref().map(|t| format!(" after `{t}`")).unwrap_or_default();
     let wants_name = rules.iter().any(|r| matches!(r, Rule::ident));
@@ -114,12 +154,21 @@ fn expected_error(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> 
             .with_help(format!("choose another name, e.g. `{word}_step` or `{}`", word.to_uppercase()));
         }
     }
+    if escape_at(text, pos) {
+        let end = text[pos + 1..].chars().next().map_or(pos + 1, |c| pos + 1 + c.len_utf8());
+        return Diagnostic::error(codes::PARSE_INVALID_ESCAPE, "unknown escape sequence in a string")
+            .with_primary(Span::new(pos, end), "not a valid escape")
+            .with_help("valid escapes are \\\" \\\\ \\n \\t \\r \\{ \\} and \\u{…}");
+    }
     if let Found::Char(c) = found {
         if !is_language_char(c) {
-            let mut d = Diagnostic::error(
-                codes::PARSE_INVALID_CHARACTER,
-                format!("unexpected character {}", found.describe()),
-            )
+            let what = found.describe();
+            let message = if what.starts_with("control") {
+                format!("unexpected {what}")
+            } else {
+                format!("unexpected character {what}")
+            };
+            let mut d = Diagnostic::error(codes::PARSE_INVALID_CHARACTER, message)
             .with_primary(found_span, "not part of the language here");
             d = d.with_help(match c {
                 ';' => "statements are separated by line breaks or spaces; remove the `;`".to_string(),
@@ -128,11 +177,6 @@ fn expected_error(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> 
             });
             return d;
         }
-    }
-    if text[..pos.min(text.len())].ends_with('\\') || escape_at(text, pos) {
-        return Diagnostic::error(codes::PARSE_INVALID_ESCAPE, "unknown escape sequence in a string")
-            .with_primary(Span::new(pos.saturating_sub(1), found_span.end), "not a valid escape")
-            .with_help("valid escapes are \\\" \\\\ \\n \\t \\r \\{ \\} and \\u{…}");
     }
 
     let code = if matches!(found, Found::End) {
@@ -145,8 +189,44 @@ fn expected_error(text: &str, pos: usize, rules: &[Rule], tokens: &[String]) -> 
         .with_primary(found_span, format!("found {}", found.describe()));
     if let Some(help) = help_for(rules, &found) {
         d = d.with_help(help);
+    } else if let Found::Word(word) = &found {
+        let candidates = keywords.iter().map(|k| if *k == "times" { "times out" } else { k });
+        if let Some(best) = crate::analysis::closest_word(word, candidates) {
+            d = d.with_help(format!("did you mean `{best}`?"));
+        }
     }
     d
+}
+
+/// Messages for mistakes whose generic wording would mislead.
+fn special_case(
+    text: &str,
+    pos: usize,
+    rules: &[Rule],
+    negatives: &[Rule],
+    found: &Found,
+    found_span: Span,
+) -> Option<Diagnostic> {
+    // `on failure => retry 3`: the count belongs to the step's own policy.
+    if negatives.contains(&Rule::integer) && previous_token(text, pos).as_deref() == Some("retry") {
+        return Some(
+            Diagnostic::error(codes::PARSE_UNEXPECTED, "a handler's `retry` takes no count")
+                .with_primary(found_span, "remove this number")
+                .with_help("set how often to retry on the step itself, before its handlers: `retry 3 backoff 2s`"),
+        );
+    }
+    // `{ key value }` / `f(key value)`: the `:` is missing after the key.
+    if rules.contains(&Rule::map_entry) || rules.contains(&Rule::arg) || rules.contains(&Rule::field_decl) {
+        let next = text[found_span.end.min(text.len())..].trim_start().chars().next();
+        if let (Found::Word(word), false) = (found, next == Some(':')) {
+            return Some(
+                Diagnostic::error(codes::PARSE_UNEXPECTED, format!("expected `:` after `{word}`"))
+                    .with_primary(found_span, "add `:` after this")
+                    .with_help(format!("entries are written `{word}: value`")),
+            );
+        }
+    }
+    None
 }
 
 fn escape_at(text: &str, pos: usize) -> bool {
@@ -197,6 +277,17 @@ fn previous_token(text: &str, pos: usize) -> Option<String> {
                 }
                 if last == '"' {
                     return Some("\"…\"".to_string());
+                }
+                let operator: String = trimmed
+                    .chars()
+                    .rev()
+                    .take_while(|c| "=<>!~".contains(*c))
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                if operator.len() > 1 {
+                    return Some(operator);
                 }
                 return Some(last.to_string());
             }
@@ -256,6 +347,13 @@ fn describe_rule(rule: Rule) -> Option<String> {
             "an operator such as `==` or `and`"
         }
         Rule::EOI => "the end of the file",
+        Rule::playbook => "a declaration",
+        Rule::route_target => "a route target (a workflow name, `AGENT.task(…)`, `ignore` or `escalate …`)",
+        Rule::handler_action => "a handler action (`retry`, `continue`, `escalate`, `fail`, `abort`, or `AGENT.task() then …`)",
+        Rule::outcome => "an outcome (`succeeds`, `fails` or `times out`)",
+        Rule::type_name => "a type such as `string`, `bool` or `list<string>`",
+        Rule::kind_list => "a failure kind such as `rejected`",
+        Rule::event => "an event such as `failure`, `timeout` or `denied`",
         _ => return None,
     };
     Some(words.to_string())
@@ -270,6 +368,24 @@ struct Group {
 }
 
 const GROUPS: &[Group] = &[
+    Group {
+        trigger: &["a declaration"],
+        absorbs: &[
+            "`coordinator`", "`agent`", "`signal`", "`route`", "`workflow`", "`lock`", "`on`",
+            "`test`", "the end of the file",
+        ],
+        name: "a declaration (`coordinator`, `agent`, `signal`, `route`, `workflow`, `lock`, `on`, `test`)",
+    },
+    Group {
+        trigger: &["an operator such as `==` or `and`"],
+        absorbs: &["`<`", "`>`", "`=`", "`and`", "`or`", "`in`", "`not`"],
+        name: "an operator such as `==` or `and`",
+    },
+    Group {
+        trigger: &["a handler action (`retry`, `continue`, `escalate`, `fail`, `abort`, or `AGENT.task() then …`)"],
+        absorbs: &["a name"],
+        name: "a handler action (`retry`, `continue`, `escalate`, `fail`, `abort`, or `AGENT.task() then …`)",
+    },
     Group {
         trigger: &["`coordinator`", "`agent`", "`signal`", "`route`", "`workflow`"],
         absorbs: &["`lock`", "`on`", "`test`", "the end of the file"],
@@ -320,9 +436,19 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
             push(words);
         }
     }
+    let has_parent_words = rules.iter().any(|r| {
+        matches!(r, Rule::route_target | Rule::handler_action | Rule::outcome | Rule::playbook)
+    });
     for token in tokens {
-        // Keywords are reported through their kw_ rules; whitespace and
-        // character ranges come from inside tokens and mean nothing to users.
+        // Keywords arrive as literal tokens; whitespace and character
+        // ranges come from inside names and mean nothing to users.
+        if token.len() > 1 && token.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            // `ms` comes from inside a duration, not a keyword.
+            if !has_parent_words && token != "ms" {
+                push(format!("`{}`", if token == "times" { "times out" } else { token }));
+            }
+            continue;
+        }
         let in_signal = rules.iter().any(|r| matches!(r, Rule::signal_name | Rule::signal_pattern));
         let is_punctuation = STRUCTURAL.contains(&token.as_str()) && !(in_signal && token == ":");
         if is_punctuation {
@@ -333,7 +459,9 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
     for group in GROUPS {
         if group.trigger.iter().all(|m| items.iter().any(|i| i == m)) {
             items.retain(|i| !group.trigger.contains(&i.as_str()) && !group.absorbs.contains(&i.as_str()));
-            grouped.push(group.name.to_string());
+            if !grouped.iter().any(|g| g == group.name) {
+                grouped.push(group.name.to_string());
+            }
         }
     }
     grouped.append(&mut items);

@@ -50,13 +50,9 @@ pub fn scan(text: &str) -> Option<Diagnostic> {
         let b = bytes[i];
         if let Some(start) = in_string {
             match b {
-                b'\\' => {
-                    // Skip the escaped character unless it ends the line; the
-                    // grammar reports bad escapes.
-                    if i + 1 < bytes.len() && !is_newline(bytes[i + 1]) {
-                        i += 1;
-                    }
-                }
+                // Skip the escaped character unless it ends the line; the
+                // grammar reports bad escapes.
+                b'\\' if i + 1 < bytes.len() && !is_newline(bytes[i + 1]) => i += 1,
                 b'"' => in_string = None,
                 b'{' => {
                     stack.push((Open::Interpolation { string_start: start }, i));
@@ -65,11 +61,16 @@ pub fn scan(text: &str) -> Option<Diagnostic> {
                         return Some(too_deep(i));
                     }
                 }
-                b'\n' | b'\r' => return Some(unterminated_string(text, start)),
+                b'\n' | b'\r' => return Some(unterminated(text, start, &stack)),
                 _ => {}
             }
             i += 1;
             continue;
+        }
+        if is_newline(b) {
+            if let Some(&(Open::Interpolation { string_start }, _)) = stack.last() {
+                return Some(unterminated(text, string_start, &stack));
+            }
         }
         match b {
             b'#' => {
@@ -112,7 +113,7 @@ pub fn scan(text: &str) -> Option<Diagnostic> {
         i += 1;
     }
     if let Some(start) = in_string {
-        return Some(unterminated_string(text, start));
+        return Some(unterminated(text, start, &stack));
     }
     stack
         .last()
@@ -142,6 +143,20 @@ fn line_end(text: &str, from: usize) -> usize {
     text[from..]
         .find(['\n', '\r'])
         .map_or(text.len(), |i| from + i)
+}
+
+/// A string left open: when it sits inside an interpolation, the likelier
+/// mistake is the interpolation's missing `}`.
+fn unterminated(text: &str, start: usize, stack: &[(Open, usize)]) -> Diagnostic {
+    match stack.last() {
+        Some((Open::Interpolation { .. }, at)) => Diagnostic::error(
+            codes::PARSE_UNCLOSED,
+            "this interpolation `{` in a string is never closed",
+        )
+        .with_primary(Span::new(*at, *at + 1), "opened here")
+        .with_help("close it with `}` before the string's closing `\"`; write `\\{` for a literal brace"),
+        _ => unterminated_string(text, start),
+    }
 }
 
 fn unterminated_string(text: &str, start: usize) -> Diagnostic {

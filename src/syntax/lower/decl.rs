@@ -158,8 +158,8 @@ fn field(pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
     let ty_span = span_of(&ty_pair);
     let mut t = Cursor::new(ty_pair);
     let ty = TypeRef {
-        name: ident(t.next(Rule::name)?),
-        element: t.optional(Rule::name).map(ident),
+        name: ident(t.next(Rule::type_name)?),
+        element: t.optional(Rule::type_name).map(ident),
         span: ty_span,
     };
     let default = match c.optional(Rule::expr) {

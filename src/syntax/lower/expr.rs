@@ -50,14 +50,19 @@ fn is_operator(rule: Rule) -> bool {
 
 /// Lowers an `expr` pair.
 pub(crate) fn expr(pair: Pair<'_, Rule>) -> Lowered<Expr> {
-    let span = span_of(&pair);
-    let operators = pair.clone().into_inner().filter(|p| is_operator(p.as_rule())).count();
-    if operators > MAX_OPERATORS {
+    let operators: Vec<Span> = pair
+        .clone()
+        .into_inner()
+        .filter(|p| is_operator(p.as_rule()))
+        .map(|p| span_of(&p))
+        .collect();
+    if let Some(first_over) = operators.get(MAX_OPERATORS) {
+        let operators = operators.len();
         return Err(Diagnostic::error(
             codes::PARSE_EXPRESSION_TOO_LONG,
             format!("expression too long: {operators} operators, the limit is {MAX_OPERATORS}"),
         )
-        .with_primary(span, "this expression")
+        .with_primary(*first_over, format!("operator {} of {operators}", MAX_OPERATORS + 1))
         .with_help("split it with `let`, or test membership with `x in [a, b, c]`"));
     }
     pratt()
@@ -156,7 +161,7 @@ fn map_entries(pair: Pair<'_, Rule>) -> Lowered<Vec<MapEntry>> {
                     let lit = string(key_pair)?;
                     let name = lit.as_plain().ok_or_else(|| {
                         Diagnostic::error(
-                            codes::PARSE_UNEXPECTED,
+                            codes::PARSE_INTERPOLATED_KEY,
                             "map keys cannot contain `{…}` interpolation",
                         )
                         .with_primary(span, "interpolated key")

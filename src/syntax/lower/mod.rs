@@ -25,7 +25,8 @@ pub const INTERNAL: &str = "ops::parse::internal";
 
 /// Lowers a successful parse of the `playbook` rule.
 pub(super) fn playbook(pair: Pair<'_, Rule>) -> Lowered<Playbook> {
-    let span = span_of(&pair);
+    // The playbook covers the whole file, trailing comments included.
+    let span = Span::new(pair.as_span().start(), pair.as_span().end());
     let mut items = Vec::new();
     for child in pair.into_inner() {
         let item = match child.as_rule() {
@@ -96,9 +97,42 @@ impl<'i> Cursor<'i> {
     }
 }
 
+/// The pair's span without the whitespace and comments pest includes after
+/// a rule that ends in an optional or repeated part.
 pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let text = trim_trivia(s.as_str());
+    Span::new(s.start(), s.start() + text.len())
+}
+
+/// `text` without trailing whitespace and `#` comments.
+fn trim_trivia(text: &str) -> &str {
+    let mut text = text.trim_end();
+    loop {
+        let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+        match comment_start(&text[line_start..]) {
+            Some(hash) => text = text[..line_start + hash].trim_end(),
+            None => return text,
+        }
+    }
+}
+
+/// Offset of a `#` starting a comment on `line` (outside strings and regexes).
+fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"') => quote = Some('"'),
+            (None, '/') => quote = Some('/'),
+            (None, '#') => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 pub(super) fn internal(span: Span, what: &str) -> Diagnostic {
@@ -197,6 +231,13 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::parse_duration;
+
+    #[test]
+    fn trivia_is_trimmed() {
+        assert_eq!(super::trim_trivia("task a   # note\n  "), "task a");
+        assert_eq!(super::trim_trivia("x \"#\" # c\n # d\n"), "x \"#\"");
+        assert_eq!(super::trim_trivia("/a#b/"), "/a#b/");
+    }
 
     #[test]
     fn durations() {

@@ -124,7 +124,7 @@ fn step_option(pair: Pair<'_, Rule>) -> Lowered<StepOption> {
         Rule::critical => StepOption::Critical {
             span: span_of(&pair),
         },
-        Rule::handler => StepOption::Handler(handler(pair)?),
+        Rule::handler => StepOption::Handler(Box::new(handler(pair)?)),
         _ => return Err(unexpected(&pair, "a step option")),
     })
 }
