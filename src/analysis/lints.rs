@@ -284,7 +284,10 @@ impl<'a> StepLints<'_, 'a, '_> {
     fn time_budget(&mut self, step: &CallStmt, enclosing: Enclosing) {
         let Some((limit, limit_span, what)) = enclosing else { return };
         let inherited = self.inherited(&step.call);
-        let (timeout, _) = inherited.timeout(&step.options);
+        let (timeout, origin) = inherited.timeout(&step.options);
+        if timeout > limit && matches!(origin, policy::Origin::Step | policy::Origin::Task) {
+            return; // reported as the error `timeout_exceeds_enclosing`
+        }
         let policy = inherited.retry(&step.options);
         let retries = policy.map_or(0, |p| u64::try_from(p.retries.value).unwrap_or(0));
         let delays = policy.map(policy::backoff_delays).unwrap_or_default();

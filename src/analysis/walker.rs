@@ -249,8 +249,21 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
+    /// Checks a word from a fixed vocabulary (statuses, outcomes, decisions).
     fn one_of(&mut self, name: &Ident, what: &str, allowed: &[&str]) {
-        self.reference(name, what, allowed.iter().copied());
+        if allowed.contains(&name.name.as_str()) {
+            return;
+        }
+        let listing = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let help = match suggest::closest(&name.name, allowed.iter().copied()) {
+            Some(best) => format!("did you mean `{best}`? Expected one of {listing}"),
+            None => format!("expected one of {listing}"),
+        };
+        self.out.push(
+            Diagnostic::error(codes::CHECK_UNDEFINED_REFERENCE, format!("`{}` is not a valid {what}", name.name))
+                .with_primary(name.span, format!("unknown {what}"))
+                .with_help(help),
+        );
     }
 
     // ── references ──────────────────────────────────────────────────────
