@@ -2,6 +2,7 @@
 
 mod cli;
 mod diagnostics;
+mod formats;
 mod playbooks;
 mod props;
 mod spans;

@@ -1,11 +1,16 @@
 //! `coordops check`: parse every playbook and report all diagnostics.
+//!
+//! Diagnostics go to stderr for people (`--format human`, the default) or to
+//! stdout as JSON, GitHub Actions workflow commands or SARIF for tools; see
+//! `docs/diagnostics.md`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::Exit;
-use crate::diagnostics::{self, render_all, Diagnostic, RenderOptions};
+use crate::diagnostics::{self, github, json, render_all, sarif, Diagnostic, RenderOptions};
 use crate::source;
 use crate::syntax;
 
@@ -13,14 +18,44 @@ use crate::syntax;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
-  coordops check playbooks/            # every .ops file under playbooks/
-  coordops check a.ops b.ops           # two files
+  coordops check playbooks/                        # every .ops file under playbooks/
+  coordops check a.ops b.ops                       # two files
+  coordops check --deny-warnings playbooks/        # fail on warnings too
+  coordops check --format json playbooks/ > report.json
+  coordops check --format github playbooks/        # annotations in GitHub Actions
+  coordops check --format sarif playbooks/ > coordops.sarif
 
-Exit codes: 0 clean, 1 errors found, 2 usage or I/O error.")]
+Formats: human (stderr, with a summary line), json, github and sarif (stdout,
+nothing on stderr). docs/diagnostics.md describes each.
+
+Exit codes: 0 clean, 1 errors found (or warnings, with --deny-warnings),
+2 usage or I/O error.")]
 pub struct CheckArgs {
     /// Playbook files or directories (searched recursively for `.ops` files).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Exit with 1 when there are warnings, as for errors (they are still
+    /// reported as warnings).
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// `--format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Graphical reports and a summary line on stderr.
+    Human,
+    /// One JSON document on stdout (schema version 1).
+    Json,
+    /// GitHub Actions workflow commands (`::error …`) on stdout.
+    Github,
+    /// A SARIF 2.1.0 log on stdout, for code scanning.
+    Sarif,
 }
 
 /// What checking a set of paths found.
@@ -61,28 +96,77 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckReport {
 
 pub(super) fn run(args: &CheckArgs, render: RenderOptions) -> Exit {
     let report = check_paths(&args.paths);
+    let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = report.diagnostics.len() - errors;
+    let exit = exit_code(report.io_failed, errors, warnings, args.deny_warnings);
+    let failed = exit != Exit::Success;
+    let printed = match args.format {
+        Format::Human => {
+            print_human(
+                &report,
+                errors,
+                warnings,
+                failed,
+                args.deny_warnings,
+                render,
+            );
+            Ok(())
+        }
+        Format::Json => write_stdout(&json::to_string(&report.diagnostics, report.files)),
+        Format::Github => write_stdout(&github::to_string(&report.diagnostics)),
+        Format::Sarif => write_stdout(&sarif::to_string(&report.diagnostics)),
+    };
+    if let Err(err) = printed {
+        eprintln!("error: cannot write the report to stdout: {err}");
+        return Exit::Usage;
+    }
+    exit
+}
+
+/// 2 when a path could not be read, else 1 for errors (and for warnings
+/// under `--deny-warnings`), else 0.
+fn exit_code(io_failed: bool, errors: usize, warnings: usize, deny_warnings: bool) -> Exit {
+    if io_failed {
+        Exit::Usage
+    } else if errors > 0 || (deny_warnings && warnings > 0) {
+        Exit::Errors
+    } else {
+        Exit::Success
+    }
+}
+
+fn print_human(
+    report: &CheckReport,
+    errors: usize,
+    warnings: usize,
+    failed: bool,
+    deny_warnings: bool,
+    render: RenderOptions,
+) {
     if !report.diagnostics.is_empty() {
         eprint!("{}", render_all(&report.diagnostics, render));
     }
-    let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
-    let warnings = report.diagnostics.len() - errors;
     eprintln!(
-        "{}: {} file{} checked, {} error{}, {} warning{}",
-        if errors == 0 { "ok" } else { "failed" },
+        "{}: {} file{} checked, {} error{}, {} warning{}{}",
+        if failed { "failed" } else { "ok" },
         report.files,
         plural(report.files),
         errors,
         plural(errors),
         warnings,
         plural(warnings),
+        if deny_warnings && warnings > 0 {
+            " (warnings denied)"
+        } else {
+            ""
+        },
     );
-    if report.io_failed {
-        Exit::Usage
-    } else if errors > 0 {
-        Exit::Errors
-    } else {
-        Exit::Success
-    }
+}
+
+fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -90,5 +174,26 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_fail_only_when_denied() {
+        assert_eq!(exit_code(false, 0, 0, false), Exit::Success);
+        assert_eq!(exit_code(false, 0, 0, true), Exit::Success);
+        assert_eq!(exit_code(false, 0, 3, false), Exit::Success);
+        assert_eq!(exit_code(false, 0, 3, true), Exit::Errors);
+        assert_eq!(exit_code(false, 1, 0, false), Exit::Errors);
+        assert_eq!(exit_code(false, 1, 3, true), Exit::Errors);
+    }
+
+    #[test]
+    fn unreadable_paths_win_over_everything() {
+        assert_eq!(exit_code(true, 0, 0, false), Exit::Usage);
+        assert_eq!(exit_code(true, 2, 5, true), Exit::Usage);
     }
 }
