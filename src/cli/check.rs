@@ -1,4 +1,4 @@
-//! `coordops check`: parse every playbook and report all diagnostics.
+//! `coordops check`: parse and analyse every playbook; report all diagnostics.
 //!
 //! Diagnostics go to stderr for people (`--format human`, the default) or to
 //! stdout as JSON, GitHub Actions workflow commands or SARIF for tools; see
@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::Exit;
+use crate::analysis;
 use crate::diagnostics::{self, github, json, render_all, sarif, Diagnostic, RenderOptions};
 use crate::source;
-use crate::syntax;
 
 /// Arguments of `coordops check`.
 #[derive(Debug, Args)]
@@ -80,7 +80,7 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckReport {
         match source::load(&path) {
             Ok(file) => {
                 report.files += 1;
-                report.diagnostics.extend(syntax::parse(&file).diagnostics);
+                report.diagnostics.extend(analysis::check_source(&file));
             }
             Err(problem) => {
                 report.io_failed = true;

@@ -65,7 +65,7 @@ pub enum ColorChoice {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check playbooks for syntax errors.
+    /// Check playbooks: syntax, names, types and lints.
     Check(check::CheckArgs),
     /// Parse one playbook and print its syntax tree.
     Parse(parse::ParseArgs),
