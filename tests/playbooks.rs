@@ -27,7 +27,10 @@ fn strip_spans(value: &mut serde_json::Value) {
 #[test]
 fn every_playbook_parses_without_diagnostics() {
     let files = playbook_files();
-    assert!(files.len() >= 5, "expected coord_ops.ops and the examples, found {files:?}");
+    assert!(
+        files.len() >= 5,
+        "expected coord_ops.ops and the examples, found {files:?}"
+    );
     for path in files {
         let file = source::load(&path).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
         let parsed = syntax::parse(&file);
@@ -63,7 +66,13 @@ fn coord_ops_encodes_the_whole_seed() {
 
     let signals: Vec<_> = playbook.signals().map(|s| s.name.name.as_str()).collect();
     for signal in [
-        "OPS:COMMIT", "OPS:PR", "OPS:RELEASE", "OPS:DOCS", "OPS:SKILL", "OPS:AGENT", "OPS:AUDIT",
+        "OPS:COMMIT",
+        "OPS:PR",
+        "OPS:RELEASE",
+        "OPS:DOCS",
+        "OPS:SKILL",
+        "OPS:AGENT",
+        "OPS:AUDIT",
         "OPS:SYNTHESIZE",
     ] {
         assert!(signals.contains(&signal), "missing signal {signal}");
@@ -97,7 +106,10 @@ fn coord_ops_encodes_the_whole_seed() {
         assert!(workflows.contains(&workflow), "missing workflow {workflow}");
     }
     let last_route = playbook.routes().last().expect("routes");
-    assert!(matches!(last_route.target, coordops::ast::RouteTarget::Ignore { .. }));
+    assert!(matches!(
+        last_route.target,
+        coordops::ast::RouteTarget::Ignore { .. }
+    ));
     let kinds: Vec<_> = playbook
         .rules()
         .filter_map(|r| match &r.action {

@@ -33,9 +33,18 @@ pub fn runs(block: &Block) -> Vec<&Ident> {
 /// Which declared signals can start each workflow; `None` when a wildcard
 /// route or an undeclared signal reaches it (fields cannot be checked).
 pub fn reach<'a>(playbook: &'a Playbook, symbols: &Symbols<'a>) -> Reach<'a> {
-    let mut reach: Reach<'a> = symbols.workflows.keys().map(|w| (*w, Some(Vec::new()))).collect();
-    let add = |reach: &mut Reach<'a>, workflow: &str, from: Option<Vec<&'a crate::ast::SignalDecl>>| -> bool {
-        let Some(entry) = reach.get_mut(workflow) else { return false };
+    let mut reach: Reach<'a> = symbols
+        .workflows
+        .keys()
+        .map(|w| (*w, Some(Vec::new())))
+        .collect();
+    let add = |reach: &mut Reach<'a>,
+               workflow: &str,
+               from: Option<Vec<&'a crate::ast::SignalDecl>>|
+     -> bool {
+        let Some(entry) = reach.get_mut(workflow) else {
+            return false;
+        };
         match (entry.as_mut(), from) {
             (None, _) => false,
             (Some(_), None) => {
@@ -57,7 +66,9 @@ pub fn reach<'a>(playbook: &'a Playbook, symbols: &Symbols<'a>) -> Reach<'a> {
     for route in playbook.routes() {
         if let RouteTarget::Workflow(w) = &route.target {
             let from = match &route.pattern {
-                SignalPattern::Exact { name, .. } => symbols.signals.get(name.as_str()).map(|d| vec![*d]),
+                SignalPattern::Exact { name, .. } => {
+                    symbols.signals.get(name.as_str()).map(|d| vec![*d])
+                }
                 _ => None,
             };
             add(&mut reach, &w.name, from);
@@ -67,7 +78,12 @@ pub fn reach<'a>(playbook: &'a Playbook, symbols: &Symbols<'a>) -> Reach<'a> {
     // of workflows, since each pass can only grow the sets).
     let edges: Vec<(&str, Vec<&str>)> = playbook
         .workflows()
-        .map(|w| (w.name.name.as_str(), runs(&w.body).into_iter().map(|i| i.name.as_str()).collect()))
+        .map(|w| {
+            (
+                w.name.name.as_str(),
+                runs(&w.body).into_iter().map(|i| i.name.as_str()).collect(),
+            )
+        })
         .collect();
     for _ in 0..=edges.len() {
         let mut changed = false;
@@ -97,7 +113,9 @@ pub fn recursion(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagn
         let mut visited: BTreeSet<&str> = BTreeSet::new();
         while let Some((node, next, path)) = stack.pop() {
             let targets = edges.get(node).map(Vec::as_slice).unwrap_or_default();
-            let Some(target) = targets.get(next) else { continue };
+            let Some(target) = targets.get(next) else {
+                continue;
+            };
             stack.push((node, next + 1, path.clone()));
             let name = target.name.as_str();
             if name == *start {

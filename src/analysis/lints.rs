@@ -22,7 +22,10 @@ pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnosti
     unused(playbook, symbols, out);
     let mut steps = StepLints { symbols, out };
     for workflow in playbook.workflows() {
-        let enclosing = workflow.timeout.as_ref().map(|t| (t.millis, t.span, "the workflow's"));
+        let enclosing = workflow
+            .timeout
+            .as_ref()
+            .map(|t| (t.millis, t.span, "the workflow's"));
         steps.block(&workflow.body, enclosing, false);
     }
 }
@@ -34,7 +37,10 @@ fn covers(earlier: &SignalPattern, later: &SignalPattern) -> bool {
         (SignalPattern::Namespace { namespace, .. }, SignalPattern::Exact { name, .. }) => {
             name.split_once(':').is_some_and(|(ns, _)| ns == namespace)
         }
-        (SignalPattern::Namespace { namespace: a, .. }, SignalPattern::Namespace { namespace: b, .. }) => a == b,
+        (
+            SignalPattern::Namespace { namespace: a, .. },
+            SignalPattern::Namespace { namespace: b, .. },
+        ) => a == b,
         (SignalPattern::Exact { name: a, .. }, SignalPattern::Exact { name: b, .. }) => a == b,
         _ => false,
     }
@@ -81,10 +87,16 @@ fn unrouted_signals(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
             out.push(
                 Diagnostic::warning(
                     codes::LINT_UNROUTED_SIGNAL,
-                    format!("signal `{}` is declared but no route handles it", signal.name.name),
+                    format!(
+                        "signal `{}` is declared but no route handles it",
+                        signal.name.name
+                    ),
                 )
                 .with_primary(signal.name.span, "never routed")
-                .with_help(format!("add `route {} => WORKFLOW`, or remove the declaration", signal.name.name)),
+                .with_help(format!(
+                    "add `route {} => WORKFLOW`, or remove the declaration",
+                    signal.name.name
+                )),
             );
         }
     }
@@ -141,9 +153,12 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
             .collect();
         if used.is_empty() {
             out.push(
-                Diagnostic::warning(codes::LINT_UNUSED_AGENT, format!("agent `{}` is never used", agent.name.name))
-                    .with_primary(agent.name.span, "no step calls it")
-                    .with_help("call one of its tasks from a workflow or route, or remove the agent"),
+                Diagnostic::warning(
+                    codes::LINT_UNUSED_AGENT,
+                    format!("agent `{}` is never used", agent.name.name),
+                )
+                .with_primary(agent.name.span, "no step calls it")
+                .with_help("call one of its tasks from a workflow or route, or remove the agent"),
             );
             continue;
         }
@@ -152,10 +167,15 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
                 out.push(
                     Diagnostic::warning(
                         codes::LINT_UNUSED_TASK,
-                        format!("task `{}.{}` is never used", agent.name.name, task.name.name),
+                        format!(
+                            "task `{}.{}` is never used",
+                            agent.name.name, task.name.name
+                        ),
                     )
                     .with_primary(task.name.span, "no step calls it")
-                    .with_help("call it from a workflow, a route or a recovery handler, or remove it"),
+                    .with_help(
+                        "call it from a workflow, a route or a recovery handler, or remove it",
+                    ),
                 );
             }
         }
@@ -178,7 +198,10 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
                     format!("workflow `{}` is never used", workflow.name.name),
                 )
                 .with_primary(workflow.name.span, "no route or `run` reaches it")
-                .with_help(format!("route a signal to it (`route NS:SIGNAL => {}`) or remove it", workflow.name.name)),
+                .with_help(format!(
+                    "route a signal to it (`route NS:SIGNAL => {}`) or remove it",
+                    workflow.name.name
+                )),
             );
         }
     }
@@ -186,7 +209,10 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
 
 /// The failure kinds a gate of `gate`% over `n` branches tolerates.
 pub fn tolerated_failures(gate: u64, n: u64) -> u64 {
-    (0..=n).rev().find(|k| (n - k) * 100 >= gate * n).unwrap_or(0)
+    (0..=n)
+        .rev()
+        .find(|k| (n - k) * 100 >= gate * n)
+        .unwrap_or(0)
 }
 
 /// `a/b` as a rounded percentage.
@@ -236,10 +262,21 @@ impl<'a> StepLints<'_, 'a, '_> {
                     if p.each.is_none() {
                         self.strict_gate(p);
                     }
-                    let inner = p.timeout.as_ref().map(|t| (t.millis, t.span, "the group's")).or(enclosing);
+                    let inner = p
+                        .timeout
+                        .as_ref()
+                        .map(|t| (t.millis, t.span, "the group's"))
+                        .or(enclosing);
                     // Branches of a group run side by side: no serialization lint among them.
                     for branch in &p.body.stmts {
-                        self.block(&Block { stmts: vec![branch.clone()], span: p.body.span }, inner, exclusive);
+                        self.block(
+                            &Block {
+                                stmts: vec![branch.clone()],
+                                span: p.body.span,
+                            },
+                            inner,
+                            exclusive,
+                        );
                     }
                     if p.each.is_some() {
                         self.block(&p.body, inner, true);
@@ -253,17 +290,17 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn strict_gate(&mut self, group: &crate::ast::ParallelStmt) {
         let n = group.body.stmts.len() as u64;
-        let gate = group
-            .gate
-            .as_ref()
-            .map_or_else(|| policy::default_gate(self.symbols.coordinator), |g| g.value);
+        let gate = group.gate.as_ref().map_or_else(
+            || policy::default_gate(self.symbols.coordinator),
+            |g| g.value,
+        );
         if n < 2 || gate == 0 || gate >= 100 || tolerated_failures(gate, n) > 0 {
             return;
         }
-        let span = group
-            .gate
-            .as_ref()
-            .map_or(Span::new(group.span.start, group.span.start + "parallel".len()), |g| g.span);
+        let span = group.gate.as_ref().map_or(
+            Span::new(group.span.start, group.span.start + "parallel".len()),
+            |g| g.span,
+        );
         let one_failure = percent(n - 1, n);
         let highest = (n - 1) * 100 / n;
         self.out.push(
@@ -282,7 +319,9 @@ impl<'a> StepLints<'_, 'a, '_> {
     }
 
     fn time_budget(&mut self, step: &CallStmt, enclosing: Enclosing) {
-        let Some((limit, limit_span, what)) = enclosing else { return };
+        let Some((limit, limit_span, what)) = enclosing else {
+            return;
+        };
         let inherited = self.inherited(&step.call);
         let (timeout, origin) = inherited.timeout(&step.options);
         if timeout > limit && matches!(origin, policy::Origin::Step | policy::Origin::Task) {
@@ -299,12 +338,20 @@ impl<'a> StepLints<'_, 'a, '_> {
             return;
         }
         let arithmetic = if delays.is_empty() || delays.iter().all(|d| *d == 0) {
-            format!("{attempts} attempt{} × {}", if attempts == 1 { "" } else { "s" }, format_duration(timeout))
+            format!(
+                "{attempts} attempt{} × {}",
+                if attempts == 1 { "" } else { "s" },
+                format_duration(timeout)
+            )
         } else {
             format!(
                 "{attempts} attempts × {} + backoff {}",
                 format_duration(timeout),
-                delays.iter().map(|d| format_duration(*d)).collect::<Vec<_>>().join(" + ")
+                delays
+                    .iter()
+                    .map(|d| format_duration(*d))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
             )
         };
         self.out.push(
@@ -325,14 +372,21 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn premature_escalation(&mut self, step: &CallStmt) {
         let inherited = self.inherited(&step.call);
-        let policy = inherited.retry(&step.options).filter(|p| p.retries.value > 0);
+        let policy = inherited
+            .retry(&step.options)
+            .filter(|p| p.retries.value > 0);
         let fallback = self
             .symbols
             .coordinator
             .and_then(|c| policy::setting_retry(&c.settings));
         for option in &step.options {
-            let StepOption::Handler(h) = option else { continue };
-            if h.event.name != "failure" || h.recovery.is_some() || !matches!(h.action, HandlerAction::Escalate(_)) {
+            let StepOption::Handler(h) = option else {
+                continue;
+            };
+            if h.event.name != "failure"
+                || h.recovery.is_some()
+                || !matches!(h.action, HandlerAction::Escalate(_))
+            {
                 continue;
             }
             if let Some(kind) = retryable_kind(h, policy.or(fallback)) {
@@ -388,7 +442,12 @@ impl<'a> StepLints<'_, 'a, '_> {
         if first.call.agent.name == second.call.agent.name && serial(&first.call.agent.name) {
             return;
         }
-        if self.symbols.coordinator.and_then(|c| c.settings.iter().find_map(max_concurrent)) == Some(1) {
+        if self
+            .symbols
+            .coordinator
+            .and_then(|c| c.settings.iter().find_map(max_concurrent))
+            == Some(1)
+        {
             return;
         }
         self.out.push(
@@ -415,16 +474,22 @@ fn max_concurrent(setting: &crate::ast::Setting) -> Option<i64> {
 }
 
 fn step_name(step: &CallStmt) -> String {
-    step.binding
-        .as_ref()
-        .map_or_else(|| format!("{}.{}", step.call.agent.name, step.call.task.name), |b| b.name.clone())
+    step.binding.as_ref().map_or_else(
+        || format!("{}.{}", step.call.agent.name, step.call.task.name),
+        |b| b.name.clone(),
+    )
 }
 
 /// The first kind a handler escalates on that the policy would retry.
 fn retryable_kind(handler: &Handler, policy: Option<&crate::ast::RetryPolicy>) -> Option<String> {
     let policy = policy.filter(|p| p.retries.value > 0)?;
     if handler.kinds.is_empty() {
-        return Some(policy.on.first().map_or_else(|| "any".to_string(), |k| k.name.clone()));
+        return Some(
+            policy
+                .on
+                .first()
+                .map_or_else(|| "any".to_string(), |k| k.name.clone()),
+        );
     }
     handler
         .kinds
@@ -445,7 +510,9 @@ fn depends_on(step: &CallStmt, name: &str) -> bool {
             h.guard.as_ref().is_some_and(|g| mentions(g, name))
                 || h.recovery.as_ref().is_some_and(call_uses)
                 || match &h.action {
-                    HandlerAction::Escalate(e) => e.details.as_ref().is_some_and(|d| mentions(d, name)),
+                    HandlerAction::Escalate(e) => {
+                        e.details.as_ref().is_some_and(|d| mentions(d, name))
+                    }
                     HandlerAction::Fail(f) => f.details.as_ref().is_some_and(|d| mentions(d, name)),
                     _ => false,
                 }

@@ -39,7 +39,12 @@ pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
         .map(|d| d.in_file(source))
         .collect();
     diagnostics::sort(&mut out);
-    out.dedup_by(|a, b| a.code == b.code && a.message == b.message && a.primary_span().map(|s| (s.start, s.end)) == b.primary_span().map(|s| (s.start, s.end)));
+    out.dedup_by(|a, b| {
+        a.code == b.code
+            && a.message == b.message
+            && a.primary_span().map(|s| (s.start, s.end))
+                == b.primary_span().map(|s| (s.start, s.end))
+    });
     out
 }
 

@@ -3,9 +3,7 @@
 //! Precedence is the same everywhere (analysis and runtime): step, then task,
 //! then agent, then coordinator, then the built-in default.
 
-use crate::ast::{
-    Agent, Coordinator, DurationLit, RetryPolicy, Setting, StepOption, TaskDecl,
-};
+use crate::ast::{Agent, Coordinator, DurationLit, RetryPolicy, Setting, StepOption, TaskDecl};
 
 /// The timeout used when nothing else sets one: 2 minutes.
 pub const DEFAULT_TIMEOUT_MS: u64 = 120_000;
@@ -123,14 +121,23 @@ pub fn retries_kind(policy: &RetryPolicy, kind: &str) -> bool {
 
 /// The delays before each retry, in milliseconds.
 pub fn backoff_delays(policy: &RetryPolicy) -> Vec<u64> {
-    let retries = u32::try_from(policy.retries.value.max(0)).unwrap_or(u32::MAX).min(1000);
+    let retries = u32::try_from(policy.retries.value.max(0))
+        .unwrap_or(u32::MAX)
+        .min(1000);
     let initial = policy.backoff.as_ref().map_or(0, |b| b.millis) as f64;
-    let factor = policy.multiplier.as_ref().map_or(DEFAULT_MULTIPLIER, |m| m.value);
+    let factor = policy
+        .multiplier
+        .as_ref()
+        .map_or(DEFAULT_MULTIPLIER, |m| m.value);
     let cap = policy.max_delay.as_ref().map(|m| m.millis);
     (0..retries)
         .map(|i| {
             let raw = initial * factor.powi(i32::try_from(i).unwrap_or(i32::MAX));
-            let raw = if raw.is_finite() { raw.min(u64::MAX as f64) as u64 } else { u64::MAX };
+            let raw = if raw.is_finite() {
+                raw.min(u64::MAX as f64) as u64
+            } else {
+                u64::MAX
+            };
             cap.map_or(raw, |c| raw.min(c))
         })
         .collect()
@@ -143,7 +150,13 @@ pub fn format_duration(millis: u64) -> String {
     }
     let mut out = String::new();
     let mut rest = millis;
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;

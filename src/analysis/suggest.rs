@@ -34,7 +34,10 @@ pub fn help<'a>(
         0 => format!("no {what} is declared"),
         n if n <= 8 => format!(
             "declared {what}s: {}",
-            all.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            all.iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         n => format!("{n} {what}s are declared; none is close to `{name}`"),
     }

@@ -15,7 +15,9 @@ impl Allowances {
     pub fn parse(text: &str) -> Self {
         let mut by_line = BTreeMap::new();
         for (index, line) in text.lines().enumerate() {
-            let Some(hash) = comment_start(line) else { continue };
+            let Some(hash) = comment_start(line) else {
+                continue;
+            };
             let comment = &line[hash..];
             let mut rest = comment;
             while let Some(at) = rest.find("ops:allow(") {
@@ -25,7 +27,10 @@ impl Allowances {
                     .split(',')
                     .map(|c| c.trim().to_string())
                     .filter(|c| !c.is_empty());
-                by_line.entry(index + 1).or_insert_with(Vec::new).extend(codes);
+                by_line
+                    .entry(index + 1)
+                    .or_insert_with(Vec::new)
+                    .extend(codes);
                 rest = &after[close..];
             }
         }
@@ -37,9 +42,15 @@ impl Allowances {
         if diagnostic.severity != Severity::Warning {
             return false;
         }
-        let Some(span) = diagnostic.primary_span() else { return false };
+        let Some(span) = diagnostic.primary_span() else {
+            return false;
+        };
         let (line, _) = source.line_col(span.start);
-        let short = diagnostic.code.rsplit("::").next().unwrap_or(diagnostic.code);
+        let short = diagnostic
+            .code
+            .rsplit("::")
+            .next()
+            .unwrap_or(diagnostic.code);
         [line, line.saturating_sub(1)].iter().any(|l| {
             self.by_line
                 .get(l)

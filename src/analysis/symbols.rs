@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::ast::{
-    Agent, ApproveStmt, Block, Coordinator, Ident, LockDecl, Playbook, Route, Setting,
-    SignalDecl, Span, Stmt, TaskDecl, Workflow,
+    Agent, ApproveStmt, Block, Coordinator, Ident, LockDecl, Playbook, Route, Setting, SignalDecl,
+    Span, Stmt, TaskDecl, Workflow,
 };
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -33,13 +33,22 @@ impl<'a> Symbols<'a> {
         let mut symbols = Symbols::default();
         for coordinator in playbook.coordinators() {
             match symbols.coordinator {
-                Some(first) => out.push(duplicate("coordinator", &coordinator.name, first.name.span)),
+                Some(first) => {
+                    out.push(duplicate("coordinator", &coordinator.name, first.name.span))
+                }
                 None => symbols.coordinator = Some(coordinator),
             }
             duplicate_settings(&coordinator.settings, out);
         }
         for agent in playbook.agents() {
-            define(&mut symbols.agents, &agent.name, agent, "agent", |a| a.name.span, out);
+            define(
+                &mut symbols.agents,
+                &agent.name,
+                agent,
+                "agent",
+                |a| a.name.span,
+                out,
+            );
             duplicate_settings(&agent.settings, out);
             let mut tasks: BTreeMap<&str, &TaskDecl> = BTreeMap::new();
             for task in &agent.tasks {
@@ -47,35 +56,82 @@ impl<'a> Symbols<'a> {
                 duplicate_settings(&task.settings, out);
                 let mut checks = BTreeMap::new();
                 for check in agent.checks.iter().chain(&task.checks) {
-                    define(&mut checks, &check.name, check, "check", |c| c.name.span, out);
+                    define(
+                        &mut checks,
+                        &check.name,
+                        check,
+                        "check",
+                        |c| c.name.span,
+                        out,
+                    );
                 }
             }
             if agent.tasks.is_empty() {
                 let mut checks = BTreeMap::new();
                 for check in &agent.checks {
-                    define(&mut checks, &check.name, check, "check", |c| c.name.span, out);
+                    define(
+                        &mut checks,
+                        &check.name,
+                        check,
+                        "check",
+                        |c| c.name.span,
+                        out,
+                    );
                 }
             }
         }
         for signal in playbook.signals() {
-            define(&mut symbols.signals, &signal.name, signal, "signal", |s| s.name.span, out);
+            define(
+                &mut symbols.signals,
+                &signal.name,
+                signal,
+                "signal",
+                |s| s.name.span,
+                out,
+            );
             let mut fields = BTreeMap::new();
             for field in &signal.fields {
-                define(&mut fields, &field.name, field, "field", |f| f.name.span, out);
+                define(
+                    &mut fields,
+                    &field.name,
+                    field,
+                    "field",
+                    |f| f.name.span,
+                    out,
+                );
             }
         }
         for workflow in playbook.workflows() {
-            define(&mut symbols.workflows, &workflow.name, workflow, "workflow", |w| w.name.span, out);
+            define(
+                &mut symbols.workflows,
+                &workflow.name,
+                workflow,
+                "workflow",
+                |w| w.name.span,
+                out,
+            );
             collect_approvals(&workflow.body, &mut symbols.approvals, out);
         }
         for lock in playbook.locks() {
-            define(&mut symbols.locks, &lock.name, lock, "lock", |l| l.name.span, out);
+            define(
+                &mut symbols.locks,
+                &lock.name,
+                lock,
+                "lock",
+                |l| l.name.span,
+                out,
+            );
         }
         for route in playbook.routes() {
             if let Some(label) = &route.label {
-                define(&mut symbols.route_labels, label, route, "route label", |r| {
-                    r.label.as_ref().map_or(r.span, |l| l.span)
-                }, out);
+                define(
+                    &mut symbols.route_labels,
+                    label,
+                    route,
+                    "route label",
+                    |r| r.label.as_ref().map_or(r.span, |l| l.span),
+                    out,
+                );
             }
         }
         symbols

@@ -72,7 +72,9 @@ impl Ty {
 }
 
 /// Type names a signal field may declare.
-pub const TYPE_NAMES: &[&str] = &["string", "int", "bool", "duration", "percent", "list", "map"];
+pub const TYPE_NAMES: &[&str] = &[
+    "string", "int", "bool", "duration", "percent", "list", "map",
+];
 
 /// Resolves a declared type, reporting unknown names.
 pub fn declared_type(ty: &TypeRef, out: &mut Vec<Diagnostic>) -> Ty {
@@ -86,9 +88,16 @@ pub fn declared_type(ty: &TypeRef, out: &mut Vec<Diagnostic>) -> Ty {
         "list" => Ty::List(Box::new(Ty::Any)),
         _ => {
             out.push(
-                Diagnostic::error(codes::CHECK_UNKNOWN_TYPE, format!("unknown type `{}`", ident.name))
-                    .with_primary(ident.span, "not a type")
-                    .with_help(suggest::help(&ident.name, "type", TYPE_NAMES.iter().copied())),
+                Diagnostic::error(
+                    codes::CHECK_UNKNOWN_TYPE,
+                    format!("unknown type `{}`", ident.name),
+                )
+                .with_primary(ident.span, "not a type")
+                .with_help(suggest::help(
+                    &ident.name,
+                    "type",
+                    TYPE_NAMES.iter().copied(),
+                )),
             );
             Ty::Any
         }
@@ -130,7 +139,14 @@ pub const STEP_FIELDS: &[&str] = &[
 ];
 /// Fields of `gate` in rules.
 pub const GATE_FIELDS: &[&str] = &[
-    "successes", "failures", "skipped", "counted", "total", "threshold", "ratio", "decided_at",
+    "successes",
+    "failures",
+    "skipped",
+    "counted",
+    "total",
+    "threshold",
+    "ratio",
+    "decided_at",
 ];
 
 /// The names visible to an expression.
@@ -153,7 +169,11 @@ impl<'a> Env<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&Root<'a>> {
-        self.roots.iter().rev().find(|(n, _)| n == name).map(|(_, r)| r)
+        self.roots
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r)
     }
 
     fn names(&self) -> impl Iterator<Item = &str> + Clone {
@@ -216,7 +236,10 @@ pub fn infer(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
             Ty::Map
         }
         ExprKind::Path { segments } => path(env, segments, out),
-        ExprKind::Unary { op: UnaryOp::Not, operand } => {
+        ExprKind::Unary {
+            op: UnaryOp::Not,
+            operand,
+        } => {
             let ty = infer(env, operand, out);
             expect_bool("`not`", &ty, operand.span, out);
             Ty::Bool
@@ -279,7 +302,9 @@ fn binary(env: &Env<'_>, op: BinaryOp, lhs: &Expr, rhs: &Expr, out: &mut Vec<Dia
                 out.push(
                     Diagnostic::error(
                         codes::CHECK_TYPE_MISMATCH,
-                        format!("`{sym}` matches a string against a regex, but the left side is {l}"),
+                        format!(
+                            "`{sym}` matches a string against a regex, but the left side is {l}"
+                        ),
                     )
                     .with_primary(lhs.span, format!("{l}"))
                     .with_help("match a string field, e.g. `output.message ~ /^feat/`"),
@@ -384,9 +409,14 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
                         root.name
                     ),
                 )
-                .with_primary(root.span, "not available yet: branches run at the same time")
+                .with_primary(
+                    root.span,
+                    "not available yet: branches run at the same time",
+                )
                 .with_secondary(*bound, "bound by a sibling branch")
-                .with_help("move this step after the `parallel` group, or make the two steps sequential"),
+                .with_help(
+                    "move this step after the `parallel` group, or make the two steps sequential",
+                ),
             );
             Ty::Any
         }
@@ -399,7 +429,11 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
                             format!("`{}` has no field `{}`", root.name, field.name),
                         )
                         .with_primary(field.span, "unknown field")
-                        .with_help(suggest::help(&field.name, "field", fields.iter().copied())),
+                        .with_help(suggest::help(
+                            &field.name,
+                            "field",
+                            fields.iter().copied(),
+                        )),
                     );
                 }
             }
@@ -410,7 +444,11 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
     }
 }
 
-fn signal_field(signals: Option<&[&SignalDecl]>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
+fn signal_field(
+    signals: Option<&[&SignalDecl]>,
+    segments: &[Ident],
+    out: &mut Vec<Diagnostic>,
+) -> Ty {
     let Some(field) = segments.get(1) else {
         return Ty::Map;
     };
@@ -424,11 +462,18 @@ fn signal_field(signals: Option<&[&SignalDecl]>, segments: &[Ident], out: &mut V
     for signal in signals {
         match signal.fields.iter().find(|f| f.name.name == field.name) {
             None => {
-                let names = signal.fields.iter().map(|f| f.name.name.as_str()).chain(["name"]);
+                let names = signal
+                    .fields
+                    .iter()
+                    .map(|f| f.name.name.as_str())
+                    .chain(["name"]);
                 out.push(
                     Diagnostic::error(
                         codes::CHECK_UNDEFINED_FIELD,
-                        format!("signal `{}` has no field `{}`", signal.name.name, field.name),
+                        format!(
+                            "signal `{}` has no field `{}`",
+                            signal.name.name, field.name
+                        ),
                     )
                     .with_primary(field.span, "unknown field")
                     .with_secondary(signal.name.span, "signal declared here")

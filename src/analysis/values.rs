@@ -33,9 +33,14 @@ pub fn gate(p: &PercentLit, out: &mut Vec<Diagnostic>) {
 pub fn timeout(d: &DurationLit, out: &mut Vec<Diagnostic>) {
     if d.millis == 0 {
         out.push(
-            Diagnostic::error(codes::CHECK_ZERO_TIMEOUT, "a timeout of zero would fail every attempt")
-                .with_primary(d.span, "zero")
-                .with_help("give a positive duration such as `30s`, or remove the timeout to inherit one"),
+            Diagnostic::error(
+                codes::CHECK_ZERO_TIMEOUT,
+                "a timeout of zero would fail every attempt",
+            )
+            .with_primary(d.span, "zero")
+            .with_help(
+                "give a positive duration such as `30s`, or remove the timeout to inherit one",
+            ),
         );
     }
 }
@@ -54,7 +59,10 @@ pub fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
         if !(1.0..=MAX_MULTIPLIER).contains(&m.value) {
             out.push(out_of_range(
                 m.span,
-                format!("backoff multiplier x{} must be between x1 and x{MAX_MULTIPLIER}", m.value),
+                format!(
+                    "backoff multiplier x{} must be between x1 and x{MAX_MULTIPLIER}",
+                    m.value
+                ),
                 "x1 keeps the delay constant, x2 doubles it after each retry",
             ));
         }
@@ -78,7 +86,10 @@ pub fn max_concurrent(n: &IntLit, out: &mut Vec<Diagnostic>) {
     if !(1..=MAX_CONCURRENT).contains(&n.value) {
         out.push(out_of_range(
             n.span,
-            format!("`max_concurrent {}` must be between 1 and {MAX_CONCURRENT}", n.value),
+            format!(
+                "`max_concurrent {}` must be between 1 and {MAX_CONCURRENT}",
+                n.value
+            ),
             "`max_concurrent 0` would never run the agent; 1 serializes its tasks",
         ));
     }

@@ -20,7 +20,14 @@ use super::{suggest, values};
 /// Escalation types of the seed's escalation format.
 pub const ESCALATION_TYPES: &[&str] = &["Boundary", "QualityGate", "Resource", "Conflict"];
 /// Final statuses a test can expect.
-pub const STATUSES: &[&str] = &["complete", "partial", "failed", "escalated", "aborted", "ignored"];
+pub const STATUSES: &[&str] = &[
+    "complete",
+    "partial",
+    "failed",
+    "escalated",
+    "aborted",
+    "ignored",
+];
 /// Step outcomes a test can expect.
 pub const OUTCOMES: &[&str] = &["success", "failure", "timeout", "skipped", "aborted"];
 /// Decisions a test can give an approval.
@@ -60,7 +67,10 @@ struct Bindings {
 
 impl Bindings {
     fn span_of(&self, name: &str) -> Option<Span> {
-        self.definite.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+        self.definite
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
     }
 
     fn bind(&mut self, name: &str, span: Span) {
@@ -70,8 +80,17 @@ impl Bindings {
 }
 
 /// Runs the walk over the whole playbook.
-pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, reach: &Reach<'_>, out: &mut Vec<Diagnostic>) {
-    let mut walker = Walker { symbols, out, signals: None };
+pub fn check(
+    playbook: &Playbook,
+    symbols: &Symbols<'_>,
+    reach: &Reach<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut walker = Walker {
+        symbols,
+        out,
+        signals: None,
+    };
     walker.agents(playbook);
     walker.signal_defaults(playbook);
     walker.routes(playbook);
@@ -86,7 +105,11 @@ pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, reach: &Reach<'_>, out:
         walker.signals = reach.get(workflow.name.name.as_str()).cloned().flatten();
         let enclosing = workflow.timeout.as_ref().map(|t| {
             values::timeout(t, walker.out);
-            Enclosing { millis: t.millis, span: t.span, what: "the workflow's" }
+            Enclosing {
+                millis: t.millis,
+                span: t.span,
+                what: "the workflow's",
+            }
         });
         let mut bindings = Bindings::default();
         let mut seen = BTreeMap::new();
@@ -155,7 +178,10 @@ impl<'a> Walker<'a, '_> {
                         self.out.push(
                             Diagnostic::error(
                                 codes::CHECK_TYPE_MISMATCH,
-                                format!("the default of `{}` is {actual}, but the field is {declared}", field.name.name),
+                                format!(
+                                    "the default of `{}` is {actual}, but the field is {declared}",
+                                    field.name.name
+                                ),
                             )
                             .with_primary(default.span, format!("{actual}"))
                             .with_secondary(field.ty.span, "declared type")
@@ -170,20 +196,26 @@ impl<'a> Walker<'a, '_> {
     fn routes(&mut self, playbook: &Playbook) {
         for route in playbook.routes() {
             let signals = match &route.pattern {
-                SignalPattern::Exact { name, span } => match self.symbols.signals.get(name.as_str()) {
-                    Some(decl) => Some(vec![*decl]),
-                    None => {
-                        self.out.push(
-                            Diagnostic::error(
-                                codes::CHECK_UNDEFINED_SIGNAL,
-                                format!("signal `{name}` is not declared"),
-                            )
-                            .with_primary(*span, "unknown signal")
-                            .with_help(suggest::help(name, "signal", self.symbols.signals.keys().copied())),
-                        );
-                        None
+                SignalPattern::Exact { name, span } => {
+                    match self.symbols.signals.get(name.as_str()) {
+                        Some(decl) => Some(vec![*decl]),
+                        None => {
+                            self.out.push(
+                                Diagnostic::error(
+                                    codes::CHECK_UNDEFINED_SIGNAL,
+                                    format!("signal `{name}` is not declared"),
+                                )
+                                .with_primary(*span, "unknown signal")
+                                .with_help(suggest::help(
+                                    name,
+                                    "signal",
+                                    self.symbols.signals.keys().copied(),
+                                )),
+                            );
+                            None
+                        }
                     }
-                },
+                }
                 _ => None,
             };
             let env = Env::default().with("signal", Root::Signal(signals));
@@ -202,9 +234,16 @@ impl<'a> Walker<'a, '_> {
     }
 
     fn tests(&mut self, playbook: &Playbook) {
-        let expect_env = ["payload", "status", "route", "escalation", "steps", "events"]
-            .into_iter()
-            .fold(Env::default(), |env, name| env.with(name, Root::Value));
+        let expect_env = [
+            "payload",
+            "status",
+            "route",
+            "escalation",
+            "steps",
+            "events",
+        ]
+        .into_iter()
+        .fold(Env::default(), |env, name| env.with(name, Root::Value));
         for test in playbook.tests() {
             for signal in &test.signals {
                 if let Some(context) = &signal.context {
@@ -226,17 +265,28 @@ impl<'a> Walker<'a, '_> {
                 match expect {
                     Expect::Status { status, .. } => self.one_of(status, "status", STATUSES),
                     Expect::Route { route, .. } => {
-                        self.reference(route, "route label", self.symbols.route_labels.keys().copied());
+                        self.reference(
+                            route,
+                            "route label",
+                            self.symbols.route_labels.keys().copied(),
+                        );
                     }
                     Expect::Escalation { kind, .. } => self.escalation_type(kind),
                     Expect::Step { outcome, .. } => self.one_of(outcome, "step outcome", OUTCOMES),
-                    Expect::Holds { condition, .. } => types::condition(&expect_env, condition, self.out),
+                    Expect::Holds { condition, .. } => {
+                        types::condition(&expect_env, condition, self.out)
+                    }
                 }
             }
         }
     }
 
-    fn reference<'n>(&mut self, name: &Ident, what: &str, known: impl IntoIterator<Item = &'n str> + Clone) {
+    fn reference<'n>(
+        &mut self,
+        name: &Ident,
+        what: &str,
+        known: impl IntoIterator<Item = &'n str> + Clone,
+    ) {
         if !known.clone().into_iter().any(|k| k == name.name) {
             self.out.push(
                 Diagnostic::error(
@@ -254,15 +304,22 @@ impl<'a> Walker<'a, '_> {
         if allowed.contains(&name.name.as_str()) {
             return;
         }
-        let listing = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+        let listing = allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let help = match suggest::closest(&name.name, allowed.iter().copied()) {
             Some(best) => format!("did you mean `{best}`? Expected one of {listing}"),
             None => format!("expected one of {listing}"),
         };
         self.out.push(
-            Diagnostic::error(codes::CHECK_UNDEFINED_REFERENCE, format!("`{}` is not a valid {what}", name.name))
-                .with_primary(name.span, format!("unknown {what}"))
-                .with_help(help),
+            Diagnostic::error(
+                codes::CHECK_UNDEFINED_REFERENCE,
+                format!("`{}` is not a valid {what}", name.name),
+            )
+            .with_primary(name.span, format!("unknown {what}"))
+            .with_help(help),
         );
     }
 
@@ -276,7 +333,11 @@ impl<'a> Walker<'a, '_> {
                     format!("workflow `{}` is not defined", name.name),
                 )
                 .with_primary(name.span, "unknown workflow")
-                .with_help(suggest::help(&name.name, "workflow", self.symbols.workflows.keys().copied())),
+                .with_help(suggest::help(
+                    &name.name,
+                    "workflow",
+                    self.symbols.workflows.keys().copied(),
+                )),
             );
         }
     }
@@ -291,9 +352,16 @@ impl<'a> Walker<'a, '_> {
                     format!("agent `{}` is not defined", agent.name),
                 )
                 .with_primary(agent.span, "unknown agent")
-                .with_help(suggest::help(&agent.name, "agent", self.symbols.agents.keys().copied())),
+                .with_help(suggest::help(
+                    &agent.name,
+                    "agent",
+                    self.symbols.agents.keys().copied(),
+                )),
             );
-            return Inherited { coordinator, ..Inherited::default() };
+            return Inherited {
+                coordinator,
+                ..Inherited::default()
+            };
         };
         let found = decl.tasks.iter().find(|t| t.name.name == task.name);
         if found.is_none() {
@@ -304,10 +372,18 @@ impl<'a> Walker<'a, '_> {
                 )
                 .with_primary(task.span, "unknown task")
                 .with_secondary(decl.name.span, "agent declared here")
-                .with_help(suggest::help(&task.name, "task", decl.tasks.iter().map(|t| t.name.name.as_str()))),
+                .with_help(suggest::help(
+                    &task.name,
+                    "task",
+                    decl.tasks.iter().map(|t| t.name.name.as_str()),
+                )),
             );
         }
-        Inherited { task: found, agent: Some(decl), coordinator }
+        Inherited {
+            task: found,
+            agent: Some(decl),
+            coordinator,
+        }
     }
 
     fn call(&mut self, call: &Call, env: &Env<'_>) -> Inherited<'a> {
@@ -327,13 +403,16 @@ impl<'a> Walker<'a, '_> {
     fn lock(&mut self, lock: &Ident) {
         if !self.symbols.locks.contains_key(lock.name.as_str()) {
             self.out.push(
-                Diagnostic::error(codes::CHECK_UNDEFINED_LOCK, format!("lock `{}` is not declared", lock.name))
-                    .with_primary(lock.span, "unknown lock")
-                    .with_help(format!(
-                        "{}; locks are declared at top level: `lock {} \"what it protects\"`",
-                        suggest::help(&lock.name, "lock", self.symbols.locks.keys().copied()),
-                        lock.name
-                    )),
+                Diagnostic::error(
+                    codes::CHECK_UNDEFINED_LOCK,
+                    format!("lock `{}` is not declared", lock.name),
+                )
+                .with_primary(lock.span, "unknown lock")
+                .with_help(format!(
+                    "{}; locks are declared at top level: `lock {} \"what it protects\"`",
+                    suggest::help(&lock.name, "lock", self.symbols.locks.keys().copied()),
+                    lock.name
+                )),
             );
         }
     }
@@ -394,16 +473,25 @@ impl<'a> Walker<'a, '_> {
                     suggest::closest(&event.name, allowed.iter().copied())
                         .map(|b| format!("did you mean `{b}`? "))
                         .unwrap_or_default(),
-                    allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                    allowed
+                        .iter()
+                        .map(|a| format!("`{a}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )),
             );
-        } else if !handler.kinds.is_empty() && !matches!(event.name.as_str(), "failure" | "exhausted") {
+        } else if !handler.kinds.is_empty()
+            && !matches!(event.name.as_str(), "failure" | "exhausted")
+        {
             self.out.push(
                 Diagnostic::error(
                     codes::CHECK_INVALID_HANDLER,
                     format!("`{}` takes no failure kinds", event.name),
                 )
-                .with_primary(handler.kinds[0].span, "kinds only narrow `failure(…)` and `exhausted(…)`"),
+                .with_primary(
+                    handler.kinds[0].span,
+                    "kinds only narrow `failure(…)` and `exhausted(…)`",
+                ),
             );
         }
         let env = env.clone().with("step", Root::Object(STEP_FIELDS));
@@ -414,15 +502,23 @@ impl<'a> Walker<'a, '_> {
             self.call(call, &env);
         }
         match &handler.action {
-            HandlerAction::Retry { span } | HandlerAction::Continue { span } if site != HandlerSite::Step => {
-                let word = if matches!(handler.action, HandlerAction::Retry { .. }) { "retry" } else { "continue" };
+            HandlerAction::Retry { span } | HandlerAction::Continue { span }
+                if site != HandlerSite::Step =>
+            {
+                let word = if matches!(handler.action, HandlerAction::Retry { .. }) {
+                    "retry"
+                } else {
+                    "continue"
+                };
                 self.out.push(
                     Diagnostic::error(
                         codes::CHECK_INVALID_HANDLER,
                         format!("`{word}` only makes sense after an agent step"),
                     )
                     .with_primary(*span, "not allowed here")
-                    .with_help("escalation rules and approvals end with `escalate`, `fail` or `abort`"),
+                    .with_help(
+                        "escalation rules and approvals end with `escalate`, `fail` or `abort`",
+                    ),
                 );
             }
             HandlerAction::Retry { .. } | HandlerAction::Continue { .. } => {}
@@ -453,12 +549,17 @@ impl<'a> Walker<'a, '_> {
                     Diagnostic::error(codes::CHECK_UNREACHABLE, "this statement can never run")
                         .with_primary(stmt.span(), "unreachable")
                         .with_secondary(end, "the workflow ends here")
-                        .with_help("remove it, or move it before the statement that ends the workflow"),
+                        .with_help(
+                            "remove it, or move it before the statement that ends the workflow",
+                        ),
                 );
                 break;
             }
             self.stmt(stmt, bindings, seen, enclosing);
-            if matches!(stmt, Stmt::Complete(_) | Stmt::Fail(_) | Stmt::Abort(_) | Stmt::Escalate(_)) {
+            if matches!(
+                stmt,
+                Stmt::Complete(_) | Stmt::Fail(_) | Stmt::Abort(_) | Stmt::Escalate(_)
+            ) {
                 ended = Some(stmt.span());
             }
         }
@@ -473,9 +574,12 @@ impl<'a> Walker<'a, '_> {
         }
         if name.name == "signal" {
             self.out.push(
-                Diagnostic::error(codes::CHECK_DUPLICATE, "`signal` is built in and cannot be rebound")
-                    .with_primary(name.span, "rebinds `signal`")
-                    .with_help("choose another name"),
+                Diagnostic::error(
+                    codes::CHECK_DUPLICATE,
+                    "`signal` is built in and cannot be rebound",
+                )
+                .with_primary(name.span, "rebinds `signal`")
+                .with_help("choose another name"),
             );
         }
         seen.insert(name.name.clone(), name.span);
@@ -502,7 +606,8 @@ impl<'a> Walker<'a, '_> {
             };
             if let Some(name) = name {
                 if let Some(first) = seen.get(name) {
-                    self.out.push(duplicate_setting(name, option.span(), *first));
+                    self.out
+                        .push(duplicate_setting(name, option.span(), *first));
                 } else {
                     seen.insert(name, option.span());
                 }
@@ -512,9 +617,12 @@ impl<'a> Walker<'a, '_> {
                 StepOption::Retry(r) => {
                     if site == HandlerSite::Approval {
                         self.out.push(
-                            Diagnostic::error(codes::CHECK_INVALID_HANDLER, "an approval cannot be retried")
-                                .with_primary(r.span, "not allowed on `approve`")
-                                .with_help("handle `on denied` or `on timeout` instead"),
+                            Diagnostic::error(
+                                codes::CHECK_INVALID_HANDLER,
+                                "an approval cannot be retried",
+                            )
+                            .with_primary(r.span, "not allowed on `approve`")
+                            .with_help("handle `on denied` or `on timeout` instead"),
                         );
                     }
                     values::retry(r, self.out);
@@ -526,13 +634,14 @@ impl<'a> Walker<'a, '_> {
             }
         }
         // A timeout longer than the enclosing group's or workflow's.
-        let explicit: Option<(u64, Span, &str)> = match crate::analysis::policy::option_timeout(options) {
-            Some(d) => Some((d.millis, d.span, "this step's timeout")),
-            None => inherited
-                .and_then(|i| i.task)
-                .and_then(|t| crate::analysis::policy::setting_timeout(&t.settings))
-                .map(|d: &DurationLit| (d.millis, d.span, "the task's timeout")),
-        };
+        let explicit: Option<(u64, Span, &str)> =
+            match crate::analysis::policy::option_timeout(options) {
+                Some(d) => Some((d.millis, d.span, "this step's timeout")),
+                None => inherited
+                    .and_then(|i| i.task)
+                    .and_then(|t| crate::analysis::policy::setting_timeout(&t.settings))
+                    .map(|d: &DurationLit| (d.millis, d.span, "the task's timeout")),
+            };
         if let (Some((millis, span, what)), Some(enc)) = (explicit, enclosing) {
             if millis > enc.millis {
                 let primary = options
@@ -570,7 +679,13 @@ impl<'a> Walker<'a, '_> {
         match stmt {
             Stmt::Call(c) => {
                 let inherited = self.call(&c.call, &env);
-                self.options(&c.options, &env, HandlerSite::Step, Some(&inherited), enclosing);
+                self.options(
+                    &c.options,
+                    &env,
+                    HandlerSite::Step,
+                    Some(&inherited),
+                    enclosing,
+                );
                 if let Some(b) = &c.binding {
                     self.bind(b, bindings, seen);
                 }
@@ -649,7 +764,9 @@ impl<'a> Walker<'a, '_> {
         }
         *seen = seen_after;
         // Bound after the `if`: what every path bound; the rest maybe.
-        let new_names = |b: &Bindings| -> Vec<(String, Span)> { b.definite[before.min(b.definite.len())..].to_vec() };
+        let new_names = |b: &Bindings| -> Vec<(String, Span)> {
+            b.definite[before.min(b.definite.len())..].to_vec()
+        };
         let all: Vec<Vec<(String, Span)>> = outcomes.iter().map(new_names).collect();
         for (name, span) in all.iter().flatten() {
             if all.iter().all(|o| o.iter().any(|(n, _)| n == name)) {
@@ -700,14 +817,22 @@ impl<'a> Walker<'a, '_> {
                     );
                 }
             }
-            inner_enclosing = Some(Enclosing { millis: t.millis, span: t.span, what: "the group's" });
+            inner_enclosing = Some(Enclosing {
+                millis: t.millis,
+                span: t.span,
+                what: "the group's",
+            });
         }
         let branches = &group.body.stmts;
         if branches.len() > values::MAX_BRANCHES {
             self.out.push(
                 Diagnostic::error(
                     codes::CHECK_TOO_MANY_BRANCHES,
-                    format!("{} branches exceed the fan-out limit of {}", branches.len(), values::MAX_BRANCHES),
+                    format!(
+                        "{} branches exceed the fan-out limit of {}",
+                        branches.len(),
+                        values::MAX_BRANCHES
+                    ),
                 )
                 .with_primary(group.body.span, "this group")
                 .with_help("split the work into several groups, or use `parallel for` over a list"),
@@ -715,17 +840,25 @@ impl<'a> Walker<'a, '_> {
         }
         if branches.is_empty() {
             self.out.push(
-                Diagnostic::error(codes::CHECK_OUT_OF_RANGE, "this parallel group has no branches")
-                    .with_primary(group.body.span, "empty group")
-                    .with_help("a group with no branches can never pass its gate; add steps or remove it"),
+                Diagnostic::error(
+                    codes::CHECK_OUT_OF_RANGE,
+                    "this parallel group has no branches",
+                )
+                .with_primary(group.body.span, "empty group")
+                .with_help(
+                    "a group with no branches can never pass its gate; add steps or remove it",
+                ),
             );
         }
         if let Some(each) = &group.each {
             let ty = types::infer(env, &each.iterable, self.out);
             if !matches!(ty, Ty::List(_) | Ty::Any) {
                 self.out.push(
-                    Diagnostic::error(codes::CHECK_TYPE_MISMATCH, format!("`parallel for` needs a list, but this is {ty}"))
-                        .with_primary(each.iterable.span, format!("{ty}")),
+                    Diagnostic::error(
+                        codes::CHECK_TYPE_MISMATCH,
+                        format!("`parallel for` needs a list, but this is {ty}"),
+                    )
+                    .with_primary(each.iterable.span, format!("{ty}")),
                 );
             }
             let mut inner = bindings.clone();
@@ -768,12 +901,24 @@ fn bound_names(stmt: &Stmt) -> Vec<(String, Span)> {
         Stmt::Approve(a) => push(&a.name),
         Stmt::If(i) => {
             for b in i.branches.iter().map(|b| &b.block).chain(&i.else_block) {
-                b.stmts.iter().flat_map(bound_names).for_each(|n| names.push(n));
+                b.stmts
+                    .iter()
+                    .flat_map(bound_names)
+                    .for_each(|n| names.push(n));
             }
         }
-        Stmt::Exclusive(x) => x.body.stmts.iter().flat_map(bound_names).for_each(|n| names.push(n)),
+        Stmt::Exclusive(x) => x
+            .body
+            .stmts
+            .iter()
+            .flat_map(bound_names)
+            .for_each(|n| names.push(n)),
         Stmt::Parallel(p) if p.each.is_none() => {
-            p.body.stmts.iter().flat_map(bound_names).for_each(|n| names.push(n));
+            p.body
+                .stmts
+                .iter()
+                .flat_map(bound_names)
+                .for_each(|n| names.push(n));
         }
         _ => {}
     }

@@ -18,12 +18,19 @@ pub fn translate(error: &Error<Rule>, file_text: &str, offset: usize) -> Diagnos
         InputLocation::Span((start, _)) => start,
     };
     let (mut rules, negatives): (Vec<Rule>, Vec<Rule>) = match &error.variant {
-        ErrorVariant::ParsingError { positives, negatives } => (positives.clone(), negatives.clone()),
+        ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } => (positives.clone(), negatives.clone()),
         ErrorVariant::CustomError { message } => return limit_error(message, offset + pos),
     };
     let mut tokens: Vec<String> = Vec::new();
     if let Some(attempts) = error.parse_attempts() {
-        let tokens_here: Vec<String> = attempts.expected_tokens().iter().map(|t| t.to_string()).collect();
+        let tokens_here: Vec<String> = attempts
+            .expected_tokens()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
         // The detailed tracker can get further than the rule-level position
         // (e.g. a literal `[` failing inside an optional part).
         // Trust it only when what lies between is a complete keyword (`on [`):
@@ -73,7 +80,11 @@ impl Found {
             return (Found::End, Span::point(text.len()));
         };
         let run = |pred: fn(char) -> bool| {
-            let len: usize = rest.chars().take_while(|c| pred(*c)).map(char::len_utf8).sum();
+            let len: usize = rest
+                .chars()
+                .take_while(|c| pred(*c))
+                .map(char::len_utf8)
+                .sum();
             (rest[..len].to_string(), Span::new(pos, pos + len))
         };
         if first.is_ascii_alphabetic() || first == '_' {
@@ -104,18 +115,87 @@ fn is_language_char(c: char) -> bool {
 }
 
 const RESERVED: &[&str] = &[
-    "coordinator", "agent", "task", "signal", "route", "workflow", "lock", "test", "on", "if",
-    "else", "when", "parallel", "for", "in", "exclusive", "approve", "abort", "fail", "escalate",
-    "complete", "run", "let", "true", "false", "and", "or", "not", "ignore", "then", "continue",
+    "coordinator",
+    "agent",
+    "task",
+    "signal",
+    "route",
+    "workflow",
+    "lock",
+    "test",
+    "on",
+    "if",
+    "else",
+    "when",
+    "parallel",
+    "for",
+    "in",
+    "exclusive",
+    "approve",
+    "abort",
+    "fail",
+    "escalate",
+    "complete",
+    "run",
+    "let",
+    "true",
+    "false",
+    "and",
+    "or",
+    "not",
+    "ignore",
+    "then",
+    "continue",
 ];
 
 /// Every keyword of the grammar (reserved or not).
 const KEYWORDS: &[&str] = &[
-    "coordinator", "agent", "task", "signal", "route", "workflow", "lock", "test", "on", "if",
-    "else", "when", "parallel", "for", "in", "exclusive", "approve", "abort", "fail", "escalate",
-    "complete", "run", "let", "ignore", "then", "continue", "reports_to", "gate", "timeout",
-    "retry", "backoff", "max", "max_concurrent", "check", "forbid", "critical", "next", "given",
-    "expect", "approval", "succeeds", "fails", "after", "status", "step", "escalation",
+    "coordinator",
+    "agent",
+    "task",
+    "signal",
+    "route",
+    "workflow",
+    "lock",
+    "test",
+    "on",
+    "if",
+    "else",
+    "when",
+    "parallel",
+    "for",
+    "in",
+    "exclusive",
+    "approve",
+    "abort",
+    "fail",
+    "escalate",
+    "complete",
+    "run",
+    "let",
+    "ignore",
+    "then",
+    "continue",
+    "reports_to",
+    "gate",
+    "timeout",
+    "retry",
+    "backoff",
+    "max",
+    "max_concurrent",
+    "check",
+    "forbid",
+    "critical",
+    "next",
+    "given",
+    "expect",
+    "approval",
+    "succeeds",
+    "fails",
+    "after",
+    "status",
+    "step",
+    "escalation",
 ];
 
 /// Whether `word` is reserved and so cannot name anything.
@@ -141,7 +221,10 @@ fn expected_error(
         .filter(|t| t.len() > 1 && t.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         .collect();
     let after = previous_token(text, pos);
-    let after_text = after.as_deref().map(|t| format!(" after `{t}`")).unwrap_or_default();
+    let after_text = after
+        .as_deref()
+        .map(|t| format!(" after `{t}`"))
+        .unwrap_or_default();
     let wants_name = rules.iter().any(|r| matches!(r, Rule::ident));
 
     if let Found::Word(word) = &found {
@@ -151,14 +234,23 @@ fn expected_error(
                 format!("`{word}` is a reserved word and cannot be used as a name"),
             )
             .with_primary(found_span, "reserved word")
-            .with_help(format!("choose another name, e.g. `{word}_step` or `{}`", word.to_uppercase()));
+            .with_help(format!(
+                "choose another name, e.g. `{word}_step` or `{}`",
+                word.to_uppercase()
+            ));
         }
     }
     if escape_at(text, pos) {
-        let end = text[pos + 1..].chars().next().map_or(pos + 1, |c| pos + 1 + c.len_utf8());
-        return Diagnostic::error(codes::PARSE_INVALID_ESCAPE, "unknown escape sequence in a string")
-            .with_primary(Span::new(pos, end), "not a valid escape")
-            .with_help("valid escapes are \\\" \\\\ \\n \\t \\r \\{ \\} and \\u{…}");
+        let end = text[pos + 1..]
+            .chars()
+            .next()
+            .map_or(pos + 1, |c| pos + 1 + c.len_utf8());
+        return Diagnostic::error(
+            codes::PARSE_INVALID_ESCAPE,
+            "unknown escape sequence in a string",
+        )
+        .with_primary(Span::new(pos, end), "not a valid escape")
+        .with_help("valid escapes are \\\" \\\\ \\n \\t \\r \\{ \\} and \\u{…}");
     }
     if let Found::Char(c) = found {
         if !is_language_char(c) {
@@ -169,9 +261,11 @@ fn expected_error(
                 format!("unexpected character {what}")
             };
             let mut d = Diagnostic::error(codes::PARSE_INVALID_CHARACTER, message)
-            .with_primary(found_span, "not part of the language here");
+                .with_primary(found_span, "not part of the language here");
             d = d.with_help(match c {
-                ';' => "statements are separated by line breaks or spaces; remove the `;`".to_string(),
+                ';' => {
+                    "statements are separated by line breaks or spaces; remove the `;`".to_string()
+                }
                 '\'' => "strings use double quotes: \"like this\"".to_string(),
                 _ => "this character can only appear inside a string or a comment".to_string(),
             });
@@ -190,7 +284,9 @@ fn expected_error(
     if let Some(help) = help_for(rules, &found) {
         d = d.with_help(help);
     } else if let Found::Word(word) = &found {
-        let candidates = keywords.iter().map(|k| if *k == "times" { "times out" } else { k });
+        let candidates = keywords
+            .iter()
+            .map(|k| if *k == "times" { "times out" } else { k });
         if let Some(best) = crate::analysis::closest_word(word, candidates) {
             d = d.with_help(format!("did you mean `{best}`?"));
         }
@@ -216,13 +312,22 @@ fn special_case(
         );
     }
     // `{ key value }` / `f(key value)`: the `:` is missing after the key.
-    if rules.contains(&Rule::map_entry) || rules.contains(&Rule::arg) || rules.contains(&Rule::field_decl) {
-        let next = text[found_span.end.min(text.len())..].trim_start().chars().next();
+    if rules.contains(&Rule::map_entry)
+        || rules.contains(&Rule::arg)
+        || rules.contains(&Rule::field_decl)
+    {
+        let next = text[found_span.end.min(text.len())..]
+            .trim_start()
+            .chars()
+            .next();
         if let (Found::Word(word), false) = (found, next == Some(':')) {
             return Some(
-                Diagnostic::error(codes::PARSE_UNEXPECTED, format!("expected `:` after `{word}`"))
-                    .with_primary(found_span, "add `:` after this")
-                    .with_help(format!("entries are written `{word}: value`")),
+                Diagnostic::error(
+                    codes::PARSE_UNEXPECTED,
+                    format!("expected `:` after `{word}`"),
+                )
+                .with_primary(found_span, "add `:` after this")
+                .with_help(format!("entries are written `{word}: value`")),
             );
         }
     }
@@ -271,7 +376,9 @@ fn previous_token(text: &str, pos: usize) -> Option<String> {
                 let last = trimmed.chars().next_back()?;
                 if last.is_ascii_alphanumeric() || last == '_' || last == '%' {
                     let start = trimmed
-                        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == ':'))
+                        .rfind(|c: char| {
+                            !(c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == ':')
+                        })
                         .map_or(0, |i| i + 1);
                     return Some(trimmed[start..].to_string());
                 }
@@ -315,7 +422,13 @@ fn comment_start(line: &str) -> Option<usize> {
 fn describe_rule(rule: Rule) -> Option<String> {
     let name = format!("{rule:?}");
     if let Some(keyword) = name.strip_prefix("kw_") {
-        return Some(format!("`{}`", keyword.replace('_', " ").replace("reports to", "reports_to").replace("max concurrent", "max_concurrent")));
+        return Some(format!(
+            "`{}`",
+            keyword
+                .replace('_', " ")
+                .replace("reports to", "reports_to")
+                .replace("max concurrent", "max_concurrent")
+        ));
     }
     let words = match rule {
         Rule::ident | Rule::binding => "a name",
@@ -422,7 +535,9 @@ const GROUPS: &[Group] = &[
 
 /// Punctuation worth naming; other literal tokens come from inside names,
 /// numbers and comments and would only confuse.
-const STRUCTURAL: &[&str] = &["{", "}", "[", "]", "(", ")", ":", ",", "=", "=>", "<", ">", "."];
+const STRUCTURAL: &[&str] = &[
+    "{", "}", "[", "]", "(", ")", ":", ",", "=", "=>", "<", ">", ".",
+];
 
 fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
     let mut items: Vec<String> = Vec::new();
@@ -437,7 +552,10 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
         }
     }
     let has_parent_words = rules.iter().any(|r| {
-        matches!(r, Rule::route_target | Rule::handler_action | Rule::outcome | Rule::playbook)
+        matches!(
+            r,
+            Rule::route_target | Rule::handler_action | Rule::outcome | Rule::playbook
+        )
     });
     for token in tokens {
         // Keywords arrive as literal tokens; whitespace and character
@@ -445,11 +563,16 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
         if token.len() > 1 && token.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
             // `ms` comes from inside a duration, not a keyword.
             if !has_parent_words && token != "ms" {
-                push(format!("`{}`", if token == "times" { "times out" } else { token }));
+                push(format!(
+                    "`{}`",
+                    if token == "times" { "times out" } else { token }
+                ));
             }
             continue;
         }
-        let in_signal = rules.iter().any(|r| matches!(r, Rule::signal_name | Rule::signal_pattern));
+        let in_signal = rules
+            .iter()
+            .any(|r| matches!(r, Rule::signal_name | Rule::signal_pattern));
         let is_punctuation = STRUCTURAL.contains(&token.as_str()) && !(in_signal && token == ":");
         if is_punctuation {
             push(format!("`{token}`"));
@@ -458,7 +581,9 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
     let mut grouped: Vec<String> = Vec::new();
     for group in GROUPS {
         if group.trigger.iter().all(|m| items.iter().any(|i| i == m)) {
-            items.retain(|i| !group.trigger.contains(&i.as_str()) && !group.absorbs.contains(&i.as_str()));
+            items.retain(|i| {
+                !group.trigger.contains(&i.as_str()) && !group.absorbs.contains(&i.as_str())
+            });
             if !grouped.iter().any(|g| g == group.name) {
                 grouped.push(group.name.to_string());
             }
@@ -473,7 +598,11 @@ fn describe_expected(rules: &[Rule], tokens: &[String]) -> String {
     let mut out = String::new();
     for (i, item) in shown.iter().enumerate() {
         if i > 0 {
-            out.push_str(if i + 1 == shown.len() && items.len() <= 6 { " or " } else { ", " });
+            out.push_str(if i + 1 == shown.len() && items.len() <= 6 {
+                " or "
+            } else {
+                ", "
+            });
         }
         out.push_str(item);
     }

@@ -97,7 +97,14 @@ fn is_blank(text: &str) -> bool {
 }
 
 const TOP_LEVEL: &[&str] = &[
-    "coordinator", "agent", "signal", "route", "workflow", "lock", "on", "test",
+    "coordinator",
+    "agent",
+    "signal",
+    "route",
+    "workflow",
+    "lock",
+    "on",
+    "test",
 ];
 
 /// Start offsets of lines that begin, at column 0, with a top-level keyword.
@@ -215,30 +222,49 @@ mod lowering_tests {
     #[test]
     fn strings_decode_escapes_and_interpolation() {
         let e = guard(r#""a\"b\n\u{e9} {signal.version}!" == "x""#);
-        let ExprKind::Binary { lhs, .. } = e.kind else { panic!() };
-        let ExprKind::Str { value } = lhs.kind else { panic!() };
+        let ExprKind::Binary { lhs, .. } = e.kind else {
+            panic!()
+        };
+        let ExprKind::Str { value } = lhs.kind else {
+            panic!()
+        };
         assert_eq!(value.parts.len(), 3);
-        assert_eq!(value.parts[0], StrPart::Text { text: "a\"b\né ".into() });
+        assert_eq!(
+            value.parts[0],
+            StrPart::Text {
+                text: "a\"b\né ".into()
+            }
+        );
         assert!(matches!(value.parts[1], StrPart::Interpolation { .. }));
         assert_eq!(value.parts[2], StrPart::Text { text: "!".into() });
     }
 
     #[test]
     fn literals() {
-        assert!(matches!(guard("1h30m").kind, ExprKind::Duration { millis: 5_400_000 }));
+        assert!(matches!(
+            guard("1h30m").kind,
+            ExprKind::Duration { millis: 5_400_000 }
+        ));
         assert!(matches!(guard("80%").kind, ExprKind::Percent { value: 80 }));
         assert!(matches!(guard("-3").kind, ExprKind::Int { value: -3 }));
-        let ExprKind::Regex { pattern } = guard(r"/^a\/b$/").kind else { panic!() };
+        let ExprKind::Regex { pattern } = guard(r"/^a\/b$/").kind else {
+            panic!()
+        };
         assert_eq!(pattern, r"^a\/b$");
-        let ExprKind::Map { entries } = guard(r#"{ a: 1 "b c": 2, }"#).kind else { panic!() };
+        let ExprKind::Map { entries } = guard(r#"{ a: 1 "b c": 2, }"#).kind else {
+            panic!()
+        };
         assert_eq!(entries[1].key.name, "b c");
     }
 
     #[test]
     fn retry_policy_parts() {
-        let p = playbook("coordinator C { retry 3 backoff 2s x1.5 max 30s on [rejected, timeout] }");
+        let p =
+            playbook("coordinator C { retry 3 backoff 2s x1.5 max 30s on [rejected, timeout] }");
         let c = p.coordinators().next().expect("coordinator");
-        let Setting::Retry(r) = &c.settings[0] else { panic!() };
+        let Setting::Retry(r) = &c.settings[0] else {
+            panic!()
+        };
         assert_eq!(r.retries.value, 3);
         assert_eq!(r.backoff.as_ref().map(|d| d.millis), Some(2000));
         assert_eq!(r.multiplier.as_ref().map(|m| m.value), Some(1.5));
@@ -254,7 +280,10 @@ mod lowering_tests {
              route OPS:* => escalate Boundary \"no\"\nroute * => ignore\nroute OPS:A => flow",
         );
         let routes: Vec<_> = p.routes().collect();
-        assert_eq!(routes[0].label.as_ref().map(|l| l.name.as_str()), Some("fast"));
+        assert_eq!(
+            routes[0].label.as_ref().map(|l| l.name.as_str()),
+            Some("fast")
+        );
         assert!(routes[0].pattern.matches("OPS:COMMIT"));
         assert!(matches!(routes[0].target, RouteTarget::Task(_)));
         assert!(routes[1].pattern.matches("OPS:ANY") && !routes[1].pattern.matches("X:ANY"));
@@ -272,16 +301,24 @@ mod lowering_tests {
              parallel for f in signal.files gate 50% { A.d(file: f) }\n}",
         );
         let w = p.workflows().next().expect("workflow");
-        let Stmt::Call(c) = &w.body.stmts[0] else { panic!() };
+        let Stmt::Call(c) = &w.body.stmts[0] else {
+            panic!()
+        };
         assert_eq!(c.options.len(), 5);
-        let StepOption::Handler(h) = &c.options[4] else { panic!() };
+        let StepOption::Handler(h) = &c.options[4] else {
+            panic!()
+        };
         assert_eq!(h.kinds.len(), 2);
         assert!(h.recovery.is_some());
         assert!(matches!(h.action, HandlerAction::Retry { .. }));
-        let Stmt::If(i) = &w.body.stmts[1] else { panic!() };
+        let Stmt::If(i) = &w.body.stmts[1] else {
+            panic!()
+        };
         assert_eq!(i.branches.len(), 2);
         assert!(i.else_block.is_some());
-        let Stmt::Parallel(g) = &w.body.stmts[2] else { panic!() };
+        let Stmt::Parallel(g) = &w.body.stmts[2] else {
+            panic!()
+        };
         assert!(g.each.is_some());
         assert_eq!(g.gate.as_ref().map(|x| x.value), Some(50));
     }
@@ -291,9 +328,15 @@ mod lowering_tests {
         let long = format!("route OPS:X when {} => ignore", vec!["a"; 40].join(" and "));
         let parsed = parse(&SourceFile::new("t", long));
         assert_eq!(parsed.diagnostics[0].code, codes::PARSE_EXPRESSION_TOO_LONG);
-        let big = parse(&SourceFile::new("t", "agent A { max_concurrent 99999999999999999999 }"));
+        let big = parse(&SourceFile::new(
+            "t",
+            "agent A { max_concurrent 99999999999999999999 }",
+        ));
         assert_eq!(big.diagnostics[0].code, codes::PARSE_NUMBER_TOO_LARGE);
-        let bad = parse(&SourceFile::new("t", "route OPS:X when \"\\u{d800}\" => ignore"));
+        let bad = parse(&SourceFile::new(
+            "t",
+            "route OPS:X when \"\\u{d800}\" => ignore",
+        ));
         assert_eq!(bad.diagnostics[0].code, codes::PARSE_INVALID_ESCAPE);
     }
 }
@@ -303,8 +346,15 @@ mod lowering_tests {
 pub fn debug_pest_error(text: &str) {
     configure_pest();
     if let Err(e) = OpsParser::parse(Rule::playbook, text) {
-        if let pest::error::ErrorVariant::ParsingError { positives, negatives } = &e.variant {
-            println!("at {:?}: positives {positives:?} negatives {negatives:?}", e.location);
+        if let pest::error::ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } = &e.variant
+        {
+            println!(
+                "at {:?}: positives {positives:?} negatives {negatives:?}",
+                e.location
+            );
         }
         if let Some(a) = e.parse_attempts() {
             println!("  tokens {:?}", a.expected_tokens());

@@ -18,7 +18,9 @@ enum Open {
     Bracket,
     Paren,
     /// `{` inside a string: returns to the string at its `}`.
-    Interpolation { string_start: usize },
+    Interpolation {
+        string_start: usize,
+    },
 }
 
 impl Open {
@@ -55,7 +57,12 @@ pub fn scan(text: &str) -> Option<Diagnostic> {
                 b'\\' if i + 1 < bytes.len() && !is_newline(bytes[i + 1]) => i += 1,
                 b'"' => in_string = None,
                 b'{' => {
-                    stack.push((Open::Interpolation { string_start: start }, i));
+                    stack.push((
+                        Open::Interpolation {
+                            string_start: start,
+                        },
+                        i,
+                    ));
                     in_string = None;
                     if stack.len() > MAX_NESTING {
                         return Some(too_deep(i));
@@ -154,7 +161,9 @@ fn unterminated(text: &str, start: usize, stack: &[(Open, usize)]) -> Diagnostic
             "this interpolation `{` in a string is never closed",
         )
         .with_primary(Span::new(*at, *at + 1), "opened here")
-        .with_help("close it with `}` before the string's closing `\"`; write `\\{` for a literal brace"),
+        .with_help(
+            "close it with `}` before the string's closing `\"`; write `\\{` for a literal brace",
+        ),
         _ => unterminated_string(text, start),
     }
 }
@@ -166,9 +175,12 @@ fn unterminated_string(text: &str, start: usize) -> Diagnostic {
 }
 
 fn unterminated_regex(text: &str, start: usize) -> Diagnostic {
-    Diagnostic::error(codes::PARSE_UNTERMINATED_REGEX, "this regex is never closed")
-        .with_primary(Span::new(start, line_end(text, start)), "regex starts here")
-        .with_help("close it with `/` on the same line; write `\\/` for a literal slash")
+    Diagnostic::error(
+        codes::PARSE_UNTERMINATED_REGEX,
+        "this regex is never closed",
+    )
+    .with_primary(Span::new(start, line_end(text, start)), "regex starts here")
+    .with_help("close it with `/` on the same line; write `\\/` for a literal slash")
 }
 
 fn too_deep(at: usize) -> Diagnostic {
@@ -194,7 +206,10 @@ fn mismatched(open_at: usize, open: Open, at: usize, found: char) -> Diagnostic 
         codes::PARSE_MISMATCHED,
         format!("expected `{}`, found `{found}`", open.closer()),
     )
-    .with_primary(Span::new(at, at + 1), format!("expected `{}` here", open.closer()))
+    .with_primary(
+        Span::new(at, at + 1),
+        format!("expected `{}` here", open.closer()),
+    )
     .with_secondary(
         Span::new(open_at, open_at + 1),
         format!("to close this `{}`", open.opener()),
@@ -206,10 +221,16 @@ fn unclosed(len: usize, open: Open, at: usize) -> Diagnostic {
         Open::Interpolation { .. } => "interpolation `{` in a string".to_string(),
         _ => format!("`{}`", open.opener()),
     };
-    Diagnostic::error(codes::PARSE_UNCLOSED, format!("this {what} is never closed"))
-        .with_primary(Span::new(at, at + 1), "opened here")
-        .with_secondary(Span::point(len), format!("expected `{}` before the end of the file", open.closer()))
-        .with_help(format!("add the missing `{}`", open.closer()))
+    Diagnostic::error(
+        codes::PARSE_UNCLOSED,
+        format!("this {what} is never closed"),
+    )
+    .with_primary(Span::new(at, at + 1), "opened here")
+    .with_secondary(
+        Span::point(len),
+        format!("expected `{}` before the end of the file", open.closer()),
+    )
+    .with_help(format!("add the missing `{}`", open.closer()))
 }
 
 #[cfg(test)]
@@ -222,7 +243,10 @@ mod tests {
 
     #[test]
     fn balanced_input_passes() {
-        assert_eq!(code("a { b [ c ( d ) ] } # { comment\n\"x { y } z\" /re{/"), None);
+        assert_eq!(
+            code("a { b [ c ( d ) ] } # { comment\n\"x { y } z\" /re{/"),
+            None
+        );
     }
 
     #[test]

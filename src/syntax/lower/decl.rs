@@ -16,7 +16,12 @@ pub(super) fn coordinator(pair: Pair<'_, Rule>) -> Lowered<Coordinator> {
     let name = ident(c.next(Rule::ident)?);
     let doc = doc(&mut c)?;
     let settings = c.rest().map(setting).collect::<Lowered<_>>()?;
-    Ok(Coordinator { name, doc, settings, span })
+    Ok(Coordinator {
+        name,
+        doc,
+        settings,
+        span,
+    })
 }
 
 pub(super) fn setting(pair: Pair<'_, Rule>) -> Lowered<Setting> {
@@ -69,7 +74,10 @@ pub(super) fn retry_policy(pair: Pair<'_, Rule>) -> Lowered<RetryPolicy> {
     if let Some(on) = c.optional(Rule::retry_on) {
         let mut o = Cursor::new(on);
         o.next(Rule::kw_on)?;
-        policy.on = Cursor::new(o.next(Rule::kind_list)?).rest().map(ident).collect();
+        policy.on = Cursor::new(o.next(Rule::kind_list)?)
+            .rest()
+            .map(ident)
+            .collect();
     }
     Ok(policy)
 }
@@ -131,7 +139,12 @@ fn check(pair: Pair<'_, Rule>) -> Lowered<Check> {
     let name = ident(c.next(Rule::name)?);
     let doc = doc(&mut c)?;
     let condition = super::expr::expr(c.next(Rule::expr)?)?;
-    Ok(Check { name, doc, condition, span })
+    Ok(Check {
+        name,
+        doc,
+        condition,
+        span,
+    })
 }
 
 fn forbid(pair: Pair<'_, Rule>) -> Lowered<crate::ast::StrLit> {
@@ -147,7 +160,12 @@ pub(super) fn signal(pair: Pair<'_, Rule>) -> Lowered<SignalDecl> {
     let name = ident(c.next(Rule::signal_name)?);
     let doc = doc(&mut c)?;
     let fields = c.rest().map(field).collect::<Lowered<_>>()?;
-    Ok(SignalDecl { name, doc, fields, span })
+    Ok(SignalDecl {
+        name,
+        doc,
+        fields,
+        span,
+    })
 }
 
 fn field(pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
@@ -166,7 +184,12 @@ fn field(pair: Pair<'_, Rule>) -> Lowered<FieldDecl> {
         Some(e) => Some(super::expr::expr(e)?),
         None => None,
     };
-    Ok(FieldDecl { name, ty, default, span })
+    Ok(FieldDecl {
+        name,
+        ty,
+        default,
+        span,
+    })
 }
 
 pub(super) fn route(pair: Pair<'_, Rule>) -> Lowered<Route> {
@@ -183,7 +206,13 @@ pub(super) fn route(pair: Pair<'_, Rule>) -> Lowered<Route> {
         None => None,
     };
     let target = route_target(c.next(Rule::route_target)?)?;
-    Ok(Route { label, pattern, guard, target, span })
+    Ok(Route {
+        label,
+        pattern,
+        guard,
+        target,
+        span,
+    })
 }
 
 fn signal_pattern(pair: Pair<'_, Rule>) -> SignalPattern {

@@ -62,7 +62,10 @@ pub(crate) fn expr(pair: Pair<'_, Rule>) -> Lowered<Expr> {
             codes::PARSE_EXPRESSION_TOO_LONG,
             format!("expression too long: {operators} operators, the limit is {MAX_OPERATORS}"),
         )
-        .with_primary(*first_over, format!("operator {} of {operators}", MAX_OPERATORS + 1))
+        .with_primary(
+            *first_over,
+            format!("operator {} of {operators}", MAX_OPERATORS + 1),
+        )
         .with_help("split it with `let`, or test membership with `x in [a, b, c]`"));
     }
     pratt()

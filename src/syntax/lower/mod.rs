@@ -36,7 +36,9 @@ pub(super) fn playbook(pair: Pair<'_, Rule>) -> Lowered<Playbook> {
             Rule::route => Item::Route(decl::route(child)?),
             Rule::workflow => Item::Workflow(stmt::workflow(child)?),
             Rule::lock_decl => Item::Lock(decl::lock(child)?),
-            Rule::escalation_rule => Item::Rule(stmt::handler(Cursor::new(child).next(Rule::handler)?)?),
+            Rule::escalation_rule => {
+                Item::Rule(stmt::handler(Cursor::new(child).next(Rule::handler)?)?)
+            }
             Rule::test => Item::Test(test_case::test(child)?),
             Rule::EOI => continue,
             other => return Err(unexpected(&child, &format!("a declaration, not {other:?}"))),
@@ -163,8 +165,11 @@ pub(super) fn doc(cursor: &mut Cursor<'_>) -> Lowered<Option<StrLit>> {
 }
 
 fn too_large(span: Span, what: &str) -> Diagnostic {
-    Diagnostic::error(codes::PARSE_NUMBER_TOO_LARGE, format!("this {what} is too large"))
-        .with_primary(span, "too large")
+    Diagnostic::error(
+        codes::PARSE_NUMBER_TOO_LARGE,
+        format!("this {what} is too large"),
+    )
+    .with_primary(span, "too large")
 }
 
 pub(super) fn integer(pair: Pair<'_, Rule>) -> Lowered<IntLit> {

@@ -7,8 +7,8 @@ use super::expr::{expr, map, string};
 use super::{doc, duration, ident, percent, span_of, unexpected, Cursor, Lowered};
 use crate::ast::{
     AbortStmt, ApproveStmt, Arg, Block, Call, CallStmt, CompleteStmt, CondBlock, Escalate,
-    ExclusiveStmt, Expr, FailStmt, ForEach, Handler, HandlerAction, IfStmt, LetStmt,
-    ParallelStmt, RunStmt, StepOption, Stmt, Workflow,
+    ExclusiveStmt, Expr, FailStmt, ForEach, Handler, HandlerAction, IfStmt, LetStmt, ParallelStmt,
+    RunStmt, StepOption, Stmt, Workflow,
 };
 use crate::syntax::grammar::Rule;
 
@@ -23,7 +23,13 @@ pub(super) fn workflow(pair: Pair<'_, Rule>) -> Lowered<Workflow> {
         None => None,
     };
     let body = block(c.next(Rule::block)?)?;
-    Ok(Workflow { name, doc, timeout, body, span })
+    Ok(Workflow {
+        name,
+        doc,
+        timeout,
+        body,
+        span,
+    })
 }
 
 fn timeout(pair: Pair<'_, Rule>) -> Lowered<crate::ast::DurationLit> {
@@ -68,7 +74,12 @@ fn call_stmt(pair: Pair<'_, Rule>) -> Lowered<CallStmt> {
     let binding = binding(&mut c)?;
     let call = call(c.next(Rule::call)?)?;
     let options = c.rest().map(step_option).collect::<Lowered<_>>()?;
-    Ok(CallStmt { binding, call, options, span })
+    Ok(CallStmt {
+        binding,
+        call,
+        options,
+        span,
+    })
 }
 
 fn run_stmt(pair: Pair<'_, Rule>) -> Lowered<RunStmt> {
@@ -78,7 +89,12 @@ fn run_stmt(pair: Pair<'_, Rule>) -> Lowered<RunStmt> {
     c.next(Rule::kw_run)?;
     let workflow = ident(c.next(Rule::ident)?);
     let options = c.rest().map(step_option).collect::<Lowered<_>>()?;
-    Ok(RunStmt { binding, workflow, options, span })
+    Ok(RunStmt {
+        binding,
+        workflow,
+        options,
+        span,
+    })
 }
 
 fn let_stmt(pair: Pair<'_, Rule>) -> Lowered<LetStmt> {
@@ -108,7 +124,12 @@ pub(super) fn call(pair: Pair<'_, Rule>) -> Lowered<Call> {
             .collect::<Lowered<_>>()?,
         None => Vec::new(),
     };
-    Ok(Call { agent, task, args, span })
+    Ok(Call {
+        agent,
+        task,
+        args,
+        span,
+    })
 }
 
 fn step_option(pair: Pair<'_, Rule>) -> Lowered<StepOption> {
@@ -161,7 +182,11 @@ fn if_stmt(pair: Pair<'_, Rule>) -> Lowered<IfStmt> {
             else_block = Some(block(r.next(Rule::block)?)?);
         }
     }
-    Ok(IfStmt { branches, else_block, span })
+    Ok(IfStmt {
+        branches,
+        else_block,
+        span,
+    })
 }
 
 fn parallel(pair: Pair<'_, Rule>) -> Lowered<ParallelStmt> {
@@ -222,7 +247,12 @@ fn approve(pair: Pair<'_, Rule>) -> Lowered<ApproveStmt> {
     let name = ident(c.next(Rule::ident)?);
     let message = string(c.next(Rule::string)?)?;
     let options = c.rest().map(step_option).collect::<Lowered<_>>()?;
-    Ok(ApproveStmt { name, message, options, span })
+    Ok(ApproveStmt {
+        name,
+        message,
+        options,
+        span,
+    })
 }
 
 fn abort(pair: Pair<'_, Rule>) -> Lowered<AbortStmt> {
@@ -242,7 +272,11 @@ fn fail(pair: Pair<'_, Rule>) -> Lowered<FailStmt> {
         Some(m) => Some(map(m)?),
         None => None,
     };
-    Ok(FailStmt { message, details, span })
+    Ok(FailStmt {
+        message,
+        details,
+        span,
+    })
 }
 
 /// Lowers `escalate TYPE "title" { details }`.
@@ -256,7 +290,12 @@ pub(super) fn escalate(pair: Pair<'_, Rule>) -> Lowered<Escalate> {
         Some(m) => Some(map(m)?),
         None => None,
     };
-    Ok(Escalate { kind, title, details, span })
+    Ok(Escalate {
+        kind,
+        title,
+        details,
+        span,
+    })
 }
 
 fn complete(pair: Pair<'_, Rule>) -> Lowered<CompleteStmt> {
@@ -279,7 +318,12 @@ fn complete(pair: Pair<'_, Rule>) -> Lowered<CompleteStmt> {
         }
         None => None,
     };
-    Ok(CompleteStmt { summary, payload, next, span })
+    Ok(CompleteStmt {
+        summary,
+        payload,
+        next,
+        span,
+    })
 }
 
 /// Lowers `on EVENT[(kinds)] [when expr] => [call then] action`.

@@ -39,7 +39,11 @@ fn test_signal(pair: Pair<'_, Rule>) -> Lowered<TestSignal> {
         Some(m) => Some(map(m)?),
         None => None,
     };
-    Ok(TestSignal { name, context, span })
+    Ok(TestSignal {
+        name,
+        context,
+        span,
+    })
 }
 
 fn given(pair: Pair<'_, Rule>) -> Lowered<Given> {
@@ -54,7 +58,11 @@ fn given(pair: Pair<'_, Rule>) -> Lowered<Given> {
             b.next(Rule::kw_approval)?;
             let name = ident(b.next(Rule::ident)?);
             let decision = ident(Cursor::new(b.next(Rule::approval_decision)?).next(Rule::name)?);
-            Ok(Given::Approval { name, decision, span })
+            Ok(Given::Approval {
+                name,
+                decision,
+                span,
+            })
         }
         Rule::given_task => {
             let agent = ident(b.next(Rule::ident)?);
@@ -67,7 +75,12 @@ fn given(pair: Pair<'_, Rule>) -> Lowered<Given> {
                     _ => return Err(unexpected(&part, "an outcome")),
                 }
             }
-            Ok(Given::Task { agent, task, outcomes, span })
+            Ok(Given::Task {
+                agent,
+                task,
+                outcomes,
+                span,
+            })
         }
         _ => Err(crate::syntax::lower::internal(span, "unknown `given` form")),
     }
@@ -109,7 +122,11 @@ fn outcome(pair: Pair<'_, Rule>) -> Lowered<Outcome> {
         }
         None => None,
     };
-    Ok(Outcome { kind, latency, span })
+    Ok(Outcome {
+        kind,
+        latency,
+        span,
+    })
 }
 
 fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
@@ -144,6 +161,11 @@ fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
             outcome: ident(b.next(Rule::name)?),
             span,
         },
-        _ => return Err(crate::syntax::lower::internal(span, "unknown `expect` form")),
+        _ => {
+            return Err(crate::syntax::lower::internal(
+                span,
+                "unknown `expect` form",
+            ))
+        }
     })
 }
