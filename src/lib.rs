@@ -10,5 +10,8 @@ pub mod analysis;
 pub mod ast;
 pub mod cli;
 pub mod diagnostics;
+pub mod explain;
+pub mod report;
+pub mod runtime;
 pub mod source;
 pub mod syntax;

@@ -927,17 +927,5 @@ fn bound_names(stmt: &Stmt) -> Vec<(String, Span)> {
 
 /// Whether an expression mentions `name` as a path root.
 pub fn mentions(expr: &Expr, name: &str) -> bool {
-    use crate::ast::ExprKind;
-    match &expr.kind {
-        ExprKind::Path { segments } => segments.first().is_some_and(|s| s.name == name),
-        ExprKind::Str { value } => value.parts.iter().any(|p| match p {
-            StrPart::Interpolation { expr } => mentions(expr, name),
-            StrPart::Text { .. } => false,
-        }),
-        ExprKind::List { items } => items.iter().any(|i| mentions(i, name)),
-        ExprKind::Map { entries } => entries.iter().any(|e| mentions(&e.value, name)),
-        ExprKind::Unary { operand, .. } => mentions(operand, name),
-        ExprKind::Binary { lhs, rhs, .. } => mentions(lhs, name) || mentions(rhs, name),
-        _ => false,
-    }
+    expr.mentions(name)
 }

@@ -183,3 +183,41 @@ pub enum StrPart {
         expr: Expr,
     },
 }
+
+impl Expr {
+    /// Calls `f` with the segments of every path in the expression.
+    pub fn visit_paths<'a>(&'a self, f: &mut impl FnMut(&'a [Ident])) {
+        match &self.kind {
+            ExprKind::Path { segments } => f(segments),
+            ExprKind::Str { value } => value.visit_paths(f),
+            ExprKind::List { items } => items.iter().for_each(|i| i.visit_paths(f)),
+            ExprKind::Map { entries } => entries.iter().for_each(|e| e.value.visit_paths(f)),
+            ExprKind::Unary { operand, .. } => operand.visit_paths(f),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.visit_paths(f);
+                rhs.visit_paths(f);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the expression mentions `name` as the root of a path.
+    pub fn mentions(&self, name: &str) -> bool {
+        let mut found = false;
+        self.visit_paths(&mut |segments| {
+            found |= segments.first().is_some_and(|s| s.name == name);
+        });
+        found
+    }
+}
+
+impl StrLit {
+    /// Calls `f` with the segments of every path in the interpolations.
+    pub fn visit_paths<'a>(&'a self, f: &mut impl FnMut(&'a [Ident])) {
+        for part in &self.parts {
+            if let StrPart::Interpolation { expr } = part {
+                expr.visit_paths(f);
+            }
+        }
+    }
+}

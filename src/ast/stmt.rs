@@ -306,3 +306,35 @@ pub enum HandlerAction {
     /// Abort the run.
     Abort(AbortStmt),
 }
+
+impl Block {
+    /// Calls `f` on every statement, nested blocks included, in source order.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Stmt)) {
+        for stmt in &self.stmts {
+            f(stmt);
+            match stmt {
+                Stmt::If(i) => {
+                    for branch in &i.branches {
+                        branch.block.walk(f);
+                    }
+                    if let Some(e) = &i.else_block {
+                        e.walk(f);
+                    }
+                }
+                Stmt::Parallel(p) => p.body.walk(f),
+                Stmt::Exclusive(x) => x.body.walk(f),
+                _ => {}
+            }
+        }
+    }
+}
+
+impl StepOption {
+    /// The handler, if this option is one.
+    pub fn handler(&self) -> Option<&Handler> {
+        match self {
+            StepOption::Handler(h) => Some(h),
+            _ => None,
+        }
+    }
+}

@@ -4,7 +4,10 @@
 //! this layer prints them and picks an exit code.
 
 mod check;
+mod dry_run;
 mod parse;
+mod routes;
+mod run_input;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -22,6 +25,12 @@ pub enum Exit {
     Errors = 1,
     /// 2: bad usage, or a file could not be read.
     Usage = 2,
+    /// 3: a run ended in partial success.
+    Partial = 3,
+    /// 4: a run failed, escalated or was aborted.
+    RunFailed = 4,
+    /// 130: interrupted twice (Ctrl-C).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -32,9 +41,11 @@ impl From<Exit> for ExitCode {
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success: every playbook is clean
+  0  success: playbooks clean; a run completed (or the signal was ignored)
   1  a playbook has errors
   2  usage error, or a file or directory could not be read
+  3  a run ended in partial success
+  4  a run failed, escalated or was aborted
 
 Colour is used only when stderr is a terminal and NO_COLOR is unset.";
 
@@ -69,6 +80,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Parse one playbook and print its syntax tree.
     Parse(parse::ParseArgs),
+    /// Run a signal on the simulated backend and virtual clock.
+    DryRun(dry_run::DryRunArgs),
+    /// Show the routing table, or which route a signal takes and why.
+    Routes(routes::RoutesArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -77,6 +92,8 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args, render),
         Command::Parse(args) => parse::run(&args, render),
+        Command::DryRun(args) => dry_run::run(&args, render),
+        Command::Routes(args) => routes::run(&args, render),
     }
 }
 

@@ -1,0 +1,390 @@
+//! The seed's report formats in Markdown.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::human_duration;
+use crate::runtime::eval::display;
+use crate::runtime::result::{RunResult, RunStatus, StepOutcome, StepRecord};
+
+/// All reports for a run: Ops Result, Ops Quality Report, Ops Escalation
+/// (when escalated) and the run log.
+pub fn render_markdown(result: &RunResult, agents: &[String]) -> String {
+    let mut out = ops_result(result);
+    if result.status != RunStatus::Ignored {
+        out.push('\n');
+        out.push_str(&quality_report(result, agents));
+    }
+    if result.escalation.is_some() {
+        out.push('\n');
+        out.push_str(&escalation(result));
+    }
+    out.push('\n');
+    out.push_str(&run_log(result));
+    out
+}
+
+fn task_steps(result: &RunResult) -> impl Iterator<Item = &StepRecord> {
+    result
+        .steps
+        .iter()
+        .filter(|s| s.kind == "task" && s.agent.is_some())
+}
+
+/// `PASSED (2/2 = 100%)` for each gate, or one over all agent steps.
+fn gate_lines(result: &RunResult) -> Vec<String> {
+    if !result.gates.is_empty() {
+        return result
+            .gates
+            .iter()
+            .map(|g| {
+                let mut line = g.line();
+                if let Some(at) = &g.decided_at {
+                    let _ = write!(line, ", decided at {at}");
+                }
+                if let Some(c) = &g.critical_failed {
+                    let _ = write!(line, ", critical `{c}` failed");
+                }
+                if result.gates.len() > 1 {
+                    line = format!("{}: {line}", g.group);
+                }
+                line
+            })
+            .collect();
+    }
+    let (ok, counted) = task_steps(result).fold((0u64, 0u64), |(ok, n), s| match s.outcome {
+        StepOutcome::Success => (ok + 1, n + 1),
+        StepOutcome::Skipped | StepOutcome::Aborted { .. } => (ok, n),
+        _ => (ok, n + 1),
+    });
+    if counted == 0 {
+        return vec!["N/A (no agent ran)".to_string()];
+    }
+    let passed = ok == counted
+        && !matches!(
+            result.status,
+            RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted
+        );
+    vec![format!(
+        "{} ({ok}/{counted} = {}%)",
+        if passed { "PASSED" } else { "FAILED" },
+        (ok * 200 + counted) / (2 * counted)
+    )]
+}
+
+fn title_case(key: &str) -> String {
+    key.split('_')
+        .map(|w| match w {
+            "pr" | "url" | "id" | "api" | "ci" => w.to_uppercase(),
+            _ => {
+                let mut c = w.chars();
+                c.next().map_or_else(String::new, |f| {
+                    f.to_uppercase().collect::<String>() + c.as_str()
+                })
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cell(value: &Value) -> String {
+    let text = display(value).replace('|', "\\|").replace('\n', " ");
+    if !text.contains(' ') && !text.starts_with("http") && !text.is_empty() {
+        format!("`{text}`")
+    } else {
+        text
+    }
+}
+
+/// Agent → its task steps, in the order agents first appeared.
+fn by_agent(result: &RunResult) -> Vec<(String, Vec<&StepRecord>)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut map: BTreeMap<String, Vec<&StepRecord>> = BTreeMap::new();
+    for s in result.steps.iter().filter(|s| s.agent.is_some()) {
+        let agent = s.agent.clone().unwrap_or_default();
+        if !order.contains(&agent) {
+            order.push(agent.clone());
+        }
+        map.entry(agent).or_default().push(s);
+    }
+    order
+        .into_iter()
+        .map(|a| {
+            let steps = map.remove(&a).unwrap_or_default();
+            (a, steps)
+        })
+        .collect()
+}
+
+/// The seed's "Ops Result" (Result Synthesis Format).
+pub fn ops_result(result: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Ops Result: {}\n", result.signal);
+    let _ = writeln!(out, "**Status:** {}", result.status.word().to_uppercase());
+    let _ = writeln!(out, "**Duration:** {}", human_duration(result.duration_ms));
+    if let Some(route) = &result.route {
+        let label = route
+            .label
+            .as_ref()
+            .map(|l| format!("`{l}`: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "**Route:** {label}{} => {}",
+            route.pattern, route.target
+        );
+    }
+    let _ = writeln!(out, "\n### Summary\n{}", result.summary);
+    if result.status == RunStatus::Ignored {
+        return out;
+    }
+    let _ = writeln!(out, "\n### Deliverables");
+    if result.payload.is_empty() {
+        let _ = writeln!(out, "None");
+    } else {
+        let _ = writeln!(out, "| Type | Value |\n|------|-------|");
+        for (key, value) in &result.payload {
+            let _ = writeln!(out, "| {} | {} |", title_case(key), cell(value));
+        }
+    }
+    let _ = writeln!(out, "\n### Agent Contributions");
+    let contributions = by_agent(result);
+    if contributions.is_empty() {
+        let _ = writeln!(out, "None");
+    }
+    for (agent, steps) in contributions {
+        let names: Vec<String> = steps.iter().map(|s| step_note(s)).collect();
+        let times: Vec<String> = steps
+            .iter()
+            .filter(|s| s.outcome != StepOutcome::Skipped)
+            .map(|s| human_duration(s.duration_ms))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- {agent}: {} ({})",
+            names.join(" + "),
+            if times.is_empty() {
+                "-".to_string()
+            } else {
+                times.join(" + ")
+            }
+        );
+    }
+    let _ = writeln!(out, "\n### Quality Gate");
+    for line in gate_lines(result) {
+        let _ = writeln!(out, "{line}");
+    }
+    let failed: Vec<&StepRecord> = result
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::Failure { .. } | StepOutcome::Timeout
+            )
+        })
+        .collect();
+    if result.status == RunStatus::Partial && !failed.is_empty() {
+        let _ = writeln!(out, "\n### Partial Success");
+        for s in failed {
+            let _ = writeln!(out, "- {} failed: {}", s.name, outcome_text(&s.outcome));
+        }
+    }
+    let _ = writeln!(out, "\n### Next Steps");
+    let next = match (&result.next_steps, result.status) {
+        (Some(n), _) => n.clone(),
+        (None, RunStatus::Escalated) => {
+            "Awaiting an ORCHESTRATOR decision (see Ops Escalation).".to_string()
+        }
+        (None, RunStatus::Failed) => "Fix the failure above and re-send the signal.".to_string(),
+        (None, RunStatus::Aborted) => {
+            "Re-send the signal to start again; finished steps are listed above.".to_string()
+        }
+        (None, _) => "None.".to_string(),
+    };
+    let _ = writeln!(out, "{next}");
+    out
+}
+
+fn step_note(s: &StepRecord) -> String {
+    let task = s.task.clone().unwrap_or_else(|| s.name.clone());
+    let mut note = if s.kind == "recovery" {
+        format!("{task} (recovery)")
+    } else {
+        task
+    };
+    match &s.outcome {
+        StepOutcome::Success if s.attempts.len() > 1 => {
+            let _ = write!(note, " ({} attempts)", s.attempts.len());
+        }
+        StepOutcome::Success => {}
+        other => {
+            let _ = write!(note, " [{}]", other.word());
+        }
+    }
+    note
+}
+
+fn outcome_text(outcome: &StepOutcome) -> String {
+    match outcome {
+        StepOutcome::Failure { kind, message } => format!("{kind}: {message}"),
+        StepOutcome::Timeout => "timed out".to_string(),
+        StepOutcome::Aborted { reason } => reason.clone(),
+        other => other.word().to_string(),
+    }
+}
+
+/// The seed's "Ops Quality Report": one row per managed agent.
+pub fn quality_report(result: &RunResult, agents: &[String]) -> String {
+    let mut out = String::new();
+    let contributions = by_agent(result);
+    let spawned = contributions
+        .iter()
+        .filter(|(_, steps)| steps.iter().any(|s| s.outcome != StepOutcome::Skipped))
+        .count();
+    let _ = writeln!(out, "## Ops Quality Report\n");
+    let _ = writeln!(out, "**Timestamp:** {}", result.started_at);
+    let _ = writeln!(out, "**Signal:** {}", result.signal);
+    let _ = writeln!(out, "**Agents Spawned:** {spawned}");
+    let _ = writeln!(out, "\n### Results\n");
+    let _ = writeln!(
+        out,
+        "| Agent | Status | Duration | Notes |\n|-------|--------|----------|-------|"
+    );
+    let mut rows: Vec<String> = agents.to_vec();
+    for (agent, _) in &contributions {
+        if !rows.contains(agent) {
+            rows.push(agent.clone());
+        }
+    }
+    for agent in rows {
+        let steps: Vec<&StepRecord> = contributions
+            .iter()
+            .find(|(a, _)| *a == agent)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default();
+        let ran: Vec<&&StepRecord> = steps
+            .iter()
+            .filter(|s| s.outcome != StepOutcome::Skipped)
+            .collect();
+        let (status, duration, notes) = if ran.is_empty() {
+            let note = if steps.is_empty() {
+                "Not applicable".to_string()
+            } else {
+                "Guard was false".to_string()
+            };
+            ("SKIPPED".to_string(), "-".to_string(), note)
+        } else {
+            let failed = ran.iter().any(|s| {
+                matches!(
+                    s.outcome,
+                    StepOutcome::Failure { .. } | StepOutcome::Timeout
+                )
+            });
+            let aborted = ran
+                .iter()
+                .any(|s| matches!(s.outcome, StepOutcome::Aborted { .. }));
+            let status = if failed {
+                "FAILED"
+            } else if aborted {
+                "ABORTED"
+            } else {
+                "SUCCESS"
+            };
+            let total: u64 = ran.iter().map(|s| s.duration_ms).sum();
+            let notes: Vec<String> = ran
+                .iter()
+                .map(|s| match &s.outcome {
+                    StepOutcome::Success => step_note(s),
+                    other => format!(
+                        "{}: {}",
+                        s.task.clone().unwrap_or_else(|| s.name.clone()),
+                        outcome_text(other)
+                    ),
+                })
+                .collect();
+            (
+                status.to_string(),
+                human_duration(total),
+                notes.join("; ").replace('|', "\\|"),
+            )
+        };
+        let _ = writeln!(out, "| {agent} | {status} | {duration} | {notes} |");
+    }
+    let _ = writeln!(out, "\n**Quality Gate:** {}", gate_lines(result).join("; "));
+    let _ = writeln!(out, "\n### Deliverables");
+    if result.payload.is_empty() {
+        let _ = writeln!(out, "None");
+    }
+    for (key, value) in &result.payload {
+        let _ = writeln!(out, "- {}: {}", title_case(key), cell(value));
+    }
+    let _ = writeln!(out, "\n### Escalations");
+    match &result.escalation {
+        Some(e) => {
+            let _ = writeln!(out, "- {}: {}", e.kind, e.title);
+        }
+        None => {
+            let _ = writeln!(out, "None");
+        }
+    }
+    out
+}
+
+/// The seed's "Ops Escalation" format.
+pub fn escalation(result: &RunResult) -> String {
+    let Some(e) = &result.escalation else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "## Ops Escalation: {}\n", e.title);
+    let _ = writeln!(out, "**Coordinator:** {}", e.coordinator);
+    let _ = writeln!(
+        out,
+        "**Timestamp:** {}",
+        e.timestamp.replace('T', " ").trim_end_matches('Z')
+    );
+    let _ = writeln!(out, "**Signal:** {}", e.signal);
+    let _ = writeln!(out, "**Type:** {}", e.kind);
+    let _ = writeln!(out, "\n### Context\n{}", e.context);
+    let _ = writeln!(out, "\n### Issue\n{}", e.issue);
+    let _ = writeln!(out, "\n### Partial Results");
+    if e.partial_results.is_empty() {
+        let _ = writeln!(out, "None completed.");
+    }
+    for p in &e.partial_results {
+        let _ = writeln!(out, "- {p}");
+    }
+    let _ = writeln!(out, "\n### Recommended Action\n{}", e.recommended);
+    let _ = writeln!(out, "\n### Options");
+    let _ = writeln!(out, "1. **Retry:** {}", e.options.retry);
+    let _ = writeln!(out, "2. **Abort:** {}", e.options.abort);
+    let _ = writeln!(out, "3. **Delegate:** {}", e.options.delegate);
+    out
+}
+
+/// The event log with virtual times.
+fn run_log(result: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Run Log\n");
+    let _ = writeln!(
+        out,
+        "| Time | Event | Step | Detail |\n|------|-------|------|--------|"
+    );
+    for e in &result.events {
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| +{} | {kind} | {} | {} |",
+            human_duration(e.at_ms),
+            e.step.as_deref().unwrap_or("-"),
+            e.detail.replace('|', "\\|")
+        );
+    }
+    out
+}

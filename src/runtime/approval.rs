@@ -1,0 +1,134 @@
+//! `approve`: waiting for an outside decision under a timeout.
+
+use std::time::Duration;
+
+use serde_json::Map;
+
+use crate::analysis::policy;
+use crate::ast::{ApproveStmt, Handler, StepOption};
+
+use super::backend::{ApprovalRequest, Decision};
+use super::engine::{Engine, Flow, Place, Terminal};
+use super::eval::{holds, interpolate, Scope};
+use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
+
+impl Engine<'_> {
+    /// Runs an approval step.
+    pub(super) async fn approve(
+        &self,
+        a: &ApproveStmt,
+        scope: &mut Scope,
+        _place: Place<'_>,
+    ) -> Flow {
+        let name = a.name.name.clone();
+        let guard = a.options.iter().find_map(|o| match o {
+            StepOption::When(e) => Some(e),
+            _ => None,
+        });
+        if guard.is_some_and(|g| !holds(g, scope)) {
+            self.event(EventKind::Skip, Some(&name), "guard is false");
+            return Flow::Continue;
+        }
+        let timeout_ms = policy::option_timeout(&a.options)
+            .map(|d| d.millis)
+            .or_else(|| {
+                self.coordinator
+                    .and_then(|c| policy::setting_timeout(&c.settings))
+                    .map(|d| d.millis)
+            })
+            .unwrap_or(policy::DEFAULT_TIMEOUT_MS);
+        let message = interpolate(&a.message, scope);
+        let started = self.now_ms();
+        self.event(
+            EventKind::Approval,
+            Some(&name),
+            format!(
+                "requested: {message} (timeout {})",
+                policy::format_duration(timeout_ms)
+            ),
+        );
+        let request = ApprovalRequest {
+            run_id: self.run_id.clone(),
+            name: name.clone(),
+            message,
+        };
+        let decision = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => return Flow::Stop(Terminal::Aborted { reason: "interrupted".to_string() }),
+            d = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.approve(request)) => d.ok(),
+        };
+        let (outcome, event, word) = match decision {
+            Some(Decision::Granted) => (StepOutcome::Success, None, "granted"),
+            Some(Decision::Denied) => (
+                StepOutcome::Failure {
+                    kind: "denied".into(),
+                    message: "approval denied".into(),
+                },
+                Some("denied"),
+                "denied",
+            ),
+            None => (StepOutcome::Timeout, Some("timeout"), "no decision"),
+        };
+        let duration = self.now_ms() - started;
+        self.event(
+            EventKind::Approval,
+            Some(&name),
+            format!("{word} after {}", policy::format_duration(duration)),
+        );
+        self.with_log(|log| {
+            log.steps.push(StepRecord {
+                name: name.clone(),
+                kind: "approval".to_string(),
+                agent: None,
+                task: None,
+                outcome: outcome.clone(),
+                critical: false,
+                started_ms: started,
+                duration_ms: duration,
+                attempts: vec![Attempt {
+                    number: 1,
+                    started_ms: started,
+                    duration_ms: duration,
+                    outcome: word.to_string(),
+                    kind: None,
+                    message: None,
+                }],
+                outputs: Map::new(),
+            });
+        });
+        scope.bind(
+            &name,
+            serde_json::json!({ "granted": outcome == StepOutcome::Success, "decision": word }),
+        );
+        let Some(event) = event else {
+            return Flow::Continue;
+        };
+        let step = serde_json::json!({
+            "name": name, "error": format!("approval {word}"), "kind": event,
+            "attempts": 1, "critical": false,
+            "timeout": policy::format_duration(timeout_ms), "duration": policy::format_duration(duration),
+        });
+        let handler_scope = scope.with("step", step);
+        let handler: Option<&Handler> =
+            a.options.iter().filter_map(StepOption::handler).find(|h| {
+                h.event.name == event && h.guard.as_ref().is_none_or(|g| holds(g, &handler_scope))
+            });
+        if let Some(h) = handler {
+            if let crate::ast::HandlerAction::Continue { .. } = h.action {
+                return Flow::Continue;
+            }
+            return Flow::Stop(self.handler_terminal(&h.action, &handler_scope));
+        }
+        let fallback = Terminal::Failed {
+            message: format!(
+                "approval `{name}`: {word} within {}",
+                policy::format_duration(timeout_ms)
+            ),
+        };
+        Flow::Stop(
+            self.apply_rules(&[event], event, &handler_scope)
+                .await
+                .unwrap_or(fallback),
+        )
+    }
+}

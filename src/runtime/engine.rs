@@ -1,0 +1,326 @@
+//! The interpreter: runs a routed workflow statement by statement.
+//!
+//! Concurrency lives in `parallel` groups only: their branches are futures
+//! polled together on one task, so shared state sits behind a mutex that is
+//! never held across an `.await`. Agent slots (`max_concurrent`) and named
+//! locks are tokio semaphores and mutexes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::ast::{Agent, Block, Coordinator, Playbook, Setting, Stmt, Workflow};
+
+use super::backend::AgentBackend;
+use super::eval::{eval, holds, interpolate, Scope};
+use super::result::{Event, EventKind, GateRecord, StepRecord};
+
+/// How a statement, block or workflow ended.
+#[derive(Debug)]
+pub enum Flow {
+    /// Go on with the next statement.
+    Continue,
+    /// The run ends here.
+    Stop(Terminal),
+}
+
+/// How a run ends.
+#[derive(Clone, Debug)]
+pub enum Terminal {
+    /// `complete`.
+    Complete {
+        /// The summary line.
+        summary: Option<String>,
+        /// The deliverables.
+        payload: Map<String, Value>,
+        /// Next steps.
+        next: Option<String>,
+    },
+    /// `fail`, or an unhandled failure.
+    Failed {
+        /// Why.
+        message: String,
+    },
+    /// `abort`, or an interrupt.
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+    /// `escalate` (directly or through a rule).
+    Escalated(Box<super::result::EscalationRecord>),
+}
+
+/// What the engine records while running.
+#[derive(Default)]
+pub struct Log {
+    /// Events in order.
+    pub events: Vec<Event>,
+    /// Steps in the order they finished.
+    pub steps: Vec<StepRecord>,
+    /// Gates in the order they were decided.
+    pub gates: Vec<GateRecord>,
+    /// Groups started so far (to name them).
+    pub groups: usize,
+}
+
+/// Where a statement runs.
+#[derive(Clone, Copy)]
+pub struct Place<'p> {
+    /// The workflow being run.
+    pub workflow: &'p str,
+    /// Whether inside a parallel branch (failures go to the gate).
+    pub in_group: bool,
+}
+
+/// The interpreter for one run.
+pub struct Engine<'p> {
+    pub(super) playbook: &'p Playbook,
+    pub(super) coordinator: Option<&'p Coordinator>,
+    pub(super) agents: HashMap<&'p str, &'p Agent>,
+    pub(super) workflows: HashMap<&'p str, &'p Workflow>,
+    pub(super) backend: Arc<dyn AgentBackend>,
+    pub(super) run_id: String,
+    pub(super) signal: String,
+    pub(super) origin: SystemTime,
+    pub(super) start: Instant,
+    pub(super) log: Mutex<Log>,
+    pub(super) slots: HashMap<&'p str, Arc<Semaphore>>,
+    pub(super) locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    pub(super) cancel: CancellationToken,
+}
+
+impl<'p> Engine<'p> {
+    /// A new engine for one run.
+    pub fn new(
+        playbook: &'p Playbook,
+        backend: Arc<dyn AgentBackend>,
+        run_id: String,
+        signal: String,
+        origin: SystemTime,
+        cancel: CancellationToken,
+    ) -> Self {
+        let agents: HashMap<&str, &Agent> = playbook
+            .agents()
+            .map(|a| (a.name.name.as_str(), a))
+            .collect();
+        let slots = agents
+            .iter()
+            .filter_map(|(name, agent)| {
+                agent.settings.iter().find_map(|s| match s {
+                    Setting::MaxConcurrent(n) => Some((
+                        *name,
+                        Arc::new(Semaphore::new(n.value.clamp(1, 64) as usize)),
+                    )),
+                    _ => None,
+                })
+            })
+            .collect();
+        let locks = playbook
+            .locks()
+            .map(|l| (l.name.name.clone(), Arc::new(tokio::sync::Mutex::new(()))))
+            .collect();
+        Engine {
+            playbook,
+            coordinator: playbook.coordinators().next(),
+            agents,
+            workflows: playbook
+                .workflows()
+                .map(|w| (w.name.name.as_str(), w))
+                .collect(),
+            backend,
+            run_id,
+            signal,
+            origin,
+            start: Instant::now(),
+            log: Mutex::new(Log::default()),
+            slots,
+            locks,
+            cancel,
+        }
+    }
+
+    /// Virtual milliseconds since the run began.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// RFC 3339 time of `ms` after the start.
+    pub fn timestamp(&self, ms: u64) -> String {
+        let at = self.origin + std::time::Duration::from_millis(ms);
+        humantime::format_rfc3339_seconds(at).to_string()
+    }
+
+    /// Runs `f` with the log locked (never across an await).
+    pub fn with_log<T>(&self, f: impl FnOnce(&mut Log) -> T) -> T {
+        let mut guard = match self.log.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Appends an event.
+    pub fn event(&self, kind: EventKind, step: Option<&str>, detail: impl Into<String>) {
+        let at_ms = self.now_ms();
+        let detail = detail.into();
+        tracing::debug!(at_ms, ?kind, step, %detail, "event");
+        self.with_log(|log| {
+            log.events.push(Event {
+                at_ms,
+                kind,
+                step: step.map(str::to_string),
+                detail,
+            });
+        });
+    }
+
+    /// The coordinator's name, or `COORDINATOR`.
+    pub fn coordinator_name(&self) -> String {
+        self.coordinator
+            .map_or_else(|| "COORDINATOR".to_string(), |c| c.name.name.clone())
+    }
+
+    /// Runs a block; stops at the first terminal statement.
+    pub fn block<'a>(
+        &'a self,
+        block: &'a Block,
+        scope: &'a mut Scope,
+        place: Place<'a>,
+    ) -> BoxFuture<'a, Flow> {
+        async move {
+            for stmt in &block.stmts {
+                if self.cancel.is_cancelled() {
+                    return Flow::Stop(Terminal::Aborted {
+                        reason: "interrupted".to_string(),
+                    });
+                }
+                if let Flow::Stop(t) = self.stmt(stmt, scope, place).await {
+                    return Flow::Stop(t);
+                }
+            }
+            Flow::Continue
+        }
+        .boxed()
+    }
+
+    /// Runs one statement.
+    pub fn stmt<'a>(
+        &'a self,
+        stmt: &'a Stmt,
+        scope: &'a mut Scope,
+        place: Place<'a>,
+    ) -> BoxFuture<'a, Flow> {
+        async move {
+            match stmt {
+                Stmt::Call(c) => {
+                    let (outcome, flow) = self.call_step(c, scope, place).await;
+                    if let Some(binding) = &c.binding {
+                        scope.bind(&binding.name, outcome.binding_value());
+                    }
+                    flow
+                }
+                Stmt::Run(r) => self.run_stmt(r, scope, place).await,
+                Stmt::Let(l) => {
+                    let value = eval(&l.value, scope);
+                    scope.bind(&l.name.name, value);
+                    Flow::Continue
+                }
+                Stmt::If(i) => {
+                    for branch in &i.branches {
+                        if holds(&branch.condition, scope) {
+                            return self.block(&branch.block, scope, place).await;
+                        }
+                    }
+                    match &i.else_block {
+                        Some(block) => self.block(block, scope, place).await,
+                        None => Flow::Continue,
+                    }
+                }
+                Stmt::Parallel(p) => self.parallel(p, scope, place).await,
+                Stmt::Exclusive(x) => {
+                    let lock = self.locks.get(&x.lock.name).cloned();
+                    let _guard = match &lock {
+                        Some(lock) => Some(lock.lock().await),
+                        None => None,
+                    };
+                    self.block(&x.body, scope, place).await
+                }
+                Stmt::Approve(a) => self.approve(a, scope, place).await,
+                Stmt::Abort(a) => Flow::Stop(Terminal::Aborted {
+                    reason: interpolate(&a.reason, scope),
+                }),
+                Stmt::Fail(f) => Flow::Stop(Terminal::Failed {
+                    message: interpolate(&f.message, scope),
+                }),
+                Stmt::Escalate(e) => Flow::Stop(self.escalation(e, scope, None)),
+                Stmt::Complete(c) => {
+                    let payload = match c.payload.as_ref().map(|p| eval(p, scope)) {
+                        Some(Value::Object(map)) => map,
+                        _ => Map::new(),
+                    };
+                    Flow::Stop(Terminal::Complete {
+                        summary: c.summary.as_ref().map(|s| interpolate(s, scope)),
+                        payload,
+                        next: c.next.as_ref().map(|s| interpolate(s, scope)),
+                    })
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn run_stmt<'a>(
+        &'a self,
+        r: &'a crate::ast::RunStmt,
+        scope: &'a mut Scope,
+        place: Place<'a>,
+    ) -> BoxFuture<'a, Flow> {
+        async move {
+            let Some(workflow) = self.workflows.get(r.workflow.name.as_str()).copied() else {
+                return Flow::Stop(Terminal::Failed {
+                    message: format!("workflow `{}` does not exist", r.workflow.name),
+                });
+            };
+            let skip = r.options.iter().find_map(|o| match o {
+                crate::ast::StepOption::When(e) => Some(!holds(e, scope)),
+                _ => None,
+            });
+            if skip == Some(true) {
+                self.event(EventKind::Skip, Some(&r.workflow.name), "guard is false");
+                return Flow::Continue;
+            }
+            let mut inner = Scope::default();
+            if let Some(signal) = scope.get("signal") {
+                inner.bind("signal", signal.clone());
+            }
+            let flow = self
+                .block(
+                    &workflow.body,
+                    &mut inner,
+                    Place {
+                        workflow: &workflow.name.name,
+                        in_group: place.in_group,
+                    },
+                )
+                .await;
+            match flow {
+                Flow::Stop(Terminal::Complete { payload, .. }) => {
+                    if let Some(b) = &r.binding {
+                        scope.bind(&b.name, Value::Object(payload));
+                    }
+                    Flow::Continue
+                }
+                Flow::Continue => Flow::Continue,
+                other => other,
+            }
+        }
+        .boxed()
+    }
+}

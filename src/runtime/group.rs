@@ -1,0 +1,306 @@
+//! `parallel` groups: branches run concurrently, the gate decides.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+use serde_json::Value;
+
+use crate::analysis::policy;
+use crate::ast::{Block, ParallelStmt, StepOption, Stmt};
+
+use super::engine::{Engine, Flow, Place, Terminal};
+use super::eval::{display, eval, Scope};
+use super::gate::{passes, Tally};
+use super::result::{EventKind, GateRecord, StepOutcome, StepRecord};
+
+/// How one branch ended.
+enum BranchEnd {
+    Success,
+    Failure,
+    Skipped,
+    Stopped(Terminal),
+}
+
+struct Branch<'a> {
+    name: String,
+    critical: bool,
+    future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
+}
+
+fn step_name(stmt: &Stmt) -> String {
+    match stmt {
+        Stmt::Call(c) => c.binding.as_ref().map_or_else(
+            || format!("{}.{}", c.call.agent.name, c.call.task.name),
+            |b| b.name.clone(),
+        ),
+        Stmt::Run(r) => r
+            .binding
+            .as_ref()
+            .map_or_else(|| format!("run {}", r.workflow.name), |b| b.name.clone()),
+        Stmt::Approve(a) => a.name.name.clone(),
+        other => format!("branch at byte {}", other.span().start),
+    }
+}
+
+impl<'p> Engine<'p> {
+    /// One branch: a single call counts by its own outcome; anything else
+    /// runs like a small workflow whose failure is the branch's failure.
+    fn branch<'a>(
+        &'a self,
+        index: usize,
+        stmts: &'a [Stmt],
+        mut scope: Scope,
+        place: Place<'a>,
+    ) -> BoxFuture<'a, (usize, BranchEnd, Scope)> {
+        async move {
+            if let [Stmt::Call(c)] = stmts {
+                let (result, flow) = self
+                    .call_step(
+                        c,
+                        &scope,
+                        Place {
+                            in_group: true,
+                            ..place
+                        },
+                    )
+                    .await;
+                if let Some(b) = &c.binding {
+                    scope.bind(&b.name, result.binding_value());
+                }
+                let end = match (flow, result.outcome) {
+                    (Flow::Stop(t), _) => BranchEnd::Stopped(t),
+                    (_, StepOutcome::Success) => BranchEnd::Success,
+                    (_, StepOutcome::Skipped) => BranchEnd::Skipped,
+                    _ => BranchEnd::Failure,
+                };
+                return (index, end, scope);
+            }
+            let block = Block {
+                stmts: stmts.to_vec(),
+                span: crate::ast::Span::default(),
+            };
+            let flow = self
+                .block(
+                    &block,
+                    &mut scope,
+                    Place {
+                        in_group: false,
+                        ..place
+                    },
+                )
+                .await;
+            let end = match flow {
+                Flow::Continue => BranchEnd::Success,
+                Flow::Stop(Terminal::Failed { .. }) => BranchEnd::Failure,
+                Flow::Stop(t) => BranchEnd::Stopped(t),
+            };
+            (index, end, scope)
+        }
+        .boxed()
+    }
+
+    /// Runs a parallel group and applies its gate.
+    pub(super) async fn parallel(
+        &self,
+        group: &ParallelStmt,
+        scope: &mut Scope,
+        place: Place<'_>,
+    ) -> Flow {
+        let number = self.with_log(|log| {
+            log.groups += 1;
+            log.groups
+        });
+        let label = format!("{}#{number}", place.workflow);
+        let threshold = group
+            .gate
+            .as_ref()
+            .map_or_else(|| policy::default_gate(self.coordinator), |g| g.value);
+
+        let mut branches: Vec<Branch<'_>> = Vec::new();
+        match &group.each {
+            Some(each) => {
+                let items = match eval(&each.iterable, scope) {
+                    Value::Array(items) => items,
+                    _ => Vec::new(),
+                };
+                for (i, item) in items.into_iter().enumerate() {
+                    let name = format!("{}={}", each.var.name, display(&item));
+                    let inner = scope.with(&each.var.name, item);
+                    branches.push(Branch {
+                        name,
+                        critical: false,
+                        future: self.branch(i, &group.body.stmts, inner, place),
+                    });
+                }
+            }
+            None => {
+                for (i, stmt) in group.body.stmts.iter().enumerate() {
+                    let critical = matches!(stmt, Stmt::Call(c) if c.options.iter().any(|o| matches!(o, StepOption::Critical { .. })));
+                    branches.push(Branch {
+                        name: step_name(stmt),
+                        critical,
+                        future: self.branch(i, std::slice::from_ref(stmt), scope.clone(), place),
+                    });
+                }
+            }
+        }
+
+        let total = branches.len() as u64;
+        let mut tally = Tally {
+            pending: total,
+            pending_critical: branches.iter().filter(|b| b.critical).count() as u64,
+            ..Tally::default()
+        };
+        let names: Vec<(String, bool)> = branches
+            .iter()
+            .map(|b| (b.name.clone(), b.critical))
+            .collect();
+        let mut finished = vec![false; branches.len()];
+        let mut running: FuturesUnordered<_> = branches.into_iter().map(|b| b.future).collect();
+        let deadline = group
+            .timeout
+            .as_ref()
+            .map(|t| tokio::time::Instant::now() + Duration::from_millis(t.millis));
+        let mut stopped: Option<Terminal> = None;
+        let mut decided_at = None;
+        let mut timed_out = false;
+        let mut critical_failed = None;
+        let mut scopes = Vec::new();
+
+        loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, running.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        timed_out = true;
+                        break;
+                    }
+                },
+                None => running.next().await,
+            };
+            let Some((index, end, branch_scope)) = next else {
+                break;
+            };
+            finished[index] = true;
+            tally.pending -= 1;
+            let critical = names[index].1;
+            if critical {
+                tally.pending_critical -= 1;
+            }
+            match end {
+                BranchEnd::Success => tally.successes += 1,
+                BranchEnd::Skipped => tally.skipped += 1,
+                BranchEnd::Failure => {
+                    tally.failures += 1;
+                    if critical {
+                        tally.critical_failed = true;
+                        critical_failed = Some(names[index].0.clone());
+                    }
+                }
+                BranchEnd::Stopped(t) => {
+                    stopped = Some(t);
+                    break;
+                }
+            }
+            scopes.push(branch_scope);
+            if tally.pending > 0 && tally.settled(threshold).is_some() {
+                decided_at = Some(format!("{}/{total}", total - tally.pending));
+                break;
+            }
+        }
+        drop(running); // cancels unfinished branches (their attempts' tokens fire)
+
+        let reason = if timed_out {
+            format!(
+                "group timeout of {}",
+                group
+                    .timeout
+                    .as_ref()
+                    .map_or_else(String::new, |t| policy::format_duration(t.millis))
+            )
+        } else if let Some(at) = &decided_at {
+            format!("cancelled: gate decided at {at}")
+        } else {
+            "cancelled".to_string()
+        };
+        for (index, done) in finished.iter().enumerate() {
+            if *done {
+                continue;
+            }
+            if timed_out {
+                tally.failures += 1;
+            }
+            self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
+            let now = self.now_ms();
+            self.with_log(|log| {
+                log.steps.push(StepRecord {
+                    name: names[index].0.clone(),
+                    kind: "task".to_string(),
+                    agent: None,
+                    task: None,
+                    outcome: if timed_out {
+                        StepOutcome::Timeout
+                    } else {
+                        StepOutcome::Aborted {
+                            reason: reason.clone(),
+                        }
+                    },
+                    critical: names[index].1,
+                    started_ms: now,
+                    duration_ms: 0,
+                    attempts: Vec::new(),
+                    outputs: serde_json::Map::new(),
+                });
+            });
+        }
+        tally.pending = 0;
+        if let Some(t) = stopped {
+            return Flow::Stop(t);
+        }
+        for branch_scope in scopes {
+            if group.each.is_none() {
+                scope.absorb(branch_scope);
+            }
+        }
+
+        let passed = !tally.critical_failed && passes(threshold, tally.successes, tally.counted());
+        let record = GateRecord {
+            group: label.clone(),
+            threshold,
+            successes: tally.successes,
+            failures: tally.failures,
+            skipped: tally.skipped,
+            counted: tally.counted(),
+            total,
+            passed,
+            decided_at,
+            critical_failed,
+        };
+        let line = record.line();
+        self.event(
+            EventKind::Gate,
+            Some(&label),
+            format!("gate {threshold}%: {line}"),
+        );
+        let gate_value = serde_json::json!({
+            "successes": record.successes, "failures": record.failures, "skipped": record.skipped,
+            "counted": record.counted, "total": record.total, "threshold": format!("{threshold}%"),
+            "ratio": line, "decided_at": record.decided_at,
+        });
+        self.with_log(|log| log.gates.push(record));
+        if passed {
+            return Flow::Continue;
+        }
+        let rule_scope = scope.with("gate", gate_value);
+        let fallback = Terminal::Failed {
+            message: format!("quality gate of {label} failed: {line}"),
+        };
+        Flow::Stop(
+            self.apply_rules(&["gate_failed"], "gate_failed", &rule_scope)
+                .await
+                .unwrap_or(fallback),
+        )
+    }
+}

@@ -1,0 +1,291 @@
+//! The interpreter: runs a signal through a playbook against a backend.
+//!
+//! ```text
+//! signal + context ─▶ routing ─▶ workflow / fast-path task / ignore / escalate
+//!                                  │
+//!                    steps, groups, approvals ─▶ AgentBackend (simulated, process, …)
+//!                                  │
+//!                               RunResult (status, payload, steps, gates, escalation, events)
+//! ```
+//!
+//! The interpreter has no dry-run branches: a dry run is the simulated
+//! backend on tokio's paused clock.
+
+mod approval;
+pub mod backend;
+pub mod context;
+mod engine;
+pub mod eval;
+pub mod gate;
+mod group;
+pub mod result;
+pub mod routing;
+mod rules;
+pub mod simulated;
+mod step;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::ast::{CallStmt, Playbook, RouteTarget, Span};
+use crate::source::SourceFile;
+
+use backend::AgentBackend;
+use engine::{Engine, Flow, Place, Terminal};
+use eval::Scope;
+use result::{EventKind, RunResult, RunStatus, StepOutcome};
+
+/// What to run.
+pub struct RunRequest<'a> {
+    /// The playbook (checked clean beforehand).
+    pub playbook: &'a Playbook,
+    /// Its source, for explaining route guards.
+    pub source: Option<&'a SourceFile>,
+    /// The signal's name.
+    pub signal: String,
+    /// The signal's context (see [`context::build`]).
+    pub context: Map<String, Value>,
+    /// Identifier of the run.
+    pub run_id: String,
+    /// The wall-clock time the run starts at (virtual in dry runs).
+    pub now: SystemTime,
+}
+
+/// Runs one signal to the end. Cancelling `cancel` aborts the run; the
+/// result still lists every step that finished.
+pub async fn run(
+    request: RunRequest<'_>,
+    backend: Arc<dyn AgentBackend>,
+    cancel: CancellationToken,
+) -> RunResult {
+    let engine = Engine::new(
+        request.playbook,
+        backend,
+        request.run_id.clone(),
+        request.signal.clone(),
+        request.now,
+        cancel.clone(),
+    );
+    let mut scope = Scope::default();
+    scope.bind("signal", Value::Object(request.context.clone()));
+    let (chosen, _) = routing::choose(request.playbook, &request.signal, &scope, request.source);
+    let route = chosen.map(|(index, route)| routing::choice(index, route));
+    if let Some(r) = &route {
+        engine.event(
+            EventKind::Route,
+            None,
+            format!("{} -> {}", r.pattern, r.target),
+        );
+        scope.bind(
+            "route",
+            Value::String(
+                r.label
+                    .clone()
+                    .map_or_else(|| r.target.clone(), |l| format!("route `{l}`")),
+            ),
+        );
+    }
+    let terminal = match chosen.map(|(_, r)| &r.target) {
+        None | Some(RouteTarget::Ignore { .. }) => None,
+        Some(target) => {
+            let work = run_target(&engine, target, &mut scope);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => Some(Terminal::Aborted { reason: "interrupted (Ctrl-C)".to_string() }),
+                t = work => Some(t),
+            }
+        }
+    };
+    finish(engine, request, route, terminal)
+}
+
+async fn run_target<'p>(
+    engine: &Engine<'p>,
+    target: &'p RouteTarget,
+    scope: &mut Scope,
+) -> Terminal {
+    match target {
+        RouteTarget::Workflow(w) => {
+            let Some(workflow) = engine.workflows.get(w.name.as_str()).copied() else {
+                return Terminal::Failed {
+                    message: format!("workflow `{}` does not exist", w.name),
+                };
+            };
+            let place = Place {
+                workflow: &workflow.name.name,
+                in_group: false,
+            };
+            let body = engine.block(&workflow.body, scope, place);
+            let flow = match &workflow.timeout {
+                Some(t) => {
+                    match tokio::time::timeout(Duration::from_millis(t.millis), body).await {
+                        Ok(flow) => flow,
+                        Err(_) => {
+                            let limit = crate::analysis::policy::format_duration(t.millis);
+                            engine.event(
+                                EventKind::Timeout,
+                                Some(&workflow.name.name),
+                                format!("workflow timeout of {limit}"),
+                            );
+                            let rule_scope = scope.with("step", serde_json::json!({"name": workflow.name.name, "kind": "timeout", "error": format!("workflow timed out after {limit}"), "critical": true, "timeout": limit}));
+                            return engine
+                                .apply_rules(&["timeout"], "timeout", &rule_scope)
+                                .await
+                                .unwrap_or(Terminal::Failed {
+                                    message: format!(
+                                        "workflow `{}` timed out after {limit}",
+                                        workflow.name.name
+                                    ),
+                                });
+                        }
+                    }
+                }
+                None => body.await,
+            };
+            match flow {
+                Flow::Stop(t) => t,
+                Flow::Continue => Terminal::Complete {
+                    summary: None,
+                    payload: Map::new(),
+                    next: None,
+                },
+            }
+        }
+        RouteTarget::Task(call) => {
+            let step = CallStmt {
+                binding: None,
+                call: call.clone(),
+                options: Vec::new(),
+                span: Span::default(),
+            };
+            let (result, flow) = engine
+                .call_step(
+                    &step,
+                    scope,
+                    Place {
+                        workflow: "fast path",
+                        in_group: false,
+                    },
+                )
+                .await;
+            match flow {
+                Flow::Stop(t) => t,
+                Flow::Continue => Terminal::Complete {
+                    summary: Some(format!(
+                        "Fast path: {}.{} done.",
+                        call.agent.name, call.task.name
+                    )),
+                    payload: result.outputs,
+                    next: None,
+                },
+            }
+        }
+        RouteTarget::Escalate(e) => engine.escalation(e, scope, None),
+        RouteTarget::Ignore { .. } => Terminal::Complete {
+            summary: None,
+            payload: Map::new(),
+            next: None,
+        },
+    }
+}
+
+fn finish(
+    engine: Engine<'_>,
+    request: RunRequest<'_>,
+    route: Option<result::RouteChoice>,
+    terminal: Option<Terminal>,
+) -> RunResult {
+    let duration_ms = engine.now_ms();
+    let (status, summary, payload, next_steps, escalation) = match terminal {
+        None => (
+            RunStatus::Ignored,
+            format!(
+                "{} is not handled by {}: IGNORED.",
+                request.signal,
+                engine.coordinator_name()
+            ),
+            Map::new(),
+            None,
+            None,
+        ),
+        Some(Terminal::Complete {
+            summary,
+            payload,
+            next,
+        }) => {
+            let partial =
+                engine.with_log(|log| log.gates.iter().any(|g| g.passed && g.failures > 0));
+            let status = if partial {
+                RunStatus::Partial
+            } else {
+                RunStatus::Complete
+            };
+            (
+                status,
+                summary.unwrap_or_else(|| "Workflow finished.".to_string()),
+                payload,
+                next,
+                None,
+            )
+        }
+        Some(Terminal::Failed { message }) => (RunStatus::Failed, message, Map::new(), None, None),
+        Some(Terminal::Aborted { reason }) => (
+            RunStatus::Aborted,
+            format!("Aborted: {reason}"),
+            Map::new(),
+            None,
+            None,
+        ),
+        Some(Terminal::Escalated(record)) => (
+            RunStatus::Escalated,
+            format!("Escalated to {}: {}", record.reports_to, record.title),
+            Map::new(),
+            None,
+            Some(*record),
+        ),
+    };
+    let kind = match status {
+        RunStatus::Complete | RunStatus::Partial | RunStatus::Ignored => EventKind::Complete,
+        RunStatus::Failed => EventKind::Failure,
+        RunStatus::Escalated => EventKind::Escalate,
+        RunStatus::Aborted => EventKind::Abort,
+    };
+    engine.event(
+        kind,
+        None,
+        format!("{}: {summary}", status.word().to_uppercase()),
+    );
+    let coordinator = engine.coordinator_name();
+    let started_at = engine.timestamp(0);
+    let log = engine.log.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut steps = log.steps;
+    steps.sort_by_key(|s| s.started_ms);
+    RunResult {
+        run_id: request.run_id,
+        coordinator,
+        signal: request.signal,
+        context: request.context,
+        route,
+        status,
+        started_at,
+        duration_ms,
+        summary,
+        payload,
+        next_steps,
+        steps,
+        gates: log.gates,
+        escalation,
+        events: log.events,
+    }
+}
+
+/// Whether any step of the run did not succeed (for reports).
+pub fn had_failures(result: &RunResult) -> bool {
+    result
+        .steps
+        .iter()
+        .any(|s| !matches!(s.outcome, StepOutcome::Success | StepOutcome::Skipped))
+}

@@ -1,0 +1,291 @@
+//! The result of a run: final status, payload, every step, gates, escalation
+//! and the ordered event log. Serialisable; `docs/run-result.md` documents
+//! the JSON form.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    /// Every step the workflow needed succeeded.
+    Complete,
+    /// Completed, but some parallel group passed its gate with failures.
+    Partial,
+    /// A step or gate failed, or `fail` ran.
+    Failed,
+    /// Handed to the coordinator's superior with an escalation record.
+    Escalated,
+    /// Stopped by `abort` or an interrupt; partial results kept.
+    Aborted,
+    /// No route matched: not this coordinator's domain.
+    Ignored,
+}
+
+impl RunStatus {
+    /// The word used in reports and tests (`complete`, `partial`, …).
+    pub fn word(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Escalated => "escalated",
+            RunStatus::Aborted => "aborted",
+            RunStatus::Ignored => "ignored",
+        }
+    }
+}
+
+/// How one step ended.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum StepOutcome {
+    /// The agent answered and every quality check passed.
+    Success,
+    /// The agent reported a failure, or a check failed (`quality_check`).
+    Failure {
+        /// The failure kind (`rejected`, `quality_check`, …).
+        kind: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No answer before the deadline.
+    Timeout,
+    /// Its `when` guard was false.
+    Skipped,
+    /// Cancelled: a gate was decided, or the run was aborted.
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl StepOutcome {
+    /// The word used in reports and tests.
+    pub fn word(&self) -> &'static str {
+        match self {
+            StepOutcome::Success => "success",
+            StepOutcome::Failure { .. } => "failure",
+            StepOutcome::Timeout => "timeout",
+            StepOutcome::Skipped => "skipped",
+            StepOutcome::Aborted { .. } => "aborted",
+        }
+    }
+}
+
+/// One attempt at an agent task.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// Virtual time the attempt started, in ms since the run began.
+    pub started_ms: u64,
+    /// How long it took.
+    pub duration_ms: u64,
+    /// `success`, `failure` or `timeout`.
+    pub outcome: String,
+    /// The failure kind, for failures.
+    pub kind: Option<String>,
+    /// The failure message, for failures.
+    pub message: Option<String>,
+}
+
+/// What happened to one step.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// The bound name, or `AGENT.task` when unbound.
+    pub name: String,
+    /// `task`, `approval`, `recovery` or `workflow`.
+    pub kind: String,
+    /// The agent, for tasks.
+    pub agent: Option<String>,
+    /// The task, for tasks.
+    pub task: Option<String>,
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// Whether it was marked `critical`.
+    pub critical: bool,
+    /// Virtual start time in ms.
+    pub started_ms: u64,
+    /// Total time including retries and backoff.
+    pub duration_ms: u64,
+    /// Each attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// The outputs of the successful attempt.
+    pub outputs: Map<String, Value>,
+}
+
+/// A parallel group's quality gate verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GateRecord {
+    /// Which group (`workflow#n`).
+    pub group: String,
+    /// Required success percentage.
+    pub threshold: u64,
+    /// Successful branches.
+    pub successes: u64,
+    /// Failed or timed-out branches.
+    pub failures: u64,
+    /// Skipped branches (not counted).
+    pub skipped: u64,
+    /// Branches counted by the gate (successes + failures).
+    pub counted: u64,
+    /// All branches.
+    pub total: u64,
+    /// The verdict.
+    pub passed: bool,
+    /// `k/n` when the verdict was settled before every branch finished.
+    pub decided_at: Option<String>,
+    /// The critical branch whose failure failed the group.
+    pub critical_failed: Option<String>,
+}
+
+impl GateRecord {
+    /// `PASSED (2/2 = 100%)` as in the seed's reports.
+    pub fn line(&self) -> String {
+        let percent = if self.counted == 0 {
+            0
+        } else {
+            (self.successes * 200 + self.counted) / (2 * self.counted)
+        };
+        format!(
+            "{} ({}/{} = {}%)",
+            if self.passed { "PASSED" } else { "FAILED" },
+            self.successes,
+            self.counted,
+            percent
+        )
+    }
+}
+
+/// The record sent upstream when a run escalates (the seed's "Ops Escalation").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EscalationRecord {
+    /// Boundary, QualityGate, Resource or Conflict.
+    pub kind: String,
+    /// The escalation title.
+    pub title: String,
+    /// The coordinator escalating.
+    pub coordinator: String,
+    /// Who receives it.
+    pub reports_to: String,
+    /// When (RFC 3339, from the virtual clock).
+    pub timestamp: String,
+    /// The original signal.
+    pub signal: String,
+    /// What was attempted and which agents took part.
+    pub context: String,
+    /// What went wrong.
+    pub issue: String,
+    /// Steps that completed before the escalation.
+    pub partial_results: Vec<String>,
+    /// What the coordinator's superior should do.
+    pub recommended: String,
+    /// Retry / Abort / Delegate options.
+    pub options: Options,
+    /// Extra details from the playbook.
+    pub details: Map<String, Value>,
+}
+
+/// The three options of an escalation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Options {
+    /// Conditions for a retry.
+    pub retry: String,
+    /// Cleanup needed to abort.
+    pub abort: String,
+    /// Whom to delegate to.
+    pub delegate: String,
+}
+
+/// Kinds of run event (the seed's cascade signals, plus a few more).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    /// A route was chosen.
+    Route,
+    /// An agent was asked to start a task attempt.
+    Spawn,
+    /// A bound result was handed to a later step.
+    Handoff,
+    /// A failed attempt will be retried.
+    Retry,
+    /// An attempt passed its deadline.
+    Timeout,
+    /// A step was skipped by its guard.
+    Skip,
+    /// A parallel group's gate was decided.
+    Gate,
+    /// An approval was requested or decided.
+    Approval,
+    /// Work was cancelled.
+    Abort,
+    /// The run completed.
+    Complete,
+    /// A step or the run failed.
+    Failure,
+    /// The run escalated.
+    Escalate,
+}
+
+/// One entry of the event log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Event {
+    /// Virtual time in ms since the run began.
+    pub at_ms: u64,
+    /// What happened.
+    pub kind: EventKind,
+    /// The step concerned, if any.
+    pub step: Option<String>,
+    /// A one-line description.
+    pub detail: String,
+}
+
+/// Which route matched.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteChoice {
+    /// Its position in the playbook (0-based).
+    pub index: usize,
+    /// Its label, if any.
+    pub label: Option<String>,
+    /// The pattern as written.
+    pub pattern: String,
+    /// What it runs (`workflow commit_pr`, `task A.t`, `ignore`, `escalate`).
+    pub target: String,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunResult {
+    /// Identifier of the run.
+    pub run_id: String,
+    /// The coordinator's name.
+    pub coordinator: String,
+    /// The signal received.
+    pub signal: String,
+    /// Its context, defaults applied.
+    pub context: Map<String, Value>,
+    /// The route that matched.
+    pub route: Option<RouteChoice>,
+    /// How it ended.
+    pub status: RunStatus,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Virtual duration in ms.
+    pub duration_ms: u64,
+    /// One-line summary (`complete "…"`, or why it failed).
+    pub summary: String,
+    /// Deliverables (`complete { … }`).
+    pub payload: Map<String, Value>,
+    /// Next steps (`complete … next "…"`).
+    pub next_steps: Option<String>,
+    /// Every step in the order it started.
+    pub steps: Vec<StepRecord>,
+    /// Every parallel group's gate.
+    pub gates: Vec<GateRecord>,
+    /// The escalation, when the run escalated.
+    pub escalation: Option<EscalationRecord>,
+    /// The ordered event log.
+    pub events: Vec<Event>,
+}

@@ -1,0 +1,580 @@
+//! One agent-task step: guard, handoffs, locks and slots, attempts under a
+//! deadline, quality checks, handlers, retries with backoff, and escalation
+//! rules for what stays failed.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::analysis::policy::{self, Inherited};
+use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
+
+use super::backend::{TaskOutcome, TaskRequest};
+use super::engine::{Engine, Flow, Place, Terminal};
+use super::eval::{eval, holds, Scope};
+use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
+
+/// What a step produced.
+#[derive(Clone, Debug)]
+pub struct StepResult {
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// Outputs of the successful attempt (empty otherwise).
+    pub outputs: Map<String, Value>,
+}
+
+impl StepResult {
+    /// The value its binding takes: the outputs (empty when it did not succeed).
+    pub fn binding_value(&self) -> Value {
+        Value::Object(self.outputs.clone())
+    }
+}
+
+/// Facts about a failed step, for handlers and rules (`step.*`).
+pub struct Failed<'a> {
+    pub(super) name: &'a str,
+    pub(super) call: &'a Call,
+    pub(super) kind: String,
+    pub(super) message: String,
+    pub(super) attempts: u32,
+    pub(super) critical: bool,
+    pub(super) timeout_ms: u64,
+    pub(super) duration_ms: u64,
+}
+
+impl Failed<'_> {
+    /// The `step` object visible to handlers and rules.
+    pub fn value(&self) -> Value {
+        serde_json::json!({
+            "name": self.name,
+            "agent": self.call.agent.name,
+            "task": self.call.task.name,
+            "error": self.message,
+            "kind": self.kind,
+            "attempts": self.attempts,
+            "critical": self.critical,
+            "timeout": policy::format_duration(self.timeout_ms),
+            "duration": policy::format_duration(self.duration_ms),
+        })
+    }
+}
+
+/// Whether a handler reacts to a failure of `kind`.
+pub fn handler_matches(h: &Handler, event: &str, kind: &str, scope: &Scope) -> bool {
+    let event_ok = match (h.event.name.as_str(), event) {
+        ("failure", "failure" | "timeout") => true,
+        (a, b) => a == b,
+    };
+    let kind_ok = h.kinds.is_empty() || h.kinds.iter().any(|k| k.name == kind);
+    event_ok && kind_ok && h.guard.as_ref().is_none_or(|g| holds(g, scope))
+}
+
+enum AttemptEnd {
+    Success(Map<String, Value>),
+    Failure { kind: String, message: String },
+    Timeout,
+    Cancelled,
+}
+
+impl<'p> Engine<'p> {
+    pub(super) fn inherited(&self, call: &Call) -> Inherited<'p> {
+        let agent = self.agents.get(call.agent.name.as_str()).copied();
+        Inherited {
+            task: agent.and_then(|a| a.tasks.iter().find(|t| t.name.name == call.task.name)),
+            agent,
+            coordinator: self.coordinator,
+        }
+    }
+
+    fn handoffs(&self, name: &str, call: &Call, scope: &Scope) {
+        let mut sources: Vec<String> = Vec::new();
+        for arg in &call.args {
+            arg.value.visit_paths(&mut |segments| {
+                if let Some(root) = segments.first() {
+                    let text = segments
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    if root.name != "signal"
+                        && scope.get(&root.name).is_some()
+                        && !sources.contains(&text)
+                    {
+                        sources.push(text);
+                    }
+                }
+            });
+        }
+        if !sources.is_empty() {
+            self.event(
+                EventKind::Handoff,
+                Some(name),
+                format!("{} -> {name}", sources.join(", ")),
+            );
+        }
+    }
+
+    /// Runs one attempt under its deadline.
+    async fn attempt(
+        &self,
+        name: &str,
+        call: &Call,
+        args: &Map<String, Value>,
+        number: u32,
+        timeout_ms: u64,
+    ) -> AttemptEnd {
+        let slot = self.slots.get(call.agent.name.as_str()).cloned();
+        let _permit = match &slot {
+            Some(s) => s.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        let cancel = self.cancel.child_token();
+        let _stop_on_drop = cancel.clone().drop_guard();
+        self.event(
+            EventKind::Spawn,
+            Some(name),
+            format!(
+                "{}.{} attempt {number} (timeout {})",
+                call.agent.name,
+                call.task.name,
+                policy::format_duration(timeout_ms)
+            ),
+        );
+        let request = TaskRequest {
+            run_id: self.run_id.clone(),
+            agent: call.agent.name.clone(),
+            task: call.task.name.clone(),
+            args: args.clone(),
+            attempt: number,
+            timeout: Duration::from_millis(timeout_ms),
+            cancel: cancel.clone(),
+        };
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => AttemptEnd::Cancelled,
+            answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
+                Ok(TaskOutcome::Success(outputs)) => AttemptEnd::Success(outputs),
+                Ok(TaskOutcome::Failure { kind, message }) => AttemptEnd::Failure { kind, message },
+                Err(_) => {
+                    cancel.cancel();
+                    self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
+                    AttemptEnd::Timeout
+                }
+            },
+        }
+    }
+
+    /// The first failed quality check on successful outputs.
+    fn failed_check(
+        &self,
+        call: &Call,
+        outputs: &Map<String, Value>,
+        scope: &Scope,
+    ) -> Option<String> {
+        let inherited = self.inherited(call);
+        let checks = inherited
+            .agent
+            .map(|a| a.checks.iter())
+            .into_iter()
+            .flatten()
+            .chain(
+                inherited
+                    .task
+                    .map(|t| t.checks.iter())
+                    .into_iter()
+                    .flatten(),
+            );
+        let scope = scope
+            .with("output", Value::Object(outputs.clone()))
+            .with("task", Value::String(call.task.name.clone()));
+        for check in checks {
+            if eval(&check.condition, &scope) == Value::Bool(false) {
+                let doc = check.doc.as_ref().and_then(|d| d.as_plain());
+                return Some(match doc {
+                    Some(doc) => format!("check `{}` failed: {doc}", check.name.name),
+                    None => format!("check `{}` failed", check.name.name),
+                });
+            }
+        }
+        None
+    }
+
+    /// Runs a call statement. Returns its result and whether the run goes on.
+    pub fn call_step<'a>(
+        &'a self,
+        step: &'a CallStmt,
+        scope: &'a Scope,
+        place: Place<'a>,
+    ) -> futures::future::BoxFuture<'a, (StepResult, Flow)> {
+        Box::pin(async move { self.call_step_inner(step, scope, place).await })
+    }
+
+    async fn call_step_inner(
+        &self,
+        step: &CallStmt,
+        scope: &Scope,
+        place: Place<'_>,
+    ) -> (StepResult, Flow) {
+        let call = &step.call;
+        let name = step.binding.as_ref().map_or_else(
+            || format!("{}.{}", call.agent.name, call.task.name),
+            |b| b.name.clone(),
+        );
+        let critical = step
+            .options
+            .iter()
+            .any(|o| matches!(o, StepOption::Critical { .. }));
+        let started = self.now_ms();
+        let mut record = StepRecord {
+            name: name.clone(),
+            kind: "task".to_string(),
+            agent: Some(call.agent.name.clone()),
+            task: Some(call.task.name.clone()),
+            outcome: StepOutcome::Skipped,
+            critical,
+            started_ms: started,
+            duration_ms: 0,
+            attempts: Vec::new(),
+            outputs: Map::new(),
+        };
+        let guard = step.options.iter().find_map(|o| match o {
+            StepOption::When(e) => Some(e),
+            _ => None,
+        });
+        if let Some(guard) = guard {
+            if !holds(guard, scope) {
+                self.event(EventKind::Skip, Some(&name), "guard is false");
+                self.with_log(|log| log.steps.push(record));
+                return (
+                    StepResult {
+                        outcome: StepOutcome::Skipped,
+                        outputs: Map::new(),
+                    },
+                    Flow::Continue,
+                );
+            }
+        }
+        self.handoffs(&name, call, scope);
+        let args: Map<String, Value> = call
+            .args
+            .iter()
+            .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
+            .collect();
+
+        // Named locks are held for the whole step, retries included.
+        let mut guards = Vec::new();
+        for option in &step.options {
+            if let StepOption::Lock(lock) = option {
+                if let Some(l) = self.locks.get(&lock.name) {
+                    guards.push(l.clone().lock_owned().await);
+                }
+            }
+        }
+
+        let inherited = self.inherited(call);
+        let (timeout_ms, _) = inherited.timeout(&step.options);
+        let policy = inherited.retry(&step.options);
+        let retries = policy.map_or(0, |p| u32::try_from(p.retries.value.max(0)).unwrap_or(0));
+        let delays = policy.map(policy::backoff_delays).unwrap_or_default();
+        let handlers: Vec<&Handler> = step
+            .options
+            .iter()
+            .filter_map(StepOption::handler)
+            .collect();
+
+        let mut number = 1;
+        let (final_kind, final_message) = loop {
+            let attempt_start = self.now_ms();
+            let end = self.attempt(&name, call, &args, number, timeout_ms).await;
+            let end = match end {
+                AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
+                    Some(message) => AttemptEnd::Failure {
+                        kind: "quality_check".to_string(),
+                        message,
+                    },
+                    None => AttemptEnd::Success(outputs),
+                },
+                other => other,
+            };
+            let duration = self.now_ms() - attempt_start;
+            let (kind, message) = match end {
+                AttemptEnd::Success(outputs) => {
+                    record.attempts.push(Attempt {
+                        number,
+                        started_ms: attempt_start,
+                        duration_ms: duration,
+                        outcome: "success".into(),
+                        kind: None,
+                        message: None,
+                    });
+                    record.outcome = StepOutcome::Success;
+                    record.outputs = outputs.clone();
+                    record.duration_ms = self.now_ms() - started;
+                    self.with_log(|log| log.steps.push(record));
+                    return (
+                        StepResult {
+                            outcome: StepOutcome::Success,
+                            outputs,
+                        },
+                        Flow::Continue,
+                    );
+                }
+                AttemptEnd::Cancelled => {
+                    record.outcome = StepOutcome::Aborted {
+                        reason: "interrupted".to_string(),
+                    };
+                    record.duration_ms = self.now_ms() - started;
+                    let outcome = record.outcome.clone();
+                    self.with_log(|log| log.steps.push(record));
+                    return (
+                        StepResult {
+                            outcome,
+                            outputs: Map::new(),
+                        },
+                        Flow::Stop(Terminal::Aborted {
+                            reason: "interrupted".to_string(),
+                        }),
+                    );
+                }
+                AttemptEnd::Timeout => (
+                    "timeout".to_string(),
+                    format!("no answer within {}", policy::format_duration(timeout_ms)),
+                ),
+                AttemptEnd::Failure { kind, message } => (kind, message),
+            };
+            record.attempts.push(Attempt {
+                number,
+                started_ms: attempt_start,
+                duration_ms: duration,
+                outcome: if kind == "timeout" {
+                    "timeout".into()
+                } else {
+                    "failure".into()
+                },
+                kind: Some(kind.clone()),
+                message: Some(message.clone()),
+            });
+            let event = if kind == "timeout" {
+                "timeout"
+            } else {
+                "failure"
+            };
+            let failed = Failed {
+                name: &name,
+                call,
+                kind: kind.clone(),
+                message: message.clone(),
+                attempts: number,
+                critical,
+                timeout_ms,
+                duration_ms: self.now_ms() - started,
+            };
+            let handler_scope = scope.with("step", failed.value());
+            let handler = handlers
+                .iter()
+                .find(|h| handler_matches(h, event, &kind, &handler_scope));
+            let retry_allowed = number <= retries.max(if handler.is_some() { 1 } else { 0 });
+            match handler {
+                Some(h) => {
+                    if let Some(recovery) = &h.recovery {
+                        if !self.recovery(&name, recovery, &handler_scope).await {
+                            break (
+                                kind,
+                                format!(
+                                    "{message} (recovery {}.{} failed)",
+                                    recovery.agent.name, recovery.task.name
+                                ),
+                            );
+                        }
+                    }
+                    match &h.action {
+                        HandlerAction::Retry { .. } if retry_allowed => {}
+                        HandlerAction::Retry { .. } => break (kind, message),
+                        HandlerAction::Continue { .. } => {
+                            return self.finish_failed(
+                                record,
+                                kind,
+                                message,
+                                started,
+                                Flow::Continue,
+                            );
+                        }
+                        action => {
+                            let terminal = self.handler_terminal(action, &handler_scope);
+                            return self.finish_failed(
+                                record,
+                                kind,
+                                message,
+                                started,
+                                Flow::Stop(terminal),
+                            );
+                        }
+                    }
+                }
+                None => {
+                    let retryable = policy.is_some_and(|p| policy::retries_kind(p, &kind));
+                    if !(retryable && number <= retries) {
+                        break (kind, message);
+                    }
+                }
+            }
+            let delay = delays.get((number - 1) as usize).copied().unwrap_or(0);
+            self.event(
+                EventKind::Retry,
+                Some(&name),
+                format!(
+                    "attempt {} failed ({kind}); retry {number} of {} in {}",
+                    number,
+                    retries.max(1),
+                    policy::format_duration(delay)
+                ),
+            );
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            number += 1;
+        };
+        drop(guards);
+
+        // Failed for good: `exhausted` handlers, then (outside groups) the rules.
+        let failed = Failed {
+            name: &name,
+            call,
+            kind: final_kind.clone(),
+            message: final_message.clone(),
+            attempts: number,
+            critical,
+            timeout_ms,
+            duration_ms: self.now_ms() - started,
+        };
+        let rule_scope = scope.with("step", failed.value());
+        self.event(
+            EventKind::Failure,
+            Some(&name),
+            format!("{}: {final_message}", final_kind),
+        );
+        if number > 1 {
+            if let Some(h) = handlers.iter().find(|h| {
+                h.event.name == "exhausted"
+                    && handler_matches(h, "exhausted", &final_kind, &rule_scope)
+            }) {
+                let terminal = self.handler_terminal(&h.action, &rule_scope);
+                return self.finish_failed(
+                    record,
+                    final_kind,
+                    final_message,
+                    started,
+                    Flow::Stop(terminal),
+                );
+            }
+        }
+        let flow = if place.in_group {
+            Flow::Continue
+        } else {
+            let event = if final_kind == "timeout" {
+                "timeout"
+            } else {
+                "failure"
+            };
+            let events: Vec<&str> = if number > 1 {
+                vec!["exhausted", event]
+            } else {
+                vec![event]
+            };
+            let terminal = self
+                .apply_rules(&events, &final_kind, &rule_scope)
+                .await
+                .unwrap_or_else(|| Terminal::Failed {
+                    message: format!("step `{name}` failed: {final_kind}: {final_message}"),
+                });
+            Flow::Stop(terminal)
+        };
+        self.finish_failed(record, final_kind, final_message, started, flow)
+    }
+
+    fn finish_failed(
+        &self,
+        mut record: StepRecord,
+        kind: String,
+        message: String,
+        started: u64,
+        flow: Flow,
+    ) -> (StepResult, Flow) {
+        record.outcome = if kind == "timeout" {
+            StepOutcome::Timeout
+        } else {
+            StepOutcome::Failure { kind, message }
+        };
+        record.duration_ms = self.now_ms() - started;
+        let outcome = record.outcome.clone();
+        self.with_log(|log| log.steps.push(record));
+        (
+            StepResult {
+                outcome,
+                outputs: Map::new(),
+            },
+            flow,
+        )
+    }
+
+    /// Runs a recovery call once; whether it succeeded.
+    pub(super) async fn recovery(&self, for_step: &str, call: &Call, scope: &Scope) -> bool {
+        let args: Map<String, Value> = call
+            .args
+            .iter()
+            .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
+            .collect();
+        let (timeout_ms, _) = self.inherited(call).timeout(&[]);
+        let name = format!("{}.{}", call.agent.name, call.task.name);
+        let started = self.now_ms();
+        let end = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        let (outcome, attempt_outcome, kind, message) = match end {
+            AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
+            AttemptEnd::Failure { kind, message } => (
+                StepOutcome::Failure {
+                    kind: kind.clone(),
+                    message: message.clone(),
+                },
+                "failure",
+                Some(kind),
+                Some(message),
+            ),
+            AttemptEnd::Timeout => (
+                StepOutcome::Timeout,
+                "timeout",
+                Some("timeout".to_string()),
+                None,
+            ),
+            AttemptEnd::Cancelled => (
+                StepOutcome::Aborted {
+                    reason: "interrupted".into(),
+                },
+                "aborted",
+                None,
+                None,
+            ),
+        };
+        let ok = outcome == StepOutcome::Success;
+        let duration = self.now_ms() - started;
+        self.with_log(|log| {
+            log.steps.push(StepRecord {
+                name: format!("{name} (recovery for {for_step})"),
+                kind: "recovery".to_string(),
+                agent: Some(call.agent.name.clone()),
+                task: Some(call.task.name.clone()),
+                outcome,
+                critical: false,
+                started_ms: started,
+                duration_ms: duration,
+                attempts: vec![Attempt {
+                    number: 1,
+                    started_ms: started,
+                    duration_ms: duration,
+                    outcome: attempt_outcome.into(),
+                    kind,
+                    message,
+                }],
+                outputs: Map::new(),
+            });
+        });
+        ok
+    }
+}
