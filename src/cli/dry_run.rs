@@ -117,9 +117,11 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         Exit::Usage
     })?;
     let scenario = load_scenario(args, &playbook)?;
+    let interrupt_after = scenario.interrupt_after_ms();
     let backend = Arc::new(SimulatedBackend::new(&playbook, scenario));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .enable_io()
         .start_paused(true)
         .build()
         .map_err(|e| {
@@ -134,7 +136,18 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         run_id: format!("dry-run-{}", args.signal.replace(':', "-").to_lowercase()),
         now,
     };
-    let result = runtime.block_on(runtime::run(request, backend, CancellationToken::new()));
+    let cancel = CancellationToken::new();
+    let result = runtime.block_on(async {
+        let _interrupt = interrupt_after.map(|ms| {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                cancel.cancel();
+            })
+        });
+        let _ctrl_c = super::interrupt::on_ctrl_c(cancel.clone());
+        runtime::run(request, backend, cancel.clone()).await
+    });
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
     let text = match args.format {
         ReportFormat::Md => report::render_markdown(&result, &agents),

@@ -5,6 +5,7 @@
 
 mod check;
 mod dry_run;
+mod interrupt;
 mod parse;
 mod routes;
 mod run_input;

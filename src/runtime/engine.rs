@@ -68,6 +68,9 @@ pub struct Log {
     pub gates: Vec<GateRecord>,
     /// Groups started so far (to name them).
     pub groups: usize,
+    /// Why unfinished steps are being dropped right now, and whether it is
+    /// a timeout (read by [`Abandoned`](super::step::Abandoned) guards).
+    pub abandon: Option<(bool, String)>,
 }
 
 /// Where a statement runs.

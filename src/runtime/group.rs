@@ -13,7 +13,7 @@ use crate::ast::{Block, ParallelStmt, StepOption, Stmt};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{display, eval, Scope};
 use super::gate::{passes, Tally};
-use super::result::{EventKind, GateRecord, StepOutcome, StepRecord};
+use super::result::{EventKind, GateRecord, StepOutcome};
 
 /// How one branch ended.
 enum BranchEnd {
@@ -26,6 +26,8 @@ enum BranchEnd {
 struct Branch<'a> {
     name: String,
     critical: bool,
+    /// `(agent, task)` when the branch is a single agent task.
+    task: Option<(String, String)>,
     future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
 }
 
@@ -128,9 +130,16 @@ impl<'p> Engine<'p> {
                 for (i, item) in items.into_iter().enumerate() {
                     let name = format!("{}={}", each.var.name, display(&item));
                     let inner = scope.with(&each.var.name, item);
+                    let task = match &group.body.stmts[..] {
+                        [Stmt::Call(c)] => {
+                            Some((c.call.agent.name.clone(), c.call.task.name.clone()))
+                        }
+                        _ => None,
+                    };
                     branches.push(Branch {
                         name,
                         critical: false,
+                        task,
                         future: self.branch(i, &group.body.stmts, inner, place),
                     });
                 }
@@ -138,9 +147,16 @@ impl<'p> Engine<'p> {
             None => {
                 for (i, stmt) in group.body.stmts.iter().enumerate() {
                     let critical = matches!(stmt, Stmt::Call(c) if c.options.iter().any(|o| matches!(o, StepOption::Critical { .. })));
+                    let task = match stmt {
+                        Stmt::Call(c) => {
+                            Some((c.call.agent.name.clone(), c.call.task.name.clone()))
+                        }
+                        _ => None,
+                    };
                     branches.push(Branch {
                         name: step_name(stmt),
                         critical,
+                        task,
                         future: self.branch(i, std::slice::from_ref(stmt), scope.clone(), place),
                     });
                 }
@@ -157,6 +173,8 @@ impl<'p> Engine<'p> {
             .iter()
             .map(|b| (b.name.clone(), b.critical))
             .collect();
+        let tasks: Vec<Option<(String, String)>> =
+            branches.iter().map(|b| b.task.clone()).collect();
         let mut finished = vec![false; branches.len()];
         let mut running: FuturesUnordered<_> = branches.into_iter().map(|b| b.future).collect();
         let deadline = group
@@ -210,8 +228,6 @@ impl<'p> Engine<'p> {
                 break;
             }
         }
-        drop(running); // cancels unfinished branches (their attempts' tokens fire)
-
         let reason = if timed_out {
             format!(
                 "group timeout of {}",
@@ -225,6 +241,11 @@ impl<'p> Engine<'p> {
         } else {
             "cancelled".to_string()
         };
+        // Dropping the unfinished branches cancels them; each running step
+        // records itself (see `Abandoned`) with this reason.
+        self.with_log(|log| log.abandon = Some((timed_out, reason.clone())));
+        drop(running);
+        self.with_log(|log| log.abandon = None);
         for (index, done) in finished.iter().enumerate() {
             if *done {
                 continue;
@@ -232,28 +253,9 @@ impl<'p> Engine<'p> {
             if timed_out {
                 tally.failures += 1;
             }
-            self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
-            let now = self.now_ms();
-            self.with_log(|log| {
-                log.steps.push(StepRecord {
-                    name: names[index].0.clone(),
-                    kind: "task".to_string(),
-                    agent: None,
-                    task: None,
-                    outcome: if timed_out {
-                        StepOutcome::Timeout
-                    } else {
-                        StepOutcome::Aborted {
-                            reason: reason.clone(),
-                        }
-                    },
-                    critical: names[index].1,
-                    started_ms: now,
-                    duration_ms: 0,
-                    attempts: Vec::new(),
-                    outputs: serde_json::Map::new(),
-                });
-            });
+            if tasks[index].is_none() {
+                self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
+            }
         }
         tally.pending = 0;
         if let Some(t) = stopped {

@@ -78,9 +78,21 @@ impl Engine<'_> {
                 .steps
                 .iter()
                 .filter(|s| s.outcome == StepOutcome::Success)
-                .map(|s| match (&s.agent, &s.task) {
-                    (Some(a), Some(t)) => format!("{} ({a}.{t}): success", s.name),
-                    _ => format!("{}: success", s.name),
+                .map(|s| {
+                    let who = match (&s.agent, &s.task) {
+                        (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
+                        _ => s.name.clone(),
+                    };
+                    let outputs: Vec<String> = s
+                        .outputs
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {}", display(v)))
+                        .collect();
+                    if outputs.is_empty() {
+                        format!("{who}: success")
+                    } else {
+                        format!("{who}: success ({})", outputs.join("; "))
+                    }
                 })
                 .collect();
             let mut agents: Vec<String> =

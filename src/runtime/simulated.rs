@@ -22,6 +22,9 @@
 //! release_approval = "granted"         # granted | denied | never
 //! ```
 //!
+//! A top-level `interrupt_after = "45s"` interrupts the run at that virtual
+//! time, as Ctrl-C would: the report keeps every step that finished.
+//!
 //! Without a scenario every task succeeds after 0s. Its outputs carry a
 //! placeholder for every field the playbook reads from the step's result
 //! (`commit.hash` → `"commit-hash-1"`), so reports show where data flows.
@@ -48,6 +51,8 @@ pub struct Scenario {
     /// Decisions per approval name.
     #[serde(default)]
     pub approval: BTreeMap<String, ApprovalScript>,
+    /// Interrupt the run (as Ctrl-C would) at this virtual time, e.g. `"45s"`.
+    pub interrupt_after: Option<String>,
 }
 
 /// What one task does: a single outcome or one per attempt.
@@ -91,9 +96,20 @@ pub enum ApprovalScript {
 }
 
 impl Scenario {
+    /// The virtual time to interrupt the run at, in milliseconds.
+    pub fn interrupt_after_ms(&self) -> Option<u64> {
+        self.interrupt_after
+            .as_deref()
+            .and_then(crate::syntax::parse_duration)
+    }
+
     /// Parses a scenario, checking durations and outcomes.
     pub fn parse(text: &str) -> Result<Scenario, String> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(at) = &scenario.interrupt_after {
+            crate::syntax::parse_duration(at)
+                .ok_or_else(|| format!("interrupt_after `{at}` is not a duration such as `45s`"))?;
+        }
         for (name, script) in &scenario.task {
             if !name.contains('.') {
                 return Err(format!("task `{name}`: name tasks as `AGENT.task`"));

@@ -69,6 +69,49 @@ pub fn handler_matches(h: &Handler, event: &str, kind: &str, scope: &Scope) -> b
     event_ok && kind_ok && h.guard.as_ref().is_none_or(|g| holds(g, scope))
 }
 
+/// Records a step that is dropped before it finishes (a decided gate, a
+/// group timeout, an interrupt), so reports never lose it.
+pub struct Abandoned<'e, 'p> {
+    engine: &'e Engine<'p>,
+    record: Option<StepRecord>,
+}
+
+impl<'e, 'p> Abandoned<'e, 'p> {
+    fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
+        Abandoned {
+            engine,
+            record: Some(record),
+        }
+    }
+
+    /// The step finished normally: record nothing on drop.
+    fn disarm(&mut self) {
+        self.record = None;
+    }
+}
+
+impl Drop for Abandoned<'_, '_> {
+    fn drop(&mut self) {
+        let Some(mut record) = self.record.take() else {
+            return;
+        };
+        let engine = self.engine;
+        let (timeout, reason) = engine
+            .with_log(|log| log.abandon.clone())
+            .unwrap_or((false, "interrupted".to_string()));
+        record.outcome = if timeout {
+            StepOutcome::Timeout
+        } else {
+            StepOutcome::Aborted {
+                reason: reason.clone(),
+            }
+        };
+        record.duration_ms = engine.now_ms().saturating_sub(record.started_ms);
+        engine.event(super::result::EventKind::Abort, Some(&record.name), reason);
+        engine.with_log(|log| log.steps.push(record));
+    }
+}
+
 enum AttemptEnd {
     Success(Map<String, Value>),
     Failure { kind: String, message: String },
@@ -254,6 +297,7 @@ impl<'p> Engine<'p> {
                 );
             }
         }
+        let mut abandoned = Abandoned::new(self, record.clone());
         self.handoffs(&name, call, scope);
         let args: Map<String, Value> = call
             .args
@@ -307,6 +351,7 @@ impl<'p> Engine<'p> {
                         kind: None,
                         message: None,
                     });
+                    abandoned.disarm();
                     record.outcome = StepOutcome::Success;
                     record.outputs = outputs.clone();
                     record.duration_ms = self.now_ms() - started;
@@ -320,6 +365,7 @@ impl<'p> Engine<'p> {
                     );
                 }
                 AttemptEnd::Cancelled => {
+                    abandoned.disarm();
                     record.outcome = StepOutcome::Aborted {
                         reason: "interrupted".to_string(),
                     };
@@ -391,6 +437,7 @@ impl<'p> Engine<'p> {
                         HandlerAction::Retry { .. } if retry_allowed => {}
                         HandlerAction::Retry { .. } => break (kind, message),
                         HandlerAction::Continue { .. } => {
+                            abandoned.disarm();
                             return self.finish_failed(
                                 record,
                                 kind,
@@ -400,6 +447,7 @@ impl<'p> Engine<'p> {
                             );
                         }
                         action => {
+                            abandoned.disarm();
                             let terminal = self.handler_terminal(action, &handler_scope);
                             return self.finish_failed(
                                 record,
@@ -433,6 +481,7 @@ impl<'p> Engine<'p> {
             number += 1;
         };
         drop(guards);
+        abandoned.disarm();
 
         // Failed for good: `exhausted` handlers, then (outside groups) the rules.
         let failed = Failed {
