@@ -62,15 +62,17 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
     if counted == 0 {
         return vec!["N/A (no agent ran)".to_string()];
     }
-    let passed = ok == counted
-        && !matches!(
-            result.status,
-            RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted
-        );
+    let percent = (ok * 200 + counted) / (2 * counted);
+    if result.status == RunStatus::Aborted {
+        return vec![format!(
+            "INCOMPLETE ({ok}/{counted} = {percent}% of the steps that finished)"
+        )];
+    }
+    let passed =
+        ok == counted && !matches!(result.status, RunStatus::Failed | RunStatus::Escalated);
     vec![format!(
-        "{} ({ok}/{counted} = {}%)",
-        if passed { "PASSED" } else { "FAILED" },
-        (ok * 200 + counted) / (2 * counted)
+        "{} ({ok}/{counted} = {percent}%)",
+        if passed { "PASSED" } else { "FAILED" }
     )]
 }
 
