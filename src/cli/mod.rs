@@ -5,6 +5,7 @@
 
 mod check;
 mod dry_run;
+mod explain;
 mod interrupt;
 mod parse;
 mod routes;
@@ -85,6 +86,8 @@ pub enum Command {
     DryRun(dry_run::DryRunArgs),
     /// Show the routing table, or which route a signal takes and why.
     Routes(routes::RoutesArgs),
+    /// Explain a diagnostic code, with a wrong and a corrected example.
+    Explain(explain::ExplainArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -95,6 +98,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Parse(args) => parse::run(&args, render),
         Command::DryRun(args) => dry_run::run(&args, render),
         Command::Routes(args) => routes::run(&args, render),
+        Command::Explain(args) => explain::run(&args),
     }
 }
 
