@@ -4,6 +4,24 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::Diagnostic;
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::Span;
+    use crate::source::SourceFile;
+
+    #[test]
+    fn very_long_lines_render_without_a_snippet() {
+        let text = format!("x = [{}]", "1,".repeat(40_000));
+        let source = SourceFile::new("long.ops", text);
+        let d = Diagnostic::error("ops::parse::unexpected_token", "bad")
+            .with_primary(Span::new(70_000, 70_001), "here")
+            .in_file(&source);
+        let out = render(&d, RenderOptions::default());
+        assert!(out.contains("long.ops:1:70001"), "{out}");
+    }
+}
+
 /// How to render: colour and width are explicit so output is reproducible.
 #[derive(Clone, Copy, Debug)]
 pub struct RenderOptions {
@@ -22,8 +40,43 @@ impl Default for RenderOptions {
     }
 }
 
+/// Longest source line shown in a snippet; past it the location is printed
+/// instead (miette cannot lay out columns beyond 65535, and nobody can read
+/// such a line anyway).
+pub const MAX_SNIPPET_LINE: usize = 2_000;
+
+/// The diagnostic without its snippet when a labelled line is too long.
+fn without_long_lines(diagnostic: &Diagnostic) -> Option<Diagnostic> {
+    let source = diagnostic.source.as_ref()?;
+    let text = source.text();
+    let too_long = diagnostic.labels.iter().any(|label| {
+        let at = crate::source::clamp_span(text, label.span).start;
+        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        text[start..end].chars().count() > MAX_SNIPPET_LINE
+    });
+    if !too_long {
+        return None;
+    }
+    let mut plain = diagnostic.clone();
+    let where_ = diagnostic.primary_span().map(|span| {
+        let (line, column) = source.line_col(span.start);
+        format!(
+            " (at {}:{line}:{column}; the line is too long to show)",
+            source.name()
+        )
+    });
+    plain.message.push_str(&where_.unwrap_or_default());
+    plain.labels.clear();
+    plain.source = None;
+    Some(plain)
+}
+
 /// Renders one diagnostic as miette's graphical report.
 pub fn render(diagnostic: &Diagnostic, options: RenderOptions) -> String {
+    if let Some(plain) = without_long_lines(diagnostic) {
+        return render(&plain, options);
+    }
     let theme = if options.color {
         GraphicalTheme::unicode()
     } else {

@@ -311,6 +311,24 @@ fn special_case(
                 .with_help("set how often to retry on the step itself, before its handlers: `retry 3 backoff 2s`"),
         );
     }
+    // `test = A.t()`: a reserved word where a result name goes.
+    if let Found::Word(word) = found {
+        let next = text[found_span.end.min(text.len())..].trim_start();
+        if is_reserved(word)
+            && next.starts_with('=')
+            && !next.starts_with("==")
+            && !next.starts_with("=>")
+        {
+            return Some(
+                Diagnostic::error(
+                    codes::PARSE_RESERVED_WORD,
+                    format!("`{word}` is a reserved word and cannot name a result"),
+                )
+                .with_primary(found_span, "reserved word")
+                .with_help(format!("choose another name, e.g. `{word}_result`")),
+            );
+        }
+    }
     // `{ key value }` / `f(key value)`: the `:` is missing after the key.
     if rules.contains(&Rule::map_entry)
         || rules.contains(&Rule::arg)
@@ -342,6 +360,12 @@ fn escape_at(text: &str, pos: usize) -> bool {
 fn help_for(rules: &[Rule], found: &Found) -> Option<String> {
     let wants = |r: Rule| rules.contains(&r);
     match found {
+        Found::Number(n) if wants(Rule::duration) && n.chars().any(|c| c.is_ascii_alphabetic()) => {
+            Some(
+                "write the units from the largest to the smallest, each once: `1d2h30m15s500ms`"
+                    .to_string(),
+            )
+        }
         Found::Number(n) if wants(Rule::duration) && !n.ends_with('%') => Some(format!(
             "durations need a unit: `ms`, `s`, `m`, `h` or `d`; write `{}s` for {} seconds",
             n.trim_end_matches(|c: char| c.is_ascii_alphabetic()),

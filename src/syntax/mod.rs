@@ -35,8 +35,10 @@ pub const MAX_NESTING: usize = 64;
 pub const MAX_OPERATORS: usize = 32;
 /// Most syntax errors reported for one file.
 pub const MAX_ERRORS_PER_FILE: usize = 20;
-/// The parser's work budget (pest rule calls) for one parse: a valid
-/// 4 MiB playbook needs under 25 million.
+/// The parser's work budget (pest rule calls) for one parse. A 4 MiB file of
+/// ordinary declarations needs under 25 million; a single pathological
+/// construct (a list of a million items) exceeds it and is reported as
+/// `ops::parse::too_complex` instead of taking seconds.
 pub const CALL_LIMIT: usize = 50_000_000;
 
 /// The outcome of parsing one file.
