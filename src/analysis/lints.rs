@@ -187,8 +187,16 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
             _ => None,
         })
         .collect();
-    for workflow in playbook.workflows() {
-        reached.extend(runs(&workflow.body).into_iter().map(|i| i.name.as_str()));
+    // Only `run`s inside reachable workflows make another one reachable.
+    let mut frontier: Vec<&str> = reached.iter().copied().collect();
+    while let Some(name) = frontier.pop() {
+        if let Some(workflow) = symbols.workflows.get(name) {
+            for target in runs(&workflow.body) {
+                if reached.insert(target.name.as_str()) {
+                    frontier.push(target.name.as_str());
+                }
+            }
+        }
     }
     for workflow in symbols.workflows.values() {
         if !reached.contains(workflow.name.name.as_str()) {
@@ -197,7 +205,10 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
                     codes::LINT_UNUSED_WORKFLOW,
                     format!("workflow `{}` is never used", workflow.name.name),
                 )
-                .with_primary(workflow.name.span, "no route or `run` reaches it")
+                .with_primary(
+                    workflow.name.span,
+                    "no route reaches it, directly or through `run`",
+                )
                 .with_help(format!(
                     "route a signal to it (`route NS:SIGNAL => {}`) or remove it",
                     workflow.name.name
@@ -372,13 +383,14 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn premature_escalation(&mut self, step: &CallStmt) {
         let inherited = self.inherited(&step.call);
-        let policy = inherited
+        // The effective policy only: a step, task or agent that says
+        // `retry 0` has chosen not to retry, so no retry is pre-empted.
+        let Some(policy) = inherited
             .retry(&step.options)
-            .filter(|p| p.retries.value > 0);
-        let fallback = self
-            .symbols
-            .coordinator
-            .and_then(|c| policy::setting_retry(&c.settings));
+            .filter(|p| p.retries.value > 0)
+        else {
+            return;
+        };
         for option in &step.options {
             let StepOption::Handler(h) = option else {
                 continue;
@@ -389,12 +401,8 @@ impl<'a> StepLints<'_, 'a, '_> {
             {
                 continue;
             }
-            if let Some(kind) = retryable_kind(h, policy.or(fallback)) {
-                let why = if policy.is_some() {
-                    "its retries never happen".to_string()
-                } else {
-                    "this step has no retry".to_string()
-                };
+            if let Some(kind) = retryable_kind(h, Some(policy)) {
+                let why = "its retries never happen";
                 self.out.push(
                     Diagnostic::warning(
                         codes::LINT_PREMATURE_ESCALATION,

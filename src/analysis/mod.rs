@@ -7,6 +7,7 @@
 
 mod flow;
 mod lints;
+mod placement;
 pub mod policy;
 mod suggest;
 mod suppress;
@@ -31,6 +32,7 @@ pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
     walker::check(playbook, &symbols, &reach, &mut out);
     flow::recursion(playbook, &symbols, &mut out);
     lints::check(playbook, &symbols, &mut out);
+    placement::check(playbook, source.text(), &mut out);
 
     let allowances = suppress::Allowances::parse(source.text());
     let mut out: Vec<Diagnostic> = out

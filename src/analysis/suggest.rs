@@ -3,8 +3,18 @@
 /// The closest candidate to `name`, if it is close enough to be a likely typo.
 ///
 /// Comparison ignores case, so `release_manager` suggests `RELEASE_MANAGER`.
-pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<&'a str> {
     let wanted = name.to_lowercase();
+    // `Quality` → `QualityGate`, `ResourceLimit` → `Resource`.
+    let prefix = candidates.clone().into_iter().find(|c| {
+        let c = c.to_lowercase();
+        wanted.len().min(c.len()) >= 4
+            && c != wanted
+            && (c.starts_with(&wanted) || wanted.starts_with(&c))
+    });
     let limit = (name.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -16,6 +26,7 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         })
         .min_by_key(|(distance, c)| (*distance, c.len()))
         .map(|(_, c)| c)
+        .or(prefix)
 }
 
 /// `did you mean `X`?` help text, or a listing of what exists.
@@ -30,16 +41,29 @@ pub fn help<'a>(
     let mut all: Vec<&str> = candidates.into_iter().collect();
     all.sort_unstable();
     all.dedup();
+    listing(
+        name,
+        &format!("declared {what}s"),
+        &format!("no {what} is declared"),
+        &all,
+    )
+}
+
+/// "did you mean"-less listing: `LABEL: a, b, c`, or `none` when empty.
+pub fn listing(name: &str, label: &str, none: &str, all: &[&str]) -> String {
     match all.len() {
-        0 => format!("no {what} is declared"),
+        0 => none.to_string(),
         n if n <= 8 => format!(
-            "declared {what}s: {}",
+            "{label}: {}",
             all.iter()
                 .map(|c| format!("`{c}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        n => format!("{n} {what}s are declared; none is close to `{name}`"),
+        n => format!(
+            "{n} {label}; none is close to `{name}`",
+            label = label.trim_start_matches("declared ")
+        ),
     }
 }
 
@@ -54,6 +78,9 @@ mod tests {
         assert_eq!(closest("release_manager", agents), Some("RELEASE_MANAGER"));
         assert_eq!(closest("TOOLSMIT", agents), Some("TOOLSMITH"));
         assert_eq!(closest("SCHEDULER", agents), None);
+        let types = ["Boundary", "QualityGate", "Resource", "Conflict"];
+        assert_eq!(closest("Quality", types), Some("QualityGate"));
+        assert_eq!(closest("ResourceLimit", types), Some("Resource"));
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl<'a> Symbols<'a> {
                 |w| w.name.span,
                 out,
             );
-            collect_approvals(&workflow.body, &mut symbols.approvals, out);
+            collect_approvals(&workflow.body, &mut symbols.approvals);
         }
         for lock in playbook.locks() {
             define(
@@ -208,24 +208,24 @@ pub fn duplicate_setting(name: &str, again: Span, first: Span) -> Diagnostic {
     .with_help("keep one; only the first would take effect")
 }
 
-fn collect_approvals<'a>(
-    block: &'a Block,
-    approvals: &mut BTreeMap<&'a str, &'a ApproveStmt>,
-    out: &mut Vec<Diagnostic>,
-) {
+fn collect_approvals<'a>(block: &'a Block, approvals: &mut BTreeMap<&'a str, &'a ApproveStmt>) {
     for stmt in &block.stmts {
         match stmt {
-            Stmt::Approve(a) => define(approvals, &a.name, a, "approval", |x| x.name.span, out),
+            // Same-name approvals in one workflow are reported by the walker
+            // as duplicate results; the table keeps the first of each name.
+            Stmt::Approve(a) => {
+                approvals.entry(a.name.name.as_str()).or_insert(a);
+            }
             Stmt::If(i) => {
                 for branch in &i.branches {
-                    collect_approvals(&branch.block, approvals, out);
+                    collect_approvals(&branch.block, approvals);
                 }
                 if let Some(e) = &i.else_block {
-                    collect_approvals(e, approvals, out);
+                    collect_approvals(e, approvals);
                 }
             }
-            Stmt::Parallel(p) => collect_approvals(&p.body, approvals, out),
-            Stmt::Exclusive(e) => collect_approvals(&e.body, approvals, out),
+            Stmt::Parallel(p) => collect_approvals(&p.body, approvals),
+            Stmt::Exclusive(e) => collect_approvals(&e.body, approvals),
             _ => {}
         }
     }

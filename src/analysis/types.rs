@@ -76,6 +76,19 @@ pub const TYPE_NAMES: &[&str] = &[
     "string", "int", "bool", "duration", "percent", "list", "map",
 ];
 
+/// Type names from other languages, and what they are called here.
+fn type_alias(name: &str) -> Option<&'static str> {
+    Some(match name.to_lowercase().as_str() {
+        "boolean" => "bool",
+        "str" | "text" => "string",
+        "integer" | "number" | "i64" | "u64" => "int",
+        "array" | "vec" => "list",
+        "object" | "dict" | "record" => "map",
+        "time" | "interval" => "duration",
+        _ => return None,
+    })
+}
+
 /// Resolves a declared type, reporting unknown names.
 pub fn declared_type(ty: &TypeRef, out: &mut Vec<Diagnostic>) -> Ty {
     let scalar = |ident: &Ident, out: &mut Vec<Diagnostic>| match ident.name.as_str() {
@@ -93,11 +106,14 @@ pub fn declared_type(ty: &TypeRef, out: &mut Vec<Diagnostic>) -> Ty {
                     format!("unknown type `{}`", ident.name),
                 )
                 .with_primary(ident.span, "not a type")
-                .with_help(suggest::help(
-                    &ident.name,
-                    "type",
-                    TYPE_NAMES.iter().copied(),
-                )),
+                .with_help(
+                    match type_alias(&ident.name)
+                        .or_else(|| suggest::closest(&ident.name, TYPE_NAMES.iter().copied()))
+                    {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => suggest::listing(&ident.name, "the types are", "", TYPE_NAMES),
+                    },
+                ),
             );
             Ty::Any
         }
@@ -383,7 +399,19 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
                     format!("`{}` is not defined here", root.name),
                 )
                 .with_primary(root.span, "unknown name")
-                .with_help(suggest::help(&root.name, "name in scope", env.names())),
+                .with_help(match suggest::closest(&root.name, env.names()) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None => {
+                        let mut names: Vec<&str> = env.names().collect();
+                        names.sort_unstable();
+                        suggest::listing(
+                            &root.name,
+                            "names in scope here",
+                            "nothing is in scope here",
+                            &names,
+                        )
+                    }
+                }),
             );
             Ty::Any
         }

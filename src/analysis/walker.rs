@@ -408,11 +408,15 @@ impl<'a> Walker<'a, '_> {
                     format!("lock `{}` is not declared", lock.name),
                 )
                 .with_primary(lock.span, "unknown lock")
-                .with_help(format!(
-                    "{}; locks are declared at top level: `lock {} \"what it protects\"`",
-                    suggest::help(&lock.name, "lock", self.symbols.locks.keys().copied()),
-                    lock.name
-                )),
+                .with_help(
+                    match suggest::closest(&lock.name, self.symbols.locks.keys().copied()) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => format!(
+                            "declare it at top level: `lock {} \"what it protects\"`",
+                            lock.name
+                        ),
+                    },
+                ),
             );
         }
     }
@@ -541,7 +545,7 @@ impl<'a> Walker<'a, '_> {
         bindings: &mut Bindings,
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
-    ) {
+    ) -> bool {
         let mut ended: Option<Span> = None;
         for stmt in &block.stmts {
             if let Some(end) = ended {
@@ -555,14 +559,11 @@ impl<'a> Walker<'a, '_> {
                 );
                 break;
             }
-            self.stmt(stmt, bindings, seen, enclosing);
-            if matches!(
-                stmt,
-                Stmt::Complete(_) | Stmt::Fail(_) | Stmt::Abort(_) | Stmt::Escalate(_)
-            ) {
+            if self.stmt(stmt, bindings, seen, enclosing) {
                 ended = Some(stmt.span());
             }
         }
+        ended.is_some()
     }
 
     fn bind(&mut self, name: &Ident, bindings: &mut Bindings, seen: &mut BTreeMap<String, Span>) {
@@ -674,8 +675,12 @@ impl<'a> Walker<'a, '_> {
         bindings: &mut Bindings,
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
-    ) {
+    ) -> bool {
         let env = self.env(bindings);
+        let ends = matches!(
+            stmt,
+            Stmt::Complete(_) | Stmt::Fail(_) | Stmt::Abort(_) | Stmt::Escalate(_)
+        );
         match stmt {
             Stmt::Call(c) => {
                 let inherited = self.call(&c.call, &env);
@@ -701,11 +706,11 @@ impl<'a> Walker<'a, '_> {
                 types::infer(&env, &l.value, self.out);
                 self.bind(&l.name, bindings, seen);
             }
-            Stmt::If(i) => self.if_stmt(i, bindings, seen, enclosing, &env),
+            Stmt::If(i) => return self.if_stmt(i, bindings, seen, enclosing, &env),
             Stmt::Parallel(p) => self.parallel(p, bindings, seen, enclosing, &env),
             Stmt::Exclusive(x) => {
                 self.lock(&x.lock);
-                self.block(&x.body, bindings, seen, enclosing);
+                return self.block(&x.body, bindings, seen, enclosing);
             }
             Stmt::Approve(a) => {
                 self.string(&a.message, &env);
@@ -729,8 +734,10 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+        ends
     }
 
+    /// Checks an `if`; returns whether every branch ends the workflow.
     fn if_stmt(
         &mut self,
         stmt: &crate::ast::IfStmt,
@@ -738,8 +745,10 @@ impl<'a> Walker<'a, '_> {
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
         env: &Env<'_>,
-    ) {
+    ) -> bool {
         let before = bindings.definite.len();
+        // Paths that go on after the `if` (a branch that ends the workflow
+        // binds nothing for the statements after it).
         let mut outcomes: Vec<Bindings> = Vec::new();
         // Each branch may bind the same names (that is how a result gets
         // bound on every path), so each has its own view of what is taken.
@@ -748,21 +757,28 @@ impl<'a> Walker<'a, '_> {
             types::condition(env, &branch.condition, self.out);
             let mut inner = bindings.clone();
             let mut inner_seen = seen.clone();
-            self.block(&branch.block, &mut inner, &mut inner_seen, enclosing);
+            let ends = self.block(&branch.block, &mut inner, &mut inner_seen, enclosing);
             seen_after.extend(inner_seen);
-            outcomes.push(inner);
+            if !ends {
+                outcomes.push(inner);
+            }
         }
         match &stmt.else_block {
             Some(block) => {
                 let mut inner = bindings.clone();
                 let mut inner_seen = seen.clone();
-                self.block(block, &mut inner, &mut inner_seen, enclosing);
+                let ends = self.block(block, &mut inner, &mut inner_seen, enclosing);
                 seen_after.extend(inner_seen);
-                outcomes.push(inner);
+                if !ends {
+                    outcomes.push(inner);
+                }
             }
             None => outcomes.push(bindings.clone()),
         }
         *seen = seen_after;
+        if outcomes.is_empty() {
+            return true;
+        }
         // Bound after the `if`: what every path bound; the rest maybe.
         let new_names = |b: &Bindings| -> Vec<(String, Span)> {
             b.definite[before.min(b.definite.len())..].to_vec()
@@ -784,6 +800,7 @@ impl<'a> Walker<'a, '_> {
                 }
             }
         }
+        false
     }
 
     fn parallel(
@@ -813,7 +830,8 @@ impl<'a> Walker<'a, '_> {
                             ),
                         )
                         .with_primary(t.span, "too long")
-                        .with_secondary(enc.span, "enclosing timeout"),
+                        .with_secondary(enc.span, "enclosing timeout")
+                        .with_help("the enclosing timeout cuts the group short; shorten the group's timeout or lengthen the enclosing one"),
                     );
                 }
             }
@@ -834,7 +852,14 @@ impl<'a> Walker<'a, '_> {
                         values::MAX_BRANCHES
                     ),
                 )
-                .with_primary(group.body.span, "this group")
+                .with_primary(
+                    branches[values::MAX_BRANCHES].span(),
+                    format!("branch {}", values::MAX_BRANCHES + 1),
+                )
+                .with_secondary(
+                    crate::ast::Span::new(group.span.start, group.span.start + "parallel".len()),
+                    "in this group",
+                )
                 .with_help("split the work into several groups, or use `parallel for` over a list"),
             );
         }

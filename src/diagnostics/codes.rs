@@ -90,6 +90,8 @@ pub const CHECK_ZERO_TIMEOUT: &str = "ops::check::zero_timeout";
 pub const CHECK_TIMEOUT_EXCEEDS: &str = "ops::check::timeout_exceeds_enclosing";
 /// A statement after `complete`, `fail`, `abort` or `escalate`.
 pub const CHECK_UNREACHABLE: &str = "ops::check::unreachable_statement";
+/// An option written where it has no effect.
+pub const CHECK_MISPLACED_OPTION: &str = "ops::check::misplaced_option";
 /// A parallel group with more branches than the fan-out limit.
 pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
 
@@ -159,6 +161,7 @@ pub const ALL: &[&str] = &[
     CHECK_TIMEOUT_EXCEEDS,
     CHECK_UNREACHABLE,
     CHECK_TOO_MANY_BRANCHES,
+    CHECK_MISPLACED_OPTION,
     LINT_SHADOWED_ROUTE,
     LINT_UNROUTED_SIGNAL,
     LINT_UNUSED_AGENT,
@@ -196,6 +199,7 @@ pub const ANALYSIS: &[&str] = &[
     CHECK_TIMEOUT_EXCEEDS,
     CHECK_UNREACHABLE,
     CHECK_TOO_MANY_BRANCHES,
+    CHECK_MISPLACED_OPTION,
     LINT_SHADOWED_ROUTE,
     LINT_UNROUTED_SIGNAL,
     LINT_UNUSED_AGENT,
