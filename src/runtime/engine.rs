@@ -95,6 +95,8 @@ pub struct Engine<'p> {
     pub(super) start: Instant,
     pub(super) log: Mutex<Log>,
     pub(super) slots: HashMap<&'p str, Arc<Semaphore>>,
+    /// The coordinator's `max_concurrent`: agent tasks running at once.
+    pub(super) global_slots: Option<Arc<Semaphore>>,
     pub(super) locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
     pub(super) cancel: CancellationToken,
 }
@@ -144,6 +146,14 @@ impl<'p> Engine<'p> {
             start: Instant::now(),
             log: Mutex::new(Log::default()),
             slots,
+            global_slots: playbook.coordinators().next().and_then(|c| {
+                c.settings.iter().find_map(|s| match s {
+                    Setting::MaxConcurrent(n) => {
+                        Some(Arc::new(Semaphore::new(n.value.clamp(1, 64) as usize)))
+                    }
+                    _ => None,
+                })
+            }),
             locks,
             cancel,
         }
@@ -303,16 +313,48 @@ impl<'p> Engine<'p> {
             if let Some(signal) = scope.get("signal") {
                 inner.bind("signal", signal.clone());
             }
-            let flow = self
-                .block(
-                    &workflow.body,
-                    &mut inner,
-                    Place {
-                        workflow: &workflow.name.name,
-                        in_group: place.in_group,
-                    },
-                )
-                .await;
+            // `lock` and `timeout` apply to the whole sub-workflow.
+            let mut guards = Vec::new();
+            for option in &r.options {
+                if let crate::ast::StepOption::Lock(lock) = option {
+                    if let Some(l) = self.locks.get(&lock.name) {
+                        guards.push(l.clone().lock_owned().await);
+                    }
+                }
+            }
+            let body = self.block(
+                &workflow.body,
+                &mut inner,
+                Place {
+                    workflow: &workflow.name.name,
+                    in_group: place.in_group,
+                },
+            );
+            let flow = match crate::analysis::policy::option_timeout(&r.options) {
+                Some(t) => {
+                    match tokio::time::timeout(std::time::Duration::from_millis(t.millis), body)
+                        .await
+                    {
+                        Ok(flow) => flow,
+                        Err(_) => {
+                            let limit = crate::analysis::policy::format_duration(t.millis);
+                            self.event(
+                                EventKind::Timeout,
+                                Some(&r.workflow.name),
+                                format!("run timed out after {limit}"),
+                            );
+                            Flow::Stop(Terminal::Failed {
+                                message: format!(
+                                    "`run {}` timed out after {limit}",
+                                    r.workflow.name
+                                ),
+                            })
+                        }
+                    }
+                }
+                None => body.await,
+            };
+            drop(guards);
             match flow {
                 Flow::Stop(Terminal::Complete { payload, .. }) => {
                     if let Some(b) = &r.binding {

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
@@ -28,6 +31,8 @@ struct Branch<'a> {
     critical: bool,
     /// `(agent, task)` when the branch is a single agent task.
     task: Option<(String, String)>,
+    /// Set when the branch first runs; a branch never polled records nothing itself.
+    started: Arc<AtomicBool>,
     future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
 }
 
@@ -55,8 +60,10 @@ impl<'p> Engine<'p> {
         stmts: &'a [Stmt],
         mut scope: Scope,
         place: Place<'a>,
+        started: Arc<AtomicBool>,
     ) -> BoxFuture<'a, (usize, BranchEnd, Scope)> {
         async move {
+            started.store(true, Ordering::Relaxed);
             if let [Stmt::Call(c)] = stmts {
                 let (result, flow) = self
                     .call_step(
@@ -130,6 +137,7 @@ impl<'p> Engine<'p> {
                 for (i, item) in items.into_iter().enumerate() {
                     let name = format!("{}={}", each.var.name, display(&item));
                     let inner = scope.with(&each.var.name, item);
+                    let started = Arc::new(AtomicBool::new(false));
                     let task = match &group.body.stmts[..] {
                         [Stmt::Call(c)] => {
                             Some((c.call.agent.name.clone(), c.call.task.name.clone()))
@@ -140,13 +148,15 @@ impl<'p> Engine<'p> {
                         name,
                         critical: false,
                         task,
-                        future: self.branch(i, &group.body.stmts, inner, place),
+                        started: started.clone(),
+                        future: self.branch(i, &group.body.stmts, inner, place, started),
                     });
                 }
             }
             None => {
                 for (i, stmt) in group.body.stmts.iter().enumerate() {
                     let critical = matches!(stmt, Stmt::Call(c) if c.options.iter().any(|o| matches!(o, StepOption::Critical { .. })));
+                    let started = Arc::new(AtomicBool::new(false));
                     let task = match stmt {
                         Stmt::Call(c) => {
                             Some((c.call.agent.name.clone(), c.call.task.name.clone()))
@@ -157,7 +167,14 @@ impl<'p> Engine<'p> {
                         name: step_name(stmt),
                         critical,
                         task,
-                        future: self.branch(i, std::slice::from_ref(stmt), scope.clone(), place),
+                        started: started.clone(),
+                        future: self.branch(
+                            i,
+                            std::slice::from_ref(stmt),
+                            scope.clone(),
+                            place,
+                            started,
+                        ),
                     });
                 }
             }
@@ -175,6 +192,7 @@ impl<'p> Engine<'p> {
             .collect();
         let tasks: Vec<Option<(String, String)>> =
             branches.iter().map(|b| b.task.clone()).collect();
+        let started: Vec<Arc<AtomicBool>> = branches.iter().map(|b| b.started.clone()).collect();
         let mut finished = vec![false; branches.len()];
         let mut running: FuturesUnordered<_> = branches.into_iter().map(|b| b.future).collect();
         let deadline = group
@@ -253,7 +271,31 @@ impl<'p> Engine<'p> {
             if timed_out {
                 tally.failures += 1;
             }
-            if tasks[index].is_none() {
+            // A branch that never ran has no step to record itself.
+            if !started[index].load(Ordering::Relaxed) {
+                self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
+                let now = self.now_ms();
+                self.with_log(|log| {
+                    log.steps.push(crate::runtime::result::StepRecord {
+                        name: names[index].0.clone(),
+                        kind: "task".to_string(),
+                        agent: tasks[index].as_ref().map(|t| t.0.clone()),
+                        task: tasks[index].as_ref().map(|t| t.1.clone()),
+                        outcome: if timed_out {
+                            StepOutcome::Timeout
+                        } else {
+                            StepOutcome::Aborted {
+                                reason: reason.clone(),
+                            }
+                        },
+                        critical: names[index].1,
+                        started_ms: now,
+                        duration_ms: 0,
+                        attempts: Vec::new(),
+                        outputs: serde_json::Map::new(),
+                    });
+                });
+            } else if tasks[index].is_none() {
                 self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
             }
         }

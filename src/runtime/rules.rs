@@ -35,26 +35,23 @@ impl Engine<'_> {
         }
     }
 
-    /// The first top-level rule for any of `events` (in order) that matches.
+    /// The first top-level rule, in source order, that matches any of
+    /// `events` (`on failure` also matches timeouts, as for step handlers).
     pub(super) async fn apply_rules(
         &self,
         events: &[&str],
         kind: &str,
         scope: &Scope,
     ) -> Option<Terminal> {
-        for event in events {
-            let rule = self
-                .playbook
-                .rules()
-                .find(|r| r.event.name == *event && handler_matches(r, event, kind, scope));
-            if let Some(rule) = rule {
-                if let Some(recovery) = &rule.recovery {
-                    self.recovery("rule", recovery, scope).await;
-                }
-                return Some(self.handler_terminal(&rule.action, scope));
-            }
+        let rule = self.playbook.rules().find(|r| {
+            events
+                .iter()
+                .any(|event| handler_matches(r, event, kind, scope))
+        })?;
+        if let Some(recovery) = &rule.recovery {
+            self.recovery("rule", recovery, scope).await;
         }
-        None
+        Some(self.handler_terminal(&rule.action, scope))
     }
 
     /// Builds the escalation record for `escalate TYPE "title" { details }`.

@@ -166,6 +166,11 @@ impl<'p> Engine<'p> {
         number: u32,
         timeout_ms: u64,
     ) -> AttemptEnd {
+        // The coordinator-wide slot first, then the agent's own.
+        let _global = match &self.global_slots {
+            Some(s) => s.clone().acquire_owned().await.ok(),
+            None => None,
+        };
         let slot = self.slots.get(call.agent.name.as_str()).cloned();
         let _permit = match &slot {
             Some(s) => s.clone().acquire_owned().await.ok(),
