@@ -27,7 +27,7 @@ fn has_ansi(bytes: &[u8]) -> bool {
 fn check_valid_file_exits_0_with_ok_summary() {
     coordops()
         .args(["check"])
-        .arg(fixture("valid/rich.ops"))
+        .arg(fixture("valid/clean.ops"))
         .assert()
         .code(0)
         .stdout("")
@@ -98,7 +98,7 @@ fn unknown_option_is_a_usage_error() {
 #[test]
 fn check_directory_counts_every_file() {
     let dir = TempDir::new().unwrap();
-    std::fs::copy(fixture("valid/rich.ops"), dir.path().join("good.ops")).unwrap();
+    std::fs::copy(fixture("valid/clean.ops"), dir.path().join("good.ops")).unwrap();
     let nested = dir.path().join("nested");
     std::fs::create_dir(&nested).unwrap();
     std::fs::copy(fixture("invalid/semicolon.ops"), nested.join("bad.ops")).unwrap();
@@ -162,7 +162,7 @@ fn color_never_and_no_color_print_no_escapes() {
 fn parse_ast_prints_json_with_items() {
     let out = coordops()
         .args(["parse", "--ast"])
-        .arg(fixture("valid/rich.ops"))
+        .arg(fixture("syntax/rich.ops"))
         .output()
         .unwrap();
     assert_eq!(
@@ -182,7 +182,7 @@ fn parse_ast_prints_json_with_items() {
 fn parse_without_ast_prints_a_summary() {
     coordops()
         .arg("parse")
-        .arg(fixture("valid/rich.ops"))
+        .arg(fixture("syntax/rich.ops"))
         .assert()
         .code(0)
         .stdout(predicate::str::contains("18 declarations"));

@@ -356,7 +356,7 @@ fn deny_warnings_turns_warnings_into_exit_1_but_keeps_them_warnings() {
 
 #[test]
 fn deny_warnings_on_a_clean_file_still_exits_0() {
-    let (code, _, stderr) = check_in_fixtures(&["--deny-warnings", "valid/rich.ops"]);
+    let (code, _, stderr) = check_in_fixtures(&["--deny-warnings", "valid/clean.ops"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stderr.starts_with("ok: 1 file checked, 0 errors"),

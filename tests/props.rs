@@ -7,7 +7,7 @@ use coordops::syntax::{self, Parsed, INTERNAL};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-const RICH: &str = include_str!("fixtures/valid/rich.ops");
+const RICH: &str = include_str!("fixtures/syntax/rich.ops");
 
 fn parse(text: &str) -> Parsed {
     syntax::parse(&SourceFile::new("prop.ops", text))

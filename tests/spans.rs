@@ -338,7 +338,7 @@ fn read(path: &Path) -> String {
 
 #[test]
 fn rich_playbook_spans_cover_exactly_their_text() {
-    let src = read(&manifest_dir().join("tests/fixtures/valid/rich.ops"));
+    let src = read(&manifest_dir().join("tests/fixtures/syntax/rich.ops"));
     let (spans, names) = assert_spans_ok("rich.ops", &src);
     // Guard against a walk that silently checks nothing.
     assert!(spans > 250, "only {spans} spans checked");
