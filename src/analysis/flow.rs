@@ -8,25 +8,14 @@ use crate::diagnostics::{codes, Diagnostic};
 use super::symbols::Symbols;
 use super::walker::Reach;
 
-/// Every `run` statement in a block, in order (nested blocks included).
+/// Every `run` statement in a block, in source order (nested blocks included).
 pub fn runs(block: &Block) -> Vec<&Ident> {
     let mut found = Vec::new();
-    let mut stack: Vec<&Block> = vec![block];
-    while let Some(block) = stack.pop() {
-        for stmt in &block.stmts {
-            match stmt {
-                Stmt::Run(r) => found.push(&r.workflow),
-                Stmt::If(i) => {
-                    stack.extend(i.branches.iter().map(|b| &b.block));
-                    stack.extend(&i.else_block);
-                }
-                Stmt::Parallel(p) => stack.push(&p.body),
-                Stmt::Exclusive(x) => stack.push(&x.body),
-                _ => {}
-            }
+    block.walk(&mut |stmt| {
+        if let Stmt::Run(r) = stmt {
+            found.push(&r.workflow);
         }
-    }
-    found.sort_by_key(|i| i.span.start);
+    });
     found
 }
 

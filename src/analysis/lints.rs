@@ -111,25 +111,16 @@ fn called_tasks(playbook: &Playbook) -> BTreeSet<(String, String)> {
             _ => None,
         })
     }
-    let mut stack: Vec<&Block> = playbook.workflows().map(|w| &w.body).collect();
-    while let Some(block) = stack.pop() {
-        for stmt in &block.stmts {
-            match stmt {
-                Stmt::Call(c) => {
-                    calls.push(&c.call);
-                    calls.extend(handler_calls(&c.options));
-                }
-                Stmt::Run(r) => calls.extend(handler_calls(&r.options)),
-                Stmt::Approve(a) => calls.extend(handler_calls(&a.options)),
-                Stmt::If(i) => {
-                    stack.extend(i.branches.iter().map(|b| &b.block));
-                    stack.extend(&i.else_block);
-                }
-                Stmt::Parallel(p) => stack.push(&p.body),
-                Stmt::Exclusive(x) => stack.push(&x.body),
-                _ => {}
+    for workflow in playbook.workflows() {
+        workflow.body.walk(&mut |stmt| match stmt {
+            Stmt::Call(c) => {
+                calls.push(&c.call);
+                calls.extend(handler_calls(&c.options));
             }
-        }
+            Stmt::Run(r) => calls.extend(handler_calls(&r.options)),
+            Stmt::Approve(a) => calls.extend(handler_calls(&a.options)),
+            _ => {}
+        });
     }
     for route in playbook.routes() {
         if let RouteTarget::Task(call) = &route.target {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::source::SourceFile;
+use crate::syntax::comment_start;
 
 /// The codes allowed on each line (1-based).
 pub struct Allowances {
@@ -57,19 +58,4 @@ impl Allowances {
                 .is_some_and(|codes| codes.iter().any(|c| c == diagnostic.code || c == short))
         })
     }
-}
-
-fn comment_start(line: &str) -> Option<usize> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '#' if !in_string => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }

@@ -209,24 +209,11 @@ pub fn duplicate_setting(name: &str, again: Span, first: Span) -> Diagnostic {
 }
 
 fn collect_approvals<'a>(block: &'a Block, approvals: &mut BTreeMap<&'a str, &'a ApproveStmt>) {
-    for stmt in &block.stmts {
-        match stmt {
-            // Same-name approvals in one workflow are reported by the walker
-            // as duplicate results; the table keeps the first of each name.
-            Stmt::Approve(a) => {
-                approvals.entry(a.name.name.as_str()).or_insert(a);
-            }
-            Stmt::If(i) => {
-                for branch in &i.branches {
-                    collect_approvals(&branch.block, approvals);
-                }
-                if let Some(e) = &i.else_block {
-                    collect_approvals(e, approvals);
-                }
-            }
-            Stmt::Parallel(p) => collect_approvals(&p.body, approvals),
-            Stmt::Exclusive(e) => collect_approvals(&e.body, approvals),
-            _ => {}
+    // Same-name approvals in one workflow are reported by the walker as
+    // duplicate results; the table keeps the first of each name.
+    block.walk(&mut |stmt| {
+        if let Stmt::Approve(a) = stmt {
+            approvals.entry(a.name.name.as_str()).or_insert(a);
         }
-    }
+    });
 }

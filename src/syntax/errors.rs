@@ -7,6 +7,7 @@
 
 use pest::error::{Error, ErrorVariant, InputLocation};
 
+use super::comment_start;
 use super::grammar::Rule;
 use crate::ast::Span;
 use crate::diagnostics::{codes, Diagnostic};
@@ -424,22 +425,6 @@ fn previous_token(text: &str, pos: usize) -> Option<String> {
             }
         }
     }
-}
-
-/// Byte offset of a `#` that starts a comment on `line`, if any.
-fn comment_start(line: &str) -> Option<usize> {
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if in_string => escaped = true,
-            '"' => in_string = !in_string,
-            '#' if !in_string => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Words for one rule, or `None` for rules that should not be mentioned.

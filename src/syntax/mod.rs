@@ -90,6 +90,25 @@ pub fn parse(source: &SourceFile) -> Parsed {
     }
 }
 
+/// Byte offset of the `#` that starts a comment on `line`, if any: a `#`
+/// inside a string or a regex is text. `line` must start outside a string.
+pub fn comment_start(line: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (None, '"') => quote = Some('"'),
+            (None, '/') => quote = Some('/'),
+            (None, '#') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Whether the text holds nothing but whitespace and comments.
 fn is_blank(text: &str) -> bool {
     text.lines().all(|line| {

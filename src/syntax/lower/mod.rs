@@ -13,6 +13,7 @@ mod test_case;
 
 use pest::iterators::{Pair, Pairs};
 
+use super::comment_start;
 use super::grammar::Rule;
 use crate::ast::{DurationLit, Ident, IntLit, Item, PercentLit, Playbook, Span, StrLit};
 use crate::diagnostics::{codes, Diagnostic};
@@ -117,24 +118,6 @@ fn trim_trivia(text: &str) -> &str {
             None => return text,
         }
     }
-}
-
-/// Offset of a `#` starting a comment on `line` (outside strings and regexes).
-fn comment_start(line: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            _ if escaped => escaped = false,
-            (Some(_), '\\') => escaped = true,
-            (Some(q), c) if c == q => quote = None,
-            (None, '"') => quote = Some('"'),
-            (None, '/') => quote = Some('/'),
-            (None, '#') => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 pub(super) fn internal(span: Span, what: &str) -> Diagnostic {
