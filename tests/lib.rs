@@ -3,8 +3,11 @@
 mod checks;
 mod cli;
 mod diagnostics;
+mod dry_run_cli;
 mod explain;
 mod formats;
 mod playbooks;
 mod props;
+mod runs;
+mod runtime_semantics;
 mod spans;
