@@ -5,17 +5,6 @@
 //! Runs go through the library exactly as `coordops dry-run` does (same run
 //! id, same start time, a paused current-thread runtime), so the snapshots
 //! are byte for byte what the command prints.
-//!
-//! Known interpreter/report bugs visible in today's snapshots (reported, to be
-//! re-snapshotted when fixed):
-//! - `ops_skill`, `ops_agent`: the declared field `name` is overwritten by the
-//!   signal's name (`signal.name` is `OPS:SKILL`, not `pre-flight`).
-//! - `ops_skill`: a HANDOFF is logged from the skipped `docs` step
-//!   (`skill.path, docs.files, skill.name -> commit`).
-//! - `scenario_release_not_ready`: the quality gate line reads
-//!   `FAILED (1/1 = 100%)`.
-//! - `scenario_push_rejected_then_fetch`: RELEASE_MANAGER's total in the
-//!   Quality Report (31s) counts the fetch twice (it is inside push's 17s).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -197,24 +186,31 @@ fn ops_docs() {
     snapshot("ops_docs", &run);
 }
 
-// KNOWN BUG (reported): `context::build` overwrites the declared field
-// `name` with the signal's name, so `signal.name` is "OPS:SKILL" here, not
-// "pre-flight" (see the TOOLSMITH.skill arguments and the run's context in the
-// JSON snapshot). The snapshots show today's output.
 #[test]
 fn ops_skill() {
-    let run = dry_run("OPS:SKILL", &[("name", "pre-flight")], None);
+    let run = dry_run("OPS:SKILL", &[("skill_name", "pre-flight")], None);
     assert_eq!(run.result.status, RunStatus::Complete);
+    assert_eq!(run.result.context["skill_name"], json!("pre-flight"));
+    // No handoff from the skipped `docs` step.
+    let handoffs: Vec<&str> = run
+        .result
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Handoff)
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        handoffs.iter().all(|h| !h.contains("docs.")),
+        "{handoffs:?}"
+    );
     // The skipped `docs` step (its guard reads a placeholder string).
     assert_eq!(step(&run.result, "docs").outcome, StepOutcome::Skipped);
     snapshot("ops_skill", &run);
 }
 
-// KNOWN BUG (reported): as for OPS:SKILL, the approval message reads
-// "ARCHITECT review of agent spec OPS:AGENT" instead of the spec's name.
 #[test]
 fn ops_agent() {
-    let run = dry_run("OPS:AGENT", &[("name", "SECURITY_REVIEWER")], None);
+    let run = dry_run("OPS:AGENT", &[("agent_name", "SECURITY_REVIEWER")], None);
     assert_eq!(run.result.status, RunStatus::Complete);
     assert_eq!(step(&run.result, "architect_review").kind, "approval");
     snapshot("ops_agent", &run);

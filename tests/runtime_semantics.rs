@@ -1468,3 +1468,117 @@ latency = "6m"
     let second = fx.run("GATE:EARLY", &[], scenario);
     assert_eq!(first, second);
 }
+
+// ── regressions: behaviour fixed after the first review ─────────────────────
+
+#[test]
+fn a_failing_compound_branch_counts_against_the_gate() {
+    let f = fixture("gates");
+    let result = f.run(
+        "GATE:BLOCK",
+        &[],
+        r#"[task."ALPHA.audit"]
+outcome = "failure"
+kind = "unavailable""#,
+    );
+    // 2/3 = 67% passes the 50% gate; the failure does not reach the rules.
+    assert_eq!(result.status, RunStatus::Partial);
+    assert_eq!(result.gates[0].line(), "PASSED (2/3 = 67%)");
+    assert!(result.escalation.is_none());
+}
+
+#[test]
+fn a_recovery_runs_once_per_retry_and_not_after_the_last_attempt() {
+    let f = fixture("retries");
+    let result = f.run(
+        "RETRY:RECOVER",
+        &[],
+        r#"[task."WORKER.recover"]
+outcome = "failure"
+kind = "rejected""#,
+    );
+    let retries = events(&result, EventKind::Retry, Some("s")).len();
+    let fixes = result.steps.iter().filter(|s| s.kind == "recovery").count();
+    assert!(retries > 0);
+    assert_eq!(
+        fixes, retries,
+        "one recovery before each retry, none after the last attempt"
+    );
+}
+
+#[test]
+fn at_a_0_percent_gate_skippable_branches_are_not_decided_early() {
+    let result = fixture("regressions").run("REG:ZERO_GATE", &[], "");
+    let gate = &result.gates[0];
+    assert_eq!(
+        (gate.skipped, gate.counted, gate.decided_at.as_deref()),
+        (2, 0, None)
+    );
+    assert!(!gate.passed, "zero counted branches fail, even at 0%");
+    assert!(result
+        .steps
+        .iter()
+        .all(|s| s.outcome == StepOutcome::Skipped));
+}
+
+#[test]
+fn skipped_run_and_approve_steps_are_recorded() {
+    let result = fixture("regressions").run("REG:SKIPS", &[], "");
+    assert_eq!(result.status, RunStatus::Complete);
+    assert_eq!(step(&result, "r").outcome, StepOutcome::Skipped);
+    assert_eq!(step(&result, "r").kind, "workflow");
+    assert_eq!(step(&result, "ok").outcome, StepOutcome::Skipped);
+    assert_eq!(step(&result, "ok").kind, "approval");
+}
+
+#[test]
+fn an_approval_waiting_at_an_interrupt_is_recorded_as_aborted() {
+    let f = fixture("approvals");
+    let result = f.run(
+        "APPROVE:HANDLED",
+        &[("version", "1.0.0")],
+        "interrupt_after = \"1h\"\n[approval]\nrelease_ok = \"never\"",
+    );
+    assert_eq!(result.status, RunStatus::Aborted);
+    assert!(matches!(
+        step(&result, "release_ok").outcome,
+        StepOutcome::Aborted { .. }
+    ));
+    assert_eq!(
+        events(&result, EventKind::Abort, Some("release_ok")).len(),
+        1
+    );
+}
+
+#[test]
+fn a_step_cut_off_by_its_workflow_timeout_is_a_timeout() {
+    let f = fixture("timeouts");
+    let result = f.run(
+        "TIME:WORKFLOW",
+        &[],
+        "[task.\"UNTIMED.plain\"]\nlatency = \"20s\"\n[task.\"TIMED.without_own\"]\nlatency = \"44s\"",
+    );
+    assert_eq!(step(&result, "second").outcome, StepOutcome::Timeout);
+}
+
+#[test]
+fn an_attempt_starts_when_it_gets_its_agent_slot() {
+    let f = fixture("concurrency");
+    let result = f.run("RUN:SOLO", &[], "[task.\"SOLO.work\"]\nlatency = \"10s\"");
+    let mut attempts: Vec<(u64, u64)> = result
+        .steps
+        .iter()
+        .flat_map(|s| s.attempts.iter().map(|a| (a.started_ms, a.duration_ms)))
+        .collect();
+    attempts.sort_unstable();
+    assert_eq!(
+        attempts,
+        vec![(0, 10 * S), (10 * S, 10 * S), (20 * S, 10 * S)]
+    );
+}
+
+#[test]
+fn placeholder_outputs_are_named_after_the_task_not_a_binding() {
+    let result = fixture("workflows").run("FLOW:PIPELINE", &[], "");
+    assert_eq!(result.payload["first"], json!("first-value-1"));
+}

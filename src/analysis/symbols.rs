@@ -91,6 +91,16 @@ impl<'a> Symbols<'a> {
             );
             let mut fields = BTreeMap::new();
             for field in &signal.fields {
+                if field.name.name == "name" {
+                    out.push(
+                        Diagnostic::error(
+                            codes::CHECK_DUPLICATE,
+                            format!("signal `{}` cannot declare a field `name`", signal.name.name),
+                        )
+                        .with_primary(field.name.span, "clashes with the built-in `signal.name`")
+                        .with_help("`signal.name` is always the signal's own name; call the field something else, e.g. `skill_name`"),
+                    );
+                }
                 define(
                     &mut fields,
                     &field.name,

@@ -68,8 +68,8 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
             "INCOMPLETE ({ok}/{counted} = {percent}% of the steps that finished)"
         )];
     }
-    let passed =
-        ok == counted && !matches!(result.status, RunStatus::Failed | RunStatus::Escalated);
+    // The agents' success rate against the coordinator's gate.
+    let passed = crate::runtime::gate::passes(result.quality_gate, ok, counted);
     vec![format!(
         "{} ({ok}/{counted} = {percent}%)",
         if passed { "PASSED" } else { "FAILED" }
@@ -92,6 +92,16 @@ fn title_case(key: &str) -> String {
 }
 
 fn cell(value: &Value) -> String {
+    let empty = match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return "—".to_string();
+    }
     let text = display(value).replace('|', "\\|").replace('\n', " ");
     if !text.contains(' ') && !text.starts_with("http") && !text.is_empty() {
         format!("`{text}`")
@@ -295,7 +305,18 @@ pub fn quality_report(result: &RunResult, agents: &[String]) -> String {
             } else {
                 "SUCCESS"
             };
-            let total: u64 = ran.iter().map(|s| s.duration_ms).sum();
+            // Time the agent spent on its attempts: backoff waits and other
+            // agents' recovery work are not its own.
+            let total: u64 = ran
+                .iter()
+                .map(|s| {
+                    if s.attempts.is_empty() {
+                        s.duration_ms
+                    } else {
+                        s.attempts.iter().map(|a| a.duration_ms).sum()
+                    }
+                })
+                .sum();
             let notes: Vec<String> = ran
                 .iter()
                 .map(|s| match &s.outcome {

@@ -26,7 +26,7 @@ impl Engine<'_> {
             _ => None,
         });
         if guard.is_some_and(|g| !holds(g, scope)) {
-            self.event(EventKind::Skip, Some(&name), "guard is false");
+            self.skipped(&name, "approval");
             return Flow::Continue;
         }
         let timeout_ms = policy::option_timeout(&a.options)
@@ -39,6 +39,22 @@ impl Engine<'_> {
             .unwrap_or(policy::DEFAULT_TIMEOUT_MS);
         let message = interpolate(&a.message, scope);
         let started = self.now_ms();
+        // An interrupt while waiting still leaves a record of the approval.
+        let mut abandoned = super::step::Abandoned::new(
+            self,
+            StepRecord {
+                name: name.clone(),
+                kind: "approval".to_string(),
+                agent: None,
+                task: None,
+                outcome: StepOutcome::Skipped,
+                critical: false,
+                started_ms: started,
+                duration_ms: 0,
+                attempts: Vec::new(),
+                outputs: Map::new(),
+            },
+        );
         self.event(
             EventKind::Approval,
             Some(&name),
@@ -75,6 +91,7 @@ impl Engine<'_> {
             Some(&name),
             format!("{word} after {}", policy::format_duration(duration)),
         );
+        abandoned.disarm();
         self.with_log(|log| {
             log.steps.push(StepRecord {
                 name: name.clone(),

@@ -170,6 +170,53 @@ impl<'p> Engine<'p> {
         humantime::format_rfc3339_seconds(at).to_string()
     }
 
+    /// Records a step that did not run because its guard was false.
+    pub fn skipped(&self, name: &str, kind: &str) {
+        self.event(EventKind::Skip, Some(name), "guard is false");
+        let now = self.now_ms();
+        self.with_log(|log| {
+            log.steps.push(StepRecord {
+                name: name.to_string(),
+                kind: kind.to_string(),
+                agent: None,
+                task: None,
+                outcome: super::result::StepOutcome::Skipped,
+                critical: false,
+                started_ms: now,
+                duration_ms: 0,
+                attempts: Vec::new(),
+                outputs: Map::new(),
+            });
+        });
+    }
+
+    /// Runs `body`, bounded by `limit_ms` when given. On timeout the steps
+    /// still running are recorded as timed out, and `None` is returned.
+    pub async fn bounded<'f>(
+        &self,
+        limit_ms: Option<u64>,
+        what: &str,
+        body: BoxFuture<'f, Flow>,
+    ) -> Option<Flow> {
+        let Some(limit) = limit_ms else {
+            return Some(body.await);
+        };
+        let mut body = body;
+        match tokio::time::timeout(std::time::Duration::from_millis(limit), &mut body).await {
+            Ok(flow) => Some(flow),
+            Err(_) => {
+                let reason = format!(
+                    "{what} timeout of {}",
+                    crate::analysis::policy::format_duration(limit)
+                );
+                self.with_log(|log| log.abandon = Some((true, reason)));
+                drop(body);
+                self.with_log(|log| log.abandon = None);
+                None
+            }
+        }
+    }
+
     /// Runs `f` with the log locked (never across an await).
     pub fn with_log<T>(&self, f: impl FnOnce(&mut Log) -> T) -> T {
         let mut guard = match self.log.lock() {
@@ -306,7 +353,11 @@ impl<'p> Engine<'p> {
                 _ => None,
             });
             if skip == Some(true) {
-                self.event(EventKind::Skip, Some(&r.workflow.name), "guard is false");
+                let name = r
+                    .binding
+                    .as_ref()
+                    .map_or_else(|| format!("run {}", r.workflow.name), |b| b.name.clone());
+                self.skipped(&name, "workflow");
                 return Flow::Continue;
             }
             let mut inner = Scope::default();
@@ -330,29 +381,20 @@ impl<'p> Engine<'p> {
                     in_group: place.in_group,
                 },
             );
-            let flow = match crate::analysis::policy::option_timeout(&r.options) {
-                Some(t) => {
-                    match tokio::time::timeout(std::time::Duration::from_millis(t.millis), body)
-                        .await
-                    {
-                        Ok(flow) => flow,
-                        Err(_) => {
-                            let limit = crate::analysis::policy::format_duration(t.millis);
-                            self.event(
-                                EventKind::Timeout,
-                                Some(&r.workflow.name),
-                                format!("run timed out after {limit}"),
-                            );
-                            Flow::Stop(Terminal::Failed {
-                                message: format!(
-                                    "`run {}` timed out after {limit}",
-                                    r.workflow.name
-                                ),
-                            })
-                        }
-                    }
+            let limit = crate::analysis::policy::option_timeout(&r.options).map(|t| t.millis);
+            let flow = match self.bounded(limit, "run", body).await {
+                Some(flow) => flow,
+                None => {
+                    let limit = crate::analysis::policy::format_duration(limit.unwrap_or_default());
+                    self.event(
+                        EventKind::Timeout,
+                        Some(&r.workflow.name),
+                        format!("run timed out after {limit}"),
+                    );
+                    Flow::Stop(Terminal::Failed {
+                        message: format!("`run {}` timed out after {limit}", r.workflow.name),
+                    })
                 }
-                None => body.await,
             };
             drop(guards);
             match flow {

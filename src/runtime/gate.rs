@@ -46,8 +46,9 @@ impl Tally {
         if !passes(threshold, s + p, c + p) {
             return Some(false);
         }
-        // Even if every pending branch fails, the gate passes.
-        if self.pending_critical == 0 && passes(threshold, s, c + p) {
+        // Even if every pending branch fails, or is skipped (which lowers
+        // the count instead), the gate passes.
+        if self.pending_critical == 0 && passes(threshold, s, c + p) && passes(threshold, s, c) {
             return Some(true);
         }
         None

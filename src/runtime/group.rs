@@ -53,7 +53,7 @@ fn step_name(stmt: &Stmt) -> String {
 
 impl<'p> Engine<'p> {
     /// One branch: a single call counts by its own outcome; anything else
-    /// runs like a small workflow whose failure is the branch's failure.
+    /// runs like a small workflow whose first failure is the branch's failure.
     fn branch<'a>(
         &'a self,
         index: usize,
@@ -79,6 +79,7 @@ impl<'p> Engine<'p> {
                     scope.bind(&b.name, result.binding_value());
                 }
                 let end = match (flow, result.outcome) {
+                    (Flow::Stop(Terminal::Failed { .. }), _) => BranchEnd::Failure,
                     (Flow::Stop(t), _) => BranchEnd::Stopped(t),
                     (_, StepOutcome::Success) => BranchEnd::Success,
                     (_, StepOutcome::Skipped) => BranchEnd::Skipped,
@@ -94,8 +95,10 @@ impl<'p> Engine<'p> {
                 .block(
                     &block,
                     &mut scope,
+                    // A failing step ends its branch (not the run) and counts
+                    // against the gate; the rules see `gate_failed`.
                     Place {
-                        in_group: false,
+                        in_group: true,
                         ..place
                     },
                 )

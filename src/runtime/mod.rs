@@ -25,7 +25,7 @@ pub mod simulated;
 mod step;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -94,7 +94,7 @@ pub async fn run(
             let work = run_target(&engine, target, &mut scope);
             tokio::select! {
                 biased;
-                () = cancel.cancelled() => Some(Terminal::Aborted { reason: "interrupted (Ctrl-C)".to_string() }),
+                () = cancel.cancelled() => Some(Terminal::Aborted { reason: "interrupted".to_string() }),
                 t = work => Some(t),
             }
         }
@@ -119,31 +119,28 @@ async fn run_target<'p>(
                 in_group: false,
             };
             let body = engine.block(&workflow.body, scope, place);
-            let flow = match &workflow.timeout {
-                Some(t) => {
-                    match tokio::time::timeout(Duration::from_millis(t.millis), body).await {
-                        Ok(flow) => flow,
-                        Err(_) => {
-                            let limit = crate::analysis::policy::format_duration(t.millis);
-                            engine.event(
-                                EventKind::Timeout,
-                                Some(&workflow.name.name),
-                                format!("workflow timeout of {limit}"),
-                            );
-                            let rule_scope = scope.with("step", serde_json::json!({"name": workflow.name.name, "kind": "timeout", "error": format!("workflow timed out after {limit}"), "critical": true, "timeout": limit}));
-                            return engine
-                                .apply_rules(&["timeout"], "timeout", &rule_scope)
-                                .await
-                                .unwrap_or(Terminal::Failed {
-                                    message: format!(
-                                        "workflow `{}` timed out after {limit}",
-                                        workflow.name.name
-                                    ),
-                                });
-                        }
-                    }
-                }
-                None => body.await,
+            let limit = workflow.timeout.as_ref().map(|t| t.millis);
+            let Some(flow) = engine.bounded(limit, "workflow", body).await else {
+                let limit = crate::analysis::policy::format_duration(limit.unwrap_or_default());
+                engine.event(
+                    EventKind::Timeout,
+                    Some(&workflow.name.name),
+                    format!("workflow timeout of {limit}"),
+                );
+                let step = serde_json::json!({
+                    "name": workflow.name.name, "kind": "timeout", "critical": true,
+                    "error": format!("workflow timed out after {limit}"), "timeout": limit,
+                });
+                let rule_scope = scope.with("step", step);
+                return engine
+                    .apply_rules(&["timeout"], "timeout", &rule_scope)
+                    .await
+                    .unwrap_or(Terminal::Failed {
+                        message: format!(
+                            "workflow `{}` timed out after {limit}",
+                            workflow.name.name
+                        ),
+                    });
             };
             match flow {
                 Flow::Stop(t) => t,
@@ -259,6 +256,7 @@ fn finish(
         format!("{}: {summary}", status.word().to_uppercase()),
     );
     let coordinator = engine.coordinator_name();
+    let quality_gate = crate::analysis::policy::default_gate(engine.coordinator);
     let started_at = engine.timestamp(0);
     let log = engine.log.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut steps = log.steps;
@@ -277,6 +275,7 @@ fn finish(
         next_steps,
         steps,
         gates: log.gates,
+        quality_gate,
         escalation,
         events: log.events,
     }

@@ -284,6 +284,8 @@ pub struct RunResult {
     pub steps: Vec<StepRecord>,
     /// Every parallel group's gate.
     pub gates: Vec<GateRecord>,
+    /// The coordinator's gate (%), applied in reports to runs without groups.
+    pub quality_gate: u64,
     /// The escalation, when the run escalated.
     pub escalation: Option<EscalationRecord>,
     /// The ordered event log.

@@ -27,7 +27,8 @@
 //!
 //! Without a scenario every task succeeds after 0s. Its outputs carry a
 //! placeholder for every field the playbook reads from the step's result
-//! (`commit.hash` → `"commit-hash-1"`), so reports show where data flows.
+//! (`commit.hash` → `"commit-hash-1"`: task, field, attempt), so reports
+//! show where data flows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -294,10 +295,10 @@ impl AgentBackend for SimulatedBackend {
             }
             _ => {
                 let mut outputs = Map::new();
-                for (root, field) in self.fields.get(&key).into_iter().flatten() {
+                for (_, field) in self.fields.get(&key).into_iter().flatten() {
                     outputs.insert(
                         field.clone(),
-                        Value::String(format!("{root}-{field}-{}", request.attempt)),
+                        Value::String(format!("{}-{field}-{}", request.task, request.attempt)),
                     );
                 }
                 if let Some(given) = script.outputs {

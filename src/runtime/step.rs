@@ -25,8 +25,12 @@ pub struct StepResult {
 
 impl StepResult {
     /// The value its binding takes: the outputs (empty when it did not succeed).
+    /// A step that did not succeed binds `null`: its fields are unknown.
     pub fn binding_value(&self) -> Value {
-        Value::Object(self.outputs.clone())
+        match self.outcome {
+            StepOutcome::Success => Value::Object(self.outputs.clone()),
+            _ => Value::Null,
+        }
     }
 }
 
@@ -77,7 +81,7 @@ pub struct Abandoned<'e, 'p> {
 }
 
 impl<'e, 'p> Abandoned<'e, 'p> {
-    fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
+    pub(super) fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
         Abandoned {
             engine,
             record: Some(record),
@@ -85,7 +89,7 @@ impl<'e, 'p> Abandoned<'e, 'p> {
     }
 
     /// The step finished normally: record nothing on drop.
-    fn disarm(&mut self) {
+    pub(super) fn disarm(&mut self) {
         self.record = None;
     }
 }
@@ -140,7 +144,7 @@ impl<'p> Engine<'p> {
                         .collect::<Vec<_>>()
                         .join(".");
                     if root.name != "signal"
-                        && scope.get(&root.name).is_some()
+                        && scope.get(&root.name).is_some_and(|v| !v.is_null())
                         && !sources.contains(&text)
                     {
                         sources.push(text);
@@ -165,7 +169,7 @@ impl<'p> Engine<'p> {
         args: &Map<String, Value>,
         number: u32,
         timeout_ms: u64,
-    ) -> AttemptEnd {
+    ) -> (AttemptEnd, u64) {
         // The coordinator-wide slot first, then the agent's own.
         let _global = match &self.global_slots {
             Some(s) => s.clone().acquire_owned().await.ok(),
@@ -176,6 +180,7 @@ impl<'p> Engine<'p> {
             Some(s) => s.clone().acquire_owned().await.ok(),
             None => None,
         };
+        let started = self.now_ms();
         let cancel = self.cancel.child_token();
         let _stop_on_drop = cancel.clone().drop_guard();
         self.event(
@@ -197,7 +202,7 @@ impl<'p> Engine<'p> {
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
         };
-        tokio::select! {
+        let end = tokio::select! {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
             answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
@@ -209,7 +214,8 @@ impl<'p> Engine<'p> {
                     AttemptEnd::Timeout
                 }
             },
-        }
+        };
+        (end, started)
     }
 
     /// The first failed quality check on successful outputs.
@@ -333,8 +339,7 @@ impl<'p> Engine<'p> {
 
         let mut number = 1;
         let (final_kind, final_message) = loop {
-            let attempt_start = self.now_ms();
-            let end = self.attempt(&name, call, &args, number, timeout_ms).await;
+            let (end, attempt_start) = self.attempt(&name, call, &args, number, timeout_ms).await;
             let end = match end {
                 AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
                     Some(message) => AttemptEnd::Failure {
@@ -427,6 +432,9 @@ impl<'p> Engine<'p> {
             let retry_allowed = number <= retries.max(if handler.is_some() { 1 } else { 0 });
             match handler {
                 Some(h) => {
+                    if matches!(h.action, HandlerAction::Retry { .. }) && !retry_allowed {
+                        break (kind, message); // no retry follows, so no recovery either
+                    }
                     if let Some(recovery) = &h.recovery {
                         if !self.recovery(&name, recovery, &handler_scope).await {
                             break (
@@ -521,7 +529,10 @@ impl<'p> Engine<'p> {
             }
         }
         let flow = if place.in_group {
-            Flow::Continue
+            // The group's gate decides; the rules see `gate_failed`.
+            Flow::Stop(Terminal::Failed {
+                message: format!("step `{name}` failed: {final_kind}: {final_message}"),
+            })
         } else {
             let event = if final_kind == "timeout" {
                 "timeout"
@@ -578,8 +589,7 @@ impl<'p> Engine<'p> {
             .collect();
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
-        let started = self.now_ms();
-        let end = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        let (end, started) = self.attempt(&name, call, &args, 1, timeout_ms).await;
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (
