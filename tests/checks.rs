@@ -380,3 +380,16 @@ fn shipped_playbooks_check_clean() {
         );
     }
 }
+
+#[test]
+fn a_misspelled_call_does_not_also_report_the_real_name_unused() {
+    for typo in ["RELEASE_MANGER.commit()", "RELEASE_MANAGER.comit()"] {
+        let text = format!(
+            "signal OPS:A\nroute OPS:A => w\nagent RELEASE_MANAGER {{ task commit }}\nworkflow w {{ {typo} }}\n"
+        );
+        let found = coordops::analysis::check_source(&SourceFile::new("typo.ops", text));
+        let codes: Vec<&str> = found.iter().map(|d| d.code).collect();
+        assert_eq!(codes.len(), 1, "{typo}: {codes:?}");
+        assert!(found[0].is_error(), "{typo}: {codes:?}");
+    }
+}

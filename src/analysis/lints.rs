@@ -135,7 +135,26 @@ fn called_tasks(playbook: &Playbook) -> BTreeSet<(String, String)> {
 }
 
 fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>) {
-    let called = called_tasks(playbook);
+    // A misspelled call (already an error) counts as a use of the name it
+    // was meant to be, so the typo does not also make that one look unused.
+    let called: BTreeSet<(String, String)> = called_tasks(playbook)
+        .into_iter()
+        .map(|(agent, task)| {
+            let agent = match symbols.agents.contains_key(agent.as_str()) {
+                true => agent,
+                false => super::suggest::closest(&agent, symbols.agents.keys().copied())
+                    .map_or(agent.clone(), str::to_string),
+            };
+            let task = match symbols.agents.get(agent.as_str()) {
+                Some(decl) if !decl.tasks.iter().any(|t| t.name.name == task) => {
+                    super::suggest::closest(&task, decl.tasks.iter().map(|t| t.name.name.as_str()))
+                        .map_or(task.clone(), str::to_string)
+                }
+                _ => task,
+            };
+            (agent, task)
+        })
+        .collect();
     for agent in symbols.agents.values() {
         let used: Vec<&str> = called
             .iter()
