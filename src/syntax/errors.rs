@@ -39,7 +39,7 @@ pub fn translate(error: &Error<Rule>, file_text: &str, offset: usize) -> Diagnos
         let advanced = file_text
             .get(offset + pos..offset + attempts.max_position)
             .is_some_and(|between| {
-                between.ends_with(|c: char| c.is_whitespace()) && KEYWORDS.contains(&between.trim())
+                between.ends_with(|c: char| c.is_whitespace()) && is_keyword(between.trim())
             });
         if attempts.max_position == pos {
             tokens = tokens_here;
@@ -149,34 +149,8 @@ const RESERVED: &[&str] = &[
     "continue",
 ];
 
-/// Every keyword of the grammar (reserved or not).
-const KEYWORDS: &[&str] = &[
-    "coordinator",
-    "agent",
-    "task",
-    "signal",
-    "route",
-    "workflow",
-    "lock",
-    "test",
-    "on",
-    "if",
-    "else",
-    "when",
-    "parallel",
-    "for",
-    "in",
-    "exclusive",
-    "approve",
-    "abort",
-    "fail",
-    "escalate",
-    "complete",
-    "run",
-    "let",
-    "ignore",
-    "then",
-    "continue",
+/// Keywords that are not reserved (they only mean something in place).
+const PLACE_KEYWORDS: &[&str] = &[
     "reports_to",
     "gate",
     "timeout",
@@ -198,6 +172,11 @@ const KEYWORDS: &[&str] = &[
     "step",
     "escalation",
 ];
+
+/// Whether `word` is any keyword of the grammar (reserved or not).
+fn is_keyword(word: &str) -> bool {
+    is_reserved(word) || PLACE_KEYWORDS.contains(&word)
+}
 
 /// Whether `word` is reserved and so cannot name anything.
 pub fn is_reserved(word: &str) -> bool {
