@@ -15,3 +15,4 @@ pub mod report;
 pub mod runtime;
 pub mod source;
 pub mod syntax;
+pub mod testing;

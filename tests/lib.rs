@@ -11,3 +11,4 @@ mod props;
 mod runs;
 mod runtime_semantics;
 mod spans;
+mod test_cmd;

@@ -1,17 +1,15 @@
 //! `coordops dry-run`: run a signal on the simulated backend and virtual clock.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use tokio_util::sync::CancellationToken;
 
 use super::run_input::{checked_playbook, parse_sets};
 use super::Exit;
 use crate::diagnostics::RenderOptions;
 use crate::report;
 use crate::runtime::result::RunStatus;
-use crate::runtime::simulated::{Scenario, SimulatedBackend};
+use crate::runtime::simulated::Scenario;
 use crate::runtime::{self, context, RunRequest};
 
 /// The default start time of a dry run, so reports are byte-stable.
@@ -117,17 +115,6 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         Exit::Usage
     })?;
     let scenario = load_scenario(args, &playbook)?;
-    let interrupt_after = scenario.interrupt_after_ms();
-    let backend = Arc::new(SimulatedBackend::new(&playbook, scenario));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .enable_io()
-        .start_paused(true)
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the runtime: {e}");
-            Exit::Usage
-        })?;
     let request = RunRequest {
         playbook: &playbook,
         source: Some(&file),
@@ -136,18 +123,13 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         run_id: format!("dry-run-{}", args.signal.replace(':', "-").to_lowercase()),
         now,
     };
-    let cancel = CancellationToken::new();
-    let result = runtime.block_on(async {
-        let _interrupt = interrupt_after.map(|ms| {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-                cancel.cancel();
-            })
-        });
-        let _ctrl_c = super::interrupt::on_ctrl_c(cancel.clone());
-        runtime::run(request, backend, cancel.clone()).await
-    });
+    let result = runtime::simulate(request, scenario, |cancel| {
+        super::interrupt::on_ctrl_c(cancel.clone());
+    })
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Usage
+    })?;
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
     let text = match args.format {
         ReportFormat::Md => report::render_markdown(&result, &agents),

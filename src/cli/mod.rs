@@ -10,6 +10,7 @@ mod interrupt;
 mod parse;
 mod routes;
 mod run_input;
+mod test_cmd;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -88,6 +89,8 @@ pub enum Command {
     Routes(routes::RoutesArgs),
     /// Explain a diagnostic code, with a wrong and a corrected example.
     Explain(explain::ExplainArgs),
+    /// Run the `test` blocks of playbooks on the simulated backend.
+    Test(test_cmd::TestArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::DryRun(args) => dry_run::run(&args, render),
         Command::Routes(args) => routes::run(&args, render),
         Command::Explain(args) => explain::run(&args),
+        Command::Test(args) => test_cmd::run(&args, render),
     }
 }
 

@@ -44,6 +44,11 @@ pub const PARSE_TOO_COMPLEX: &str = "ops::parse::too_complex";
 /// A character that is not part of the language.
 pub const PARSE_INVALID_CHARACTER: &str = "ops::parse::invalid_character";
 
+/// A `test` block's expectation did not hold.
+pub const TEST_FAILED: &str = "ops::test::failed";
+/// A `test` block cannot run (no signal, unknown context field).
+pub const TEST_INVALID: &str = "ops::test::invalid";
+
 /// A name that refers to no agent.
 pub const CHECK_UNDEFINED_AGENT: &str = "ops::check::undefined_agent";
 /// A task the agent does not declare.
@@ -148,6 +153,8 @@ code_lists! {
         PARSE_EXPRESSION_TOO_LONG,
         PARSE_TOO_COMPLEX,
         PARSE_INVALID_CHARACTER,
+        TEST_FAILED,
+        TEST_INVALID,
     ],
     analysis: [
         CHECK_UNDEFINED_AGENT,

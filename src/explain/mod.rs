@@ -51,6 +51,8 @@ explanations! {
     PARSE_EXPRESSION_TOO_LONG => "expression_too_long",
     PARSE_TOO_COMPLEX         => "too_complex",
     PARSE_INVALID_CHARACTER   => "invalid_character",
+    TEST_FAILED               => "test_failed",
+    TEST_INVALID              => "test_invalid",
     CHECK_UNDEFINED_AGENT     => "undefined_agent",
     CHECK_UNDEFINED_TASK      => "undefined_task",
     CHECK_UNDEFINED_WORKFLOW  => "undefined_workflow",

@@ -23,7 +23,35 @@ pub fn build(
         };
         context.insert(key.clone(), value);
     }
-    if let Some(decl) = decl {
+    complete(playbook, signal, context, "pass `--set {field}=…`")
+}
+
+/// Builds the context for `signal` from values already typed (a test's
+/// `signal NAME { … }`): unknown fields are errors, defaults fill the rest.
+pub fn from_values(
+    playbook: &Playbook,
+    signal: &str,
+    values: Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    if let Some(decl) = playbook.signals().find(|s| s.name.name == signal) {
+        for key in values.keys() {
+            if !decl.fields.iter().any(|f| &f.name.name == key) {
+                return Err(format!("signal `{signal}` has no field `{key}`"));
+            }
+        }
+    }
+    complete(playbook, signal, values, "give `{field}: …`")
+}
+
+/// Adds declared defaults and the signal's name; a required field that is
+/// still missing is an error (`hint` says how to give it, `{field}` is replaced).
+fn complete(
+    playbook: &Playbook,
+    signal: &str,
+    mut context: Map<String, Value>,
+    hint: &str,
+) -> Result<Map<String, Value>, String> {
+    if let Some(decl) = playbook.signals().find(|s| s.name.name == signal) {
         for field in &decl.fields {
             if context.contains_key(&field.name.name) {
                 continue;
@@ -34,8 +62,10 @@ pub fn build(
                 }
                 None => {
                     return Err(format!(
-                        "signal `{signal}` needs `{}` ({}): pass `--set {}=…`",
-                        field.name.name, field.ty.name.name, field.name.name
+                        "signal `{signal}` needs `{}` ({}): {}",
+                        field.name.name,
+                        field.ty.name.name,
+                        hint.replace("{field}", &field.name.name)
                     ))
                 }
             }

@@ -288,3 +288,34 @@ pub fn had_failures(result: &RunResult) -> bool {
         .iter()
         .any(|s| !matches!(s.outcome, StepOutcome::Success | StepOutcome::Skipped))
 }
+
+/// Runs `request` on the simulated backend and tokio's paused clock: the
+/// dry run. `setup` runs inside the runtime first (e.g. to watch Ctrl-C with
+/// the run's cancellation token). A scenario's `interrupt_after` cancels the
+/// run at that virtual time.
+pub fn simulate(
+    request: RunRequest<'_>,
+    scenario: simulated::Scenario,
+    setup: impl FnOnce(&CancellationToken),
+) -> Result<RunResult, String> {
+    let interrupt_after = scenario.interrupt_after_ms();
+    let backend = Arc::new(simulated::SimulatedBackend::new(request.playbook, scenario));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .enable_io()
+        .start_paused(true)
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let cancel = CancellationToken::new();
+    Ok(runtime.block_on(async {
+        setup(&cancel);
+        if let Some(ms) = interrupt_after {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                cancel.cancel();
+            });
+        }
+        run(request, backend, cancel.clone()).await
+    }))
+}

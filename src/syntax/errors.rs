@@ -453,6 +453,7 @@ fn describe_rule(rule: Rule) -> Option<String> {
         Rule::handler_action => "a handler action (`retry`, `continue`, `escalate`, `fail`, `abort`, or `AGENT.task() then …`)",
         Rule::outcome => "an outcome (`succeeds`, `fails` or `times out`)",
         Rule::type_name => "a type such as `string`, `bool` or `list<string>`",
+        Rule::step_ref => "a step name, or `AGENT.task` for an unbound step",
         Rule::kind_list => "a failure kind such as `rejected`",
         Rule::event => "an event such as `failure`, `timeout` or `denied`",
         _ => return None,

@@ -157,7 +157,7 @@ fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
             span,
         },
         Rule::expect_step => Expect::Step {
-            step: ident(b.next(Rule::ident)?),
+            step: ident(b.next(Rule::step_ref)?),
             outcome: ident(b.next(Rule::name)?),
             span,
         },

@@ -1,0 +1,304 @@
+//! Running a playbook's `test` blocks.
+//!
+//! Each test is a dry run: its `given` lines become a simulated scenario,
+//! its `signal` line the signal and context, and its `expect` lines are
+//! checked against the run's result. A failed expectation is a diagnostic
+//! (`ops::test::failed`) pointing at the `expect` line.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::ast::{Expect, Given, OutcomeKind, Playbook, Span, TestCase};
+use crate::diagnostics::Diagnostic;
+use crate::runtime::eval::{display, eval, Scope};
+use crate::runtime::result::{RunResult, StepOutcome};
+use crate::runtime::simulated::{ApprovalScript, AttemptScript, Scenario, TaskScript};
+use crate::runtime::{context, simulate, RunRequest};
+use crate::source::SourceFile;
+
+use crate::diagnostics::codes::{TEST_FAILED, TEST_INVALID};
+
+/// The start time of every test run (reports are byte-stable).
+const TEST_EPOCH_SECS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+/// The outcome of one test.
+#[derive(Debug, Serialize)]
+pub struct TestReport {
+    /// The test's name.
+    pub name: String,
+    /// Whether every expectation held.
+    pub passed: bool,
+    /// Why not (one diagnostic per failed expectation).
+    #[serde(skip)]
+    pub failures: Vec<Diagnostic>,
+    /// The run's final status, when it ran.
+    pub status: Option<String>,
+}
+
+/// Runs every test of `playbook` (whose source is `file`), in order.
+/// `filter` keeps only tests whose name contains it.
+pub fn run_tests(playbook: &Playbook, file: &SourceFile, filter: Option<&str>) -> Vec<TestReport> {
+    playbook
+        .tests()
+        .filter_map(|test| {
+            let name = test
+                .name
+                .as_plain()
+                .unwrap_or_else(|| file.slice(test.name.span).to_string());
+            if filter.is_some_and(|f| !name.contains(f)) {
+                return None;
+            }
+            Some(run_one(playbook, file, test, name))
+        })
+        .collect()
+}
+
+fn invalid(file: &SourceFile, span: Span, name: &str, message: String) -> TestReport {
+    TestReport {
+        name: name.to_string(),
+        passed: false,
+        failures: vec![Diagnostic::error(TEST_INVALID, message)
+            .with_primary(span, "in this test")
+            .in_file(file)],
+        status: None,
+    }
+}
+
+fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String) -> TestReport {
+    let Some(signal) = test.signals.first() else {
+        return invalid(
+            file,
+            test.name.span,
+            &name,
+            format!("test \"{name}\" sends no signal: add `signal NS:NAME`"),
+        );
+    };
+    if let Some(extra) = test.signals.get(1) {
+        return invalid(
+            file,
+            extra.span,
+            &name,
+            format!("test \"{name}\" sends more than one signal; split it into two tests"),
+        );
+    }
+    let values = match signal.context.as_ref().map(|c| eval(c, &Scope::default())) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let context = match context::from_values(playbook, &signal.name.name, values) {
+        Ok(c) => c,
+        Err(e) => return invalid(file, signal.span, &name, e),
+    };
+    let request = RunRequest {
+        playbook,
+        source: Some(file),
+        signal: signal.name.name.clone(),
+        context,
+        run_id: format!(
+            "test-{}",
+            name.to_lowercase()
+                .replace(|c: char| !c.is_alphanumeric(), "-")
+        ),
+        now: SystemTime::UNIX_EPOCH + Duration::from_secs(TEST_EPOCH_SECS),
+    };
+    let result = match simulate(request, scenario(test), |_| {}) {
+        Ok(r) => r,
+        Err(e) => return invalid(file, test.span, &name, e),
+    };
+    let failures: Vec<Diagnostic> = test
+        .expects
+        .iter()
+        .filter_map(|e| check(e, &result).map(|why| failure(file, e, why)))
+        .collect();
+    TestReport {
+        name,
+        passed: failures.is_empty(),
+        failures,
+        status: Some(result.status.word().to_string()),
+    }
+}
+
+/// The scenario a test's `given` lines describe.
+fn scenario(test: &TestCase) -> Scenario {
+    let mut tasks: BTreeMap<String, TaskScript> = BTreeMap::new();
+    let mut approvals = BTreeMap::new();
+    for given in &test.givens {
+        match given {
+            Given::Task {
+                agent,
+                task,
+                outcomes,
+                ..
+            } => {
+                let attempts = outcomes
+                    .iter()
+                    .map(|o| {
+                        let latency = o
+                            .latency
+                            .as_ref()
+                            .map(|d| crate::analysis::policy::format_duration(d.millis));
+                        match &o.kind {
+                            OutcomeKind::Succeeds { outputs } => AttemptScript {
+                                outcome: Some("success".into()),
+                                latency,
+                                outputs: match outputs.as_ref().map(|e| eval(e, &Scope::default()))
+                                {
+                                    Some(Value::Object(map)) => Some(map),
+                                    _ => None,
+                                },
+                                ..AttemptScript::default()
+                            },
+                            OutcomeKind::Fails { kind, message } => AttemptScript {
+                                outcome: Some("failure".into()),
+                                latency,
+                                kind: kind.as_ref().map(|k| k.name.clone()),
+                                message: message.as_ref().map(|m| m.as_plain().unwrap_or_default()),
+                                ..AttemptScript::default()
+                            },
+                            OutcomeKind::TimesOut => AttemptScript {
+                                outcome: Some("timeout".into()),
+                                ..AttemptScript::default()
+                            },
+                        }
+                    })
+                    .collect();
+                tasks.insert(
+                    format!("{}.{}", agent.name, task.name),
+                    TaskScript {
+                        attempts,
+                        ..TaskScript::default()
+                    },
+                );
+            }
+            Given::Approval { name, decision, .. } => {
+                let script = match decision.name.as_str() {
+                    "denied" => ApprovalScript::Denied,
+                    "never" => ApprovalScript::Never,
+                    _ => ApprovalScript::Granted,
+                };
+                approvals.insert(name.name.clone(), script);
+            }
+        }
+    }
+    Scenario {
+        task: tasks,
+        approval: approvals,
+        interrupt_after: None,
+    }
+}
+
+/// Why an expectation does not hold, or `None` when it does.
+fn check(expect: &Expect, result: &RunResult) -> Option<String> {
+    match expect {
+        Expect::Status { status, .. } => {
+            let actual = result.status.word();
+            (actual != status.name).then(|| {
+                format!(
+                    "expected status {}, but the run ended {actual}: {}",
+                    status.name, result.summary
+                )
+            })
+        }
+        Expect::Route { route, .. } => {
+            let actual = result.route.as_ref().and_then(|r| r.label.clone());
+            (actual.as_deref() != Some(route.name.as_str())).then(|| match actual {
+                Some(label) => format!("expected route `{}`, but `{label}` matched", route.name),
+                None => format!(
+                    "expected route `{}`, but {}",
+                    route.name,
+                    match &result.route {
+                        Some(r) => format!("an unlabelled route `{}` matched", r.pattern),
+                        None => "no route matched".to_string(),
+                    }
+                ),
+            })
+        }
+        Expect::Escalation { kind, .. } => match &result.escalation {
+            Some(e) if e.kind == kind.name => None,
+            Some(e) => Some(format!(
+                "expected a {} escalation, but it escalated as {}: {}",
+                kind.name, e.kind, e.title
+            )),
+            None => Some(format!(
+                "expected a {} escalation, but the run ended {}",
+                kind.name,
+                result.status.word()
+            )),
+        },
+        Expect::Step { step, outcome, .. } => {
+            let records: Vec<_> = result
+                .steps
+                .iter()
+                .filter(|s| s.name == step.name)
+                .collect();
+            match records.last() {
+                None => Some(format!(
+                    "expected step `{}` to end {}, but it never ran",
+                    step.name, outcome.name
+                )),
+                Some(r) if r.outcome.word() == outcome.name => None,
+                Some(r) => Some(format!(
+                    "expected step `{}` to end {}, but it ended {}{}",
+                    step.name,
+                    outcome.name,
+                    r.outcome.word(),
+                    match &r.outcome {
+                        StepOutcome::Failure { kind, message } => format!(" ({kind}: {message})"),
+                        _ => String::new(),
+                    }
+                )),
+            }
+        }
+        Expect::Holds { condition, .. } => {
+            let mut scope = Scope::default();
+            scope.bind("payload", Value::Object(result.payload.clone()));
+            scope.bind("status", Value::String(result.status.word().to_string()));
+            scope.bind(
+                "route",
+                json!(result.route.as_ref().and_then(|r| r.label.clone())),
+            );
+            scope.bind(
+                "escalation",
+                serde_json::to_value(&result.escalation).unwrap_or(Value::Null),
+            );
+            scope.bind(
+                "steps",
+                Value::Object(
+                    result
+                        .steps
+                        .iter()
+                        .map(|s| (s.name.clone(), json!({ "status": s.outcome.word(), "attempts": s.attempts.len(), "outputs": s.outputs })))
+                        .collect(),
+                ),
+            );
+            scope.bind("events", json!(result.events.len()));
+            let value = eval(condition, &scope);
+            (value != Value::Bool(true)).then(|| {
+                format!(
+                    "expected this to hold, but it is {}",
+                    display(&value).replace('?', "unknown")
+                )
+            })
+        }
+    }
+}
+
+fn expect_span(expect: &Expect) -> Span {
+    match expect {
+        Expect::Status { span, .. }
+        | Expect::Route { span, .. }
+        | Expect::Escalation { span, .. }
+        | Expect::Step { span, .. }
+        | Expect::Holds { span, .. } => *span,
+    }
+}
+
+fn failure(file: &SourceFile, expect: &Expect, why: String) -> Diagnostic {
+    Diagnostic::error(TEST_FAILED, why)
+        .with_primary(expect_span(expect), "this expectation failed")
+        .with_help("run the same signal with `coordops dry-run` to see the whole report")
+        .in_file(file)
+}
