@@ -11,6 +11,7 @@ pub mod ast;
 pub mod cli;
 pub mod diagnostics;
 pub mod explain;
+pub mod graph;
 pub mod report;
 pub mod runtime;
 pub mod source;

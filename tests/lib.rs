@@ -6,6 +6,7 @@ mod diagnostics;
 mod dry_run_cli;
 mod explain;
 mod formats;
+mod graph;
 mod playbooks;
 mod props;
 mod runs;

@@ -6,6 +6,7 @@
 mod check;
 mod dry_run;
 mod explain;
+mod graph;
 mod interrupt;
 mod parse;
 mod routes;
@@ -85,6 +86,8 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Run a signal on the simulated backend and virtual clock.
     DryRun(dry_run::DryRunArgs),
+    /// Draw the playbook's flow as a Mermaid flowchart.
+    Graph(graph::GraphArgs),
     /// Show the routing table, or which route a signal takes and why.
     Routes(routes::RoutesArgs),
     /// Explain a diagnostic code, with a wrong and a corrected example.
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Parse(args) => parse::run(&args, render),
         Command::DryRun(args) => dry_run::run(&args, render),
         Command::Routes(args) => routes::run(&args, render),
+        Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
     }
