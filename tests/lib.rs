@@ -8,6 +8,7 @@ mod explain;
 mod formats;
 mod graph;
 mod playbooks;
+mod process_backend;
 mod props;
 mod runs;
 mod runtime_semantics;

@@ -10,6 +10,7 @@ mod graph;
 mod interrupt;
 mod parse;
 mod routes;
+mod run;
 mod run_input;
 mod test_cmd;
 
@@ -86,6 +87,8 @@ pub enum Command {
     Parse(parse::ParseArgs),
     /// Run a signal on the simulated backend and virtual clock.
     DryRun(dry_run::DryRunArgs),
+    /// Run a signal against real agents configured in a backends file.
+    Run(run::RunArgs),
     /// Draw the playbook's flow as a Mermaid flowchart.
     Graph(graph::GraphArgs),
     /// Show the routing table, or which route a signal takes and why.
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args, render),
         Command::Parse(args) => parse::run(&args, render),
         Command::DryRun(args) => dry_run::run(&args, render),
+        Command::Run(args) => run::run(&args, render),
         Command::Routes(args) => routes::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),

@@ -13,13 +13,16 @@
 
 mod approval;
 pub mod backend;
+pub mod config;
 pub mod context;
 mod engine;
 pub mod eval;
 pub mod gate;
 mod group;
+pub mod process;
 pub mod result;
 pub mod routing;
+pub mod routing_backend;
 mod rules;
 pub mod simulated;
 mod step;
