@@ -1,7 +1,6 @@
 //! `coordops run`: run a signal against real agents, as configured in a
 //! backends file (docs/backends.md), on the real clock.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -9,17 +8,15 @@ use std::time::SystemTime;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::dry_run::{exit_for, ReportFormat};
-use super::run_input::{checked_playbook, parse_sets};
+use super::run_input::{self, emit_report, exit_for, prepare, RunTarget};
 use super::Exit;
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
-use crate::report;
 use crate::runtime::config::BackendsConfig;
 use crate::runtime::process::ProcessBackend;
 use crate::runtime::routing_backend::RoutingBackend;
 use crate::runtime::simulated::{Scenario, SimulatedBackend};
-use crate::runtime::{self, context, RunRequest};
+use crate::runtime::{self, RunRequest};
 
 /// Arguments of `coordops run`.
 #[derive(Debug, Args)]
@@ -43,27 +40,12 @@ Exit codes: 0 complete or ignored, 1 the playbook has errors, 2 usage,
 configuration or I/O error, 3 partial success, 4 failed, escalated or
 aborted, 130 interrupted twice.")]
 pub struct RunArgs {
-    /// The playbook to run.
-    #[arg(value_name = "PLAYBOOK")]
-    pub playbook: PathBuf,
-    /// The signal to send, e.g. `OPS:AUDIT`.
-    #[arg(long, value_name = "SIGNAL")]
-    pub signal: String,
-    /// A context field of the signal (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub sets: Vec<String>,
+    /// Playbook, signal, context, scenario (for the simulated agents) and report.
+    #[command(flatten)]
+    pub target: RunTarget,
     /// The backends file (TOML): which agent runs which command.
     #[arg(long, value_name = "FILE")]
     pub backends: PathBuf,
-    /// A scenario file (TOML) scripting the agents that stay simulated.
-    #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
-    pub format: ReportFormat,
-    /// Write the report to this file (atomically) instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
 }
 
 pub(super) fn run(args: &RunArgs, render: RenderOptions) -> Exit {
@@ -79,22 +61,14 @@ fn load_scenario(
     playbook: &Playbook,
     backends: &BackendsConfig,
 ) -> Result<Scenario, Exit> {
-    let Some(path) = &args.scenario else {
-        return Ok(Scenario::default());
+    let scenario = run_input::load_scenario(&args.target, playbook)?;
+    let Some(path) = &args.target.scenario else {
+        return Ok(scenario);
     };
     let fail = |what: String| {
         eprintln!("error: scenario `{}` {what}", path.display());
         Exit::Usage
     };
-    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot be read: {e}")))?;
-    let scenario = Scenario::parse(&text).map_err(|e| fail(format!("is invalid: {e}")))?;
-    let unknown = scenario.unknown_names(playbook);
-    if !unknown.is_empty() {
-        return Err(fail(format!(
-            "names what the playbook does not declare: {}",
-            unknown.join(", ")
-        )));
-    }
     let processes = backends.process_agents();
     let scripted: Vec<String> = scenario
         .task
@@ -126,12 +100,8 @@ fn load_scenario(
 }
 
 fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
-    let (file, playbook) = checked_playbook(&args.playbook, render)?;
-    let sets = parse_sets(&args.sets)?;
-    let context = context::build(&playbook, &args.signal, &sets).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Usage
-    })?;
+    let target = &args.target;
+    let (file, playbook, context) = prepare(target, render)?;
     let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
         eprintln!("error: {e}");
         Exit::Usage
@@ -154,11 +124,11 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     let request = RunRequest {
         playbook: &playbook,
         source: Some(&file),
-        signal: args.signal.clone(),
+        signal: target.signal.clone(),
         context,
         run_id: format!(
             "run-{}-{unix}-{}",
-            args.signal.replace(':', "-").to_lowercase(),
+            target.signal.replace(':', "-").to_lowercase(),
             std::process::id()
         ),
         now,
@@ -189,22 +159,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     });
     drop(runtime);
 
-    let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
-    let text = match args.format {
-        ReportFormat::Md => report::render_markdown(&result, &agents),
-        ReportFormat::Json => report::render_json(&result),
-    };
-    match &args.output {
-        Some(path) => report::write_atomically(path, &text).map_err(|e| {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            Exit::Usage
-        })?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            // A closed stdout (`coordops run … | head`) is not an error.
-            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-        }
-    }
+    emit_report(target, &playbook, &result)?;
     Ok(exit_for(result.status))
 }
 

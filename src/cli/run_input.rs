@@ -1,11 +1,19 @@
-//! Inputs shared by `dry-run` and `routes`: the checked playbook and the
-//! signal context from `--set key=value`.
+//! What the running commands share (`dry-run`, `run`, `routes`): the
+//! checked playbook, the signal context from `--set key=value`, the
+//! scenario, the report and the exit code.
 
+use std::io::Write;
 use std::path::Path;
+
+use serde_json::{Map, Value};
 
 use crate::analysis;
 use crate::ast::Playbook;
 use crate::diagnostics::{render_all, RenderOptions};
+use crate::report;
+use crate::runtime::context;
+use crate::runtime::result::{RunResult, RunStatus};
+use crate::runtime::simulated::Scenario;
 use crate::source::{self, SourceFile};
 use crate::syntax;
 
@@ -50,4 +58,109 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, Exit> {
             }
         })
         .collect()
+}
+
+/// What `dry-run` and `run` share: the playbook, the signal, its context,
+/// the scenario and where the report goes.
+#[derive(Debug, clap::Args)]
+pub struct RunTarget {
+    /// The playbook to run.
+    #[arg(value_name = "PLAYBOOK")]
+    pub playbook: std::path::PathBuf,
+    /// The signal to send, e.g. `OPS:AUDIT`.
+    #[arg(long, value_name = "SIGNAL")]
+    pub signal: String,
+    /// A context field of the signal (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// A scenario file (TOML) scripting simulated agent outcomes.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+/// `--format` of run reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown: Ops Result, Ops Quality Report, Ops Escalation, run log.
+    Md,
+    /// The run result as JSON (docs/run-result.md).
+    Json,
+}
+
+/// The exit code for a run's final status.
+pub fn exit_for(status: RunStatus) -> Exit {
+    match status {
+        RunStatus::Complete | RunStatus::Ignored => Exit::Success,
+        RunStatus::Partial => Exit::Partial,
+        RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted => Exit::RunFailed,
+    }
+}
+
+/// The checked playbook and the signal's context, or why not.
+pub fn prepare(
+    target: &RunTarget,
+    render: RenderOptions,
+) -> Result<(SourceFile, Playbook, Map<String, Value>), Exit> {
+    let (file, playbook) = checked_playbook(&target.playbook, render)?;
+    let sets = parse_sets(&target.sets)?;
+    let context = context::build(&playbook, &target.signal, &sets).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Usage
+    })?;
+    Ok((file, playbook, context))
+}
+
+/// Reads `--scenario` (if any) and checks it names only what the playbook declares.
+pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario, Exit> {
+    let Some(path) = &target.scenario else {
+        return Ok(Scenario::default());
+    };
+    let fail = |what: String| {
+        eprintln!("error: scenario `{}` {what}", path.display());
+        Exit::Usage
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("error: cannot read scenario `{}`: {e}", path.display());
+        Exit::Usage
+    })?;
+    let scenario = Scenario::parse(&text).map_err(|e| fail(format!("is invalid: {e}")))?;
+    let unknown = scenario.unknown_names(playbook);
+    if !unknown.is_empty() {
+        return Err(fail(format!(
+            "names what the playbook does not declare: {}",
+            unknown.join(", ")
+        )));
+    }
+    Ok(scenario)
+}
+
+/// Renders the report and writes it to `--output` (atomically) or stdout
+/// (a closed stdout, as in `… | head`, is not an error).
+pub fn emit_report(
+    target: &RunTarget,
+    playbook: &Playbook,
+    result: &RunResult,
+) -> Result<(), Exit> {
+    let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
+    let text = match target.format {
+        ReportFormat::Md => report::render_markdown(result, &agents),
+        ReportFormat::Json => report::render_json(result),
+    };
+    match &target.output {
+        Some(path) => report::write_atomically(path, &text).map_err(|e| {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            Exit::Usage
+        }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            Ok(())
+        }
+    }
 }
