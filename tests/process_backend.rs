@@ -64,6 +64,9 @@ fn request(agent: &str, args: Value, cancel: &CancellationToken) -> TaskRequest 
         attempt: 2,
         timeout: Duration::from_millis(450),
         cancel: cancel.clone(),
+        idempotency_key: "test-run/1:1".to_string(),
+        deadline: "2026-01-01T00:00:00.450Z".to_string(),
+        assignment: Default::default(),
     }
 }
 

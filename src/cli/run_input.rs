@@ -98,7 +98,9 @@ pub fn exit_for(status: RunStatus) -> Exit {
     match status {
         RunStatus::Complete | RunStatus::Ignored => Exit::Success,
         RunStatus::Partial => Exit::Partial,
-        RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted => Exit::RunFailed,
+        RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted | RunStatus::Unfinished => {
+            Exit::RunFailed
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::human_duration;
 use crate::runtime::eval::display;
+use crate::runtime::record::Handoff;
 use crate::runtime::result::{RunResult, RunStatus, StepOutcome, StepRecord};
 
 /// All reports for a run: Ops Result, Ops Quality Report, Ops Escalation
@@ -21,8 +22,37 @@ pub fn render_markdown(result: &RunResult, agents: &[String]) -> String {
         out.push('\n');
         out.push_str(&escalation(result));
     }
+    for handoff in &result.handoffs {
+        out.push('\n');
+        out.push_str(&handoff_state(handoff));
+    }
     out.push('\n');
     out.push_str(&run_log(result));
+    out
+}
+
+/// One handoff in the seed's "Handoff State Format".
+pub fn handoff_state(h: &Handoff) -> String {
+    let mut out = format!(
+        "## Handoff: {} -> {} (`{}`, +{})\n",
+        h.from,
+        h.to,
+        h.step,
+        human_duration(h.at_ms)
+    );
+    let section = |out: &mut String, title: &str, items: &[String], mark: &str| {
+        let _ = writeln!(out, "\n### {title}");
+        if items.is_empty() {
+            let _ = writeln!(out, "None");
+        }
+        for item in items {
+            let _ = writeln!(out, "- {mark}{item}");
+        }
+    };
+    section(&mut out, "Work Completed", &h.work_completed, "[x] ");
+    section(&mut out, "Current State", &h.current_state, "");
+    section(&mut out, "Remaining Work", &h.remaining_work, "[ ] ");
+    section(&mut out, "Important Findings", &h.findings, "");
     out
 }
 
@@ -63,7 +93,7 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
         return vec!["N/A (no agent ran)".to_string()];
     }
     let percent = (ok * 200 + counted) / (2 * counted);
-    if result.status == RunStatus::Aborted {
+    if matches!(result.status, RunStatus::Aborted | RunStatus::Unfinished) {
         return vec![format!(
             "INCOMPLETE ({ok}/{counted} = {percent}% of the steps that finished)"
         )];
@@ -214,6 +244,9 @@ pub fn ops_result(result: &RunResult) -> String {
         (None, RunStatus::Aborted) => {
             "Re-send the signal to start again; finished steps are listed above.".to_string()
         }
+        (None, RunStatus::Unfinished) => "Check what the steps in flight did (their agents \
+            may have done part of their work), then re-send the signal."
+            .to_string(),
         (None, _) => "None.".to_string(),
     };
     let _ = writeln!(out, "{next}");

@@ -5,7 +5,7 @@
 mod markdown;
 mod write;
 
-pub use markdown::{escalation, ops_result, quality_report, render_markdown};
+pub use markdown::{escalation, handoff_state, ops_result, quality_report, render_markdown};
 pub use write::write_atomically;
 
 use crate::runtime::result::RunResult;

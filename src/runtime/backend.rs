@@ -10,6 +10,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::protocol::{Assignment, Request, PROTOCOL_VERSION};
+
 /// A request to perform one attempt of an agent task.
 #[derive(Clone, Debug)]
 pub struct TaskRequest {
@@ -27,6 +29,31 @@ pub struct TaskRequest {
     pub timeout: Duration,
     /// Cancelled when the attempt is abandoned (timeout, decided gate, abort).
     pub cancel: CancellationToken,
+    /// The same for every attempt of this step of this run (see
+    /// [`Request::idempotency_key`]).
+    pub idempotency_key: String,
+    /// When the attempt is abandoned (RFC 3339).
+    pub deadline: String,
+    /// The seed's Agent Assignment.
+    pub assignment: Assignment,
+}
+
+impl TaskRequest {
+    /// The request as sent to an agent (protocol v1).
+    pub fn to_protocol(&self) -> Request {
+        Request {
+            protocol: PROTOCOL_VERSION,
+            run_id: self.run_id.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            agent: self.agent.clone(),
+            task: self.task.clone(),
+            args: self.args.clone(),
+            attempt: self.attempt,
+            timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+            deadline: self.deadline.clone(),
+            assignment: self.assignment.clone(),
+        }
+    }
 }
 
 /// What an agent answered.

@@ -20,6 +20,7 @@ use crate::ast::{Agent, Block, Coordinator, Playbook, Setting, Stmt, Workflow};
 
 use super::backend::AgentBackend;
 use super::eval::{eval, holds, interpolate, Scope};
+use super::record::{Entry, Recorder};
 use super::result::{Event, EventKind, GateRecord, StepRecord};
 
 /// How a statement, block or workflow ended.
@@ -57,15 +58,54 @@ pub enum Terminal {
     Escalated(Box<super::result::EscalationRecord>),
 }
 
+/// A list whose pushes are also handed to the run's recorder.
+pub struct Recorded<T> {
+    items: Vec<T>,
+    recorder: Option<Arc<dyn Recorder>>,
+    entry: fn(&T) -> Entry,
+}
+
+impl<T> Recorded<T> {
+    fn new(recorder: Option<Arc<dyn Recorder>>, entry: fn(&T) -> Entry) -> Self {
+        Recorded {
+            items: Vec::new(),
+            recorder,
+            entry,
+        }
+    }
+
+    /// Appends `item` and records it.
+    pub fn push(&mut self, item: T) {
+        if let Some(r) = &self.recorder {
+            r.record(&(self.entry)(&item));
+        }
+        self.items.push(item);
+    }
+
+    /// The items, in the order they were pushed.
+    pub fn into_vec(self) -> Vec<T> {
+        self.items
+    }
+}
+
+impl<T> std::ops::Deref for Recorded<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
 /// What the engine records while running.
-#[derive(Default)]
 pub struct Log {
     /// Events in order.
-    pub events: Vec<Event>,
+    pub events: Recorded<Event>,
     /// Steps in the order they finished.
-    pub steps: Vec<StepRecord>,
+    pub steps: Recorded<StepRecord>,
     /// Gates in the order they were decided.
-    pub gates: Vec<GateRecord>,
+    pub gates: Recorded<GateRecord>,
+    /// Handoffs in the order they happened.
+    pub handoffs: Vec<super::record::Handoff>,
     /// Groups started so far (to name them).
     pub groups: usize,
     /// Why unfinished steps are being dropped right now, and whether it is
@@ -99,6 +139,9 @@ pub struct Engine<'p> {
     pub(super) global_slots: Option<Arc<Semaphore>>,
     pub(super) locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
     pub(super) cancel: CancellationToken,
+    pub(super) recorder: Option<Arc<dyn Recorder>>,
+    /// The playbook's source, for step positions (idempotency keys).
+    pub(super) source: Option<&'p crate::source::SourceFile>,
 }
 
 impl<'p> Engine<'p> {
@@ -110,6 +153,7 @@ impl<'p> Engine<'p> {
         signal: String,
         origin: SystemTime,
         cancel: CancellationToken,
+        recorder: Option<Arc<dyn Recorder>>,
     ) -> Self {
         let agents: HashMap<&str, &Agent> = playbook
             .agents()
@@ -144,7 +188,14 @@ impl<'p> Engine<'p> {
             signal,
             origin,
             start: Instant::now(),
-            log: Mutex::new(Log::default()),
+            log: Mutex::new(Log {
+                events: Recorded::new(recorder.clone(), |e| Entry::Event(e.clone())),
+                steps: Recorded::new(recorder.clone(), |s| Entry::Step(s.clone())),
+                gates: Recorded::new(recorder.clone(), |g| Entry::Gate(g.clone())),
+                handoffs: Vec::new(),
+                groups: 0,
+                abandon: None,
+            }),
             slots,
             global_slots: playbook.coordinators().next().and_then(|c| {
                 c.settings.iter().find_map(|s| match s {
@@ -156,6 +207,8 @@ impl<'p> Engine<'p> {
             }),
             locks,
             cancel,
+            recorder,
+            source: None,
         }
     }
 
@@ -168,6 +221,12 @@ impl<'p> Engine<'p> {
     pub fn timestamp(&self, ms: u64) -> String {
         let at = self.origin + std::time::Duration::from_millis(ms);
         humantime::format_rfc3339_seconds(at).to_string()
+    }
+
+    /// RFC 3339 time, with milliseconds, of `ms` after the start.
+    pub fn timestamp_millis(&self, ms: u64) -> String {
+        let at = self.origin + std::time::Duration::from_millis(ms);
+        humantime::format_rfc3339_millis(at).to_string()
     }
 
     /// Records a step that did not run because its guard was false.
@@ -224,6 +283,14 @@ impl<'p> Engine<'p> {
             Err(poisoned) => poisoned.into_inner(),
         };
         f(&mut guard)
+    }
+
+    /// Hands `entry` to the run's recorder (in order with the log's own
+    /// entries).
+    pub fn note(&self, entry: Entry) {
+        if let Some(r) = &self.recorder {
+            self.with_log(|_| r.record(&entry));
+        }
     }
 
     /// Appends an event.

@@ -139,7 +139,12 @@ impl<'p> Engine<'p> {
                 };
                 for (i, item) in items.into_iter().enumerate() {
                     let name = format!("{}={}", each.var.name, display(&item));
-                    let inner = scope.with(&each.var.name, item);
+                    let mut inner = scope.with(&each.var.name, item);
+                    let index = match scope.get(super::assignment::INDEX_KEY) {
+                        Some(outer) => format!("{}.{i}", super::eval::display(outer)),
+                        None => i.to_string(),
+                    };
+                    inner.bind(super::assignment::INDEX_KEY, Value::String(index));
                     let started = Arc::new(AtomicBool::new(false));
                     let task = match &group.body.stmts[..] {
                         [Stmt::Call(c)] => {

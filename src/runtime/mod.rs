@@ -12,6 +12,7 @@
 //! backend on tokio's paused clock.
 
 mod approval;
+mod assignment;
 pub mod backend;
 pub mod config;
 pub mod context;
@@ -20,6 +21,8 @@ pub mod eval;
 pub mod gate;
 mod group;
 pub mod process;
+pub mod protocol;
+pub mod record;
 pub mod result;
 pub mod routing;
 pub mod routing_backend;
@@ -64,19 +67,46 @@ pub async fn run(
     backend: Arc<dyn AgentBackend>,
     cancel: CancellationToken,
 ) -> RunResult {
-    let engine = Engine::new(
+    run_recorded(request, backend, cancel, None).await
+}
+
+/// [`run`], handing every entry of the run to `recorder` as it happens:
+/// the start, the route, each event, attempt, step and gate, and the end.
+pub async fn run_recorded(
+    request: RunRequest<'_>,
+    backend: Arc<dyn AgentBackend>,
+    cancel: CancellationToken,
+    recorder: Option<Arc<dyn record::Recorder>>,
+) -> RunResult {
+    let mut engine = Engine::new(
         request.playbook,
         backend,
         request.run_id.clone(),
         request.signal.clone(),
         request.now,
         cancel.clone(),
+        recorder,
     );
+    engine.source = request.source;
+    engine.note(record::Entry::Start(record::RunStart {
+        run_id: request.run_id.clone(),
+        coordinator: engine.coordinator_name(),
+        signal: request.signal.clone(),
+        context: request.context.clone(),
+        started_at: engine.timestamp(0),
+        quality_gate: crate::analysis::policy::default_gate(engine.coordinator),
+        agents: request
+            .playbook
+            .agents()
+            .map(|a| a.name.name.clone())
+            .collect(),
+    }));
     let mut scope = Scope::default();
     scope.bind("signal", Value::Object(request.context.clone()));
     let (chosen, _) = routing::choose(request.playbook, &request.signal, &scope, request.source);
     let route = chosen.map(|(index, route)| routing::choice(index, route));
     if let Some(r) = &route {
+        engine.note(record::Entry::Route(r.clone()));
         engine.event(
             EventKind::Route,
             None,
@@ -251,7 +281,7 @@ fn finish(
         RunStatus::Complete | RunStatus::Partial | RunStatus::Ignored => EventKind::Complete,
         RunStatus::Failed => EventKind::Failure,
         RunStatus::Escalated => EventKind::Escalate,
-        RunStatus::Aborted => EventKind::Abort,
+        RunStatus::Aborted | RunStatus::Unfinished => EventKind::Abort,
     };
     engine.event(
         kind,
@@ -261,10 +291,11 @@ fn finish(
     let coordinator = engine.coordinator_name();
     let quality_gate = crate::analysis::policy::default_gate(engine.coordinator);
     let started_at = engine.timestamp(0);
+    let recorder = engine.recorder.clone();
     let log = engine.log.into_inner().unwrap_or_else(|p| p.into_inner());
-    let mut steps = log.steps;
+    let mut steps = log.steps.into_vec();
     steps.sort_by_key(|s| s.started_ms);
-    RunResult {
+    let result = RunResult {
         run_id: request.run_id,
         coordinator,
         signal: request.signal,
@@ -277,11 +308,16 @@ fn finish(
         payload,
         next_steps,
         steps,
-        gates: log.gates,
+        gates: log.gates.into_vec(),
         quality_gate,
         escalation,
-        events: log.events,
+        events: log.events.into_vec(),
+        handoffs: log.handoffs,
+    };
+    if let Some(r) = recorder {
+        r.record(&record::Entry::End(Box::new(result.clone())));
     }
+    result
 }
 
 /// Whether any step of the run did not succeed (for reports).

@@ -2,11 +2,11 @@
 //! and the ordered event log. Serialisable; `docs/run-result.md` documents
 //! the JSON form.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RunStatus {
     /// Every step the workflow needed succeeded.
@@ -21,6 +21,9 @@ pub enum RunStatus {
     Aborted,
     /// No route matched: not this coordinator's domain.
     Ignored,
+    /// The run stopped without finishing (rebuilt from a journal whose run
+    /// was killed): what was in flight is listed as aborted.
+    Unfinished,
 }
 
 impl RunStatus {
@@ -33,12 +36,13 @@ impl RunStatus {
             RunStatus::Escalated => "escalated",
             RunStatus::Aborted => "aborted",
             RunStatus::Ignored => "ignored",
+            RunStatus::Unfinished => "unfinished",
         }
     }
 }
 
 /// How one step ended.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StepOutcome {
     /// The agent answered and every quality check passed.
@@ -75,7 +79,7 @@ impl StepOutcome {
 }
 
 /// One attempt at an agent task.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Attempt {
     /// 1 for the first attempt.
     pub number: u32,
@@ -92,7 +96,7 @@ pub struct Attempt {
 }
 
 /// What happened to one step.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// The bound name, or `AGENT.task` when unbound.
     pub name: String,
@@ -117,7 +121,7 @@ pub struct StepRecord {
 }
 
 /// A parallel group's quality gate verdict.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
     /// Which group (`workflow#n`).
     pub group: String,
@@ -160,7 +164,7 @@ impl GateRecord {
 }
 
 /// The record sent upstream when a run escalates (the seed's "Ops Escalation").
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EscalationRecord {
     /// Boundary, QualityGate, Resource or Conflict.
     pub kind: String,
@@ -189,7 +193,7 @@ pub struct EscalationRecord {
 }
 
 /// The three options of an escalation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Options {
     /// Conditions for a retry.
     pub retry: String,
@@ -200,7 +204,7 @@ pub struct Options {
 }
 
 /// Kinds of run event (the seed's cascade signals, plus a few more).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventKind {
     /// A route was chosen.
@@ -230,7 +234,7 @@ pub enum EventKind {
 }
 
 /// One entry of the event log.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Virtual time in ms since the run began.
     pub at_ms: u64,
@@ -243,7 +247,7 @@ pub struct Event {
 }
 
 /// Which route matched.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteChoice {
     /// Its position in the playbook (0-based).
     pub index: usize,
@@ -256,7 +260,7 @@ pub struct RouteChoice {
 }
 
 /// Everything a run produced.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// Identifier of the run.
     pub run_id: String,
@@ -290,4 +294,7 @@ pub struct RunResult {
     pub escalation: Option<EscalationRecord>,
     /// The ordered event log.
     pub events: Vec<Event>,
+    /// Every handoff in the seed's Handoff format, in order.
+    #[serde(default)]
+    pub handoffs: Vec<super::record::Handoff>,
 }

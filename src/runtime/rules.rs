@@ -120,15 +120,7 @@ impl Engine<'_> {
             kind: e.kind.name.clone(),
             title: title.clone(),
             coordinator: self.coordinator_name(),
-            reports_to: self
-                .coordinator
-                .and_then(|c| {
-                    c.settings.iter().find_map(|s| match s {
-                        crate::ast::Setting::ReportsTo(r) => Some(r.name.clone()),
-                        _ => None,
-                    })
-                })
-                .unwrap_or_else(|| "ORCHESTRATOR".to_string()),
+            reports_to: self.reports_to(),
             timestamp: self.timestamp(self.now_ms()),
             signal: self.signal.clone(),
             context,

@@ -12,6 +12,7 @@ use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 use super::backend::{TaskOutcome, TaskRequest};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
+use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
 /// What a step produced.
@@ -166,6 +167,7 @@ impl<'p> Engine<'p> {
         &self,
         name: &str,
         call: &Call,
+        scope: &Scope,
         args: &Map<String, Value>,
         number: u32,
         timeout_ms: u64,
@@ -201,7 +203,18 @@ impl<'p> Engine<'p> {
             attempt: number,
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
+            idempotency_key: self.idempotency_key(call, scope),
+            deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
+            assignment: self.assignment(call, scope),
         };
+        self.note(Entry::Attempt(AttemptStart {
+            step: name.to_string(),
+            agent: request.agent.clone(),
+            task: request.task.clone(),
+            attempt: number,
+            at_ms: started,
+            request: serde_json::to_value(request.to_protocol()).unwrap_or(Value::Null),
+        }));
         let end = tokio::select! {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
@@ -215,6 +228,22 @@ impl<'p> Engine<'p> {
                 }
             },
         };
+        let (outcome, kind, message) = match &end {
+            AttemptEnd::Success(_) => ("success", None, None),
+            AttemptEnd::Failure { kind, message } => {
+                ("failure", Some(kind.clone()), Some(message.clone()))
+            }
+            AttemptEnd::Timeout => ("timeout", None, None),
+            AttemptEnd::Cancelled => ("aborted", None, None),
+        };
+        self.note(Entry::AttemptEnd(RecordedEnd {
+            step: name.to_string(),
+            attempt: number,
+            at_ms: self.now_ms(),
+            outcome: outcome.to_string(),
+            kind,
+            message,
+        }));
         (end, started)
     }
 
@@ -310,6 +339,7 @@ impl<'p> Engine<'p> {
         }
         let mut abandoned = Abandoned::new(self, record.clone());
         self.handoffs(&name, call, scope);
+        self.record_handoff(&name, call, scope, place);
         let args: Map<String, Value> = call
             .args
             .iter()
@@ -339,7 +369,9 @@ impl<'p> Engine<'p> {
 
         let mut number = 1;
         let (final_kind, final_message) = loop {
-            let (end, attempt_start) = self.attempt(&name, call, &args, number, timeout_ms).await;
+            let (end, attempt_start) = self
+                .attempt(&name, call, scope, &args, number, timeout_ms)
+                .await;
             let end = match end {
                 AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
                     Some(message) => AttemptEnd::Failure {
@@ -589,7 +621,7 @@ impl<'p> Engine<'p> {
             .collect();
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
-        let (end, started) = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        let (end, started) = self.attempt(&name, call, scope, &args, 1, timeout_ms).await;
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (

@@ -1,0 +1,97 @@
+//! The one output sink of a run: the terminal (progress, status lines,
+//! reports on stdout), the logs, report files and the journal all write
+//! through here, and everything written is redacted first, so no writer can
+//! leak a secret by forgetting to.
+//!
+//! The secrets are process-wide: [`set_secrets`] is called once the backends
+//! file has been read, before any agent runs.
+
+mod redact;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+pub use redact::{Redactor, MASK, MIN_SECRET_LEN};
+
+static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
+
+/// Makes every later write redact `values` (replacing earlier secrets).
+pub fn set_secrets<'a>(values: impl IntoIterator<Item = &'a str>) {
+    let redactor = Redactor::new(values);
+    let mut slot = REDACTOR.write().unwrap_or_else(|p| p.into_inner());
+    *slot = (!redactor.is_empty()).then(|| Arc::new(redactor));
+}
+
+fn current() -> Option<Arc<Redactor>> {
+    REDACTOR.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// `text` with every secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    match current() {
+        Some(r) => r.redact(text),
+        None => text.to_string(),
+    }
+}
+
+/// Writes `text` to stdout, redacted (a closed pipe, as in `… | head`, is
+/// not an error).
+pub fn stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(redact(text).as_bytes())
+        .and_then(|()| out.flush());
+}
+
+/// Writes `text` to stderr, redacted.
+pub fn stderr(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err
+        .write_all(redact(text).as_bytes())
+        .and_then(|()| err.flush());
+}
+
+/// Writes `text`, redacted, to `path` atomically (temporary file, fsync,
+/// rename).
+pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    crate::report::write_atomically(path, &redact(text))
+}
+
+/// A `tracing` writer: each log record is redacted, then written to stderr
+/// in one piece.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogWriter;
+
+/// One log record being written (see [`LogWriter`]).
+#[derive(Debug, Default)]
+pub struct LogRecord {
+    buffer: Vec<u8>,
+}
+
+impl Write for LogRecord {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogRecord {
+    fn drop(&mut self) {
+        if !self.buffer.is_empty() {
+            stderr(&String::from_utf8_lossy(&self.buffer));
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogRecord;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LogRecord::default()
+    }
+}

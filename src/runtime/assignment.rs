@@ -1,0 +1,209 @@
+//! What an agent is told and what one step hands the next: the request's
+//! idempotency key and Agent Assignment, and the seed's Handoff records.
+
+use serde_json::{Map, Value};
+
+use crate::ast::{Call, Ident, Stmt};
+
+use super::engine::{Engine, Place};
+use super::eval::{display, Scope};
+use super::protocol::{Assignment, AssignmentContext, Criterion, Deliverable};
+use super::record::{Entry, Handoff};
+use super::result::StepOutcome;
+
+/// The scope name holding the element index path inside `parallel for`
+/// (not an identifier, so playbooks cannot read it).
+pub const INDEX_KEY: &str = "#index";
+
+impl<'p> Engine<'p> {
+    /// The coordinator's superior (`reports_to`), `ORCHESTRATOR` by default.
+    pub(super) fn reports_to(&self) -> String {
+        self.coordinator
+            .and_then(|c| {
+                c.settings.iter().find_map(|s| match s {
+                    crate::ast::Setting::ReportsTo(r) => Some(r.name.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| "ORCHESTRATOR".to_string())
+    }
+
+    /// Run id, the call's position in the playbook and, inside `parallel
+    /// for`, the element index: the same for every attempt of one step.
+    pub(super) fn idempotency_key(&self, call: &Call, scope: &Scope) -> String {
+        let position = match self.source {
+            Some(source) => {
+                let (line, col) = source.line_col(call.span.start);
+                format!("{line}:{col}")
+            }
+            None => format!("@{}", call.span.start),
+        };
+        let mut key = format!("{}/{position}", self.run_id);
+        if let Some(index) = scope.get(INDEX_KEY) {
+            key.push('/');
+            key.push_str(&display(index));
+        }
+        key
+    }
+
+    /// Results of earlier steps the call's arguments read (`commit.hash`),
+    /// with their values.
+    pub(super) fn handed_on(&self, call: &Call, scope: &Scope) -> Map<String, Value> {
+        let mut handed = Map::new();
+        for arg in &call.args {
+            arg.value.visit_paths(&mut |segments| {
+                let Some(root) = segments.first() else {
+                    return;
+                };
+                if root.name == "signal" || root.name.starts_with('#') {
+                    return;
+                }
+                if let Some(value) = path_value(scope, segments) {
+                    handed.insert(path_text(segments), value);
+                }
+            });
+        }
+        handed
+    }
+
+    /// The seed's Agent Assignment for `call`.
+    pub(super) fn assignment(&self, call: &Call, scope: &Scope) -> Assignment {
+        let inherited = self.inherited(call);
+        let task = inherited
+            .task
+            .and_then(|t| t.doc.as_ref())
+            .and_then(|d| d.as_plain())
+            .unwrap_or_else(|| call.task.name.clone());
+        let fields = match scope.get("signal") {
+            Some(Value::Object(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        let checks = inherited
+            .agent
+            .into_iter()
+            .flat_map(|a| a.checks.iter())
+            .chain(inherited.task.into_iter().flat_map(|t| t.checks.iter()));
+        Assignment {
+            task,
+            context: AssignmentContext {
+                signal: self.signal.clone(),
+                from: self.reports_to(),
+                fields,
+                handed_on: self.handed_on(call, scope),
+            },
+            deliverables: self.deliverables(call),
+            success_criteria: checks
+                .map(|c| Criterion {
+                    check: c.name.name.clone(),
+                    text: c
+                        .doc
+                        .as_ref()
+                        .and_then(|d| d.as_plain())
+                        .unwrap_or_else(|| c.name.name.replace('_', " ")),
+                })
+                .collect(),
+            markdown: String::new(),
+        }
+        .render(&call.agent.name)
+    }
+
+    /// The task's declared outputs.
+    fn deliverables(&self, call: &Call) -> Vec<Deliverable> {
+        let _ = call;
+        Vec::new()
+    }
+
+    /// Records the seed's Handoff when `step` receives results of earlier
+    /// steps.
+    pub(super) fn record_handoff(&self, step: &str, call: &Call, scope: &Scope, place: Place<'_>) {
+        let handed = self.handed_on(call, scope);
+        if handed.is_empty() {
+            return;
+        }
+        let roots: Vec<&str> = handed.keys().filter_map(|k| k.split('.').next()).collect();
+        let (from, work_completed, findings) = self.with_log(|log| {
+            let mut from: Vec<String> = Vec::new();
+            let mut findings = Vec::new();
+            for s in log.steps.iter() {
+                if roots.contains(&s.name.as_str()) {
+                    if let Some(agent) = &s.agent {
+                        if !from.contains(agent) {
+                            from.push(agent.clone());
+                        }
+                    }
+                    for (k, v) in &s.outputs {
+                        findings.push(format!("{}.{k}: {}", s.name, display(v)));
+                    }
+                }
+            }
+            let done = log
+                .steps
+                .iter()
+                .filter(|s| s.outcome == StepOutcome::Success)
+                .map(|s| match (&s.agent, &s.task) {
+                    (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
+                    _ => s.name.clone(),
+                })
+                .collect();
+            (from, done, findings)
+        });
+        let handoff = Handoff {
+            from: if from.is_empty() {
+                self.coordinator_name()
+            } else {
+                from.join(" + ")
+            },
+            to: call.agent.name.clone(),
+            step: step.to_string(),
+            at_ms: self.now_ms(),
+            work_completed,
+            current_state: handed
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", display(v)))
+                .collect(),
+            remaining_work: self.remaining_work(call, place),
+            findings,
+        };
+        self.with_log(|log| log.handoffs.push(handoff.clone()));
+        self.note(Entry::Handoff(handoff));
+    }
+
+    /// The agent steps of the workflow after `call` (in source order).
+    fn remaining_work(&self, call: &Call, place: Place<'_>) -> Vec<String> {
+        let Some(workflow) = self.workflows.get(place.workflow) else {
+            return Vec::new();
+        };
+        let mut ahead = Vec::new();
+        workflow.body.walk(&mut |stmt| {
+            if let Stmt::Call(c) = stmt {
+                if c.call.span.start > call.span.start {
+                    let what = format!("{}.{}", c.call.agent.name, c.call.task.name);
+                    ahead.push(match &c.binding {
+                        Some(b) => format!("{} ({what})", b.name),
+                        None => what,
+                    });
+                }
+            }
+        });
+        ahead
+    }
+}
+
+/// `commit.hash`.
+fn path_text(segments: &[Ident]) -> String {
+    segments
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The value at `segments` in `scope`, when bound and not null.
+fn path_value(scope: &Scope, segments: &[Ident]) -> Option<Value> {
+    let (root, rest) = segments.split_first()?;
+    let mut value = scope.get(&root.name)?;
+    for segment in rest {
+        value = value.get(&segment.name)?;
+    }
+    (!value.is_null()).then(|| value.clone())
+}
