@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diagnostics;
 pub mod explain;
 pub mod graph;
+pub mod journal;
 pub mod output;
 pub mod report;
 pub mod runtime;

@@ -57,8 +57,15 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         run_id: format!("dry-run-{}", target.signal.replace(':', "-").to_lowercase()),
         now,
     };
-    let result = runtime::simulate(request, scenario, |cancel| {
-        super::interrupt::on_ctrl_c(cancel.clone());
+    let journal = match &target.journal {
+        Some(path) => Some(super::run_input::open_journal(path)?),
+        None => None,
+    };
+    let recorder = journal
+        .clone()
+        .map(|j| j as std::sync::Arc<dyn crate::runtime::record::Recorder>);
+    let result = runtime::simulate(request, scenario, recorder, |cancel| {
+        super::interrupt::on_stop_signals(cancel.clone(), None);
     })
     .map_err(|e| {
         eprintln!("error: {e}");

@@ -9,6 +9,7 @@ mod explain;
 mod graph;
 mod interrupt;
 mod parse;
+mod report;
 mod routes;
 mod run;
 mod run_input;
@@ -97,6 +98,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run the `test` blocks of playbooks on the simulated backend.
     Test(test_cmd::TestArgs),
+    /// Rebuild a run's report from its journal (also of a killed run).
+    Report(report::ReportArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -111,6 +114,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
+        Command::Report(args) => report::run(&args),
     }
 }
 

@@ -8,15 +8,21 @@ use std::time::SystemTime;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
+use serde_json::{Map, Value};
+
 use super::run_input::{self, emit_report, exit_for, prepare, RunTarget};
-use super::Exit;
+use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
+use crate::journal;
+use crate::output;
 use crate::runtime::config::BackendsConfig;
 use crate::runtime::process::ProcessBackend;
+use crate::runtime::record::Recorder;
 use crate::runtime::routing_backend::RoutingBackend;
 use crate::runtime::simulated::{Scenario, SimulatedBackend};
-use crate::runtime::{self, RunRequest};
+use crate::runtime::{self, reach, RunRequest};
+use crate::source::SourceFile;
 
 /// Arguments of `coordops run`.
 #[derive(Debug, Args)]
@@ -27,14 +33,22 @@ Examples:
       --backends backends.toml --scenario push_rejected.toml --format json --output run.json
 
 Agents listed in the backends file with a `command` run as child processes
-(one per attempt, in their own process group, with a cleared environment);
-the others use the simulated backend, scripted by --scenario if given.
-Approvals follow the file's `approvals` policy (default: never decided, so
-they time out). Time is real. See docs/backends.md.
+(one per attempt, in their own process group, with a cleared environment plus
+the variables named in `env` and `secrets`). An agent marked
+`backend = \"simulated\"` uses the simulated backend, scripted by --scenario
+if given. Every agent the signal can reach must have a backend: otherwise
+nothing starts (exit 2). Approvals follow the file's `approvals` policy.
+Time is real. See docs/backends.md.
 
-Ctrl-C once: stop the agents (SIGTERM, then SIGKILL after the grace period)
-and still write the report of what finished. Twice: kill them and exit 130.
-Set COORDOPS_LOG=debug to log process starts and kills on stderr.
+Every run appends a journal (JSON lines, one per event) to --journal FILE,
+by default .coordops/runs/RUN_ID.jsonl; `coordops report JOURNAL` rebuilds
+the report from it, also after a crash or `kill -9`. Secret values are shown
+as *** in everything coordops writes.
+
+Ctrl-C, SIGTERM or SIGHUP once: stop the agents (SIGTERM, then SIGKILL after
+the grace period) and still write the report and journal (ABORTED, exit 4).
+Twice: kill them and exit 130. COORDOPS_LOG=debug logs process starts and
+kills on stderr.
 
 Exit codes: 0 complete or ignored, 1 the playbook has errors, 2 usage,
 configuration or I/O error, 3 partial success, 4 failed, escalated or
@@ -107,6 +121,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         Exit::Usage
     })?;
     let scenario = load_scenario(args, &playbook, &backends)?;
+    refuse_unmapped(args, &file, &playbook, &context, &backends)?;
     // Writing an agent's stdin after it exited must be an error, not a
     // SIGPIPE that kills coordops (main restores SIGPIPE's default action).
     // Children start with the default action again (std resets it).
@@ -121,18 +136,30 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     let unix = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    let run_id = format!(
+        "run-{}-{unix}-{}",
+        target.signal.replace(':', "-").to_lowercase(),
+        std::process::id()
+    );
+    let journal_path = target
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal::default_path(&run_id));
+    let journal = run_input::open_journal(&journal_path)?;
+    output::stderr(&format!(
+        "run {run_id}: {} → journal {}\n",
+        target.signal,
+        journal_path.display()
+    ));
     let request = RunRequest {
         playbook: &playbook,
         source: Some(&file),
         signal: target.signal.clone(),
         context,
-        run_id: format!(
-            "run-{}-{unix}-{}",
-            target.signal.replace(':', "-").to_lowercase(),
-            std::process::id()
-        ),
+        run_id,
         now,
     };
+    let recorder: Arc<dyn Recorder> = journal.clone();
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
     let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario));
     let backend = Arc::new(RoutingBackend::new(
@@ -150,8 +177,12 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         })?;
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        let watcher = on_ctrl_c(cancel.clone(), process.clone());
-        let result = runtime::run(request, backend, cancel.clone()).await;
+        let killer = process.clone();
+        let watcher = interrupt::on_stop_signals(
+            cancel.clone(),
+            Some(Arc::new(move || killer.kill_all_now())),
+        );
+        let result = runtime::run_recorded(request, backend, cancel.clone(), Some(recorder)).await;
         // Abandoned attempts may still be in their grace period.
         process.drain().await;
         watcher.abort();
@@ -160,27 +191,50 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     drop(runtime);
 
     emit_report(target, &playbook, &result)?;
+    let report = target
+        .output
+        .as_ref()
+        .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    output::stderr(&format!(
+        "run {}: {} in {} — report {report}, journal {}\n",
+        result.run_id,
+        result.status.word().to_uppercase(),
+        crate::report::human_duration(result.duration_ms),
+        journal_path.display()
+    ));
     Ok(exit_for(result.status))
 }
 
-/// First Ctrl-C: cancel the run (agents get SIGTERM, then SIGKILL after
-/// their grace period) and let it write its report. Second: SIGKILL every
-/// agent process group and exit 130.
-fn on_ctrl_c(
-    cancel: CancellationToken,
-    process: Arc<ProcessBackend>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return; // no signal handling on this platform: nothing to watch
-        }
+/// Refuses to start when an agent the signal can reach has no backend: a
+/// real run never silently simulates an agent.
+fn refuse_unmapped(
+    args: &RunArgs,
+    file: &SourceFile,
+    playbook: &Playbook,
+    context: &Map<String, Value>,
+    backends: &BackendsConfig,
+) -> Result<(), Exit> {
+    let reached = reach::agents_reached(playbook, &args.target.signal, context, Some(file));
+    let unmapped: Vec<&String> = reached
+        .iter()
+        .filter(|a| !backends.agents.contains_key(a.as_str()))
+        .collect();
+    if unmapped.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = unmapped.iter().map(|a| format!("`{a}`")).collect();
+    eprintln!(
+        "error: backends file `{}` gives no backend to {} agent(s) that {} can reach: {}",
+        args.backends.display(),
+        unmapped.len(),
+        args.target.signal,
+        names.join(", ")
+    );
+    for agent in unmapped {
         eprintln!(
-            "interrupted: stopping the agents and writing the report (Ctrl-C again to quit at once)"
+            "  add [agents.{agent}] with a `command`, or `backend = \"simulated\"` to simulate it on purpose"
         );
-        cancel.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            process.kill_all_now();
-            std::process::exit(Exit::Interrupted as i32);
-        }
-    })
+    }
+    eprintln!("nothing was started");
+    Err(Exit::Usage)
 }

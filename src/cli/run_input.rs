@@ -2,7 +2,6 @@
 //! checked playbook, the signal context from `--set key=value`, the
 //! scenario, the report and the exit code.
 
-use std::io::Write;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -10,6 +9,8 @@ use serde_json::{Map, Value};
 use crate::analysis;
 use crate::ast::Playbook;
 use crate::diagnostics::{render_all, RenderOptions};
+use crate::journal::Journal;
+use crate::output;
 use crate::report;
 use crate::runtime::context;
 use crate::runtime::result::{RunResult, RunStatus};
@@ -82,6 +83,9 @@ pub struct RunTarget {
     /// Write the report to this file (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Append the run's journal (JSON lines, one per event) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// `--format` of run reports.
@@ -150,19 +154,37 @@ pub fn emit_report(
     result: &RunResult,
 ) -> Result<(), Exit> {
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
-    let text = match target.format {
-        ReportFormat::Md => report::render_markdown(result, &agents),
+    write_report(target.format, target.output.as_deref(), &agents, result)
+}
+
+/// Renders `result` as `format` and writes it, through the redacting
+/// output sink, to `output` (atomically) or stdout.
+pub fn write_report(
+    format: ReportFormat,
+    output: Option<&Path>,
+    agents: &[String],
+    result: &RunResult,
+) -> Result<(), Exit> {
+    let text = match format {
+        ReportFormat::Md => report::render_markdown(result, agents),
         ReportFormat::Json => report::render_json(result),
     };
-    match &target.output {
-        Some(path) => report::write_atomically(path, &text).map_err(|e| {
+    match output {
+        Some(path) => output::write_file(path, &text).map_err(|e| {
             eprintln!("error: cannot write `{}`: {e}", path.display());
             Exit::Usage
         }),
         None => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            output::stdout(&text);
             Ok(())
         }
     }
+}
+
+/// Opens the run's journal at `path`, or says why not.
+pub fn open_journal(path: &Path) -> Result<std::sync::Arc<Journal>, Exit> {
+    Journal::create(path).map(std::sync::Arc::new).map_err(|e| {
+        eprintln!("error: cannot open the journal `{}`: {e}", path.display());
+        Exit::Usage
+    })
 }

@@ -22,6 +22,7 @@ pub mod gate;
 mod group;
 pub mod process;
 pub mod protocol;
+pub mod reach;
 pub mod record;
 pub mod result;
 pub mod routing;
@@ -335,6 +336,7 @@ pub fn had_failures(result: &RunResult) -> bool {
 pub fn simulate(
     request: RunRequest<'_>,
     scenario: simulated::Scenario,
+    recorder: Option<Arc<dyn record::Recorder>>,
     setup: impl FnOnce(&CancellationToken),
 ) -> Result<RunResult, String> {
     let interrupt_after = scenario.interrupt_after_ms();
@@ -355,6 +357,6 @@ pub fn simulate(
                 cancel.cancel();
             });
         }
-        run(request, backend, cancel.clone()).await
+        run_recorded(request, backend, cancel.clone(), recorder).await
     }))
 }

@@ -104,7 +104,7 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         ),
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(TEST_EPOCH_SECS),
     };
-    let result = match simulate(request, scenario(test), |_| {}) {
+    let result = match simulate(request, scenario(test), None, |_| {}) {
         Ok(r) => r,
         Err(e) => return invalid(file, test.span, &name, e),
     };

@@ -1,0 +1,69 @@
+//! `coordops report`: rebuild a run's report from its journal, also for a
+//! run that was killed before it could write one.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::run_input::{exit_for, write_report, ReportFormat};
+use super::Exit;
+use crate::journal;
+
+/// Arguments of `coordops report`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  coordops report .coordops/runs/run-ops-commit-1767225600-4242.jsonl
+  coordops report run.jsonl --format json --output run.json
+
+The journal is what `coordops run` (and `coordops dry-run --journal FILE`)
+appends while a run goes. A run that ended gives back its exact report; a run
+that was killed (SIGKILL, power loss) gives status UNFINISHED and lists the
+steps that were in flight. A torn last line is skipped (with a note on
+stderr). When a file holds several runs, the last one is reported.
+
+Exit codes: those of the run (0 complete or ignored, 3 partial, 4 failed,
+escalated, aborted or unfinished); 2 when the journal cannot be read.")]
+pub struct ReportArgs {
+    /// The journal (JSON lines) of a run.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write the report to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub(super) fn run(args: &ReportArgs) -> Exit {
+    let file = match journal::read(&args.journal) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    for (line, why) in &file.skipped {
+        eprintln!(
+            "note: `{}` line {line} skipped (an interrupted write?): {why}",
+            args.journal.display()
+        );
+    }
+    let rebuilt = match journal::rebuild(&file.entries) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: `{}`: {e}", args.journal.display());
+            return Exit::Usage;
+        }
+    };
+    if let Err(exit) = write_report(
+        args.format,
+        args.output.as_deref(),
+        &rebuilt.agents,
+        &rebuilt.result,
+    ) {
+        return exit;
+    }
+    exit_for(rebuilt.result.status)
+}

@@ -1,0 +1,192 @@
+//! The run journal: one JSON line per [`Entry`], appended as the run goes,
+//! so that a run stopped any way — even by `kill -9` — leaves an exact
+//! record. `coordops report JOURNAL` rebuilds the report from it.
+//!
+//! Every line is written through the redacting output sink, flushed as it is
+//! written (one `write` per line, no buffer) and fsynced at step boundaries
+//! (the start, each finished step and gate, the end). A torn last line — the
+//! process died mid-write — is skipped when read, and the next append starts
+//! on a new line.
+
+mod rebuild;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::runtime::record::{Entry, Recorder};
+
+pub use rebuild::{rebuild, Rebuilt};
+
+/// Where `coordops run` writes journals unless `--journal` says otherwise.
+pub const DEFAULT_DIR: &str = ".coordops/runs";
+
+/// The default journal path of a run: `.coordops/runs/RUN_ID.jsonl`.
+pub fn default_path(run_id: &str) -> PathBuf {
+    Path::new(DEFAULT_DIR).join(format!("{run_id}.jsonl"))
+}
+
+/// An open journal file; records entries as a [`Recorder`].
+#[derive(Debug)]
+pub struct Journal {
+    file: Mutex<File>,
+    path: PathBuf,
+    failed: AtomicBool,
+}
+
+impl Journal {
+    /// Opens `path` for appending (creating it and its folder), starting on
+    /// a fresh line if the file ends in a torn one.
+    pub fn create(path: &Path) -> std::io::Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
+        Ok(Journal {
+            file: Mutex::new(file),
+            path: path.to_path_buf(),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a write has failed (reported once on stderr when it did).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        let json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        let mut line = crate::output::redact(&json);
+        line.push('\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(line.as_bytes())?;
+        if matches!(
+            entry,
+            Entry::Start(_) | Entry::Step(_) | Entry::Gate(_) | Entry::End(_)
+        ) {
+            file.sync_data()?;
+        }
+        Ok(())
+    }
+}
+
+impl Recorder for Journal {
+    fn record(&self, entry: &Entry) {
+        if let Err(e) = self.append(entry) {
+            if !self.failed.swap(true, Ordering::Relaxed) {
+                crate::output::stderr(&format!(
+                    "warning: cannot write the journal `{}`: {e}; the run goes on, \
+                     but its record is incomplete\n",
+                    self.path.display()
+                ));
+            }
+        }
+    }
+}
+
+/// What reading a journal found.
+#[derive(Debug, Default)]
+pub struct JournalFile {
+    /// The entries of the last run in the file, in order.
+    pub entries: Vec<Entry>,
+    /// Lines that could not be read (1-based numbers and why), e.g. a torn
+    /// last line.
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// Reads the last run recorded in `path`. Unreadable lines (a torn write)
+/// are skipped and listed; a file with no run in it is an error.
+pub fn read(path: &Path) -> Result<JournalFile, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read journal `{}`: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut journal = JournalFile::default();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Entry>(line) {
+            Ok(Entry::Start(start)) => {
+                // A later run in the same file: report that one.
+                journal.entries.clear();
+                journal.entries.push(Entry::Start(start));
+            }
+            Ok(entry) => journal.entries.push(entry),
+            Err(e) => journal.skipped.push((i + 1, e.to_string())),
+        }
+    }
+    if !matches!(journal.entries.first(), Some(Entry::Start(_))) {
+        return Err(format!(
+            "`{}` is not a coordops journal: it records no run start",
+            path.display()
+        ));
+    }
+    Ok(journal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::record::RunStart;
+
+    fn start(id: &str) -> Entry {
+        Entry::Start(RunStart {
+            run_id: id.to_string(),
+            coordinator: "C".into(),
+            signal: "S:X".into(),
+            context: serde_json::Map::new(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            quality_gate: 80,
+            agents: vec!["A".into()],
+        })
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_and_the_next_append_starts_fresh() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("runs/j.jsonl");
+        let journal = Journal::create(&path).expect("create");
+        journal.record(&start("one"));
+        drop(journal);
+        let mut file = OpenOptions::new().append(true).open(&path).expect("open");
+        file.write_all(b"{\"type\":\"step\",\"na").expect("torn");
+        drop(file);
+        let read_back = read(&path).expect("read");
+        assert_eq!(read_back.entries, vec![start("one")]);
+        assert_eq!(read_back.skipped.len(), 1);
+
+        let journal = Journal::create(&path).expect("reopen");
+        journal.record(&start("two"));
+        let text = std::fs::read_to_string(&path).expect("text");
+        assert!(text.ends_with("\"agents\":[\"A\"]}\n"), "{text}");
+        assert_eq!(read(&path).expect("read").entries, vec![start("two")]);
+    }
+
+    #[test]
+    fn a_file_without_a_run_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.jsonl");
+        std::fs::write(&path, "hello\n").expect("write");
+        assert!(read(&path).is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! Rebuilding a run's result from its journal: exact when the run ended,
+//! `UNFINISHED` with what was in flight when it was killed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Map;
+
+use crate::report::human_duration;
+use crate::runtime::record::{AttemptStart, Entry};
+use crate::runtime::result::{Attempt, RunResult, RunStatus, StepOutcome, StepRecord};
+
+/// A rebuilt run.
+#[derive(Debug)]
+pub struct Rebuilt {
+    /// The run's result.
+    pub result: RunResult,
+    /// The agents the playbook declares (for the Markdown report).
+    pub agents: Vec<String>,
+    /// Whether the journal recorded the run's end.
+    pub finished: bool,
+}
+
+/// The result of the run recorded by `entries` (which start with its
+/// `start` entry).
+pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
+    let Some(Entry::Start(start)) = entries.first() else {
+        return Err("the journal records no run start".to_string());
+    };
+    let agents = start.agents.clone();
+    if let Some(Entry::End(result)) = entries.iter().rev().find(|e| matches!(e, Entry::End(_))) {
+        return Ok(Rebuilt {
+            result: (**result).clone(),
+            agents,
+            finished: true,
+        });
+    }
+    let mut result = RunResult {
+        run_id: start.run_id.clone(),
+        coordinator: start.coordinator.clone(),
+        signal: start.signal.clone(),
+        context: start.context.clone(),
+        route: None,
+        status: RunStatus::Unfinished,
+        started_at: start.started_at.clone(),
+        duration_ms: 0,
+        summary: String::new(),
+        payload: Map::new(),
+        next_steps: None,
+        steps: Vec::new(),
+        gates: Vec::new(),
+        quality_gate: start.quality_gate,
+        escalation: None,
+        events: Vec::new(),
+        handoffs: Vec::new(),
+    };
+    // Attempts sent and not yet part of a finished step, by step name.
+    let mut open: BTreeMap<String, (AttemptStart, Vec<Attempt>)> = BTreeMap::new();
+    let mut last_ms = 0;
+    for entry in entries {
+        match entry {
+            Entry::Start(_) | Entry::End(_) => {}
+            Entry::Route(route) => result.route = Some(route.clone()),
+            Entry::Event(event) => {
+                last_ms = last_ms.max(event.at_ms);
+                result.events.push(event.clone());
+            }
+            Entry::Attempt(a) => {
+                last_ms = last_ms.max(a.at_ms);
+                let done = open.remove(&a.step).map(|(_, done)| done);
+                open.insert(a.step.clone(), (a.clone(), done.unwrap_or_default()));
+            }
+            Entry::AttemptEnd(end) => {
+                last_ms = last_ms.max(end.at_ms);
+                if let Some((start, done)) = open.get_mut(&end.step) {
+                    done.push(Attempt {
+                        number: end.attempt,
+                        started_ms: start.at_ms,
+                        duration_ms: end.at_ms.saturating_sub(start.at_ms),
+                        outcome: end.outcome.clone(),
+                        kind: end.kind.clone(),
+                        message: end.message.clone(),
+                    });
+                }
+            }
+            Entry::Step(step) => {
+                open.remove(&step.name);
+                result.steps.push(step.clone());
+            }
+            Entry::Gate(gate) => result.gates.push(gate.clone()),
+            Entry::Handoff(h) => result.handoffs.push(h.clone()),
+        }
+    }
+    let reason = format!(
+        "in flight when the run stopped (the journal ends at +{})",
+        human_duration(last_ms)
+    );
+    let mut in_flight = Vec::new();
+    for (name, (attempt, mut attempts)) in open {
+        let answered = attempts.iter().any(|a| a.number == attempt.attempt);
+        if !answered {
+            attempts.push(Attempt {
+                number: attempt.attempt,
+                started_ms: attempt.at_ms,
+                duration_ms: last_ms.saturating_sub(attempt.at_ms),
+                outcome: "aborted".to_string(),
+                kind: None,
+                message: Some(reason.clone()),
+            });
+        }
+        in_flight.push(format!(
+            "{name} ({}.{} attempt {})",
+            attempt.agent, attempt.task, attempt.attempt
+        ));
+        let started_ms = attempts.first().map_or(attempt.at_ms, |a| a.started_ms);
+        result.steps.push(StepRecord {
+            name,
+            kind: "task".to_string(),
+            agent: Some(attempt.agent.clone()),
+            task: Some(attempt.task.clone()),
+            outcome: StepOutcome::Aborted {
+                reason: reason.clone(),
+            },
+            critical: false,
+            started_ms,
+            duration_ms: last_ms.saturating_sub(started_ms),
+            attempts,
+            outputs: Map::new(),
+        });
+    }
+    result.steps.sort_by_key(|s| s.started_ms);
+    result.duration_ms = last_ms;
+    result.summary = if in_flight.is_empty() {
+        format!(
+            "The run did not finish: its journal ends at +{} with no step in flight.",
+            human_duration(last_ms)
+        )
+    } else {
+        format!(
+            "The run did not finish: its journal ends at +{} with {} step(s) in flight: {}.",
+            human_duration(last_ms),
+            in_flight.len(),
+            in_flight.join(", ")
+        )
+    };
+    Ok(Rebuilt {
+        result,
+        agents,
+        finished: false,
+    })
+}
