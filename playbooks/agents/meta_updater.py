@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+# opslib lives next to this script; no __pycache__ in the checkout.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from opslib import (  # noqa: E402

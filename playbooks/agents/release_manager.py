@@ -15,6 +15,8 @@ import shlex
 import sys
 from pathlib import Path
 
+# opslib lives next to this script; no __pycache__ in the checkout.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from opslib import (  # noqa: E402
@@ -156,11 +158,15 @@ def _remote_hash(remote, ref):
 
 
 def _push_failure(proc, what):
-    text = proc.stderr or ""
+    # With --porcelain the per-ref status ("!\tHEAD:refs/heads/x\t[rejected]
+    # (fetch first)") is on stdout, git's hints on stderr.
+    text = (proc.stdout or "") + "\n" + (proc.stderr or "")
     reason = next(
-        (l.strip() for l in text.splitlines() if "[rejected]" in l or "[remote rejected]" in l),
+        (" ".join(l.split()) for l in text.splitlines() if "[rejected]" in l or "[remote rejected]" in l),
         None,
     )
+    if reason is not None:
+        reason = reason.lstrip("! ")
     if reason is not None or "non-fast-forward" in text or "fetch first" in text:
         return Failure("rejected", f"push of {what} rejected: {reason or 'non-fast-forward'}")
     if re.search(r"Could not read from remote|unable to access|Connection|timed out", text):
