@@ -399,6 +399,33 @@ fn push_rejected_then_fetch_rebases_and_push_succeeds() {
     assert_eq!(pushed["hash"], repo.remote_branch("feature"));
     assert_eq!(pushed["hash"], repo.head());
 
+    // The PR is recorded under .git (never committed) and lists the rebased
+    // commit; the playbook's attribution check wants /AI/ in its body.
+    let pr = repo.ok(
+        "release_manager",
+        "pr",
+        json!({"branch": "feature", "commits": [mine["hash"]]}),
+        &[("url", "string"), ("title", "string"), ("body", "string")],
+    );
+    let short = repo.git(&["rev-parse", "--short", "HEAD"]);
+    assert!(pr["body"].as_str().unwrap().contains(&short), "{pr}");
+    assert!(pr["body"].as_str().unwrap().contains("AI"), "{pr}");
+    let url = pr["url"].as_str().unwrap();
+    let file = url.strip_prefix("file://").expect("a file:// URL");
+    assert!(
+        Path::new(file).starts_with(repo.work().join(".git")),
+        "{url}"
+    );
+    assert!(Path::new(file).is_file());
+    let status = repo.ok(
+        "release_manager",
+        "pr_status",
+        json!({"pr": 1}),
+        &[("state", "string"), ("url", "string")],
+    );
+    assert_eq!(status["state"], "open");
+    assert_eq!(status["url"], pr["url"]);
+
     let (kind, message, _) = repo.fails("release_manager", "push", json!({"branch": "main"}));
     assert_eq!(kind, "boundary");
     assert!(message.contains("requires human approval"), "{message}");

@@ -250,6 +250,23 @@ def _prs():
     return prs
 
 
+def _on_head(commit):
+    """"<short hash> <subject>" of `commit`, or of its rebased copy on HEAD
+    (a fetch rebases the commit a push was rejected for)."""
+    line = git_out("log", "-1", "--format=%h %ad%x00%s", "--date=raw", commit, check=False)
+    if not line:
+        raise Failure("pr_failed", f"unknown commit {commit}")
+    short, key = line.split(" ", 1)
+    if git("merge-base", "--is-ancestor", commit, "HEAD", check=False, quiet=True).returncode != 0:
+        for candidate in git_out("log", "-200", "--format=%h %ad%x00%s", "--date=raw", "HEAD").splitlines():
+            c_short, _, c_key = candidate.partition(" ")
+            if c_key == key:
+                log(f"{short} was rebased: it is {c_short} on HEAD")
+                short = c_short
+                break
+    return f"{short} {key.split(chr(0), 1)[1]}"
+
+
 def _pending_title_file(branch):
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", branch or "HEAD")
     return state_dir("prs") / f"title-{safe}.json"
@@ -262,12 +279,7 @@ def pr(args):
     if not commits:
         revs = f"{base}..HEAD" if git("rev-parse", "-q", "--verify", base, check=False, quiet=True).returncode == 0 else "-1"
         commits = [l for l in git_out("log", "--format=%H", revs, check=False).splitlines() if l] or [git_out("rev-parse", "HEAD")]
-    subjects = []
-    for c in commits:
-        line = git_out("log", "-1", "--format=%h %s", c, check=False)
-        if not line:
-            raise Failure("pr_failed", f"unknown commit {c}")
-        subjects.append(line)
+    subjects = [_on_head(c) for c in commits]
     pending = _pending_title_file(head)
     title = None
     if pending.is_file():
