@@ -573,3 +573,36 @@ fn skill_is_scaffolded_and_registered_and_collisions_are_reported() {
         .read("CLAUDE.md")
         .contains("skills/constraint-preflight-2/SKILL.md"));
 }
+
+#[test]
+fn failing_or_missing_tests_are_reported_and_nothing_is_committed() {
+    let repo = Repo::new();
+    repo.commit("chore: start");
+    let before = repo.head();
+
+    repo.write("Makefile", "test:\n\tfalse\n");
+    let out = repo.commit("fix: break the tests");
+    assert_eq!(out["tests_passed"], false, "{out}");
+    assert_eq!(out["hash"], "");
+    assert_eq!(repo.head(), before, "nothing was committed");
+
+    std::fs::remove_file(repo.work().join("Makefile")).unwrap();
+    let (reply, stderr) = repo.call(
+        "release_manager",
+        "commit",
+        json!({"message": "fix: no tests at all"}),
+    );
+    assert_eq!(reply["outputs"]["tests_passed"], false, "{reply}");
+    assert!(stderr.contains("no tests found"), "{stderr}");
+    assert_eq!(repo.head(), before);
+
+    // OPS_TEST_COMMAND (split like a shell would, run without a shell).
+    let (reply, _) = repo.call_env(
+        "release_manager",
+        "commit",
+        json!({"message": "fix: tested by command"}),
+        &[("OPS_TEST_COMMAND", "python3 -c 'import sys; sys.exit(0)'")],
+    );
+    assert_eq!(reply["outputs"]["tests_passed"], true, "{reply}");
+    assert_eq!(reply["outputs"]["hash"], repo.head());
+}

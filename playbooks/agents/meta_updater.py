@@ -277,4 +277,4 @@ HANDLERS = {
 }
 
 if __name__ == "__main__":
-    sys.exit(serve(HANDLERS, "META_UPDATER"))
+    sys.exit(serve(HANDLERS, "META_UPDATER", replayable=("finalize_changelog",)))

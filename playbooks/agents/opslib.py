@@ -112,36 +112,35 @@ def remaining(margin=0.5):
 # ── Subprocesses ────────────────────────────────────────────────────────────
 
 
-def run(argv, check=True, quiet=False, input=None, cwd=None, stdout_to_stderr=False):
-    """Runs argv (a list, never a shell string) within the attempt's budget.
+def run(argv, check=True, quiet=False, input=None, margin=0.5, untrusted=False):
+    """Runs argv (a list, never a shell string) within the attempt's budget
+    (less `margin` seconds).
 
     Returns the CompletedProcess (text mode). With check, a non-zero status
     raises Failure("error", <last line of stderr>). Output never reaches our
-    stdout: it is captured, or forwarded to stderr with stdout_to_stderr.
+    stdout: it is captured. An `untrusted` program (the repository's tests)
+    gets no secret-looking environment variables, and its combined output is
+    copied to stderr with secret values redacted.
     """
     if not quiet:
         log(shlex.join(argv))
+    env = None
+    if untrusted:
+        env = {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)}
     try:
-        if stdout_to_stderr:
-            proc = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=sys.stderr.fileno(),
-                stderr=sys.stderr.fileno(),
-                timeout=remaining(),
-                cwd=cwd,
-                text=True,
-            )
-        else:
-            proc = subprocess.run(
-                argv,
-                input=input,
-                stdin=None if input is not None else subprocess.DEVNULL,
-                capture_output=True,
-                timeout=remaining(),
-                cwd=cwd,
-                text=True,
-            )
+        proc = subprocess.run(
+            argv,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if untrusted else subprocess.PIPE,
+            timeout=remaining(margin),
+            env=env,
+            text=True,
+            errors="replace",
+        )
+        if untrusted and proc.stdout:
+            log(proc.stdout)
     except subprocess.TimeoutExpired:
         raise Failure("timeout", f"`{argv[0]}` did not finish within the attempt's timeout")
     except FileNotFoundError:
@@ -415,7 +414,7 @@ def _replay_file(request):
         return None
     digest = hashlib.sha256(
         json.dumps(
-            [key, request.get("agent"), request.get("task"), request.get("args")],
+            [key, request.get("run_id"), request.get("agent"), request.get("task"), request.get("args")],
             sort_keys=True,
         ).encode()
     ).hexdigest()

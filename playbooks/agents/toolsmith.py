@@ -400,4 +400,4 @@ HANDLERS = {
 }
 
 if __name__ == "__main__":
-    sys.exit(serve(HANDLERS, "TOOLSMITH"))
+    sys.exit(serve(HANDLERS, "TOOLSMITH", replayable=("skill", "agent", "tool", "add_suffix")))
