@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import traceback
+from urllib.parse import unquote
 from pathlib import Path
 
 # The playbook's `commit_format` check (playbooks/coord_ops.ops).
@@ -295,8 +296,6 @@ def broken_links(path, root):
             clean = re.split(r"[#?]", target, maxsplit=1)[0]
             if not clean:
                 continue
-            from urllib.parse import unquote
-
             clean = unquote(clean)
             base = Path(root) if clean.startswith("/") else path.parent
             if not (base / clean.lstrip("/")).exists():

@@ -32,7 +32,6 @@ from opslib import (  # noqa: E402
     has_head,
     log,
     remote_name,
-    repo_root,
     run,
     scan_staged_for_secrets,
     serve,
