@@ -138,7 +138,12 @@ def commit(args):
     if not _staged_files():
         raise Failure("nothing_to_commit", "nothing to commit: no changes staged")
     _refuse_secrets()
-    if not _run_tests():
+    try:
+        passed = _run_tests()
+    except Failure:
+        _unstage()  # leave the index as a failed attempt found it: unstaged
+        raise
+    if not passed:
         # Reported, not committed: the playbook's `tests_pass` check fails the
         # step, and the same signal can be sent again once the tests pass.
         _unstage()
