@@ -29,6 +29,22 @@ fn require_tools() {
     }
 }
 
+/// The interpreter `python3` runs (resolved once: version-manager shims such
+/// as pyenv's cost more to start than the agents take to run).
+fn python3() -> &'static Path {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        require_tools();
+        let out = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 runs");
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        assert!(path.is_file(), "python3 reports no sys.executable: {out:?}");
+        path
+    })
+}
+
 /// A scratch repository `work` (branch `feature`, with a Makefile `test:`
 /// target) whose `origin` is the bare repository `remote.git`.
 struct Repo {
@@ -132,7 +148,7 @@ impl Repo {
             "agent": script.to_uppercase(), "task": task, "args": args,
             "attempt": 1, "timeout_ms": 30000, "future_field": {"ignored": true},
         });
-        let mut cmd = self.command("python3", &self.work());
+        let mut cmd = self.command(&python3().to_string_lossy(), &self.work());
         cmd.arg(agents_dir().join(format!("{script}.py")))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
