@@ -1,5 +1,6 @@
 //! Integration tests: one binary (`autotests = false`) to keep link times down.
 
+mod agents_py;
 mod checks;
 mod cli;
 mod diagnostics;
