@@ -8,6 +8,7 @@ mod dry_run_cli;
 mod explain;
 mod formats;
 mod graph;
+mod journal;
 mod playbooks;
 mod process_backend;
 mod props;

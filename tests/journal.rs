@@ -1,0 +1,215 @@
+//! The run journal and `coordops report`: a finished run's journal gives
+//! back its exact report; a killed run's journal (cut anywhere, even inside
+//! a line) gives an UNFINISHED report listing what was in flight.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PLAYBOOK: &str = "playbooks/coord_ops.ops";
+
+fn coordops() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .env("COLUMNS", "80");
+    cmd
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&cmd.output().expect("runs").stdout).into_owned()
+}
+
+/// Dry-runs `signal` with `args`, journalling to `dir/name.jsonl`.
+fn journalled(dir: &TempDir, name: &str, signal: &str, args: &[&str]) -> (PathBuf, String) {
+    let journal = dir.path().join(format!("{name}.jsonl"));
+    let report = stdout(
+        coordops()
+            .args(["dry-run", PLAYBOOK, "--signal", signal, "--journal"])
+            .arg(&journal)
+            .args(args),
+    );
+    (journal, report)
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("journal")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn entry_type(line: &str) -> String {
+    serde_json::from_str::<Value>(line).expect("a JSON line")["type"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_finished_run_gives_back_its_exact_report() {
+    let dir = TempDir::new().expect("tempdir");
+    for (signal, args) in [
+        ("OPS:COMMIT", vec!["--set", "user_facing=true"]),
+        ("OPS:AUDIT", vec![]),
+        (
+            "OPS:COMMIT",
+            vec![
+                "--scenario",
+                "tests/fixtures/scenarios/push_rejected_then_fetch.toml",
+            ],
+        ),
+        ("SCHED:SWAP", vec![]),
+    ] {
+        for format in ["md", "json"] {
+            let mut all = args.clone();
+            all.extend(["--format", format]);
+            let (journal, report) = journalled(&dir, format, signal, &all);
+            let rebuilt = stdout(
+                coordops()
+                    .arg("report")
+                    .arg(&journal)
+                    .args(["--format", format]),
+            );
+            assert_eq!(rebuilt, report, "{signal} {format}");
+            std::fs::remove_file(&journal).expect("rm");
+        }
+    }
+}
+
+#[test]
+fn the_journal_has_one_line_per_entry_from_start_to_end() {
+    let dir = TempDir::new().expect("tempdir");
+    let (journal, _) = journalled(&dir, "j", "OPS:COMMIT", &[]);
+    let types: Vec<String> = lines(&journal).iter().map(|l| entry_type(l)).collect();
+    assert_eq!(types.first().map(String::as_str), Some("start"));
+    assert_eq!(types.last().map(String::as_str), Some("end"));
+    for kind in [
+        "route",
+        "event",
+        "attempt",
+        "attempt_end",
+        "step",
+        "handoff",
+    ] {
+        assert!(types.iter().any(|t| t == kind), "{kind} in {types:?}");
+    }
+    let attempt = lines(&journal)
+        .into_iter()
+        .find(|l| entry_type(l) == "attempt")
+        .expect("an attempt");
+    let request = &serde_json::from_str::<Value>(&attempt).expect("json")["request"];
+    assert_eq!(request["protocol"], 1);
+    assert_eq!(request["agent"], "RELEASE_MANAGER");
+    assert!(request["idempotency_key"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("dry-run-ops-commit/")));
+    assert!(request["assignment"]["markdown"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("## Agent Assignment: RELEASE_MANAGER")));
+}
+
+#[test]
+fn a_killed_run_reports_unfinished_with_the_step_in_flight() {
+    let dir = TempDir::new().expect("tempdir");
+    let (journal, _) = journalled(&dir, "j", "OPS:COMMIT", &[]);
+    let all = lines(&journal);
+    // Cut right after the push attempt was sent, then half a line: what a
+    // `kill -9` in the middle of a write leaves.
+    let cut = all
+        .iter()
+        .position(|l| entry_type(l) == "attempt" && l.contains("\"step\":\"push\""))
+        .expect("the push attempt");
+    let mut text = all[..=cut].join("\n");
+    text.push('\n');
+    text.push_str(&all[cut + 1][..10]);
+    let killed = dir.path().join("killed.jsonl");
+    std::fs::write(&killed, text).expect("write");
+
+    let out = coordops()
+        .arg("report")
+        .arg(&killed)
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("skipped (an interrupted write?)"));
+    let md = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(md.contains("**Status:** UNFINISHED"), "{md}");
+    assert!(
+        md.contains("1 step(s) in flight: push (RELEASE_MANAGER.push attempt 1)"),
+        "{md}"
+    );
+
+    let json = stdout(
+        coordops()
+            .arg("report")
+            .arg(&killed)
+            .args(["--format", "json"]),
+    );
+    let result: Value = serde_json::from_str(&json).expect("json report");
+    assert_eq!(result["status"], "UNFINISHED");
+    let steps = result["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 2, "{json}");
+    assert_eq!(steps[0]["name"], "commit");
+    assert_eq!(steps[0]["outcome"]["status"], "success");
+    assert_eq!(steps[1]["name"], "push");
+    assert_eq!(steps[1]["outcome"]["status"], "aborted");
+}
+
+#[test]
+fn an_interrupted_dry_run_journals_its_abort() {
+    let dir = TempDir::new().expect("tempdir");
+    let (journal, _) = journalled(
+        &dir,
+        "j",
+        "OPS:AUDIT",
+        &[
+            "--scenario",
+            "tests/fixtures/scenarios/audit_interrupted.toml",
+        ],
+    );
+    let end = lines(&journal).pop().expect("a last line");
+    assert_eq!(entry_type(&end), "end");
+    assert!(end.contains("\"status\":\"ABORTED\""), "{end}");
+}
+
+#[test]
+fn the_last_run_of_a_shared_journal_is_reported() {
+    let dir = TempDir::new().expect("tempdir");
+    let journal = dir.path().join("shared.jsonl");
+    for signal in ["OPS:AUDIT", "OPS:COMMIT"] {
+        coordops()
+            .args(["dry-run", PLAYBOOK, "--signal", signal, "--journal"])
+            .arg(&journal)
+            .assert()
+            .success();
+    }
+    coordops()
+        .arg("report")
+        .arg(&journal)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("## Ops Result: OPS:COMMIT"));
+}
+
+#[test]
+fn what_is_not_a_journal_is_a_usage_error() {
+    let dir = TempDir::new().expect("tempdir");
+    let bogus = dir.path().join("bogus.jsonl");
+    std::fs::write(&bogus, "not json\n").expect("write");
+    coordops()
+        .arg("report")
+        .arg(&bogus)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a coordops journal"));
+    coordops()
+        .arg("report")
+        .arg(dir.path().join("missing.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read journal"));
+}
