@@ -12,6 +12,7 @@ mod journal;
 mod playbooks;
 mod process_backend;
 mod props;
+mod protocol;
 mod runs;
 mod runtime_semantics;
 mod spans;

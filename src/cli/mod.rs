@@ -13,6 +13,7 @@ mod report;
 mod routes;
 mod run;
 mod run_input;
+mod schema;
 mod test_cmd;
 
 use std::io::IsTerminal;
@@ -100,6 +101,8 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Rebuild a run's report from its journal (also of a killed run).
     Report(report::ReportArgs),
+    /// Print the JSON Schema of the agent protocol's request or reply.
+    Schema(schema::SchemaArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
         Command::Report(args) => report::run(&args),
+        Command::Schema(args) => schema::run(&args),
     }
 }
 
