@@ -1,0 +1,284 @@
+//! `coordops run` on the real binary with real agent processes: runs stopped
+//! by SIGTERM and by `kill -9`, a secret that never shows, and agents
+//! without a backend refused before anything starts.
+//!
+//! Nothing here depends on wall-clock budgets: the tests wait (with generous
+//! caps) for what the processes did — a pid file written, a process gone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use tempfile::TempDir;
+
+const PLAYBOOK: &str = "tests/fixtures/runs/runs.ops";
+/// A multi-line secret, as a private key or a token file might be.
+const SECRET: &str = "ghp_Zx9secretValue123\nsecond-line-secret-456";
+/// How long to wait for a process to do something before failing.
+const CAP: Duration = Duration::from_secs(60);
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/runs")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A backends file in `dir` serving SLEEPER (pid file in `dir`) and LEAKY
+/// (with the secret), plus `extra` TOML.
+fn backends(dir: &TempDir, extra: &str) -> PathBuf {
+    let pid_file = dir.path().join("agent.pid");
+    let text = format!(
+        "[agents.SLEEPER]\ncommand = [{sleeper:?}]\nenv = {{ PID_FILE = {pid:?} }}\ngrace = \"1s\"\n\n\
+         [agents.LEAKY]\ncommand = [\"python3\", {leaky:?}]\nsecrets = [\"LEAKY_TOKEN\"]\n\n{extra}",
+        sleeper = fixture("pid_sleep.sh"),
+        pid = pid_file.to_string_lossy(),
+        leaky = fixture("leaky.py"),
+    );
+    let path = dir.path().join("backends.toml");
+    std::fs::write(&path, text).expect("backends file");
+    path
+}
+
+fn coordops() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+    cmd.current_dir(root())
+        .env("LEAKY_TOKEN", SECRET)
+        .env("COLUMNS", "80");
+    cmd
+}
+
+/// Starts `coordops run` on `signal` in the background.
+fn spawn_run(dir: &TempDir, signal: &str) -> Child {
+    StdCommand::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(root())
+        .env("LEAKY_TOKEN", SECRET)
+        .args(["run", PLAYBOOK, "--signal", signal, "--backends"])
+        .arg(backends(dir, ""))
+        .arg("--journal")
+        .arg(dir.path().join("run.jsonl"))
+        .arg("--output")
+        .arg(dir.path().join("report.md"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.txt")).expect("stderr file"))
+        .spawn()
+        .expect("coordops starts")
+}
+
+/// Waits until `done` holds, failing after [`CAP`].
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < CAP, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_secs(1) / 20);
+    }
+}
+
+/// The agent's pid, once it has written it.
+fn agent_pid(dir: &TempDir) -> i32 {
+    let path = dir.path().join("agent.pid");
+    wait_until("the agent's pid file", || path.exists());
+    std::fs::read_to_string(&path)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid")
+}
+
+/// Whether `pid` is a live process (a zombie counts as gone: in containers
+/// nobody may reap orphans).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+fn signal(child: &Child, signal: i32) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let mut status = None;
+    wait_until("coordops to exit", || {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    status.expect("exited")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Fails if any form of the secret appears in `text`.
+fn assert_no_secret(what: &str, text: &str) {
+    for line in SECRET.lines() {
+        assert!(!text.contains(line), "{what} shows the secret:\n{text}");
+    }
+    let escaped = serde_json::to_string(SECRET).expect("json");
+    assert!(!text.contains(escaped.trim_matches('"')), "{what}:\n{text}");
+}
+
+#[test]
+fn sigterm_stops_the_agents_and_leaves_an_aborted_report_and_journal() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut run = spawn_run(&dir, "RUNS:HANG");
+    let agent = agent_pid(&dir);
+    assert!(alive(agent));
+    signal(&run, libc::SIGTERM);
+    let status = wait_exit(&mut run);
+    assert_eq!(status.code(), Some(4), "{}", read(&dir.path().join("stderr.txt")));
+    wait_until("the agent to be gone", || !alive(agent));
+
+    let report = read(&dir.path().join("report.md"));
+    assert!(report.contains("**Status:** ABORTED"), "{report}");
+    let journal = read(&dir.path().join("run.jsonl"));
+    let last: Value = serde_json::from_str(journal.lines().last().expect("lines")).expect("json");
+    assert_eq!(last["type"], "end");
+    assert_eq!(last["status"], "ABORTED");
+    let stderr = read(&dir.path().join("stderr.txt"));
+    assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
+    for (what, text) in [("report", &report), ("journal", &journal), ("stderr", &stderr)] {
+        assert_no_secret(what, text);
+    }
+}
+
+#[test]
+fn kill_9_leaves_no_agent_and_a_journal_that_reports_unfinished() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut run = spawn_run(&dir, "RUNS:HANG");
+    let agent = agent_pid(&dir);
+    signal(&run, libc::SIGKILL);
+    wait_exit(&mut run);
+    wait_until("the orphaned agent to be gone", || !alive(agent));
+    assert!(!dir.path().join("report.md").exists());
+
+    let journal = dir.path().join("run.jsonl");
+    let out = coordops()
+        .arg("report")
+        .arg(&journal)
+        .assert()
+        .code(4)
+        .get_output()
+        .stdout
+        .clone();
+    let report = String::from_utf8_lossy(&out);
+    assert!(report.contains("**Status:** UNFINISHED"), "{report}");
+    assert!(
+        report.contains("in flight: SLEEPER.hang (SLEEPER.hang attempt 1)"),
+        "{report}"
+    );
+    assert_no_secret("journal", &read(&journal));
+    assert_no_secret("rebuilt report", &report);
+}
+
+#[test]
+fn a_secret_never_shows_in_any_artefact() {
+    let dir = TempDir::new().expect("tempdir");
+    let backends = backends(&dir, "");
+    let mut artefacts = Vec::new();
+    for format in ["md", "json"] {
+        let journal = dir.path().join(format!("{format}.jsonl"));
+        let output = dir.path().join(format!("report.{format}"));
+        let run = coordops()
+            .env("COORDOPS_LOG", "debug")
+            .args(["run", PLAYBOOK, "--signal", "RUNS:LEAK", "--backends"])
+            .arg(&backends)
+            .args(["--format", format, "--journal"])
+            .arg(&journal)
+            .assert()
+            .code(4);
+        let out = run.get_output();
+        artefacts.push((format!("{format} stdout"), String::from_utf8_lossy(&out.stdout).into_owned()));
+        artefacts.push((format!("{format} stderr"), String::from_utf8_lossy(&out.stderr).into_owned()));
+        artefacts.push((format!("{format} journal"), read(&journal)));
+        coordops()
+            .args(["run", PLAYBOOK, "--signal", "RUNS:LEAK", "--backends"])
+            .arg(&backends)
+            .args(["--format", format, "--output"])
+            .arg(&output)
+            .arg("--journal")
+            .arg(dir.path().join("second.jsonl"))
+            .assert()
+            .code(4);
+        artefacts.push((format!("{format} report file"), read(&output)));
+        let rebuilt = coordops()
+            .arg("report")
+            .arg(&journal)
+            .args(["--format", format])
+            .output()
+            .expect("report");
+        artefacts.push((
+            format!("{format} rebuilt report"),
+            String::from_utf8_lossy(&rebuilt.stdout).into_owned(),
+        ));
+    }
+    for (what, text) in &artefacts {
+        assert_no_secret(what, text);
+    }
+    // The leaks were there to be redacted: outputs, the handoff, the
+    // failure message and the stderr tail all show the mask.
+    let json = &artefacts[5].1;
+    let result: Value = serde_json::from_str(json).expect("a JSON report");
+    let first = &result["steps"][0];
+    assert_eq!(first["outputs"]["token"], "***");
+    assert_eq!(first["outputs"]["header"], "Authorization: Bearer ***!");
+    let failure = &result["steps"][1]["outcome"]["message"];
+    assert!(failure.as_str().is_some_and(|m| m.starts_with("auth failed with ***")), "{failure}");
+    let journal = &artefacts[2].1;
+    assert!(journal.contains("\"current_state\":[\"first.header = Authorization: Bearer ***"), "{journal}");
+}
+
+#[test]
+fn agents_without_a_backend_are_refused_before_anything_starts() {
+    let dir = TempDir::new().expect("tempdir");
+    let only_leaky = dir.path().join("only_leaky.toml");
+    std::fs::write(
+        &only_leaky,
+        format!("[agents.LEAKY]\ncommand = [\"python3\", {:?}]\n", fixture("leaky.py")),
+    )
+    .expect("write");
+    let journal = dir.path().join("never.jsonl");
+    coordops()
+        .args(["run", PLAYBOOK, "--signal", "RUNS:HANG", "--backends"])
+        .arg(&only_leaky)
+        .arg("--journal")
+        .arg(&journal)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "gives no backend to 1 agent(s) that RUNS:HANG can reach: `SLEEPER`",
+        ))
+        .stderr(predicate::str::contains("backend = \"simulated\""))
+        .stderr(predicate::str::contains("nothing was started"));
+    assert!(!journal.exists(), "nothing ran, nothing was journalled");
+
+    // Simulating is explicit, and the report says so.
+    let simulated = backends(&dir, "[agents.SPARE]\nbackend = \"simulated\"\n");
+    let out = coordops()
+        .args(["run", PLAYBOOK, "--signal", "RUNS:SPARE", "--backends"])
+        .arg(&simulated)
+        .args(["--format", "json", "--journal"])
+        .arg(dir.path().join("spare.jsonl"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let result: Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(result["steps"][0]["simulated"], true);
+}
