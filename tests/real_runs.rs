@@ -282,3 +282,47 @@ fn agents_without_a_backend_are_refused_before_anything_starts() {
     let result: Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(result["steps"][0]["simulated"], true);
 }
+
+#[test]
+fn a_real_agent_receives_a_protocol_v1_request_that_follows_the_schema() {
+    let dir = TempDir::new().expect("tempdir");
+    let capture = dir.path().join("request.json");
+    let backends = backends(
+        &dir,
+        &format!(
+            "[agents.CAPTURE]\ncommand = [{:?}]\nenv = {{ CAPTURE_FILE = {:?} }}\n",
+            fixture("capture.sh"),
+            capture.to_string_lossy()
+        ),
+    );
+    coordops()
+        .args(["run", PLAYBOOK, "--signal", "RUNS:CAPTURE", "--backends"])
+        .arg(&backends)
+        .arg("--journal")
+        .arg(dir.path().join("capture.jsonl"))
+        .assert()
+        .success();
+    let schema = |text: String| {
+        let schema: Value = serde_json::from_str(&text).expect("schema");
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .expect("compiles")
+    };
+    let request: Value = serde_json::from_str(&read(&capture)).expect("one JSON request");
+    let requests = schema(coordops::runtime::protocol::request_schema());
+    let problems: Vec<String> = requests.iter_errors(&request).map(|e| e.to_string()).collect();
+    assert!(problems.is_empty(), "{problems:?}\n{request}");
+    assert_eq!(request["protocol"], 1);
+    assert_eq!(request["args"]["note"], "hello");
+    assert_eq!(request["attempt"], 1);
+    assert!(request["idempotency_key"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("run-runs-capture-") && k.ends_with("/36:23")));
+    let markdown = request["assignment"]["markdown"].as_str().expect("markdown");
+    assert!(markdown.starts_with("## Agent Assignment: CAPTURE\n\n### Task\nKeep the request\n"));
+    assert!(markdown.contains("### Success Criteria\n- [ ] The request arrived\n"), "{markdown}");
+    let reply: Value =
+        serde_json::from_str(&read(&dir.path().join("request.json.reply"))).expect("reply");
+    assert!(schema(coordops::runtime::protocol::reply_schema()).is_valid(&reply));
+}
