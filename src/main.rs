@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     coordops::cli::run(cli).into()
 }
 
-/// Logs go to stderr, filtered by `COORDOPS_LOG` (e.g. `COORDOPS_LOG=debug`
+/// Logs go to stderr (redacted, through the output sink), filtered by `COORDOPS_LOG` (e.g. `COORDOPS_LOG=debug`
 /// shows every run event as it happens); silent when it is unset.
 fn init_logging() {
     let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("COORDOPS_LOG") else {
@@ -22,7 +22,7 @@ fn init_logging() {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(coordops::output::LogWriter)
         .with_ansi(color)
         .with_target(false)
         .init();
