@@ -138,6 +138,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     let backend = Arc::new(RoutingBackend::new(
         process.clone(),
         simulated,
+        backends.simulated_agents(),
         backends.approvals,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -204,6 +204,7 @@ pub fn ops_result(result: &RunResult) -> String {
             let _ = writeln!(out, "- {} failed: {}", s.name, outcome_text(&s.outcome));
         }
     }
+    stderr_section(&mut out, result);
     let _ = writeln!(out, "\n### Next Steps");
     let next = match (&result.next_steps, result.status) {
         (Some(n), _) => n.clone(),
@@ -218,6 +219,56 @@ pub fn ops_result(result: &RunResult) -> String {
     };
     let _ = writeln!(out, "{next}");
     out
+}
+
+/// The stderr tails of failed steps' failed attempts, each in a fenced
+/// block; nothing when no failed attempt wrote to stderr.
+fn stderr_section(out: &mut String, result: &RunResult) {
+    let failed_attempts: Vec<(&StepRecord, &crate::runtime::result::Attempt)> = result
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::Failure { .. } | StepOutcome::Timeout
+            )
+        })
+        .flat_map(|s| {
+            s.attempts
+                .iter()
+                .filter(|a| a.outcome != "success" && !a.stderr.is_empty())
+                .map(move |a| (s, a))
+        })
+        .collect();
+    if failed_attempts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Agent stderr");
+    for (step, attempt) in failed_attempts {
+        let kind = attempt.kind.as_deref().unwrap_or(attempt.outcome.as_str());
+        let _ = writeln!(
+            out,
+            "\n{} attempt {} ({kind}), last {} line{} of stderr:\n",
+            step.name,
+            attempt.number,
+            attempt.stderr.len(),
+            if attempt.stderr.len() == 1 { "" } else { "s" }
+        );
+        // A fence longer than any run of backticks in the text.
+        let longest = attempt
+            .stderr
+            .iter()
+            .flat_map(|l| l.split(|c| c != '`'))
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let fence = "`".repeat(longest.max(2) + 1);
+        let _ = writeln!(out, "{fence}text");
+        for line in &attempt.stderr {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "{fence}");
+    }
 }
 
 fn step_note(s: &StepRecord) -> String {

@@ -4,20 +4,29 @@
 //! [agents.RELEASE_MANAGER]
 //! command = ["python3", "agents/release_manager.py"]   # argv, never a shell string
 //! env = { GIT_DIR = "/srv/repo/.git" }                 # added to PATH, HOME, LANG
+//! secrets = ["GITHUB_TOKEN"]                           # passed from coordops's environment
 //! cwd = "/srv/repo"                                    # optional; relative to this file
 //! grace = "5s"                                         # optional; SIGTERM → SIGKILL
 //!
 //! [agents.META_UPDATER]
-//! backend = "simulated"                                # explicit simulated fallback
+//! backend = "simulated"                                # simulating is always explicit
 //!
 //! [defaults]
 //! grace = "2s"                                         # default 2s
 //! approvals = "never"                                  # deny | grant | never (default)
+//! secrets = []                                         # extended by each agent's list
 //! ```
 //!
-//! Agents the file does not list use the simulated backend.
+//! One path base for the whole file: its own folder. A relative `cwd` and a
+//! program given as a relative path containing `/` resolve against it; a
+//! bare program name is looked up on the `PATH` the agent gets; arguments
+//! are passed verbatim. Every process agent is checked when the file loads
+//! (the program exists and is executable, `cwd` is a directory, secrets are
+//! set), so a run never starts with a backend that cannot work. Agents the
+//! file does not list have no backend: see
+//! [`BackendsConfig::unmapped_agents`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,6 +38,10 @@ use super::process::ProcessAgent;
 
 /// The grace period between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// Secrets shorter than this are refused: redacting them would blank out
+/// ordinary words in reports.
+pub const MIN_SECRET_LEN: usize = 6;
 
 /// How approvals are decided in a real run.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -55,13 +68,31 @@ pub enum AgentBackendConfig {
 /// A checked backends file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendsConfig {
-    /// Per agent, as configured; unlisted agents are simulated.
+    /// Per agent, as configured. Agents not listed have no backend.
     pub agents: BTreeMap<String, AgentBackendConfig>,
     /// The approval policy.
     pub approvals: ApprovalPolicy,
+    /// Every agent the playbook declares, in declaration order.
+    declared: Vec<String>,
 }
 
 impl BackendsConfig {
+    /// The backend configured for `agent`; `None` when the file does not
+    /// list it (the run must not reach it).
+    pub fn backend_for(&self, agent: &str) -> Option<&AgentBackendConfig> {
+        self.agents.get(agent)
+    }
+
+    /// The agents the playbook declares that the file does not list, in
+    /// declaration order.
+    pub fn unmapped_agents(&self) -> Vec<&str> {
+        self.declared
+            .iter()
+            .filter(|a| !self.agents.contains_key(a.as_str()))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The agents that run as processes.
     pub fn process_agents(&self) -> HashMap<String, ProcessAgent> {
         self.agents
@@ -73,16 +104,51 @@ impl BackendsConfig {
             .collect()
     }
 
-    /// Reads and checks the backends file at `path` against `playbook`.
+    /// The agents configured `backend = "simulated"`.
+    pub fn simulated_agents(&self) -> BTreeSet<String> {
+        self.agents
+            .iter()
+            .filter(|(_, a)| matches!(a, AgentBackendConfig::Simulated))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Every secret passed to some agent, `(name, value)`, sorted by name,
+    /// each once: what the report and journal sink must redact.
+    pub fn secret_values(&self) -> Vec<(String, String)> {
+        let mut all = BTreeMap::new();
+        for agent in self.agents.values() {
+            if let AgentBackendConfig::Process(p) = agent {
+                for (name, value) in &p.secrets {
+                    all.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        all.into_iter().collect()
+    }
+
+    /// Reads and checks the backends file at `path` against `playbook`,
+    /// with coordops's own environment.
     pub fn load(path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read backends file `{}`: {e}", path.display()))?;
         BackendsConfig::parse(&text, path, playbook)
     }
 
-    /// Parses and checks a backends file; `path` names it in messages and
-    /// anchors relative `cwd` values.
+    /// Parses and checks a backends file with coordops's own environment;
+    /// `path` names it in messages and anchors relative paths.
     pub fn parse(text: &str, path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
+        BackendsConfig::parse_with_env(text, path, playbook, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses and checks a backends file, reading environment variables
+    /// (`PATH` for program lookup, secrets) through `env`.
+    pub fn parse_with_env(
+        text: &str,
+        path: &Path,
+        playbook: &Playbook,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<BackendsConfig, String> {
         let file = path.display();
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             format!(
@@ -90,7 +156,10 @@ impl BackendsConfig {
                 e.to_string().trim_end()
             )
         })?;
-        let key_error = |key: &str, what: String| format!("backends file `{file}`: `{key}` {what}");
+        let key_error = |key: &str, what: String| {
+            let sep = if what.starts_with(':') { "" } else { " " };
+            format!("backends file `{file}`: `{key}`{sep}{what}")
+        };
         let default_grace = match &raw.defaults.grace {
             Some(g) => parse_grace(g).ok_or_else(|| {
                 key_error(
@@ -100,15 +169,17 @@ impl BackendsConfig {
             })?,
             None => DEFAULT_GRACE,
         };
-        let known: Vec<&str> = playbook.agents().map(|a| a.name.name.as_str()).collect();
-        let base = path.parent().unwrap_or(Path::new(""));
+        let default_secrets =
+            secrets(&raw.defaults.secrets, env).map_err(|e| key_error("defaults.secrets", e))?;
+        let declared: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
+        let base = base_folder(path);
         let mut agents = BTreeMap::new();
         for (name, agent) in raw.agents {
             let key = format!("agents.{name}");
-            if !known.contains(&name.as_str()) {
-                let hint = known
+            if !declared.contains(&name) {
+                let hint = declared
                     .iter()
-                    .map(|k| (strsim::jaro_winkler(k, &name), *k))
+                    .map(|k| (strsim::jaro_winkler(k, &name), k))
                     .filter(|(score, _)| *score > 0.85)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map_or_else(String::new, |(_, k)| format!(" (did you mean `{k}`?)"));
@@ -122,6 +193,7 @@ impl BackendsConfig {
                     let extra = [
                         ("command", command.is_some()),
                         ("env", !agent.env.is_empty()),
+                        ("secrets", agent.secrets.is_some()),
                         ("cwd", agent.cwd.is_some()),
                         ("grace", agent.grace.is_some()),
                     ];
@@ -153,12 +225,29 @@ impl BackendsConfig {
                         ));
                     }
                     for (var, value) in &agent.env {
-                        if var.is_empty() || var.contains(['=', '\0']) || value.contains('\0') {
+                        if !valid_var(var) || value.contains('\0') {
                             return Err(key_error(
                                 &format!("{key}.env"),
                                 format!("has an invalid variable `{var}` (names must be non-empty, without `=`; no NUL characters)"),
                             ));
                         }
+                    }
+                    let secrets_key = format!("{key}.secrets");
+                    let mut secrets_map = default_secrets.clone();
+                    if let Some(own) = &agent.secrets {
+                        secrets_map
+                            .extend(secrets(own, env).map_err(|e| key_error(&secrets_key, e))?);
+                    }
+                    if let Some(clash) = secrets_map.keys().find(|s| agent.env.contains_key(*s)) {
+                        let from = if agent.secrets.as_ref().is_some_and(|o| o.contains(clash)) {
+                            secrets_key.clone()
+                        } else {
+                            "defaults.secrets".to_string()
+                        };
+                        return Err(key_error(
+                            &format!("{key}.env"),
+                            format!(": `{clash}` is also listed in `{from}`: give a variable in one place (a secret comes from coordops's environment, `env` sets a value)"),
+                        ));
                     }
                     let grace = match &agent.grace {
                         Some(g) => parse_grace(g).ok_or_else(|| {
@@ -169,10 +258,20 @@ impl BackendsConfig {
                         })?,
                         None => default_grace,
                     };
+                    let cwd = match &agent.cwd {
+                        Some(c) => Some(
+                            check_cwd(&base, c).map_err(|e| key_error(&format!("{key}.cwd"), e))?,
+                        ),
+                        None => None,
+                    };
+                    let path_var = agent.env.get("PATH").cloned().or_else(|| env("PATH"));
+                    let command = resolve_program(&base, command, path_var.as_deref())
+                        .map_err(|e| key_error(&format!("{key}.command"), e))?;
                     AgentBackendConfig::Process(ProcessAgent {
                         command,
                         env: agent.env,
-                        cwd: agent.cwd.map(|c| base.join(c)),
+                        secrets: secrets_map,
+                        cwd,
                         grace,
                     })
                 }
@@ -182,7 +281,199 @@ impl BackendsConfig {
         Ok(BackendsConfig {
             agents,
             approvals: raw.defaults.approvals.unwrap_or_default(),
+            declared,
         })
+    }
+}
+
+/// The backends file's folder, absolute (relative paths in the file are
+/// relative to it, whatever the agent's `cwd`).
+fn base_folder(path: &Path) -> PathBuf {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
+fn valid_var(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['=', '\0'])
+}
+
+/// Looks up each secret in `env`; the error is the part after the key.
+fn secrets(
+    names: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut found = BTreeMap::new();
+    for name in names {
+        if !valid_var(name) {
+            return Err(format!(
+                ": `{name}` is not a valid variable name (non-empty, without `=` or NUL)"
+            ));
+        }
+        let Some(value) = env(name) else {
+            return Err(format!(
+                ": `{name}` is not set in coordops's environment (export it before `coordops run`)"
+            ));
+        };
+        if value.contains('\0') {
+            return Err(format!(": the value of `{name}` contains a NUL character"));
+        }
+        if value.chars().count() < MIN_SECRET_LEN {
+            return Err(format!(
+                ": the value of `{name}` is shorter than {MIN_SECRET_LEN} characters; redacting it would blank out ordinary text in reports (use a real secret, or pass it with `env` if it is not one)"
+            ));
+        }
+        found.insert(name.clone(), value);
+    }
+    Ok(found)
+}
+
+/// A relative `cwd` is relative to `base`; it must be an existing folder.
+fn check_cwd(base: &Path, cwd: &Path) -> Result<PathBuf, String> {
+    let resolved = base.join(cwd);
+    match std::fs::metadata(&resolved) {
+        Ok(m) if m.is_dir() => Ok(resolved),
+        Ok(_) => Err(format!(": `{}` is not a directory", resolved.display())),
+        Err(e) => Err(format!(": `{}`: {}", resolved.display(), os_reason(&e))),
+    }
+}
+
+/// `no such file or directory (os error 2)`.
+fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// Checks the program of `command` and makes a path absolute: a program
+/// with a `/` is relative to `base`, a bare name is looked up on `path_var`.
+fn resolve_program(
+    base: &Path,
+    mut command: Vec<String>,
+    path_var: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let Some(program) = command.first().cloned() else {
+        return Err("is empty".to_string());
+    };
+    if program.contains('/') {
+        let resolved = base.join(&program);
+        check_executable(&resolved, &program, &command)?;
+        command[0] = resolved.to_string_lossy().into_owned();
+        return Ok(command);
+    }
+    let dirs: Vec<&str> = path_var
+        .unwrap_or("")
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .collect();
+    let mut not_executable = None;
+    for dir in &dirs {
+        let candidate = Path::new(dir).join(&program);
+        match std::fs::metadata(&candidate) {
+            Ok(m) if m.is_file() && is_executable(&m) => return Ok(command),
+            Ok(m) if m.is_file() => {
+                not_executable.get_or_insert(candidate);
+            }
+            _ => {}
+        }
+    }
+    match not_executable {
+        Some(found) => Err(format!(
+            ": `{program}` is found on PATH as `{}` but it is not executable",
+            found.display()
+        )),
+        None if dirs.is_empty() => Err(format!(
+            ": `{program}` cannot be looked up: PATH is not set (give the program's path, e.g. `/usr/bin/{program}`)"
+        )),
+        None => Err(format!(
+            ": `{program}` is not found on PATH (`{}`)",
+            dirs.join(":")
+        )),
+    }
+}
+
+fn check_executable(resolved: &Path, program: &str, command: &[String]) -> Result<(), String> {
+    let meta = std::fs::metadata(resolved).map_err(|e| {
+        format!(
+            ": `{program}` (`{}`): {}",
+            resolved.display(),
+            os_reason(&e)
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(format!(
+            ": `{program}` (`{}`) is a directory, not a program",
+            resolved.display()
+        ));
+    }
+    if !meta.is_file() {
+        return Err(format!(
+            ": `{program}` (`{}`) is not a regular file",
+            resolved.display()
+        ));
+    }
+    if !is_executable(&meta) {
+        let hint = match interpreter_for(resolved) {
+            Some(interpreter) => {
+                let mut argv = vec![
+                    interpreter,
+                    program.strip_prefix("./").unwrap_or(program).to_string(),
+                ];
+                argv.extend(command.iter().skip(1).cloned());
+                let argv: Vec<String> = argv.iter().map(|a| format!("{a:?}")).collect();
+                format!(
+                    "chmod +x it, or run it through its interpreter: [{}]",
+                    argv.join(", ")
+                )
+            }
+            None => "chmod +x it, or run it through its interpreter".to_string(),
+        };
+        return Err(format!(": `{program}` is not executable ({hint})"));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// The interpreter a script names in its `#!` line, else by its extension.
+fn interpreter_for(script: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 128];
+    let n = std::fs::File::open(script)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    if let Some(line) = head.strip_prefix("#!").and_then(|h| h.lines().next()) {
+        let mut words = line.split_whitespace();
+        let first = words.next()?;
+        let name = Path::new(first).file_name()?.to_string_lossy().into_owned();
+        return if name == "env" {
+            words.find(|w| !w.starts_with('-')).map(str::to_string)
+        } else {
+            Some(first.to_string())
+        };
+    }
+    match script.extension()?.to_str()? {
+        "py" => Some("python3".to_string()),
+        "sh" => Some("sh".to_string()),
+        "rb" => Some("ruby".to_string()),
+        "js" => Some("node".to_string()),
+        "pl" => Some("perl".to_string()),
+        _ => None,
     }
 }
 
@@ -210,6 +501,7 @@ struct RawAgent {
     command: Option<Vec<String>>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    secrets: Option<Vec<String>>,
     cwd: Option<PathBuf>,
     grace: Option<String>,
 }
@@ -226,4 +518,72 @@ enum BackendKind {
 struct RawDefaults {
     grace: Option<String>,
     approvals: Option<ApprovalPolicy>,
+    #[serde(default)]
+    secrets: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpreters_come_from_the_shebang_or_the_extension() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            ("a.py", "#!/usr/bin/env python3\n", Some("python3")),
+            ("b", "#!/usr/bin/env -S ruby -w\n", Some("ruby")),
+            ("c", "#!/bin/bash -e\n", Some("/bin/bash")),
+            ("d.py", "print(1)\n", Some("python3")),
+            ("e.sh", "echo\n", Some("sh")),
+            ("f", "data\n", None),
+        ];
+        for (name, text, expected) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            assert_eq!(interpreter_for(&path).as_deref(), expected, "{name}");
+        }
+        assert_eq!(
+            interpreter_for(&dir.path().join("missing.py")).as_deref(),
+            Some("python3")
+        );
+    }
+
+    #[test]
+    fn secrets_are_looked_up_and_checked() {
+        let env = |name: &str| match name {
+            "LONG" => Some("long-enough".to_string()),
+            "SHORT" => Some("12345".to_string()),
+            _ => None,
+        };
+        let names = |n: &[&str]| n.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            secrets(&names(&["LONG"]), &env),
+            Ok(BTreeMap::from([(
+                "LONG".to_string(),
+                "long-enough".to_string()
+            )]))
+        );
+        assert!(secrets(&names(&["SHORT"]), &env).is_err_and(|e| e.contains("shorter than 6")));
+        assert!(secrets(&names(&["NONE"]), &env).is_err_and(|e| e.contains("is not set")));
+        assert!(secrets(&names(&["A=B"]), &env).is_err_and(|e| e.contains("not a valid")));
+    }
+
+    #[test]
+    fn bare_programs_are_searched_on_the_given_path_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path();
+        let command = vec!["sh".to_string(), "-c".to_string()];
+        assert!(resolve_program(base, command.clone(), Some("/usr/bin:/bin")).is_ok());
+        assert!(
+            resolve_program(base, command.clone(), Some(&base.display().to_string()))
+                .is_err_and(|e| e.contains("is not found on PATH"))
+        );
+        assert!(resolve_program(base, command, None).is_err_and(|e| e.contains("PATH is not set")));
+    }
+
+    #[test]
+    fn the_base_folder_is_absolute() {
+        assert!(base_folder(Path::new("b.toml")).is_absolute());
+        assert!(base_folder(Path::new("conf/b.toml")).ends_with("conf"));
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::analysis::policy::{self, Inherited};
 use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 
-use super::backend::{TaskOutcome, TaskRequest};
+use super::backend::{Reply, TaskOutcome, TaskRequest};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
@@ -116,6 +116,14 @@ impl Drop for Abandoned<'_, '_> {
     }
 }
 
+/// What one attempt produced besides its end.
+#[derive(Default)]
+struct AttemptInfo {
+    started: u64,
+    stderr: Vec<String>,
+    simulated: bool,
+}
+
 enum AttemptEnd {
     Success(Map<String, Value>),
     Failure { kind: String, message: String },
@@ -169,7 +177,7 @@ impl<'p> Engine<'p> {
         args: &Map<String, Value>,
         number: u32,
         timeout_ms: u64,
-    ) -> (AttemptEnd, u64) {
+    ) -> (AttemptEnd, AttemptInfo) {
         // The coordinator-wide slot first, then the agent's own.
         let _global = match &self.global_slots {
             Some(s) => s.clone().acquire_owned().await.ok(),
@@ -202,12 +210,22 @@ impl<'p> Engine<'p> {
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
         };
+        let mut info = AttemptInfo {
+            started,
+            ..AttemptInfo::default()
+        };
         let end = tokio::select! {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
             answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
-                Ok(TaskOutcome::Success(outputs)) => AttemptEnd::Success(outputs),
-                Ok(TaskOutcome::Failure { kind, message }) => AttemptEnd::Failure { kind, message },
+                Ok(Reply { outcome, stderr_tail, simulated }) => {
+                    info.stderr = stderr_tail;
+                    info.simulated = simulated;
+                    match outcome {
+                        TaskOutcome::Success(outputs) => AttemptEnd::Success(outputs),
+                        TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },
+                    }
+                }
                 Err(_) => {
                     cancel.cancel();
                     self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
@@ -215,7 +233,7 @@ impl<'p> Engine<'p> {
                 }
             },
         };
-        (end, started)
+        (end, info)
     }
 
     /// The first failed quality check on successful outputs.
@@ -290,6 +308,7 @@ impl<'p> Engine<'p> {
             duration_ms: 0,
             attempts: Vec::new(),
             outputs: Map::new(),
+            simulated: false,
         };
         let guard = step.options.iter().find_map(|o| match o {
             StepOption::When(e) => Some(e),
@@ -339,7 +358,9 @@ impl<'p> Engine<'p> {
 
         let mut number = 1;
         let (final_kind, final_message) = loop {
-            let (end, attempt_start) = self.attempt(&name, call, &args, number, timeout_ms).await;
+            let (end, info) = self.attempt(&name, call, &args, number, timeout_ms).await;
+            let attempt_start = info.started;
+            record.simulated |= info.simulated;
             let end = match end {
                 AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
                     Some(message) => AttemptEnd::Failure {
@@ -360,6 +381,7 @@ impl<'p> Engine<'p> {
                         outcome: "success".into(),
                         kind: None,
                         message: None,
+                        stderr: info.stderr,
                     });
                     abandoned.disarm();
                     record.outcome = StepOutcome::Success;
@@ -409,6 +431,7 @@ impl<'p> Engine<'p> {
                 },
                 kind: Some(kind.clone()),
                 message: Some(message.clone()),
+                stderr: info.stderr,
             });
             let event = if kind == "timeout" {
                 "timeout"
@@ -589,7 +612,8 @@ impl<'p> Engine<'p> {
             .collect();
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
-        let (end, started) = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        let (end, info) = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        let started = info.started;
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (
@@ -635,8 +659,10 @@ impl<'p> Engine<'p> {
                     outcome: attempt_outcome.into(),
                     kind,
                     message,
+                    stderr: info.stderr,
                 }],
                 outputs: Map::new(),
+                simulated: info.simulated,
             });
         });
         ok
