@@ -254,21 +254,24 @@ fn stderr_section(out: &mut String, result: &RunResult) {
             attempt.stderr.len(),
             if attempt.stderr.len() == 1 { "" } else { "s" }
         );
-        // A fence longer than any run of backticks in the text.
-        let longest = attempt
-            .stderr
-            .iter()
-            .flat_map(|l| l.split(|c| c != '`'))
-            .map(str::len)
-            .max()
-            .unwrap_or(0);
-        let fence = "`".repeat(longest.max(2) + 1);
+        let fence = fence_for(&attempt.stderr);
         let _ = writeln!(out, "{fence}text");
         for line in &attempt.stderr {
             let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(out, "{fence}");
     }
+}
+
+/// A code fence longer than any run of backticks in `lines` (at least three).
+fn fence_for(lines: &[String]) -> String {
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
 }
 
 fn step_note(s: &StepRecord) -> String {
@@ -461,4 +464,19 @@ fn run_log(result: &RunResult) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod stderr_tests {
+    use super::fence_for;
+
+    #[test]
+    fn a_fence_is_longer_than_any_backtick_run_in_stderr() {
+        assert_eq!(fence_for(&["plain".to_string()]), "```");
+        assert_eq!(
+            fence_for(&["a ```` b".to_string(), "`".to_string()]),
+            "`````"
+        );
+        assert_eq!(fence_for(&[]), "```");
+    }
 }
