@@ -73,7 +73,10 @@ impl Scratch {
     }
 
     fn remote_head(&self) -> String {
-        self.git_in(&self.dir.path().join("remote.git"), &["rev-parse", "feature"])
+        self.git_in(
+            &self.dir.path().join("remote.git"),
+            &["rev-parse", "feature"],
+        )
     }
 
     /// `coordops run` of the COORD_OPS playbook with the shipped agents,
@@ -88,7 +91,11 @@ impl Scratch {
             .args(["--signal", signal, "--format", "json", "--backends"])
             .arg(root().join("playbooks/coord_ops.local.toml"))
             .arg("--journal")
-            .arg(self.dir.path().join(format!("{}.jsonl", signal.replace(':', "-"))));
+            .arg(
+                self.dir
+                    .path()
+                    .join(format!("{}.jsonl", signal.replace(':', "-"))),
+            );
         for set in sets {
             cmd.args(["--set", set]);
         }
@@ -120,15 +127,24 @@ fn ops_commit_user_facing_commits_pushes_and_updates_the_changelog() {
         s.git(&["log", "-1", "--format=%s", &pushed]),
         "feat: swap auto-matching"
     );
-    assert_eq!(s.git(&["show", "--name-only", "--format=", &pushed]), "swap.txt");
+    assert_eq!(
+        s.git(&["show", "--name-only", "--format=", &pushed]),
+        "swap.txt"
+    );
     // Then the CHANGELOG entry, committed on top.
-    assert_eq!(s.git(&["log", "-1", "--format=%s"]), "docs: update CHANGELOG");
+    assert_eq!(
+        s.git(&["log", "-1", "--format=%s"]),
+        "docs: update CHANGELOG"
+    );
     let changelog = std::fs::read_to_string(s.work().join("CHANGELOG.md")).expect("CHANGELOG");
     let unreleased = changelog
         .split("## [Unreleased]")
         .nth(1)
         .expect("an [Unreleased] section");
-    assert!(unreleased.to_lowercase().contains("swap auto-matching"), "{changelog}");
+    assert!(
+        unreleased.to_lowercase().contains("swap auto-matching"),
+        "{changelog}"
+    );
     // The PR was recorded, with AI attribution.
     let url = report["payload"]["pr_url"].as_str().expect("a PR url");
     let pr = std::fs::read_to_string(url.trim_start_matches("file://")).expect("the PR file");
@@ -143,7 +159,10 @@ fn ops_commit_user_facing_commits_pushes_and_updates_the_changelog() {
 fn a_rejected_push_is_fetched_rebased_and_retried() {
     let s = Scratch::new();
     // Someone else pushes to the feature branch first.
-    s.git_in(s.dir.path(), &["clone", "-q", "-b", "feature", "remote.git", "other"]);
+    s.git_in(
+        s.dir.path(),
+        &["clone", "-q", "-b", "feature", "remote.git", "other"],
+    );
     let other = s.dir.path().join("other");
     std::fs::write(other.join("theirs.txt"), "their change\n").expect("write");
     s.git_in(&other, &["add", "theirs.txt"]);
@@ -164,7 +183,10 @@ fn a_rejected_push_is_fetched_rebased_and_retried() {
     // The commit on the branch is the rebased one, and the report names it.
     let pushed = s.remote_head();
     assert_eq!(report["payload"]["commit"], pushed.as_str());
-    assert_eq!(s.git(&["log", "-1", "--format=%s", &pushed]), "feat: my change");
+    assert_eq!(
+        s.git(&["log", "-1", "--format=%s", &pushed]),
+        "feat: my change"
+    );
     let subjects = s.git(&["log", "--format=%s", &pushed]);
     assert!(subjects.contains("fix: their change"), "{subjects}");
 }
@@ -174,7 +196,10 @@ fn ops_skill_scaffolds_the_skill_and_commits_it() {
     let s = Scratch::new();
     let report = s.run(
         "OPS:SKILL",
-        &["skill_name=constraint-preflight", "purpose=Check constraints before scheduling"],
+        &[
+            "skill_name=constraint-preflight",
+            "purpose=Check constraints before scheduling",
+        ],
     );
     assert_eq!(report["status"], "COMPLETE");
     let skill = std::fs::read_to_string(s.work().join("skills/constraint-preflight/SKILL.md"))
@@ -186,6 +211,12 @@ fn ops_skill_scaffolds_the_skill_and_commits_it() {
         "feat(skills): add constraint-preflight"
     );
     let files = s.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert!(files.contains("skills/constraint-preflight/SKILL.md"), "{files}");
-    assert_eq!(report["payload"]["skill_path"], "skills/constraint-preflight/SKILL.md");
+    assert!(
+        files.contains("skills/constraint-preflight/SKILL.md"),
+        "{files}"
+    );
+    assert_eq!(
+        report["payload"]["skill_path"],
+        "skills/constraint-preflight/SKILL.md"
+    );
 }

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (`autotests = false`) to keep link times down.
 
+mod agents_e2e;
 mod agents_py;
 mod checks;
 mod cli;
@@ -13,6 +14,7 @@ mod playbooks;
 mod process_backend;
 mod props;
 mod protocol;
+mod real_runs;
 mod runs;
 mod runtime_semantics;
 mod spans;

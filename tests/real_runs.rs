@@ -141,7 +141,12 @@ fn sigterm_stops_the_agents_and_leaves_an_aborted_report_and_journal() {
     assert!(alive(agent));
     signal(&run, libc::SIGTERM);
     let status = wait_exit(&mut run);
-    assert_eq!(status.code(), Some(4), "{}", read(&dir.path().join("stderr.txt")));
+    assert_eq!(
+        status.code(),
+        Some(4),
+        "{}",
+        read(&dir.path().join("stderr.txt"))
+    );
     wait_until("the agent to be gone", || !alive(agent));
 
     let report = read(&dir.path().join("report.md"));
@@ -152,7 +157,11 @@ fn sigterm_stops_the_agents_and_leaves_an_aborted_report_and_journal() {
     assert_eq!(last["status"], "ABORTED");
     let stderr = read(&dir.path().join("stderr.txt"));
     assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
-    for (what, text) in [("report", &report), ("journal", &journal), ("stderr", &stderr)] {
+    for (what, text) in [
+        ("report", &report),
+        ("journal", &journal),
+        ("stderr", &stderr),
+    ] {
         assert_no_secret(what, text);
     }
 }
@@ -203,8 +212,14 @@ fn a_secret_never_shows_in_any_artefact() {
             .assert()
             .code(4);
         let out = run.get_output();
-        artefacts.push((format!("{format} stdout"), String::from_utf8_lossy(&out.stdout).into_owned()));
-        artefacts.push((format!("{format} stderr"), String::from_utf8_lossy(&out.stderr).into_owned()));
+        artefacts.push((
+            format!("{format} stdout"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
+        artefacts.push((
+            format!("{format} stderr"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
         artefacts.push((format!("{format} journal"), read(&journal)));
         coordops()
             .args(["run", PLAYBOOK, "--signal", "RUNS:LEAK", "--backends"])
@@ -238,9 +253,17 @@ fn a_secret_never_shows_in_any_artefact() {
     assert_eq!(first["outputs"]["token"], "***");
     assert_eq!(first["outputs"]["header"], "Authorization: Bearer ***!");
     let failure = &result["steps"][1]["outcome"]["message"];
-    assert!(failure.as_str().is_some_and(|m| m.starts_with("auth failed with ***")), "{failure}");
+    assert!(
+        failure
+            .as_str()
+            .is_some_and(|m| m.starts_with("auth failed with ***")),
+        "{failure}"
+    );
     let journal = &artefacts[2].1;
-    assert!(journal.contains("\"current_state\":[\"first.header = Authorization: Bearer ***"), "{journal}");
+    assert!(
+        journal.contains("\"current_state\":[\"first.header = Authorization: Bearer ***"),
+        "{journal}"
+    );
 }
 
 #[test]
@@ -249,7 +272,10 @@ fn agents_without_a_backend_are_refused_before_anything_starts() {
     let only_leaky = dir.path().join("only_leaky.toml");
     std::fs::write(
         &only_leaky,
-        format!("[agents.LEAKY]\ncommand = [\"python3\", {:?}]\n", fixture("leaky.py")),
+        format!(
+            "[agents.LEAKY]\ncommand = [\"python3\", {:?}]\n",
+            fixture("leaky.py")
+        ),
     )
     .expect("write");
     let journal = dir.path().join("never.jsonl");
@@ -281,6 +307,18 @@ fn agents_without_a_backend_are_refused_before_anything_starts() {
         .clone();
     let result: Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(result["steps"][0]["simulated"], true);
+    coordops()
+        .args(["run", PLAYBOOK, "--signal", "RUNS:SPARE", "--backends"])
+        .arg(&simulated)
+        .arg("--journal")
+        .arg(dir.path().join("spare-md.jsonl"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("- SPARE: idle (simulated) ("))
+        .stdout(
+            predicate::str::is_match(r"\| SPARE \| SUCCESS \| \d+m?s \| idle \(simulated\) \|")
+                .expect("regex"),
+        );
 }
 
 #[test]
@@ -311,7 +349,10 @@ fn a_real_agent_receives_a_protocol_v1_request_that_follows_the_schema() {
     };
     let request: Value = serde_json::from_str(&read(&capture)).expect("one JSON request");
     let requests = schema(coordops::runtime::protocol::request_schema());
-    let problems: Vec<String> = requests.iter_errors(&request).map(|e| e.to_string()).collect();
+    let problems: Vec<String> = requests
+        .iter_errors(&request)
+        .map(|e| e.to_string())
+        .collect();
     assert!(problems.is_empty(), "{problems:?}\n{request}");
     assert_eq!(request["protocol"], 1);
     assert_eq!(request["args"]["note"], "hello");
@@ -319,9 +360,14 @@ fn a_real_agent_receives_a_protocol_v1_request_that_follows_the_schema() {
     assert!(request["idempotency_key"]
         .as_str()
         .is_some_and(|k| k.starts_with("run-runs-capture-") && k.ends_with("/36:23")));
-    let markdown = request["assignment"]["markdown"].as_str().expect("markdown");
+    let markdown = request["assignment"]["markdown"]
+        .as_str()
+        .expect("markdown");
     assert!(markdown.starts_with("## Agent Assignment: CAPTURE\n\n### Task\nKeep the request\n"));
-    assert!(markdown.contains("### Success Criteria\n- [ ] The request arrived\n"), "{markdown}");
+    assert!(
+        markdown.contains("### Success Criteria\n- [ ] The request arrived\n"),
+        "{markdown}"
+    );
     let reply: Value =
         serde_json::from_str(&read(&dir.path().join("request.json.reply"))).expect("reply");
     assert!(schema(coordops::runtime::protocol::reply_schema()).is_valid(&reply));

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use coordops::ast::Playbook;
 use coordops::runtime::backend::{
-    AgentBackend, ApprovalRequest, Decision, TaskOutcome, TaskRequest,
+    AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
 };
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
 use coordops::runtime::simulated::{Scenario, SimulatedBackend};
@@ -859,7 +859,7 @@ struct LateBackend {
 
 #[async_trait]
 impl AgentBackend for LateBackend {
-    async fn call(&self, request: TaskRequest) -> TaskOutcome {
+    async fn call(&self, request: TaskRequest) -> Reply {
         let start = tokio::time::Instant::now();
         let log = Arc::clone(&self.cancelled_at);
         let token = request.cancel.clone();
@@ -878,7 +878,7 @@ impl AgentBackend for LateBackend {
             outputs.insert("v".into(), json!("on time"));
         }
         outputs.insert("ok".into(), json!(true));
-        TaskOutcome::Success(outputs)
+        TaskOutcome::Success(outputs).into()
     }
 
     async fn approve(&self, _request: ApprovalRequest) -> Decision {

@@ -120,6 +120,8 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         eprintln!("error: {e}");
         Exit::Usage
     })?;
+    // From here on, everything coordops writes is redacted.
+    output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str()));
     let scenario = load_scenario(args, &playbook, &backends)?;
     refuse_unmapped(args, &file, &playbook, &context, &backends)?;
     // Writing an agent's stdin after it exited must be an error, not a
@@ -165,6 +167,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
     let backend = Arc::new(RoutingBackend::new(
         process.clone(),
         simulated,
+        backends.simulated_agents(),
         backends.approvals,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -217,7 +220,7 @@ fn refuse_unmapped(
     let reached = reach::agents_reached(playbook, &args.target.signal, context, Some(file));
     let unmapped: Vec<&String> = reached
         .iter()
-        .filter(|a| !backends.agents.contains_key(a.as_str()))
+        .filter(|a| backends.backend_for(a).is_none())
         .collect();
     if unmapped.is_empty() {
         return Ok(());

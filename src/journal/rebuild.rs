@@ -79,6 +79,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
                         outcome: end.outcome.clone(),
                         kind: end.kind.clone(),
                         message: end.message.clone(),
+                        stderr: end.stderr.clone(),
                     });
                 }
             }
@@ -105,6 +106,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
                 outcome: "aborted".to_string(),
                 kind: None,
                 message: Some(reason.clone()),
+                stderr: Vec::new(),
             });
         }
         in_flight.push(format!(
@@ -125,6 +127,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
             duration_ms: last_ms.saturating_sub(started_ms),
             attempts,
             outputs: Map::new(),
+            simulated: false,
         });
     }
     result.steps.sort_by_key(|s| s.started_ms);

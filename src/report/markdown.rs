@@ -234,6 +234,7 @@ pub fn ops_result(result: &RunResult) -> String {
             let _ = writeln!(out, "- {} failed: {}", s.name, outcome_text(&s.outcome));
         }
     }
+    stderr_section(&mut out, result);
     let _ = writeln!(out, "\n### Next Steps");
     let next = match (&result.next_steps, result.status) {
         (Some(n), _) => n.clone(),
@@ -253,6 +254,59 @@ pub fn ops_result(result: &RunResult) -> String {
     out
 }
 
+/// The stderr tails of failed steps' failed attempts, each in a fenced
+/// block; nothing when no failed attempt wrote to stderr.
+fn stderr_section(out: &mut String, result: &RunResult) {
+    let failed_attempts: Vec<(&StepRecord, &crate::runtime::result::Attempt)> = result
+        .steps
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.outcome,
+                StepOutcome::Failure { .. } | StepOutcome::Timeout
+            )
+        })
+        .flat_map(|s| {
+            s.attempts
+                .iter()
+                .filter(|a| a.outcome != "success" && !a.stderr.is_empty())
+                .map(move |a| (s, a))
+        })
+        .collect();
+    if failed_attempts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Agent stderr");
+    for (step, attempt) in failed_attempts {
+        let kind = attempt.kind.as_deref().unwrap_or(attempt.outcome.as_str());
+        let _ = writeln!(
+            out,
+            "\n{} attempt {} ({kind}), last {} line{} of stderr:\n",
+            step.name,
+            attempt.number,
+            attempt.stderr.len(),
+            if attempt.stderr.len() == 1 { "" } else { "s" }
+        );
+        let fence = fence_for(&attempt.stderr);
+        let _ = writeln!(out, "{fence}text");
+        for line in &attempt.stderr {
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = writeln!(out, "{fence}");
+    }
+}
+
+/// A code fence longer than any run of backticks in `lines` (at least three).
+fn fence_for(lines: &[String]) -> String {
+    let longest = lines
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
 fn step_note(s: &StepRecord) -> String {
     let task = s.task.clone().unwrap_or_else(|| s.name.clone());
     let mut note = if s.kind == "recovery" {
@@ -260,6 +314,9 @@ fn step_note(s: &StepRecord) -> String {
     } else {
         task
     };
+    if s.simulated {
+        note.push_str(" (simulated)");
+    }
     match &s.outcome {
         StepOutcome::Success if s.attempts.len() > 1 => {
             let _ = write!(note, " ({} attempts)", s.attempts.len());
@@ -355,8 +412,9 @@ pub fn quality_report(result: &RunResult, agents: &[String]) -> String {
                 .map(|s| match &s.outcome {
                     StepOutcome::Success => step_note(s),
                     other => format!(
-                        "{}: {}",
+                        "{}{}: {}",
                         s.task.clone().unwrap_or_else(|| s.name.clone()),
+                        if s.simulated { " (simulated)" } else { "" },
                         outcome_text(other)
                     ),
                 })
@@ -443,4 +501,19 @@ fn run_log(result: &RunResult) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod stderr_tests {
+    use super::fence_for;
+
+    #[test]
+    fn a_fence_is_longer_than_any_backtick_run_in_stderr() {
+        assert_eq!(fence_for(&["plain".to_string()]), "```");
+        assert_eq!(
+            fence_for(&["a ```` b".to_string(), "`".to_string()]),
+            "`````"
+        );
+        assert_eq!(fence_for(&[]), "```");
+    }
 }

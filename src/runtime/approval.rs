@@ -53,6 +53,7 @@ impl Engine<'_> {
                 duration_ms: 0,
                 attempts: Vec::new(),
                 outputs: Map::new(),
+                simulated: false,
             },
         );
         self.event(
@@ -109,8 +110,10 @@ impl Engine<'_> {
                     outcome: word.to_string(),
                     kind: None,
                     message: None,
+                    stderr: Vec::new(),
                 }],
                 outputs: Map::new(),
+                simulated: false,
             });
         });
         scope.bind(

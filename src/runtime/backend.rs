@@ -70,6 +70,59 @@ pub enum TaskOutcome {
     },
 }
 
+/// The failure kinds a backend reports when the agent itself never
+/// answered properly (docs/backends.md). Retry policies and handlers may
+/// match them like any other kind.
+pub mod kinds {
+    /// The agent could not be started (missing program, permission denied).
+    pub const SPAWN: &str = "spawn";
+    /// The agent exited with a non-zero status or was killed by a signal.
+    pub const EXIT: &str = "exit";
+    /// The agent's stdout was not exactly one valid reply object.
+    pub const PROTOCOL: &str = "protocol";
+    /// The agent wrote more than the stdout limit; it was killed at once.
+    pub const OUTPUT_TOO_LARGE: &str = "output_too_large";
+    /// The attempt was abandoned (timeout, decided gate, abort).
+    pub const CANCELLED: &str = "cancelled";
+    /// No backend is configured for the agent.
+    pub const CONFIGURATION: &str = "configuration";
+}
+
+/// What a backend answered for one attempt: the outcome plus what the
+/// report should show about how it was obtained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// The agent's answer.
+    pub outcome: TaskOutcome,
+    /// The last lines the agent wrote to stderr (bounded; empty for
+    /// backends without a stderr).
+    pub stderr_tail: Vec<String>,
+    /// Whether the simulated backend served this attempt in a real run
+    /// (set by the routing backend; `false` in dry runs, where everything
+    /// is simulated anyway).
+    pub simulated: bool,
+}
+
+impl From<TaskOutcome> for Reply {
+    fn from(outcome: TaskOutcome) -> Self {
+        Reply {
+            outcome,
+            stderr_tail: Vec::new(),
+            simulated: false,
+        }
+    }
+}
+
+impl TaskOutcome {
+    /// A failure of `kind` with `message`.
+    pub fn failure(kind: &str, message: impl Into<String>) -> Self {
+        TaskOutcome::Failure {
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
 /// A request for an outside decision (`approve`).
 #[derive(Clone, Debug)]
 pub struct ApprovalRequest {
@@ -95,7 +148,7 @@ pub enum Decision {
 #[async_trait]
 pub trait AgentBackend: Send + Sync {
     /// Performs one attempt.
-    async fn call(&self, request: TaskRequest) -> TaskOutcome;
+    async fn call(&self, request: TaskRequest) -> Reply;
 
     /// Waits for an approval decision; never returning means no decision
     /// (the interpreter's approval timeout applies).

@@ -245,6 +245,7 @@ impl<'p> Engine<'p> {
                 duration_ms: 0,
                 attempts: Vec::new(),
                 outputs: Map::new(),
+                simulated: false,
             });
         });
     }

@@ -301,6 +301,7 @@ impl<'p> Engine<'p> {
                         duration_ms: 0,
                         attempts: Vec::new(),
                         outputs: serde_json::Map::new(),
+                        simulated: false,
                     });
                 });
             } else if tasks[index].is_none() {

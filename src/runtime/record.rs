@@ -90,6 +90,9 @@ pub struct AttemptEnd {
     /// The failure message, for failures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The last lines the agent wrote to stderr.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stderr: Vec<String>,
 }
 
 /// The seed's "Handoff" state: what one part of the workflow hands the next.

@@ -93,6 +93,10 @@ pub struct Attempt {
     pub kind: Option<String>,
     /// The failure message, for failures.
     pub message: Option<String>,
+    /// The last lines the agent process wrote to stderr (bounded: at most
+    /// 20 lines of 500 characters, 8 KiB in all); omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stderr: Vec<String>,
 }
 
 /// What happened to one step.
@@ -118,6 +122,10 @@ pub struct StepRecord {
     pub attempts: Vec<Attempt>,
     /// The outputs of the successful attempt.
     pub outputs: Map<String, Value>,
+    /// Whether the simulated backend served the step in a real run
+    /// (`backend = "simulated"`); omitted when false, always false in dry runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// A parallel group's quality gate verdict.

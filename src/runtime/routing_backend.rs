@@ -1,32 +1,43 @@
 //! The backend of `coordops run`: each agent to the backend its
 //! configuration names, approvals by the configured policy.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::backend::{AgentBackend, ApprovalRequest, Decision, TaskOutcome, TaskRequest};
+use super::backend::{
+    kinds, AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
+};
 use super::config::ApprovalPolicy;
 use super::process::ProcessBackend;
 
 /// Dispatches each call by agent: agents with a command to the process
-/// backend, every other agent to the fallback (the simulated backend).
+/// backend, agents configured `backend = "simulated"` to the simulated
+/// backend (their replies marked [`Reply::simulated`]), and any other agent
+/// to a `configuration` failure: nothing is simulated implicitly.
 pub struct RoutingBackend {
     process: Arc<ProcessBackend>,
-    fallback: Arc<dyn AgentBackend>,
+    simulated: Arc<dyn AgentBackend>,
+    simulated_agents: BTreeSet<String>,
     approvals: ApprovalPolicy,
 }
 
 impl RoutingBackend {
-    /// Routes agents `process` serves to it, the rest to `fallback`.
+    /// Routes agents `process` serves to it and `simulated_agents` to
+    /// `simulated` (see [`BackendsConfig::simulated_agents`]).
+    ///
+    /// [`BackendsConfig::simulated_agents`]: super::config::BackendsConfig::simulated_agents
     pub fn new(
         process: Arc<ProcessBackend>,
-        fallback: Arc<dyn AgentBackend>,
+        simulated: Arc<dyn AgentBackend>,
+        simulated_agents: impl IntoIterator<Item = String>,
         approvals: ApprovalPolicy,
     ) -> Self {
         RoutingBackend {
             process,
-            fallback,
+            simulated,
+            simulated_agents: simulated_agents.into_iter().collect(),
             approvals,
         }
     }
@@ -34,11 +45,23 @@ impl RoutingBackend {
 
 #[async_trait]
 impl AgentBackend for RoutingBackend {
-    async fn call(&self, request: TaskRequest) -> TaskOutcome {
+    async fn call(&self, request: TaskRequest) -> Reply {
         if self.process.serves(&request.agent) {
             self.process.call(request).await
+        } else if self.simulated_agents.contains(&request.agent) {
+            let mut reply = self.simulated.call(request).await;
+            reply.simulated = true;
+            reply
         } else {
-            self.fallback.call(request).await
+            tracing::debug!(agent = %request.agent, "no backend configured for the agent");
+            TaskOutcome::failure(
+                kinds::CONFIGURATION,
+                format!(
+                    "no backend is configured for agent `{}`: add it to the backends file (a command, or `backend = \"simulated\"`)",
+                    request.agent
+                ),
+            )
+            .into()
         }
     }
 
@@ -49,5 +72,63 @@ impl AgentBackend for RoutingBackend {
             ApprovalPolicy::Deny => Decision::Denied,
             ApprovalPolicy::Never => std::future::pending().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use serde_json::Map;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    struct Fake;
+
+    #[async_trait]
+    impl AgentBackend for Fake {
+        async fn call(&self, _request: TaskRequest) -> Reply {
+            TaskOutcome::Success(Map::new()).into()
+        }
+        async fn approve(&self, _request: ApprovalRequest) -> Decision {
+            Decision::Granted
+        }
+    }
+
+    fn request(agent: &str) -> TaskRequest {
+        TaskRequest {
+            run_id: "r".into(),
+            agent: agent.into(),
+            task: "t".into(),
+            args: Map::new(),
+            attempt: 1,
+            timeout: Duration::from_secs(30),
+            cancel: CancellationToken::new(),
+            idempotency_key: "r/1:1".into(),
+            deadline: "2026-01-01T00:00:30.000Z".into(),
+            assignment: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_configured_agents_are_simulated_and_marked() {
+        let routing = RoutingBackend::new(
+            Arc::new(ProcessBackend::new(HashMap::new())),
+            Arc::new(Fake),
+            ["SIM".to_string()],
+            ApprovalPolicy::Never,
+        );
+        let reply = routing.call(request("SIM")).await;
+        assert_eq!(reply.outcome, TaskOutcome::Success(Map::new()));
+        assert!(reply.simulated);
+        let reply = routing.call(request("OTHER")).await;
+        assert!(!reply.simulated);
+        assert!(matches!(
+            reply.outcome,
+            TaskOutcome::Failure { ref kind, ref message }
+                if kind == kinds::CONFIGURATION && message.contains("`OTHER`")
+        ));
     }
 }

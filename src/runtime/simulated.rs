@@ -40,7 +40,7 @@ use serde_json::{Map, Value};
 
 use crate::ast::{Playbook, Stmt};
 
-use super::backend::{AgentBackend, ApprovalRequest, Decision, TaskOutcome, TaskRequest};
+use super::backend::{AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest};
 
 /// A parsed scenario file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -258,7 +258,22 @@ fn collect_paths(value: &Value, out: &mut Vec<(String, String)>) {
 
 #[async_trait]
 impl AgentBackend for SimulatedBackend {
-    async fn call(&self, request: TaskRequest) -> TaskOutcome {
+    async fn call(&self, request: TaskRequest) -> Reply {
+        self.simulate(request).await.into()
+    }
+
+    async fn approve(&self, request: ApprovalRequest) -> Decision {
+        match self.scenario.approval.get(&request.name) {
+            Some(ApprovalScript::Denied) => Decision::Denied,
+            Some(ApprovalScript::Never) => std::future::pending().await,
+            Some(ApprovalScript::Granted) | None => Decision::Granted,
+        }
+    }
+}
+
+impl SimulatedBackend {
+    /// One simulated attempt, as the scenario scripts it.
+    async fn simulate(&self, request: TaskRequest) -> TaskOutcome {
         let key = format!("{}.{}", request.agent, request.task);
         let script = self.script(&key, request.attempt);
         let latency = script
@@ -306,14 +321,6 @@ impl AgentBackend for SimulatedBackend {
                 }
                 TaskOutcome::Success(outputs)
             }
-        }
-    }
-
-    async fn approve(&self, request: ApprovalRequest) -> Decision {
-        match self.scenario.approval.get(&request.name) {
-            Some(ApprovalScript::Denied) => Decision::Denied,
-            Some(ApprovalScript::Never) => std::future::pending().await,
-            Some(ApprovalScript::Granted) | None => Decision::Granted,
         }
     }
 }

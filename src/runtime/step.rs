@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::analysis::policy::{self, Inherited};
 use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 
-use super::backend::{TaskOutcome, TaskRequest};
+use super::backend::{Reply, TaskOutcome, TaskRequest};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
 use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
@@ -117,6 +117,14 @@ impl Drop for Abandoned<'_, '_> {
     }
 }
 
+/// What one attempt produced besides its end.
+#[derive(Default)]
+struct AttemptInfo {
+    started: u64,
+    stderr: Vec<String>,
+    simulated: bool,
+}
+
 enum AttemptEnd {
     Success(Map<String, Value>),
     Failure { kind: String, message: String },
@@ -171,7 +179,7 @@ impl<'p> Engine<'p> {
         args: &Map<String, Value>,
         number: u32,
         timeout_ms: u64,
-    ) -> (AttemptEnd, u64) {
+    ) -> (AttemptEnd, AttemptInfo) {
         // The coordinator-wide slot first, then the agent's own.
         let _global = match &self.global_slots {
             Some(s) => s.clone().acquire_owned().await.ok(),
@@ -215,12 +223,22 @@ impl<'p> Engine<'p> {
             at_ms: started,
             request: serde_json::to_value(request.to_protocol()).unwrap_or(Value::Null),
         }));
+        let mut info = AttemptInfo {
+            started,
+            ..AttemptInfo::default()
+        };
         let end = tokio::select! {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
             answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
-                Ok(TaskOutcome::Success(outputs)) => AttemptEnd::Success(outputs),
-                Ok(TaskOutcome::Failure { kind, message }) => AttemptEnd::Failure { kind, message },
+                Ok(Reply { outcome, stderr_tail, simulated }) => {
+                    info.stderr = stderr_tail;
+                    info.simulated = simulated;
+                    match outcome {
+                        TaskOutcome::Success(outputs) => AttemptEnd::Success(outputs),
+                        TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },
+                    }
+                }
                 Err(_) => {
                     cancel.cancel();
                     self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
@@ -243,8 +261,9 @@ impl<'p> Engine<'p> {
             outcome: outcome.to_string(),
             kind,
             message,
+            stderr: info.stderr.clone(),
         }));
-        (end, started)
+        (end, info)
     }
 
     /// The first failed quality check on successful outputs.
@@ -319,6 +338,7 @@ impl<'p> Engine<'p> {
             duration_ms: 0,
             attempts: Vec::new(),
             outputs: Map::new(),
+            simulated: false,
         };
         let guard = step.options.iter().find_map(|o| match o {
             StepOption::When(e) => Some(e),
@@ -369,9 +389,11 @@ impl<'p> Engine<'p> {
 
         let mut number = 1;
         let (final_kind, final_message) = loop {
-            let (end, attempt_start) = self
+            let (end, info) = self
                 .attempt(&name, call, scope, &args, number, timeout_ms)
                 .await;
+            let attempt_start = info.started;
+            record.simulated |= info.simulated;
             let end = match end {
                 AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
                     Some(message) => AttemptEnd::Failure {
@@ -392,6 +414,7 @@ impl<'p> Engine<'p> {
                         outcome: "success".into(),
                         kind: None,
                         message: None,
+                        stderr: info.stderr,
                     });
                     abandoned.disarm();
                     record.outcome = StepOutcome::Success;
@@ -441,6 +464,7 @@ impl<'p> Engine<'p> {
                 },
                 kind: Some(kind.clone()),
                 message: Some(message.clone()),
+                stderr: info.stderr,
             });
             let event = if kind == "timeout" {
                 "timeout"
@@ -621,7 +645,8 @@ impl<'p> Engine<'p> {
             .collect();
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
-        let (end, started) = self.attempt(&name, call, scope, &args, 1, timeout_ms).await;
+        let (end, info) = self.attempt(&name, call, scope, &args, 1, timeout_ms).await;
+        let started = info.started;
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (
@@ -667,8 +692,10 @@ impl<'p> Engine<'p> {
                     outcome: attempt_outcome.into(),
                     kind,
                     message,
+                    stderr: info.stderr,
                 }],
                 outputs: Map::new(),
+                simulated: info.simulated,
             });
         });
         ok

@@ -4,20 +4,29 @@
 //! [agents.RELEASE_MANAGER]
 //! command = ["python3", "agents/release_manager.py"]   # argv, never a shell string
 //! env = { GIT_DIR = "/srv/repo/.git" }                 # added to PATH, HOME, LANG
+//! secrets = ["GITHUB_TOKEN"]                           # passed from coordops's environment
 //! cwd = "/srv/repo"                                    # optional; relative to this file
 //! grace = "5s"                                         # optional; SIGTERM → SIGKILL
 //!
 //! [agents.META_UPDATER]
-//! backend = "simulated"                                # explicit simulated fallback
+//! backend = "simulated"                                # simulating is always explicit
 //!
 //! [defaults]
 //! grace = "2s"                                         # default 2s
 //! approvals = "never"                                  # deny | grant | never (default)
+//! secrets = []                                         # extended by each agent's list
 //! ```
 //!
-//! Agents the file does not list use the simulated backend.
+//! One path base for the whole file: its own folder. A relative `cwd` and a
+//! program given as a relative path containing `/` resolve against it; a
+//! bare program name is looked up on the `PATH` the agent gets; arguments
+//! are passed verbatim. Every process agent is checked when the file loads
+//! (the program exists and is executable, `cwd` is a directory, secrets are
+//! set), so a run never starts with a backend that cannot work. Agents the
+//! file does not list have no backend: see
+//! [`BackendsConfig::unmapped_agents`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,8 +36,15 @@ use crate::ast::Playbook;
 
 use super::process::ProcessAgent;
 
+mod checks;
+use checks::{base_folder, check_cwd, resolve_program, secrets, valid_var};
+
 /// The grace period between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// Secrets shorter than this are refused: redacting them would blank out
+/// ordinary words in reports.
+pub const MIN_SECRET_LEN: usize = 6;
 
 /// How approvals are decided in a real run.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -55,13 +71,31 @@ pub enum AgentBackendConfig {
 /// A checked backends file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackendsConfig {
-    /// Per agent, as configured; unlisted agents are simulated.
+    /// Per agent, as configured. Agents not listed have no backend.
     pub agents: BTreeMap<String, AgentBackendConfig>,
     /// The approval policy.
     pub approvals: ApprovalPolicy,
+    /// Every agent the playbook declares, in declaration order.
+    declared: Vec<String>,
 }
 
 impl BackendsConfig {
+    /// The backend configured for `agent`; `None` when the file does not
+    /// list it (the run must not reach it).
+    pub fn backend_for(&self, agent: &str) -> Option<&AgentBackendConfig> {
+        self.agents.get(agent)
+    }
+
+    /// The agents the playbook declares that the file does not list, in
+    /// declaration order.
+    pub fn unmapped_agents(&self) -> Vec<&str> {
+        self.declared
+            .iter()
+            .filter(|a| !self.agents.contains_key(a.as_str()))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The agents that run as processes.
     pub fn process_agents(&self) -> HashMap<String, ProcessAgent> {
         self.agents
@@ -73,16 +107,51 @@ impl BackendsConfig {
             .collect()
     }
 
-    /// Reads and checks the backends file at `path` against `playbook`.
+    /// The agents configured `backend = "simulated"`.
+    pub fn simulated_agents(&self) -> BTreeSet<String> {
+        self.agents
+            .iter()
+            .filter(|(_, a)| matches!(a, AgentBackendConfig::Simulated))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Every secret passed to some agent, `(name, value)`, sorted by name,
+    /// each once: what the report and journal sink must redact.
+    pub fn secret_values(&self) -> Vec<(String, String)> {
+        let mut all = BTreeMap::new();
+        for agent in self.agents.values() {
+            if let AgentBackendConfig::Process(p) = agent {
+                for (name, value) in &p.secrets {
+                    all.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        all.into_iter().collect()
+    }
+
+    /// Reads and checks the backends file at `path` against `playbook`,
+    /// with coordops's own environment.
     pub fn load(path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read backends file `{}`: {e}", path.display()))?;
         BackendsConfig::parse(&text, path, playbook)
     }
 
-    /// Parses and checks a backends file; `path` names it in messages and
-    /// anchors relative `cwd` values.
+    /// Parses and checks a backends file with coordops's own environment;
+    /// `path` names it in messages and anchors relative paths.
     pub fn parse(text: &str, path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
+        BackendsConfig::parse_with_env(text, path, playbook, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses and checks a backends file, reading environment variables
+    /// (`PATH` for program lookup, secrets) through `env`.
+    pub fn parse_with_env(
+        text: &str,
+        path: &Path,
+        playbook: &Playbook,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<BackendsConfig, String> {
         let file = path.display();
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             format!(
@@ -90,7 +159,10 @@ impl BackendsConfig {
                 e.to_string().trim_end()
             )
         })?;
-        let key_error = |key: &str, what: String| format!("backends file `{file}`: `{key}` {what}");
+        let key_error = |key: &str, what: String| {
+            let sep = if what.starts_with(':') { "" } else { " " };
+            format!("backends file `{file}`: `{key}`{sep}{what}")
+        };
         let default_grace = match &raw.defaults.grace {
             Some(g) => parse_grace(g).ok_or_else(|| {
                 key_error(
@@ -100,15 +172,17 @@ impl BackendsConfig {
             })?,
             None => DEFAULT_GRACE,
         };
-        let known: Vec<&str> = playbook.agents().map(|a| a.name.name.as_str()).collect();
-        let base = path.parent().unwrap_or(Path::new(""));
+        let default_secrets =
+            secrets(&raw.defaults.secrets, env).map_err(|e| key_error("defaults.secrets", e))?;
+        let declared: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
+        let base = base_folder(path);
         let mut agents = BTreeMap::new();
         for (name, agent) in raw.agents {
             let key = format!("agents.{name}");
-            if !known.contains(&name.as_str()) {
-                let hint = known
+            if !declared.contains(&name) {
+                let hint = declared
                     .iter()
-                    .map(|k| (strsim::jaro_winkler(k, &name), *k))
+                    .map(|k| (strsim::jaro_winkler(k, &name), k))
                     .filter(|(score, _)| *score > 0.85)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map_or_else(String::new, |(_, k)| format!(" (did you mean `{k}`?)"));
@@ -122,6 +196,7 @@ impl BackendsConfig {
                     let extra = [
                         ("command", command.is_some()),
                         ("env", !agent.env.is_empty()),
+                        ("secrets", agent.secrets.is_some()),
                         ("cwd", agent.cwd.is_some()),
                         ("grace", agent.grace.is_some()),
                     ];
@@ -153,12 +228,29 @@ impl BackendsConfig {
                         ));
                     }
                     for (var, value) in &agent.env {
-                        if var.is_empty() || var.contains(['=', '\0']) || value.contains('\0') {
+                        if !valid_var(var) || value.contains('\0') {
                             return Err(key_error(
                                 &format!("{key}.env"),
                                 format!("has an invalid variable `{var}` (names must be non-empty, without `=`; no NUL characters)"),
                             ));
                         }
+                    }
+                    let secrets_key = format!("{key}.secrets");
+                    let mut secrets_map = default_secrets.clone();
+                    if let Some(own) = &agent.secrets {
+                        secrets_map
+                            .extend(secrets(own, env).map_err(|e| key_error(&secrets_key, e))?);
+                    }
+                    if let Some(clash) = secrets_map.keys().find(|s| agent.env.contains_key(*s)) {
+                        let from = if agent.secrets.as_ref().is_some_and(|o| o.contains(clash)) {
+                            secrets_key.clone()
+                        } else {
+                            "defaults.secrets".to_string()
+                        };
+                        return Err(key_error(
+                            &format!("{key}.env"),
+                            format!(": `{clash}` is also listed in `{from}`: give a variable in one place (a secret comes from coordops's environment, `env` sets a value)"),
+                        ));
                     }
                     let grace = match &agent.grace {
                         Some(g) => parse_grace(g).ok_or_else(|| {
@@ -169,10 +261,20 @@ impl BackendsConfig {
                         })?,
                         None => default_grace,
                     };
+                    let cwd = match &agent.cwd {
+                        Some(c) => Some(
+                            check_cwd(&base, c).map_err(|e| key_error(&format!("{key}.cwd"), e))?,
+                        ),
+                        None => None,
+                    };
+                    let path_var = agent.env.get("PATH").cloned().or_else(|| env("PATH"));
+                    let command = resolve_program(&base, command, path_var.as_deref())
+                        .map_err(|e| key_error(&format!("{key}.command"), e))?;
                     AgentBackendConfig::Process(ProcessAgent {
                         command,
                         env: agent.env,
-                        cwd: agent.cwd.map(|c| base.join(c)),
+                        secrets: secrets_map,
+                        cwd,
                         grace,
                     })
                 }
@@ -182,6 +284,7 @@ impl BackendsConfig {
         Ok(BackendsConfig {
             agents,
             approvals: raw.defaults.approvals.unwrap_or_default(),
+            declared,
         })
     }
 }
@@ -210,6 +313,7 @@ struct RawAgent {
     command: Option<Vec<String>>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    secrets: Option<Vec<String>>,
     cwd: Option<PathBuf>,
     grace: Option<String>,
 }
@@ -226,4 +330,6 @@ enum BackendKind {
 struct RawDefaults {
     grace: Option<String>,
     approvals: Option<ApprovalPolicy>,
+    #[serde(default)]
+    secrets: Vec<String>,
 }

@@ -1,0 +1,123 @@
+//! Reading a child's stdout (capped, cut off at once past the cap) and
+//! stderr (a bounded tail).
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::sync::CancellationToken;
+
+/// Reads to the end, keeping at most `cap` bytes. As soon as more than
+/// `cap` bytes arrive it stops reading, fires `overflow` and returns `true`:
+/// an agent that never stops writing must not keep coordops reading.
+pub(super) async fn read_capped(
+    pipe: Option<impl AsyncRead + Unpin>,
+    cap: usize,
+    overflow: &CancellationToken,
+) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let Some(mut pipe) = pipe else {
+        return (kept, false);
+    };
+    let mut buf = vec![0u8; 8 << 10];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => return (kept, false),
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+                if n > room {
+                    overflow.cancel();
+                    return (kept, true);
+                }
+            }
+        }
+    }
+}
+
+/// Reads to the end, keeping the last `cap` bytes.
+pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, cap: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let Some(mut pipe) = pipe else {
+        return kept;
+    };
+    let mut buf = vec![0u8; 8 << 10];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                kept.extend_from_slice(&buf[..n]);
+                if kept.len() > cap {
+                    kept.drain(..kept.len() - cap);
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// Most lines of stderr kept on an attempt.
+pub const TAIL_LINES: usize = 20;
+/// Most characters of one kept stderr line (longer ones end in `…`).
+pub const TAIL_LINE_CHARS: usize = 500;
+/// Most bytes of all kept stderr lines together.
+pub const TAIL_BYTES: usize = 8 << 10;
+
+/// The last non-blank lines of `bytes` (at most [`TAIL_LINES`], each at
+/// most [`TAIL_LINE_CHARS`] characters, together at most [`TAIL_BYTES`]),
+/// oldest first. Invalid UTF-8 is replaced; trailing whitespace trimmed.
+pub fn stderr_tail(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = Vec::new();
+    let mut total = 0;
+    for line in text.lines().rev() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut kept: String = line.chars().take(TAIL_LINE_CHARS).collect();
+        if kept.len() < line.len() {
+            kept.push('…');
+        }
+        total += kept.len();
+        if lines.len() == TAIL_LINES || total > TAIL_BYTES {
+            break;
+        }
+        lines.push(kept);
+    }
+    lines.reverse();
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_keeps_the_last_non_blank_lines_in_order() {
+        assert_eq!(
+            stderr_tail(b"one\ntwo\n\n  \nthree  \n"),
+            ["one", "two", "three"]
+        );
+        assert!(stderr_tail(b"  \n\n").is_empty());
+        let many: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let tail = stderr_tail(many.as_bytes());
+        assert_eq!(tail.len(), TAIL_LINES);
+        assert_eq!(tail.last().map(String::as_str), Some("line 99"));
+        assert_eq!(tail.first().map(String::as_str), Some("line 80"));
+    }
+
+    #[test]
+    fn the_tail_is_bounded_per_line_and_in_total() {
+        let long = "é".repeat(5_000);
+        let tail = stderr_tail(long.as_bytes());
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].chars().count(), TAIL_LINE_CHARS + 1);
+        assert!(tail[0].ends_with('…'));
+        let wide: String = (0..40)
+            .map(|i| format!("{i:03}{}\n", "x".repeat(900)))
+            .collect();
+        let tail = stderr_tail(wide.as_bytes());
+        assert!(tail.iter().map(String::len).sum::<usize>() <= TAIL_BYTES);
+        assert!(!tail.is_empty());
+        assert!(tail.last().is_some_and(|l| l.starts_with("039")));
+        assert!(stderr_tail(&[0xff, 0xfe, b'\n', b'x']).len() == 2);
+    }
+}

@@ -1,0 +1,193 @@
+//! The process backend, the backends file and `coordops run`, with real
+//! processes (tests/fixtures/agents/) on the real clock.
+//!
+//! No test here depends on how fast a process starts: agents that must
+//! answer get generous timeouts, and a test that needs a process stopped
+//! waits until the agent says it is ready (it writes its pid to a file),
+//! then cancels. Durations are asserted only as lower bounds (a grace period
+//! was honoured) or as hang guards far above any real duration.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use coordops::ast::Playbook;
+use coordops::runtime::backend::{AgentBackend, Reply, TaskOutcome, TaskRequest};
+use coordops::runtime::config::{AgentBackendConfig, ApprovalPolicy, BackendsConfig};
+use coordops::runtime::process::{ProcessAgent, ProcessBackend, TAIL_LINES};
+use coordops::runtime::result::{RunResult, RunStatus, StepOutcome};
+use coordops::runtime::routing_backend::RoutingBackend;
+use coordops::runtime::simulated::{Scenario, SimulatedBackend};
+use coordops::runtime::{context, run, RunRequest};
+
+const PLAYBOOK: &str = "tests/fixtures/backends/agents.ops";
+const BACKENDS: &str = "tests/fixtures/backends/agents.toml";
+
+/// The most any single wait here may take before the test fails as hung.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+/// A timeout or grace period that a working test never reaches.
+const GENEROUS: Duration = Duration::from_secs(30);
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn script(name: &str) -> String {
+    root()
+        .join("tests/fixtures/agents")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An agent run by an interpreter: the executable bit does not matter.
+fn agent(interpreter: &str, name: &str) -> ProcessAgent {
+    let mut agent = ProcessAgent::new(vec![interpreter.to_string(), script(name)]);
+    agent.grace = GENEROUS;
+    agent
+}
+
+fn shell(code: &str) -> ProcessAgent {
+    ProcessAgent::new(vec!["sh".into(), "-c".into(), code.into()])
+}
+
+fn backend(agents: &[(&str, ProcessAgent)]) -> ProcessBackend {
+    ProcessBackend::new(
+        agents
+            .iter()
+            .map(|(n, a)| ((*n).to_string(), a.clone()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+fn request(agent: &str, args: Value, cancel: &CancellationToken) -> TaskRequest {
+    TaskRequest {
+        run_id: "test-run".to_string(),
+        agent: agent.to_string(),
+        task: "work".to_string(),
+        args: args.as_object().cloned().unwrap_or_default(),
+        attempt: 2,
+        timeout: GENEROUS,
+        cancel: cancel.clone(),
+        idempotency_key: "test-run/1:1".to_string(),
+        deadline: "2026-01-01T00:00:30.000Z".to_string(),
+        assignment: Default::default(),
+    }
+}
+
+/// One call under the hang guard.
+async fn call(backend: &ProcessBackend, agent: &str) -> Reply {
+    tokio::time::timeout(
+        HANG_GUARD,
+        backend.call(request(agent, json!({}), &CancellationToken::new())),
+    )
+    .await
+    .expect("the call ended")
+}
+
+fn failure(kind: &str, message: &str) -> TaskOutcome {
+    TaskOutcome::failure(kind, message)
+}
+
+fn kind_of(outcome: &TaskOutcome) -> (&str, &str) {
+    match outcome {
+        TaskOutcome::Failure { kind, message } => (kind.as_str(), message.as_str()),
+        TaskOutcome::Success(_) => ("success", ""),
+    }
+}
+
+/// Whether `pid` is a live process (a zombie counts as dead: in containers
+/// nobody may reap the orphans).
+fn alive(pid: i32) -> bool {
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        return state != Some("Z");
+    }
+    std::process::Command::new("kill")
+        .args(["-0", &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The pause between two polls.
+fn poll_interval() -> Duration {
+    Duration::from_secs(1) / 20
+}
+
+/// Polls `done` until it holds or the hang guard passes.
+fn poll_until(mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < HANG_GUARD {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(poll_interval());
+    }
+    done()
+}
+
+/// Like [`poll_until`], without blocking the runtime.
+async fn poll_until_async(mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < HANG_GUARD {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(poll_interval()).await;
+    }
+    done()
+}
+
+/// Waits for `pid` to die (zombies count as dead).
+async fn wait_dead(pid: i32) -> bool {
+    poll_until_async(|| !alive(pid)).await
+}
+
+fn pid_in(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Waits for the agent to write its pid to `path`.
+async fn wait_for_pid(path: &Path) -> i32 {
+    assert!(
+        poll_until_async(|| pid_in(path).is_some()).await,
+        "the agent never wrote {}",
+        path.display()
+    );
+    pid_in(path).unwrap_or(0)
+}
+
+fn read_pid(path: &Path) -> i32 {
+    pid_in(path).expect("the agent wrote a pid")
+}
+
+/// An agent that writes its pid to `dir/ready.pid` once it is ready.
+fn with_ready_file(mut agent: ProcessAgent, dir: &Path) -> (ProcessAgent, PathBuf) {
+    let ready = dir.join("ready.pid");
+    agent
+        .env
+        .insert("READY_FILE".into(), ready.to_string_lossy().into_owned());
+    (agent, ready)
+}
+
+/// The fixture playbook.
+fn playbook() -> Playbook {
+    let file = coordops::source::load(&root().join(PLAYBOOK)).expect("loads");
+    coordops::syntax::parse(&file).playbook.expect("parses")
+}
+
+mod cli;
+mod config;
+mod processes;
+mod protocol;
+mod runs;
