@@ -7,6 +7,7 @@ mod dry_run_cli;
 mod explain;
 mod formats;
 mod graph;
+mod outputs_runtime;
 mod playbooks;
 mod process_backend;
 mod props;

@@ -19,6 +19,8 @@ mod engine;
 pub mod eval;
 pub mod gate;
 mod group;
+pub mod outputs;
+mod placeholders;
 pub mod process;
 pub mod result;
 pub mod routing;

@@ -12,6 +12,7 @@ use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 use super::backend::{TaskOutcome, TaskRequest};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
+use super::outputs;
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
 /// What a step produced.
@@ -218,41 +219,6 @@ impl<'p> Engine<'p> {
         (end, started)
     }
 
-    /// The first failed quality check on successful outputs.
-    fn failed_check(
-        &self,
-        call: &Call,
-        outputs: &Map<String, Value>,
-        scope: &Scope,
-    ) -> Option<String> {
-        let inherited = self.inherited(call);
-        let checks = inherited
-            .agent
-            .map(|a| a.checks.iter())
-            .into_iter()
-            .flatten()
-            .chain(
-                inherited
-                    .task
-                    .map(|t| t.checks.iter())
-                    .into_iter()
-                    .flatten(),
-            );
-        let scope = scope
-            .with("output", Value::Object(outputs.clone()))
-            .with("task", Value::String(call.task.name.clone()));
-        for check in checks {
-            if eval(&check.condition, &scope) == Value::Bool(false) {
-                let doc = check.doc.as_ref().and_then(|d| d.as_plain());
-                return Some(match doc {
-                    Some(doc) => format!("check `{}` failed: {doc}", check.name.name),
-                    None => format!("check `{}` failed", check.name.name),
-                });
-            }
-        }
-        None
-    }
-
     /// Runs a call statement. Returns its result and whether the run goes on.
     pub fn call_step<'a>(
         &'a self,
@@ -341,13 +307,23 @@ impl<'p> Engine<'p> {
         let (final_kind, final_message) = loop {
             let (end, attempt_start) = self.attempt(&name, call, &args, number, timeout_ms).await;
             let end = match end {
-                AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
-                    Some(message) => AttemptEnd::Failure {
-                        kind: "quality_check".to_string(),
-                        message,
-                    },
-                    None => AttemptEnd::Success(outputs),
-                },
+                AttemptEnd::Success(outputs) => {
+                    if let Some(message) = outputs::protocol_violation(&inherited, &outputs) {
+                        AttemptEnd::Failure {
+                            kind: outputs::PROTOCOL.to_string(),
+                            message,
+                        }
+                    } else if let Some(message) =
+                        outputs::failed_check(&inherited, &call.task.name, &outputs, scope)
+                    {
+                        AttemptEnd::Failure {
+                            kind: "quality_check".to_string(),
+                            message,
+                        }
+                    } else {
+                        AttemptEnd::Success(outputs)
+                    }
+                }
                 other => other,
             };
             let duration = self.now_ms() - attempt_start;
