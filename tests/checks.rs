@@ -532,3 +532,28 @@ fn outputs_blocks_are_checked() {
         rendered(&found)
     );
 }
+
+#[test]
+fn outputs_after_a_task_without_braces_are_misplaced() {
+    let text = "agent A {\n  task commit outputs { hash: string }\n  task push # ops:allow(unused_task)\n}\nsignal S:X\nroute S:X => w\nworkflow w { A.commit() }\n";
+    let found = check_text(text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_MISPLACED_OPTION],
+        "{}",
+        rendered(&found)
+    );
+    assert_eq!(
+        found[0].message,
+        "`outputs { hash: string }` applies to agent `A`, not to task `commit`"
+    );
+    let braced = text.replace(
+        "task commit outputs { hash: string }",
+        "task commit { outputs { hash: string } }",
+    );
+    assert!(
+        check_text(&braced).is_empty(),
+        "{}",
+        rendered(&check_text(&braced))
+    );
+}

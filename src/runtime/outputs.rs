@@ -178,7 +178,7 @@ mod tests {
 
     const PLAYBOOK: &str = "agent A {
   outputs { ok: bool }
-  task t { outputs { hash: string, n: int, files: list<string>, meta: map, d: duration } }
+  task t { outputs { hash: string, n: int, files: list<string>, meta: map, d: duration, p: percent } }
   task u
   check sent \"Sent\": output.ok == true
 }";
@@ -187,7 +187,7 @@ mod tests {
     fn a_reply_with_every_declared_output_passes() {
         with_playbook(PLAYBOOK, |p| {
             let good = outputs(json!({"ok": true, "hash": "abc", "n": 3, "files": ["a"],
-                "meta": {}, "d": "30s", "extra": 1}));
+                "meta": {}, "d": "30s", "p": 80, "extra": 1}));
             assert_eq!(protocol_violation(&inherited(p, "t"), &good), None);
             assert_eq!(
                 protocol_violation(&inherited(p, "u"), &outputs(json!({}))),
@@ -199,13 +199,14 @@ mod tests {
     #[test]
     fn missing_and_mistyped_outputs_are_named() {
         with_playbook(PLAYBOOK, |p| {
-            let bad =
-                outputs(json!({"ok": "yes", "n": 1.5, "files": ["a", 2], "meta": [], "d": -1}));
+            let bad = outputs(
+                json!({"ok": "yes", "n": 1.5, "files": ["a", 2], "meta": [], "d": -1, "p": "80%"}),
+            );
             assert_eq!(
                 protocol_violation(&inherited(p, "t"), &bad).as_deref(),
                 Some("output `ok` is \"yes\", not a bool; the reply lacks declared output `hash` (string); \
 output `n` is 1.5, not an int; output `files` is [\"a\",2], not a list<string>; \
-output `meta` is [], not a map; output `d` is -1, not a duration")
+output `meta` is [], not a map; output `d` is -1, not a duration; output `p` is \"80%\", not a percent")
             );
         });
     }

@@ -202,8 +202,11 @@ pub fn example(pattern: &str) -> Option<String> {
     re.is_match(&out).then_some(out)
 }
 
+/// Examples longer than this are given up (nested repetitions grow fast).
+const MAX_EXAMPLE: usize = 200;
+
 fn write_example(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
-    if depth > 64 {
+    if depth > 64 || out.len() > MAX_EXAMPLE {
         return None;
     }
     match hir.kind() {
@@ -256,5 +259,6 @@ mod tests {
         );
         assert_eq!(example(r"^v[0-9]+\.[0-9]+$").as_deref(), Some("v0.0"));
         assert_eq!(example("("), None);
+        assert_eq!(example("((((a{16}){16}){16}){16}){16}"), None);
     }
 }
