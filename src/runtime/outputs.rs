@@ -14,6 +14,24 @@ use super::eval::{eval, Scope};
 /// The failure kind of a reply that breaks its task's declared outputs.
 pub const PROTOCOL: &str = "protocol";
 
+/// Judges a successful reply: `Err((kind, message))` when it breaks the
+/// task's declared outputs (`protocol`) or, given the step's `scope`, fails a
+/// quality check (`quality_check`; recoveries pass `None`: no checks).
+pub fn judge(
+    inherited: &Inherited<'_>,
+    task: &str,
+    outputs: Map<String, Value>,
+    scope: Option<&Scope>,
+) -> Result<Map<String, Value>, (String, String)> {
+    if let Some(message) = protocol_violation(inherited, &outputs) {
+        return Err((PROTOCOL.to_string(), message));
+    }
+    if let Some(message) = scope.and_then(|s| failed_check(inherited, task, &outputs, s)) {
+        return Err(("quality_check".to_string(), message));
+    }
+    Ok(outputs)
+}
+
 /// Why `outputs` break the declaration of the called task, if they do:
 /// declared fields that are missing or of the wrong type. Extra fields are
 /// fine. `None` when the task declares no outputs.

@@ -308,20 +308,9 @@ impl<'p> Engine<'p> {
             let (end, attempt_start) = self.attempt(&name, call, &args, number, timeout_ms).await;
             let end = match end {
                 AttemptEnd::Success(outputs) => {
-                    if let Some(message) = outputs::protocol_violation(&inherited, &outputs) {
-                        AttemptEnd::Failure {
-                            kind: outputs::PROTOCOL.to_string(),
-                            message,
-                        }
-                    } else if let Some(message) =
-                        outputs::failed_check(&inherited, &call.task.name, &outputs, scope)
-                    {
-                        AttemptEnd::Failure {
-                            kind: "quality_check".to_string(),
-                            message,
-                        }
-                    } else {
-                        AttemptEnd::Success(outputs)
+                    match outputs::judge(&inherited, &call.task.name, outputs, Some(scope)) {
+                        Ok(outputs) => AttemptEnd::Success(outputs),
+                        Err((kind, message)) => AttemptEnd::Failure { kind, message },
                     }
                 }
                 other => other,
@@ -566,6 +555,17 @@ impl<'p> Engine<'p> {
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
         let (end, started) = self.attempt(&name, call, &args, 1, timeout_ms).await;
+        // A recovery's outputs are not kept, but its reply still has to
+        // match the task's declared outputs.
+        let end = match end {
+            AttemptEnd::Success(outputs) => {
+                match outputs::judge(&self.inherited(call), &call.task.name, outputs, None) {
+                    Ok(outputs) => AttemptEnd::Success(outputs),
+                    Err((kind, message)) => AttemptEnd::Failure { kind, message },
+                }
+            }
+            other => other,
+        };
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (
