@@ -215,8 +215,14 @@ fn ops_skill_scaffolds_the_skill_and_commits_it() {
         files.contains("skills/constraint-preflight/SKILL.md"),
         "{files}"
     );
+    assert!(
+        files.contains(".claude/commands/constraint-preflight.md"),
+        "{files}"
+    );
     assert_eq!(
         report["payload"]["skill_path"],
-        "skills/constraint-preflight/SKILL.md"
+        "skills/constraint-preflight"
     );
+    // The skill reached the remote branch.
+    assert_eq!(s.remote_head(), s.git(&["rev-parse", "HEAD"]));
 }

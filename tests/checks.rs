@@ -393,3 +393,167 @@ fn a_misspelled_call_does_not_also_report_the_real_name_unused() {
         assert!(found[0].is_error(), "{typo}: {codes:?}");
     }
 }
+
+// ── declared outputs ────────────────────────────────────────────────────
+
+const OUTPUTS: &str = "\
+signal OPS:COMMIT { branch: string = \"feature\" }
+route OPS:COMMIT => commit_pr
+agent RELEASE_MANAGER {
+  task commit {
+    outputs { hash: string, tests_passed: bool, files: list<string> }
+    check tests_pass \"Tests pass\": output.tests_passed == true
+  }
+  task push { outputs { branch: string, hash: string } }
+  task fetch
+}
+workflow commit_pr {
+  commit = RELEASE_MANAGER.commit()
+  push = RELEASE_MANAGER.push(branch: signal.branch, commit: commit.hash)
+  fetch = RELEASE_MANAGER.fetch(branch: push.branch)
+  complete \"done {commit.hash}\" { hash: push.hash, anything: fetch.whatever }
+}
+";
+
+#[test]
+fn declared_outputs_check_clean() {
+    let found = check_text(OUTPUTS);
+    assert!(found.is_empty(), "{}", rendered(&found));
+}
+
+#[test]
+fn misspelled_output_gets_did_you_mean() {
+    for (from, to) in [
+        ("commit: commit.hash)", "commit: commit.hsh)"),
+        ("\"done {commit.hash}\"", "\"done {commit.hsh}\""),
+        ("hash: push.hash,", "hash: commit.hsh,"),
+    ] {
+        let text = OUTPUTS.replacen(from, to, 1);
+        let found = check_text(&text);
+        let d = found
+            .iter()
+            .find(|d| d.code == codes::CHECK_UNDEFINED_OUTPUT)
+            .unwrap_or_else(|| panic!("no undefined_output for {to}:\n{}", rendered(&found)));
+        assert_eq!(
+            d.message,
+            "`commit` (RELEASE_MANAGER.commit) has no declared output `hsh`"
+        );
+        assert_eq!(d.help.as_deref(), Some("did you mean `hash`?"));
+        let span = d.primary_span().expect("primary label");
+        assert_eq!(&text[span.start..span.end], "hsh");
+        assert_eq!(found.len(), 1, "{}", rendered(&found));
+    }
+}
+
+#[test]
+fn declared_output_types_reach_the_type_checker() {
+    let text = OUTPUTS.replace("output.tests_passed == true", "output.tests_passed == 1");
+    let found = check_text(&text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_TYPE_MISMATCH],
+        "{}",
+        rendered(&found)
+    );
+    assert_eq!(found[0].message, "cannot compare a bool with an int");
+    let text = OUTPUTS.replace(
+        "fetch = RELEASE_MANAGER.fetch(branch: push.branch)",
+        "fetch = RELEASE_MANAGER.fetch(branch: push.branch) when \"x\" in commit.files",
+    );
+    assert!(check_text(&text).is_empty());
+    let text = OUTPUTS.replace(
+        "fetch = RELEASE_MANAGER.fetch(branch: push.branch)",
+        "fetch = RELEASE_MANAGER.fetch(branch: push.branch) when 3 in commit.files",
+    );
+    assert_eq!(codes_of(&check_text(&text)), [codes::CHECK_TYPE_MISMATCH]);
+}
+
+#[test]
+fn agent_level_check_names_the_task_lacking_the_field() {
+    let text = OUTPUTS.replace(
+        "  task fetch\n",
+        "  task fetch\n  task tag { outputs { branch: string } } # ops:allow(unused_task)\n  check passes: output.tests_passed\n",
+    );
+    let found = check_text(&text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_UNDEFINED_OUTPUT, codes::CHECK_UNDEFINED_OUTPUT],
+        "{}",
+        rendered(&found)
+    );
+    for (d, task) in found.iter().zip(["push", "tag"]) {
+        assert_eq!(
+            d.message,
+            format!("agent-level check `passes` reads `output.tests_passed`, which task `RELEASE_MANAGER.{task}` does not declare")
+        );
+        assert!(d
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("move the check")));
+    }
+}
+
+#[test]
+fn outputs_blocks_are_checked() {
+    let dup = OUTPUTS.replace(
+        "  task fetch\n",
+        "  task fetch\n  task tag { outputs { a: int } outputs { b: int } } # ops:allow(unused_task)\n",
+    );
+    assert_eq!(
+        codes_of(&check_text(&dup)),
+        [codes::CHECK_DUPLICATE_SETTING]
+    );
+    let default = OUTPUTS.replace(
+        "task fetch\n",
+        "task fetch\n  task tag { outputs { a: int = 1 } } # ops:allow(unused_task)\n",
+    );
+    let found = check_text(&default);
+    assert_eq!(codes_of(&found), [codes::CHECK_MISPLACED_OPTION]);
+    assert_eq!(found[0].message, "output `a` cannot have a default");
+    let unknown = OUTPUTS.replace(
+        "task fetch\n",
+        "task fetch\n  task tag { outputs { a: integer } } # ops:allow(unused_task)\n",
+    );
+    let found = check_text(&unknown);
+    assert_eq!(codes_of(&found), [codes::CHECK_UNKNOWN_TYPE]);
+    assert_eq!(found[0].help.as_deref(), Some("did you mean `int`?"));
+    let redeclared = OUTPUTS.replace(
+        "  task fetch\n",
+        "  task fetch\n  task tag { outputs { extra: string } } # ops:allow(unused_task)\n  outputs { extra: string }\n",
+    );
+    let found = check_text(&redeclared);
+    assert!(
+        found
+            .iter()
+            .filter(|d| d.code == codes::CHECK_DUPLICATE)
+            .count()
+            == 1,
+        "{}",
+        rendered(&found)
+    );
+}
+
+#[test]
+fn outputs_after_a_task_without_braces_are_misplaced() {
+    let text = "agent A {\n  task commit outputs { hash: string }\n  task push # ops:allow(unused_task)\n}\nsignal S:X\nroute S:X => w\nworkflow w { A.commit() }\n";
+    let found = check_text(text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_MISPLACED_OPTION],
+        "{}",
+        rendered(&found)
+    );
+    assert_eq!(
+        found[0].message,
+        "`outputs { hash: string }` applies to agent `A`, not to task `commit`"
+    );
+    let braced = text.replace(
+        "task commit outputs { hash: string }",
+        "task commit { outputs { hash: string } }",
+    );
+    assert!(
+        check_text(&braced).is_empty(),
+        "{}",
+        rendered(&check_text(&braced))
+    );
+}

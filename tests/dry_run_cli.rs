@@ -297,7 +297,8 @@ fn format_json_is_the_run_result() {
     assert_eq!(json["started_at"], "2026-01-01T00:00:00Z");
     assert_eq!(json["duration_ms"], 25_000);
     assert_eq!(json["route"]["label"], "commit");
-    assert_eq!(json["payload"]["commit"], "abc123");
+    // The commit on the branch after the fetch and rebase, not the local one.
+    assert_eq!(json["payload"]["commit"], "def456");
     let steps = json["steps"].as_array().unwrap();
     assert_eq!(steps[1]["name"], "push");
     assert_eq!(steps[1]["attempts"].as_array().unwrap().len(), 2);

@@ -10,6 +10,7 @@ mod explain;
 mod formats;
 mod graph;
 mod journal;
+mod outputs_runtime;
 mod playbooks;
 mod process_backend;
 mod props;

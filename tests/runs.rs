@@ -149,13 +149,17 @@ fn ops_commit_simple_takes_the_fast_path() {
 
 #[test]
 fn ops_commit_user_facing_with_placeholder_outputs() {
-    // The placeholder for `changelog.modified` is a string, not `true`: the
-    // CHANGELOG commit's guard does not hold and it is skipped.
+    // `changelog.modified` is a declared bool: its default is `true`, so the
+    // CHANGELOG commit's guard holds and it runs.
     let run = dry_run("OPS:COMMIT", &[("user_facing", "true")], None);
     assert_eq!(run.result.status, RunStatus::Complete);
     assert_eq!(
         step(&run.result, "RELEASE_MANAGER.commit").outcome,
-        StepOutcome::Skipped
+        StepOutcome::Success
+    );
+    assert_eq!(
+        step(&run.result, "changelog").outputs["modified"],
+        json!(true)
     );
     snapshot("ops_commit_user_facing", &run);
 }
@@ -191,7 +195,8 @@ fn ops_skill() {
     let run = dry_run("OPS:SKILL", &[("skill_name", "pre-flight")], None);
     assert_eq!(run.result.status, RunStatus::Complete);
     assert_eq!(run.result.context["skill_name"], json!("pre-flight"));
-    // No handoff from the skipped `docs` step.
+    // `skill.significant` is a declared bool, `true` by default: the skill is
+    // documented, and the docs step hands its files on to the commit.
     let handoffs: Vec<&str> = run
         .result
         .events
@@ -199,12 +204,21 @@ fn ops_skill() {
         .filter(|e| e.kind == EventKind::Handoff)
         .map(|e| e.detail.as_str())
         .collect();
-    assert!(
-        handoffs.iter().all(|h| !h.contains("docs.")),
-        "{handoffs:?}"
+    assert_eq!(
+        handoffs,
+        [
+            "skill.path, skill.slash_command -> docs",
+            "skill.path, skill.name, docs.files -> commit",
+            "commit.hash -> push",
+            "push.hash -> pr"
+        ]
     );
-    // The skipped `docs` step (its guard reads a placeholder string).
-    assert_eq!(step(&run.result, "docs").outcome, StepOutcome::Skipped);
+    assert_eq!(step(&run.result, "docs").outcome, StepOutcome::Success);
+    // The skill's name is the argument it was called with.
+    assert_eq!(
+        step(&run.result, "skill").outputs["name"],
+        json!("pre-flight")
+    );
     snapshot("ops_skill", &run);
 }
 
@@ -529,7 +543,7 @@ fn commit_user_facing_adds_and_commits_the_changelog() {
     assert_eq!(second.started_ms, 23 * S);
     has_line(
         &run.md,
-        "| +8s | HANDOFF | changelog | commit.hash -> changelog |",
+        "| +8s | HANDOFF | changelog | push.hash -> changelog |",
     );
 }
 

@@ -1254,25 +1254,23 @@ outputs = { message = "feat: x", tests_passed = true, secrets_found = true }
 }
 
 #[test]
-fn a_check_over_a_missing_output_is_not_applicable() {
+fn simulated_outputs_fill_the_fields_checks_read() {
     let fx = fixture("checks");
-    // tests_passed, skipped_tests and secrets_found are all missing: unknown.
+    // The scenario gives only `message`: the simulated agent answers values
+    // that pass the checks for the other fields they read (an agent that
+    // really sends no `tests_passed` fails the check: tests/outputs_runtime.rs).
     let scenario = r#"
 [task."WRITER.commit"]
 outputs = { message = "feat: x" }
 "#;
     let result = fx.run("CHECK:COMMIT", &[], scenario);
     assert_eq!(result.status, RunStatus::Complete);
-    assert_eq!(step(&result, "c").outcome, StepOutcome::Success);
+    let c = step(&result, "c");
+    assert_eq!(c.outcome, StepOutcome::Success);
+    assert_eq!(c.outputs["tests_passed"], json!(true));
+    // A placeholder string: `not` of it is unknown, not false.
+    assert_eq!(c.outputs["secrets_found"], json!("commit-secrets_found-1"));
     assert_eq!(result.payload["message"], json!("feat: x"));
-
-    // `false or unknown` is unknown: not applicable either.
-    let scenario = r#"
-[task."WRITER.commit"]
-outputs = { message = "feat: x", tests_passed = false }
-"#;
-    let result = fx.run("CHECK:COMMIT", &[], scenario);
-    assert_eq!(step(&result, "c").outcome, StepOutcome::Success);
 
     // `false or true` is true.
     let scenario = r#"

@@ -7,6 +7,7 @@
 
 mod flow;
 mod lints;
+mod outputs;
 mod placement;
 pub mod policy;
 mod suggest;

@@ -1,7 +1,8 @@
 //! Options written where they do nothing.
 //!
 //! - `task commit timeout 30s` (no braces): the `timeout` belongs to the
-//!   agent, not to the task, although it reads as the task's.
+//!   agent, not to the task, although it reads as the task's; likewise
+//!   `task commit outputs { … }`.
 //! - `retry`, `critical` and handlers on `run WORKFLOW`: a sub-workflow is
 //!   not retried, and its steps carry their own handlers.
 
@@ -21,8 +22,12 @@ fn setting_word(s: &Setting) -> &'static str {
 /// Reports misplaced options.
 pub fn check(playbook: &Playbook, text: &str, out: &mut Vec<Diagnostic>) {
     for agent in playbook.agents() {
-        for setting in &agent.settings {
-            let at = setting.span();
+        let items = agent
+            .settings
+            .iter()
+            .map(|s| (s.span(), setting_word(s)))
+            .chain(agent.outputs.iter().map(|o| (o.span, "outputs")));
+        for (at, word) in items {
             // The task written just before the setting, on the same line, without braces.
             let task = agent.tasks.iter().rev().find(|t| t.span.end <= at.start);
             let Some(task) = task else { continue };
@@ -31,11 +36,19 @@ pub fn check(playbook: &Playbook, text: &str, out: &mut Vec<Diagnostic>) {
                 .get(task.span.start..task.span.end)
                 .is_some_and(|t| t.contains('{'));
             // The setting's span covers its value; only its keyword may stand between.
-            let word = setting_word(setting);
-            if braced || between.contains(['\n', '\r']) || between.trim() != word {
+            // `outputs { … }` spans its keyword already: nothing may stand between.
+            let keyword_inside = between.trim().is_empty() && word == "outputs";
+            if braced
+                || between.contains(['\n', '\r'])
+                || (between.trim() != word && !keyword_inside)
+            {
                 continue;
             }
-            let at = Span::new(task.span.end + between.find(word).unwrap_or(0), at.end);
+            let at = if keyword_inside {
+                at
+            } else {
+                Span::new(task.span.end + between.find(word).unwrap_or(0), at.end)
+            };
             let written = text.get(at.start..at.end).unwrap_or(word);
             out.push(
                 Diagnostic::error(

@@ -110,10 +110,10 @@ pub fn default_gate(coordinator: Option<&Coordinator>) -> u64 {
 }
 
 /// Failure kinds a policy retries; an empty `on` list means every kind
-/// except `quality_check`.
+/// except `quality_check` and `protocol`.
 pub fn retries_kind(policy: &RetryPolicy, kind: &str) -> bool {
     if policy.on.is_empty() {
-        kind != "quality_check"
+        !matches!(kind, "quality_check" | "protocol")
     } else {
         policy.on.iter().any(|k| k.name == kind)
     }

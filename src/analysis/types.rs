@@ -147,6 +147,8 @@ pub enum Root<'a> {
     Sibling(Span),
     /// A built-in object with fixed fields (`step`, `gate`).
     Object(&'static [&'static str]),
+    /// The result of a task that declares its outputs.
+    Outputs(std::rc::Rc<super::outputs::Declared>),
 }
 
 /// Fields of `step` in handlers and rules.
@@ -469,6 +471,7 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
             Ty::Any
         }
         Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
+        Some(Root::Outputs(declared)) => declared.field(segments, out),
     }
 }
 

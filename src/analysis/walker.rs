@@ -5,6 +5,7 @@
 //! ranges and reports unreachable statements.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::ast::{
     Block, Call, DurationLit, Escalate, Expect, Expr, Given, Handler, HandlerAction, Ident,
@@ -12,6 +13,7 @@ use crate::ast::{
 };
 use crate::diagnostics::{codes, Diagnostic};
 
+use super::outputs::{Declared, Reader};
 use super::policy::Inherited;
 use super::symbols::{duplicate, duplicate_setting, Symbols};
 use super::types::{self, Env, Root, Ty, GATE_FIELDS, STEP_FIELDS};
@@ -90,6 +92,7 @@ pub fn check(
         symbols,
         out,
         signals: None,
+        results: BTreeMap::new(),
     };
     walker.agents(playbook);
     walker.signal_defaults(playbook);
@@ -113,6 +116,7 @@ pub fn check(
         });
         let mut bindings = Bindings::default();
         let mut seen = BTreeMap::new();
+        walker.results.clear();
         walker.block(&workflow.body, &mut bindings, &mut seen, enclosing);
     }
     walker.signals = None;
@@ -124,6 +128,9 @@ struct Walker<'a, 'o> {
     out: &'o mut Vec<Diagnostic>,
     /// Signals reaching the workflow being walked.
     signals: Option<Vec<&'a SignalDecl>>,
+    /// Declared outputs of the workflow's step results, by binding name
+    /// (`None`: undeclared, or bound to different tasks on different paths).
+    results: BTreeMap<String, Option<Rc<Declared>>>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -136,7 +143,10 @@ impl<'a> Walker<'a, '_> {
             env.bind(name, Root::Sibling(*span));
         }
         for (name, _) in &bindings.definite {
-            env.bind(name, Root::Value);
+            match self.results.get(name) {
+                Some(Some(declared)) => env.bind(name, Root::Outputs(declared.clone())),
+                _ => env.bind(name, Root::Value),
+            }
         }
         for name in &bindings.loop_vars {
             env.bind(name, Root::Value);
@@ -150,22 +160,14 @@ impl<'a> Walker<'a, '_> {
         if let Some(c) = self.symbols.coordinator {
             values::settings(&c.settings, self.out);
         }
-        let env = Env::default()
-            .with("output", Root::Value)
-            .with("task", Root::Value)
-            .with("signal", Root::Signal(None));
         for agent in playbook.agents() {
             values::settings(&agent.settings, self.out);
-            for check in &agent.checks {
-                types::condition(&env, &check.condition, self.out);
-            }
             for task in &agent.tasks {
                 values::settings(&task.settings, self.out);
-                for check in &task.checks {
-                    types::condition(&env, &check.condition, self.out);
-                }
             }
         }
+        // Quality checks are typed against each task's declared outputs.
+        super::outputs::check(playbook, self.out);
     }
 
     fn signal_defaults(&mut self, playbook: &Playbook) {
@@ -566,6 +568,27 @@ impl<'a> Walker<'a, '_> {
         ended.is_some()
     }
 
+    /// Records the declared outputs of a step bound to `name`.
+    fn result(&mut self, name: &str, call: &Call) {
+        let declared = self
+            .symbols
+            .agents
+            .get(call.agent.name.as_str())
+            .zip(self.symbols.task(&call.agent.name, &call.task.name))
+            .and_then(|(agent, task)| Declared::of(agent, task, Reader::Step));
+        let entry = self
+            .results
+            .entry(name.to_string())
+            .or_insert(declared.clone());
+        let same = match (&*entry, &declared) {
+            (Some(a), Some(b)) => a.agent == b.agent && a.task == b.task,
+            _ => false,
+        };
+        if !same {
+            *entry = None;
+        }
+    }
+
     fn bind(&mut self, name: &Ident, bindings: &mut Bindings, seen: &mut BTreeMap<String, Span>) {
         if let Some(first) = seen.get(&name.name) {
             self.out.push(duplicate("result", name, *first).with_help(
@@ -693,6 +716,7 @@ impl<'a> Walker<'a, '_> {
                 );
                 if let Some(b) = &c.binding {
                     self.bind(b, bindings, seen);
+                    self.result(&b.name, &c.call);
                 }
             }
             Stmt::Run(r) => {

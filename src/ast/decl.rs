@@ -114,6 +114,10 @@ pub struct Agent {
     pub checks: Vec<Check>,
     /// Actions the agent must never take.
     pub forbids: Vec<StrLit>,
+    /// `outputs { … }` blocks: fields every task of the agent returns (a
+    /// valid agent has at most one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputsDecl>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -131,6 +135,10 @@ pub struct TaskDecl {
     pub checks: Vec<Check>,
     /// Actions forbidden while doing this task.
     pub forbids: Vec<StrLit>,
+    /// `outputs { … }` blocks: what the task returns (a valid task has at
+    /// most one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputsDecl>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -145,6 +153,15 @@ pub struct Check {
     /// The condition that must hold.
     pub condition: Expr,
     /// The whole declaration.
+    pub span: Span,
+}
+
+/// `outputs { hash: string, files: list<string> }` — declared task outputs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutputsDecl {
+    /// The declared fields in source order (a default is an analysis error).
+    pub fields: Vec<FieldDecl>,
+    /// The whole block, from `outputs` to `}`.
     pub span: Span,
 }
 
@@ -183,6 +200,15 @@ pub struct TypeRef {
     pub element: Option<Ident>,
     /// The whole type.
     pub span: Span,
+}
+
+impl std::fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.element {
+            Some(element) => write!(f, "{}<{}>", self.name.name, element.name),
+            None => f.write_str(&self.name.name),
+        }
+    }
 }
 
 /// `route [label:] PATTERN [when EXPR] => TARGET`

@@ -6,12 +6,14 @@
 
 mod decl;
 mod expr;
+mod outputs;
 mod span;
 mod stmt;
 mod test_case;
 
 pub use decl::*;
 pub use expr::*;
+pub use outputs::{merged_fields, OutputField};
 pub use span::Span;
 pub use stmt::*;
 pub use test_case::*;

@@ -63,6 +63,8 @@ pub const CHECK_UNDEFINED_LOCK: &str = "ops::check::undefined_lock";
 pub const CHECK_UNDEFINED_NAME: &str = "ops::check::undefined_name";
 /// A field the signal (or `step`, `gate`) does not have.
 pub const CHECK_UNDEFINED_FIELD: &str = "ops::check::undefined_field";
+/// A field a task's declared outputs do not include (`commit.hsh`).
+pub const CHECK_UNDEFINED_OUTPUT: &str = "ops::check::undefined_output";
 /// An approval or route label that does not exist (in tests).
 pub const CHECK_UNDEFINED_REFERENCE: &str = "ops::check::undefined_reference";
 /// A type name that does not exist.
@@ -164,6 +166,7 @@ code_lists! {
         CHECK_UNDEFINED_LOCK,
         CHECK_UNDEFINED_NAME,
         CHECK_UNDEFINED_FIELD,
+        CHECK_UNDEFINED_OUTPUT,
         CHECK_UNDEFINED_REFERENCE,
         CHECK_UNKNOWN_TYPE,
         CHECK_UNKNOWN_ESCALATION,

@@ -60,6 +60,7 @@ explanations! {
     CHECK_UNDEFINED_LOCK      => "undefined_lock",
     CHECK_UNDEFINED_NAME      => "undefined_name",
     CHECK_UNDEFINED_FIELD     => "undefined_field",
+    CHECK_UNDEFINED_OUTPUT    => "undefined_output",
     CHECK_UNDEFINED_REFERENCE => "undefined_reference",
     CHECK_UNKNOWN_TYPE        => "unknown_type",
     CHECK_UNKNOWN_ESCALATION  => "unknown_escalation_type",

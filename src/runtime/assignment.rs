@@ -107,10 +107,17 @@ impl<'p> Engine<'p> {
         .render(&call.agent.name)
     }
 
-    /// The task's declared outputs.
+    /// The task's declared outputs (agent-level ones first).
     fn deliverables(&self, call: &Call) -> Vec<Deliverable> {
-        let _ = call;
-        Vec::new()
+        self.playbook
+            .declared_outputs(&call.agent.name, &call.task.name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| Deliverable {
+                name: f.name,
+                ty: f.ty,
+            })
+            .collect()
     }
 
     /// Records the seed's Handoff when `step` receives results of earlier

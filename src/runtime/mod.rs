@@ -20,6 +20,8 @@ mod engine;
 pub mod eval;
 pub mod gate;
 mod group;
+pub mod outputs;
+mod placeholders;
 pub mod process;
 pub mod protocol;
 pub mod reach;

@@ -25,10 +25,15 @@
 //! A top-level `interrupt_after = "45s"` interrupts the run at that virtual
 //! time, as Ctrl-C would: the report keeps every step that finished.
 //!
-//! Without a scenario every task succeeds after 0s. Its outputs carry a
-//! placeholder for every field the playbook reads from the step's result
-//! (`commit.hash` → `"commit-hash-1"`: task, field, attempt), so reports
-//! show where data flows.
+//! Without a scenario every task succeeds after 0s. A task that declares
+//! outputs answers a typed, plausible value for every declared output, chosen
+//! so that its quality checks pass (see [`super::placeholders`]): strings
+//! are placeholders (`commit.hash` → `"commit-hash-1"`: task, field,
+//! attempt) or the argument of the same name, bools `true` unless a check
+//! wants `false`, ints `0`, lists one element, maps `{}`. A task without a
+//! declaration answers a placeholder for every field the playbook reads from
+//! the step's result, and a value that passes its checks for every field
+//! they read. A scenario's `outputs` replace or add to these.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -41,6 +46,7 @@ use serde_json::{Map, Value};
 use crate::ast::{Playbook, Stmt};
 
 use super::backend::{AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest};
+use super::placeholders::TaskModel;
 
 /// A parsed scenario file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -172,17 +178,31 @@ impl Scenario {
 /// The simulated backend.
 pub struct SimulatedBackend {
     scenario: Scenario,
-    /// Fields the playbook reads from each task's result.
-    fields: HashMap<String, BTreeSet<(String, String)>>,
+    /// Output fields and checks of each `AGENT.task`.
+    models: HashMap<String, TaskModel>,
     calls: Mutex<HashMap<String, u32>>,
 }
 
 impl SimulatedBackend {
     /// A backend playing `scenario` for `playbook`.
     pub fn new(playbook: &Playbook, scenario: Scenario) -> Self {
+        let read = read_fields(playbook);
+        let mut models = HashMap::new();
+        for agent in playbook.agents() {
+            for task in &agent.tasks {
+                let key = format!("{}.{}", agent.name.name, task.name.name);
+                let mut fields: Vec<String> = Vec::new();
+                for (_, field) in read.get(&key).into_iter().flatten() {
+                    if !fields.contains(field) {
+                        fields.push(field.clone());
+                    }
+                }
+                models.insert(key, TaskModel::new(agent, task, &fields));
+            }
+        }
         SimulatedBackend {
             scenario,
-            fields: read_fields(playbook),
+            models,
             calls: Mutex::new(HashMap::new()),
         }
     }
@@ -309,13 +329,9 @@ impl SimulatedBackend {
                 }
             }
             _ => {
-                let mut outputs = Map::new();
-                for (_, field) in self.fields.get(&key).into_iter().flatten() {
-                    outputs.insert(
-                        field.clone(),
-                        Value::String(format!("{}-{field}-{}", request.task, request.attempt)),
-                    );
-                }
+                let mut outputs = self.models.get(&key).map_or_else(Map::new, |m| {
+                    m.outputs(&request.task, request.attempt, &request.args)
+                });
                 if let Some(given) = script.outputs {
                     outputs.extend(given);
                 }

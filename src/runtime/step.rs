@@ -12,6 +12,7 @@ use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 use super::backend::{Reply, TaskOutcome, TaskRequest};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
+use super::outputs;
 use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
@@ -266,41 +267,6 @@ impl<'p> Engine<'p> {
         (end, info)
     }
 
-    /// The first failed quality check on successful outputs.
-    fn failed_check(
-        &self,
-        call: &Call,
-        outputs: &Map<String, Value>,
-        scope: &Scope,
-    ) -> Option<String> {
-        let inherited = self.inherited(call);
-        let checks = inherited
-            .agent
-            .map(|a| a.checks.iter())
-            .into_iter()
-            .flatten()
-            .chain(
-                inherited
-                    .task
-                    .map(|t| t.checks.iter())
-                    .into_iter()
-                    .flatten(),
-            );
-        let scope = scope
-            .with("output", Value::Object(outputs.clone()))
-            .with("task", Value::String(call.task.name.clone()));
-        for check in checks {
-            if eval(&check.condition, &scope) == Value::Bool(false) {
-                let doc = check.doc.as_ref().and_then(|d| d.as_plain());
-                return Some(match doc {
-                    Some(doc) => format!("check `{}` failed: {doc}", check.name.name),
-                    None => format!("check `{}` failed", check.name.name),
-                });
-            }
-        }
-        None
-    }
-
     /// Runs a call statement. Returns its result and whether the run goes on.
     pub fn call_step<'a>(
         &'a self,
@@ -395,13 +361,12 @@ impl<'p> Engine<'p> {
             let attempt_start = info.started;
             record.simulated |= info.simulated;
             let end = match end {
-                AttemptEnd::Success(outputs) => match self.failed_check(call, &outputs, scope) {
-                    Some(message) => AttemptEnd::Failure {
-                        kind: "quality_check".to_string(),
-                        message,
-                    },
-                    None => AttemptEnd::Success(outputs),
-                },
+                AttemptEnd::Success(outputs) => {
+                    match outputs::judge(&inherited, &call.task.name, outputs, Some(scope)) {
+                        Ok(outputs) => AttemptEnd::Success(outputs),
+                        Err((kind, message)) => AttemptEnd::Failure { kind, message },
+                    }
+                }
                 other => other,
             };
             let duration = self.now_ms() - attempt_start;
@@ -647,6 +612,17 @@ impl<'p> Engine<'p> {
         let name = format!("{}.{}", call.agent.name, call.task.name);
         let (end, info) = self.attempt(&name, call, scope, &args, 1, timeout_ms).await;
         let started = info.started;
+        // A recovery's outputs are not kept, but its reply still has to
+        // match the task's declared outputs.
+        let end = match end {
+            AttemptEnd::Success(outputs) => {
+                match outputs::judge(&self.inherited(call), &call.task.name, outputs, None) {
+                    Ok(outputs) => AttemptEnd::Success(outputs),
+                    Err((kind, message)) => AttemptEnd::Failure { kind, message },
+                }
+            }
+            other => other,
+        };
         let (outcome, attempt_outcome, kind, message) = match end {
             AttemptEnd::Success(_) => (StepOutcome::Success, "success", None, None),
             AttemptEnd::Failure { kind, message } => (

@@ -508,8 +508,8 @@ const GROUPS: &[Group] = &[
     },
     Group {
         trigger: &["`task`", "`check`", "`forbid`"],
-        absorbs: &["`timeout`", "`retry`", "`max_concurrent`"],
-        name: "an agent item (`task`, `check`, `forbid`, `timeout`, `retry`, `max_concurrent`)",
+        absorbs: &["`outputs`", "`timeout`", "`retry`", "`max_concurrent`"],
+        name: "an agent item (`task`, `check`, `forbid`, `outputs`, `timeout`, `retry`, `max_concurrent`)",
     },
     Group {
         trigger: &["a duration such as `30s`", "a percentage such as `80%`", "a whole number"],

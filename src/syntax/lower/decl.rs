@@ -4,8 +4,8 @@ use pest::iterators::Pair;
 
 use super::{doc, duration, ident, integer, percent, span_of, unexpected, Cursor, Lowered};
 use crate::ast::{
-    Agent, Check, Coordinator, FieldDecl, LockDecl, Multiplier, RetryPolicy, Route, RouteTarget,
-    Setting, SignalDecl, SignalPattern, TaskDecl, TypeRef,
+    Agent, Check, Coordinator, FieldDecl, LockDecl, Multiplier, OutputsDecl, RetryPolicy, Route,
+    RouteTarget, Setting, SignalDecl, SignalPattern, TaskDecl, TypeRef,
 };
 use crate::syntax::grammar::Rule;
 
@@ -95,11 +95,13 @@ pub(super) fn agent(pair: Pair<'_, Rule>) -> Lowered<Agent> {
         tasks: Vec::new(),
         checks: Vec::new(),
         forbids: Vec::new(),
+        outputs: Vec::new(),
         span,
     };
     for item in c.rest() {
         match item.as_rule() {
             Rule::task_decl => agent.tasks.push(task(item)?),
+            Rule::outputs_decl => agent.outputs.push(outputs(item)?),
             Rule::check => agent.checks.push(check(item)?),
             Rule::forbid => agent.forbids.push(forbid(item)?),
             _ => agent.settings.push(setting(item)?),
@@ -120,10 +122,12 @@ fn task(pair: Pair<'_, Rule>) -> Lowered<TaskDecl> {
         settings: Vec::new(),
         checks: Vec::new(),
         forbids: Vec::new(),
+        outputs: Vec::new(),
         span,
     };
     for item in c.rest() {
         match item.as_rule() {
+            Rule::outputs_decl => task.outputs.push(outputs(item)?),
             Rule::check => task.checks.push(check(item)?),
             Rule::forbid => task.forbids.push(forbid(item)?),
             _ => task.settings.push(setting(item)?),
@@ -145,6 +149,14 @@ fn check(pair: Pair<'_, Rule>) -> Lowered<Check> {
         condition,
         span,
     })
+}
+
+fn outputs(pair: Pair<'_, Rule>) -> Lowered<OutputsDecl> {
+    let span = span_of(&pair);
+    let mut c = Cursor::new(pair);
+    c.next(Rule::kw_outputs)?;
+    let fields = c.rest().map(field).collect::<Lowered<_>>()?;
+    Ok(OutputsDecl { fields, span })
 }
 
 fn forbid(pair: Pair<'_, Rule>) -> Lowered<crate::ast::StrLit> {
