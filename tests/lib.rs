@@ -10,6 +10,7 @@ mod formats;
 mod graph;
 mod playbooks;
 mod process_backend;
+mod progress;
 mod props;
 mod runs;
 mod runtime_semantics;
