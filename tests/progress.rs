@@ -218,3 +218,124 @@ fn emit_and_verbose_keep_stdout_for_the_signals() {
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
     assert_eq!(report["status"], "COMPLETE");
 }
+
+// ── `coordops run` (real clock) with every agent simulated, no latency ──────
+
+/// A temporary directory holding a backends file that simulates every agent
+/// of the playbook, and a scenario whose commit fails at once.
+fn simulated_backends() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    let agents = ["RELEASE_MANAGER", "META_UPDATER", "TOOLSMITH"];
+    let toml: String = agents
+        .iter()
+        .map(|a| format!("[agents.{a}]\nbackend = \"simulated\"\n"))
+        .collect();
+    std::fs::write(dir.path().join("backends.toml"), toml).expect("write backends");
+    std::fs::write(
+        dir.path().join("commit_fails.toml"),
+        "[task.\"RELEASE_MANAGER.commit\"]\noutcome = \"failure\"\nkind = \"hook_failed\"\nmessage = \"pre-commit hook failed\"\n",
+    )
+    .expect("write scenario");
+    dir
+}
+
+/// `coordops run playbooks/coord_ops.ops --signal OPS:COMMIT` on the
+/// simulated backends in `dir`, journalling into `dir`.
+fn run_commit(dir: &TempDir, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("COORDOPS_LOG")
+        .args(["run", PLAYBOOK, "--signal", "OPS:COMMIT", "--backends"])
+        .arg(dir.path().join("backends.toml"))
+        .arg("--journal")
+        .arg(dir.path().join("run.jsonl"))
+        .args(args)
+        .timeout(std::time::Duration::from_secs(30));
+    cmd
+}
+
+#[test]
+fn run_off_a_terminal_prints_a_start_line_event_lines_and_one_status_line() {
+    let dir = simulated_backends();
+    let out = run_commit(&dir, &[]).assert().code(0);
+    let stderr = text(&out.get_output().stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("run run-ops-commit-") && lines[0].contains("OPS:COMMIT → journal "),
+        "{stderr}"
+    );
+    let last = lines[lines.len() - 1];
+    assert!(
+        last.starts_with("run run-ops-commit-")
+            && last.contains(": COMPLETE in ")
+            && last.contains("— report stdout, journal "),
+        "{stderr}"
+    );
+    let events = &lines[1..lines.len() - 1];
+    assert!(events.iter().all(|l| l.starts_with('+')), "{stderr}");
+    let kinds: Vec<&str> = events.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ROUTE", "SPAWN", "STEP", "HANDOFF", "SPAWN", "STEP", "HANDOFF", "SPAWN", "STEP",
+            "COMPLETE"
+        ]
+    );
+    assert!(!stderr.contains('\x1b'));
+}
+
+#[test]
+fn quiet_runs_print_only_the_status_of_a_run_that_did_not_complete() {
+    let dir = simulated_backends();
+    run_commit(&dir, &["-q"])
+        .assert()
+        .code(0)
+        .stderr("")
+        .stdout(predicate::str::starts_with("## Ops Result: OPS:COMMIT\n"));
+    let scenario = dir.path().join("commit_fails.toml");
+    let out = run_commit(&dir, &["--quiet", "--scenario"])
+        .arg(&scenario)
+        .assert()
+        .code(4);
+    let stderr = text(&out.get_output().stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(": FAILED in "), "{stderr}");
+}
+
+#[test]
+fn run_emits_jsonl_on_stdout_and_needs_output_for_the_report() {
+    let dir = simulated_backends();
+    run_commit(&dir, &["--emit", "jsonl"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("add `--output FILE`"));
+    assert!(
+        !dir.path().join("run.jsonl").exists(),
+        "nothing starts on a usage error"
+    );
+    let report = dir.path().join("report.md");
+    let scenario = dir.path().join("commit_fails.toml");
+    let out = run_commit(&dir, &["-q", "--emit", "jsonl", "--scenario"])
+        .arg(&scenario)
+        .arg("--output")
+        .arg(&report)
+        .assert()
+        .code(4);
+    let stdout = text(&out.get_output().stdout);
+    let signals: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let names = names(&signals);
+    assert_eq!(
+        names,
+        ["COORD_OPS:SPAWN", "COORD_OPS:FAILURE", "COORD_OPS:FAILURE"]
+    );
+    assert_eq!(signals[1]["payload"]["scope"], "step");
+    assert_eq!(signals[2]["payload"]["scope"], "run");
+    assert_eq!(signals[2]["payload"]["kind"], "hook_failed");
+    assert!(std::fs::read_to_string(&report)
+        .expect("report")
+        .starts_with("## Ops Result: OPS:COMMIT"));
+}
