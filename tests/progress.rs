@@ -339,3 +339,23 @@ fn run_emits_jsonl_on_stdout_and_needs_output_for_the_report() {
         .expect("report")
         .starts_with("## Ops Result: OPS:COMMIT"));
 }
+
+#[test]
+fn very_verbose_adds_requests_and_debug_logs() {
+    let out = dry_run("OPS:COMMIT", &["-vv"]).assert().code(0);
+    let stderr = text(&out.get_output().stderr);
+    let request = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("+0.0s REQUEST commit "))
+        .expect("the commit's request");
+    let request: Value = serde_json::from_str(request).expect("the request as JSON");
+    assert_eq!(request["task"], "commit");
+    assert!(
+        stderr.contains("DEBUG"),
+        "-vv turns on debug logs: {stderr}"
+    );
+    // Without -vv, and with COORDOPS_LOG unset, there are no logs.
+    let out = dry_run("OPS:COMMIT", &["-v"]).assert().code(0);
+    let stderr = text(&out.get_output().stderr);
+    assert!(!stderr.contains("DEBUG") && !stderr.contains("REQUEST"));
+}

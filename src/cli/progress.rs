@@ -55,7 +55,7 @@ pub enum Display {
 impl Display {
     /// The display for a run: `dry_run`s finish at once on the virtual
     /// clock, so they show event lines only with `-v`; real runs go live on
-    /// a terminal (not with `-vv`, whose logs would tear it).
+    /// a terminal (not with `-vv` or `COORDOPS_LOG`, whose logs would tear it).
     pub fn choose(verbosity: Verbosity, dry_run: bool) -> Display {
         if verbosity.quiet {
             return Display::Off;
@@ -68,7 +68,8 @@ impl Display {
             };
         }
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
-        if verbosity.verbose >= 2 || dumb || !std::io::stderr().is_terminal() {
+        let logging = std::env::var_os("COORDOPS_LOG").is_some_and(|v| !v.is_empty());
+        if verbosity.verbose >= 2 || logging || dumb || !std::io::stderr().is_terminal() {
             Display::Lines
         } else {
             Display::Live {
@@ -495,6 +496,13 @@ fn start_live(state: &Arc<Mutex<LiveState>>, began: Instant, lines_above: bool) 
         bar,
         lines_above,
         ticker: Mutex::new(ticker.map(|handle| (stop, handle))),
+    }
+}
+
+impl Drop for Progress {
+    /// A run that stops early (an error) still leaves a clean terminal.
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
