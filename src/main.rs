@@ -6,16 +6,19 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    init_logging();
     let cli = coordops::cli::Cli::parse();
+    init_logging(cli.verbose);
     coordops::cli::run(cli).into()
 }
 
-/// Logs go to stderr (redacted, through the output sink), filtered by `COORDOPS_LOG` (e.g. `COORDOPS_LOG=debug`
-/// shows every run event as it happens); silent when it is unset.
-fn init_logging() {
-    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("COORDOPS_LOG") else {
-        return;
+/// Logs go to stderr (redacted), filtered by `COORDOPS_LOG` (e.g.
+/// `COORDOPS_LOG=debug` shows every run event as it happens); `-vv` is
+/// `COORDOPS_LOG=debug` when the variable is unset. Silent otherwise.
+fn init_logging(verbose: u8) {
+    let filter = match tracing_subscriber::EnvFilter::try_from_env("COORDOPS_LOG") {
+        Ok(filter) => filter,
+        Err(_) if verbose >= 2 => tracing_subscriber::EnvFilter::new("debug"),
+        Err(_) => return,
     };
     use std::io::IsTerminal;
     let color = std::io::stderr().is_terminal()

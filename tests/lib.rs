@@ -13,6 +13,7 @@ mod journal;
 mod outputs_runtime;
 mod playbooks;
 mod process_backend;
+mod progress;
 mod props;
 mod protocol;
 mod real_runs;

@@ -2,9 +2,15 @@
 
 use clap::Args;
 
-use super::run_input::{emit_report, exit_for, load_scenario, prepare, RunTarget};
+use std::sync::Arc;
+
+use super::cascade::Cascade;
+use super::progress::{self, Display, Progress, Verbosity};
+use super::run_input::{check_emit, emit_report, exit_for, load_scenario, prepare, RunTarget};
 use super::Exit;
 use crate::diagnostics::RenderOptions;
+use crate::output;
+use crate::runtime::record::{Recorder, Recorders};
 use crate::runtime::{self, RunRequest};
 
 /// The default start time of a dry run, so reports are byte-stable.
@@ -17,6 +23,10 @@ Examples:
   coordops dry-run playbooks/coord_ops.ops --signal OPS:AUDIT
   coordops dry-run playbooks/coord_ops.ops --signal OPS:RELEASE --set version=1.4.0
   coordops dry-run playbooks/coord_ops.ops --signal OPS:COMMIT --scenario push_rejected.toml --format json --output run.json
+
+Stderr stays quiet unless -v: then one line per event and a final status
+line. --emit jsonl streams the cascade signals to stdout (then --output FILE
+is required).
 
 Time is virtual: simulated latencies and timeouts cost no real time, and the
 same playbook, signal and scenario always give the same report.
@@ -32,14 +42,15 @@ pub struct DryRunArgs {
     pub now: String,
 }
 
-pub(super) fn run(args: &DryRunArgs, render: RenderOptions) -> Exit {
-    match dry_run(args, render) {
+pub(super) fn run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Exit {
+    match dry_run(args, render, verbosity) {
         Ok(exit) | Err(exit) => exit,
     }
 }
 
-fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
+fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
+    check_emit(target)?;
     let (file, playbook, context) = prepare(target, render)?;
     let now = humantime::parse_rfc3339(&args.now).map_err(|e| {
         eprintln!(
@@ -61,9 +72,19 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         Some(path) => Some(super::run_input::open_journal(path)?),
         None => None,
     };
-    let recorder = journal
-        .clone()
-        .map(|j| j as std::sync::Arc<dyn crate::runtime::record::Recorder>);
+    let display = Display::choose(verbosity, true);
+    let mut recorders: Vec<Arc<dyn Recorder>> = Vec::new();
+    if let Some(journal) = &journal {
+        recorders.push(journal.clone());
+    }
+    if display != Display::Off {
+        recorders.push(Progress::new(display, verbosity));
+    }
+    if target.emit.is_some() {
+        recorders.push(Arc::new(Cascade::new()));
+    }
+    let recorder: Option<Arc<dyn Recorder>> =
+        (!recorders.is_empty()).then(|| Arc::new(Recorders(recorders)) as Arc<dyn Recorder>);
     let result = runtime::simulate(request, scenario, recorder, |cancel| {
         super::interrupt::on_stop_signals(cancel.clone(), None);
     })
@@ -72,5 +93,14 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         Exit::Usage
     })?;
     emit_report(target, &playbook, &result)?;
+    if display != Display::Off {
+        let line = progress::status_line(
+            "dry-run",
+            &result,
+            target.output.as_deref(),
+            target.journal.as_deref(),
+        );
+        output::stderr(&format!("{line}\n"));
+    }
     Ok(exit_for(result.status))
 }

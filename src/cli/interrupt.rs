@@ -21,8 +21,8 @@ pub fn on_stop_signals(
         let Some(first) = next_signal().await else {
             return; // no signal handling on this platform: nothing to watch
         };
-        crate::output::stderr(&format!(
-            "{first}: stopping the run and writing its report (send it again to quit at once)\n"
+        super::progress::message_line(&format!(
+            "{first}: stopping the run and writing its report (send it again to quit at once)"
         ));
         cancel.cancel();
         if next_signal().await.is_some() {

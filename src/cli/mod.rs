@@ -3,12 +3,14 @@
 //! One file per subcommand. Library code returns values and diagnostics; only
 //! this layer prints them and picks an exit code.
 
+mod cascade;
 mod check;
 mod dry_run;
 mod explain;
 mod graph;
 mod interrupt;
 mod parse;
+pub mod progress;
 mod report;
 mod routes;
 mod run;
@@ -54,6 +56,10 @@ Exit codes:
   3  a run ended in partial success
   4  a run failed, escalated or was aborted
 
+-q prints nothing but errors (and the status line of a run that did not
+complete); -v prints every run event as a line; -vv adds each attempt's
+request and debug logs (COORDOPS_LOG=debug; COORDOPS_LOG=FILTER still works).
+
 Colour is used only when stderr is a terminal and NO_COLOR is unset.";
 
 /// Parse, check and run `.ops` coordination playbooks.
@@ -64,9 +70,30 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// More output: -v shows every run event as a line (also on a terminal
+    /// and in dry runs); -vv also each attempt's request, and debug logs
+    /// (like COORDOPS_LOG=debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// No progress and no start line: only errors, and the final status line
+    /// of a run that did not complete.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// How much `run` and `dry-run` show on stderr (`-q`, `-v`, `-vv`).
+    pub fn verbosity(&self) -> progress::Verbosity {
+        progress::Verbosity {
+            quiet: self.quiet,
+            verbose: self.verbose,
+        }
+    }
 }
 
 /// `--color` values.
@@ -108,11 +135,12 @@ pub enum Command {
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Exit {
     let render = render_options(cli.color);
+    let verbosity = cli.verbosity();
     match cli.command {
         Command::Check(args) => check::run(&args, render),
         Command::Parse(args) => parse::run(&args, render),
-        Command::DryRun(args) => dry_run::run(&args, render),
-        Command::Run(args) => run::run(&args, render),
+        Command::DryRun(args) => dry_run::run(&args, render, verbosity),
+        Command::Run(args) => run::run(&args, render, verbosity),
         Command::Routes(args) => routes::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),

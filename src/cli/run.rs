@@ -10,7 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use serde_json::{Map, Value};
 
-use super::run_input::{self, emit_report, exit_for, prepare, RunTarget};
+use super::cascade::Cascade;
+use super::progress::{self, Display, Progress, Verbosity};
+use super::run_input::{self, check_emit, emit_report, exit_for, prepare, RunTarget};
 use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
@@ -18,7 +20,7 @@ use crate::journal;
 use crate::output;
 use crate::runtime::config::BackendsConfig;
 use crate::runtime::process::ProcessBackend;
-use crate::runtime::record::Recorder;
+use crate::runtime::record::{Recorder, Recorders};
 use crate::runtime::routing_backend::RoutingBackend;
 use crate::runtime::simulated::{Scenario, SimulatedBackend};
 use crate::runtime::{self, reach, RunRequest};
@@ -45,6 +47,11 @@ by default .coordops/runs/RUN_ID.jsonl; `coordops report JOURNAL` rebuilds
 the report from it, also after a crash or `kill -9`. Secret values are shown
 as *** in everything coordops writes.
 
+Progress goes to stderr: a live display of the agents at work on a
+terminal, one line per event otherwise (-v: both; -q: neither), then one
+status line with where the report and journal went. --emit jsonl streams
+the cascade signals to stdout (then --output FILE is required).
+
 Ctrl-C, SIGTERM or SIGHUP once: stop the agents (SIGTERM, then SIGKILL after
 the grace period) and still write the report and journal (ABORTED, exit 4).
 Twice: kill them and exit 130. COORDOPS_LOG=debug logs process starts and
@@ -62,8 +69,8 @@ pub struct RunArgs {
     pub backends: PathBuf,
 }
 
-pub(super) fn run(args: &RunArgs, render: RenderOptions) -> Exit {
-    match run_for_real(args, render) {
+pub(super) fn run(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> Exit {
+    match run_for_real(args, render, verbosity) {
         Ok(exit) | Err(exit) => exit,
     }
 }
@@ -113,8 +120,9 @@ fn load_scenario(
     Ok(scenario)
 }
 
-fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
+fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
+    check_emit(target)?;
     let (file, playbook, context) = prepare(target, render)?;
     let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
         eprintln!("error: {e}");
@@ -148,11 +156,13 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         .clone()
         .unwrap_or_else(|| journal::default_path(&run_id));
     let journal = run_input::open_journal(&journal_path)?;
-    output::stderr(&format!(
-        "run {run_id}: {} → journal {}\n",
-        target.signal,
-        journal_path.display()
-    ));
+    if verbosity.chatty() {
+        output::stderr(&format!(
+            "run {run_id}: {} → journal {}\n",
+            target.signal,
+            journal_path.display()
+        ));
+    }
     let request = RunRequest {
         playbook: &playbook,
         source: Some(&file),
@@ -161,7 +171,12 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         run_id,
         now,
     };
-    let recorder: Arc<dyn Recorder> = journal.clone();
+    let progress = Progress::new(Display::choose(verbosity, false), verbosity);
+    let mut recorders: Vec<Arc<dyn Recorder>> = vec![journal.clone(), progress.clone()];
+    if target.emit.is_some() {
+        recorders.push(Arc::new(Cascade::new()));
+    }
+    let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
     let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario));
     let backend = Arc::new(RoutingBackend::new(
@@ -180,10 +195,13 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         })?;
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        let killer = process.clone();
+        let (killer, display) = (process.clone(), progress.clone());
         let watcher = interrupt::on_stop_signals(
             cancel.clone(),
-            Some(Arc::new(move || killer.kill_all_now())),
+            Some(Arc::new(move || {
+                killer.kill_all_now();
+                display.clear_now();
+            })),
         );
         let result = runtime::run_recorded(request, backend, cancel.clone(), Some(recorder)).await;
         // Abandoned attempts may still be in their grace period.
@@ -192,20 +210,20 @@ fn run_for_real(args: &RunArgs, render: RenderOptions) -> Result<Exit, Exit> {
         result
     });
     drop(runtime);
+    progress.finish();
 
     emit_report(target, &playbook, &result)?;
-    let report = target
-        .output
-        .as_ref()
-        .map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-    output::stderr(&format!(
-        "run {}: {} in {} — report {report}, journal {}\n",
-        result.run_id,
-        result.status.word().to_uppercase(),
-        crate::report::human_duration(result.duration_ms),
-        journal_path.display()
-    ));
-    Ok(exit_for(result.status))
+    let exit = exit_for(result.status);
+    if verbosity.chatty() || exit != Exit::Success {
+        let line = progress::status_line(
+            "run",
+            &result,
+            target.output.as_deref(),
+            Some(&journal_path),
+        );
+        output::stderr(&format!("{line}\n"));
+    }
+    Ok(exit)
 }
 
 /// Refuses to start when an agent the signal can reach has no backend: a

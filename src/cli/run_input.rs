@@ -86,6 +86,31 @@ pub struct RunTarget {
     /// Append the run's journal (JSON lines, one per event) to this file.
     #[arg(long, value_name = "FILE")]
     pub journal: Option<std::path::PathBuf>,
+    /// Stream the coordinator's cascade signals (SPAWN, HANDOFF, ABORT,
+    /// COMPLETE, FAILURE, ESCALATE) to stdout as JSON lines, for an upstream
+    /// orchestrator; the report then needs `--output FILE`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub emit: Option<EmitFormat>,
+}
+
+/// `--emit` formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmitFormat {
+    /// One JSON object per line: `{"source", "signal", "timestamp", "payload"}`.
+    Jsonl,
+}
+
+/// With `--emit`, stdout carries the signals, so the report must go to a
+/// file: refuses (exit 2) before anything starts when `--output` is missing.
+pub fn check_emit(target: &RunTarget) -> Result<(), Exit> {
+    if target.emit.is_some() && target.output.is_none() {
+        eprintln!(
+            "error: `--emit jsonl` streams the cascade signals on stdout, so the report \
+             cannot go there too: add `--output FILE` for the report"
+        );
+        return Err(Exit::Usage);
+    }
+    Ok(())
 }
 
 /// `--format` of run reports.

@@ -1,0 +1,252 @@
+//! `--emit jsonl`: the coordinator's cascade signals (the seed's "Emitting
+//! Cascade Signals"), streamed on stdout for an upstream orchestrator, one
+//! JSON object per line as in `emit_to_orchestrator`:
+//!
+//! ```json
+//! {"source": "COORD_OPS", "signal": "COORD_OPS:SPAWN", "timestamp": "2026-01-01T00:00:00.000Z", "payload": {…}}
+//! ```
+//!
+//! Every run ends with exactly one COMPLETE, FAILURE (`"scope": "run"`) or
+//! ESCALATE line. Lines are redacted and flushed one by one.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::output;
+use crate::runtime::record::{Entry, Recorder};
+use crate::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
+
+/// Where the run is, to name and date the signals.
+#[derive(Clone, Debug, Default)]
+pub struct CascadeState {
+    coordinator: String,
+    started_at: String,
+    started: Option<SystemTime>,
+}
+
+impl CascadeState {
+    fn timestamp(&self, at_ms: u64) -> String {
+        match self.started {
+            Some(start) => {
+                humantime::format_rfc3339_millis(start + Duration::from_millis(at_ms)).to_string()
+            }
+            None => self.started_at.clone(),
+        }
+    }
+
+    fn signal(&self, name: &str, at_ms: u64, payload: Value) -> Value {
+        json!({
+            "source": self.coordinator,
+            "signal": format!("{}:{name}", self.coordinator),
+            "timestamp": self.timestamp(at_ms),
+            "payload": payload,
+        })
+    }
+
+    /// The signals `entry` gives rise to (none for most entries).
+    pub fn signals(&mut self, entry: &Entry) -> Vec<Value> {
+        match entry {
+            Entry::Start(start) => {
+                self.coordinator = start.coordinator.clone();
+                self.started_at = start.started_at.clone();
+                self.started = humantime::parse_rfc3339(&start.started_at).ok();
+                Vec::new()
+            }
+            Entry::Attempt(a) => vec![self.signal(
+                "SPAWN",
+                a.at_ms,
+                json!({
+                    "step": a.step,
+                    "agent": a.agent,
+                    "task": a.task,
+                    "attempt": a.attempt,
+                    "timeout_ms": a.request.get("timeout_ms").cloned().unwrap_or(Value::Null),
+                }),
+            )],
+            Entry::Handoff(h) => {
+                let payload = serde_json::to_value(h).unwrap_or(Value::Null);
+                vec![self.signal("HANDOFF", h.at_ms, payload)]
+            }
+            Entry::Event(e) if e.kind == EventKind::Abort => vec![self.signal(
+                "ABORT",
+                e.at_ms,
+                json!({ "step": e.step, "reason": e.detail }),
+            )],
+            Entry::Step(step) => self.step_failure(step).into_iter().collect(),
+            Entry::End(result) => vec![self.end(result)],
+            _ => Vec::new(),
+        }
+    }
+
+    fn step_failure(&self, step: &StepRecord) -> Option<Value> {
+        let (kind, message) = match &step.outcome {
+            StepOutcome::Failure { kind, message } => (kind.clone(), message.clone()),
+            StepOutcome::Timeout => (
+                "timeout".to_string(),
+                "no answer before the deadline".to_string(),
+            ),
+            _ => return None,
+        };
+        Some(self.signal(
+            "FAILURE",
+            step.started_ms.saturating_add(step.duration_ms),
+            json!({
+                "scope": "step",
+                "step": step.name,
+                "agent": step.agent,
+                "task": step.task,
+                "critical": step.critical,
+                "attempts": step.attempts.len(),
+                "kind": kind,
+                "message": message,
+            }),
+        ))
+    }
+
+    fn end(&self, r: &RunResult) -> Value {
+        let at = r.duration_ms;
+        let status = r.status.word();
+        match r.status {
+            RunStatus::Complete | RunStatus::Partial | RunStatus::Ignored => self.signal(
+                "COMPLETE",
+                at,
+                json!({
+                    "run_id": r.run_id,
+                    "signal": r.signal,
+                    "status": status,
+                    "summary": r.summary,
+                    "deliverables": Value::Object(r.payload.clone()),
+                    "next_steps": r.next_steps,
+                    "duration_ms": r.duration_ms,
+                }),
+            ),
+            RunStatus::Escalated => {
+                let record = r
+                    .escalation
+                    .as_ref()
+                    .and_then(|e| serde_json::to_value(e).ok())
+                    .unwrap_or_else(|| json!({ "issue": r.summary }));
+                self.signal("ESCALATE", at, record)
+            }
+            RunStatus::Failed | RunStatus::Aborted | RunStatus::Unfinished => {
+                let kind = match r.status {
+                    RunStatus::Failed => last_failure_kind(r).unwrap_or("failed"),
+                    _ => status,
+                };
+                let done: Vec<&str> = r
+                    .steps
+                    .iter()
+                    .filter(|s| s.outcome == StepOutcome::Success)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                self.signal(
+                    "FAILURE",
+                    at,
+                    json!({
+                        "scope": "run",
+                        "run_id": r.run_id,
+                        "signal": r.signal,
+                        "status": status,
+                        "kind": kind,
+                        "message": r.summary,
+                        "partial_results": done,
+                        "deliverables": Value::Object(r.payload.clone()),
+                        "duration_ms": r.duration_ms,
+                    }),
+                )
+            }
+        }
+    }
+}
+
+/// The kind of the last failed step, if any.
+fn last_failure_kind(r: &RunResult) -> Option<&str> {
+    r.steps.iter().rev().find_map(|s| match &s.outcome {
+        StepOutcome::Failure { kind, .. } => Some(kind.as_str()),
+        StepOutcome::Timeout => Some("timeout"),
+        _ => None,
+    })
+}
+
+/// Streams the cascade signals on stdout; a [`Recorder`].
+#[derive(Debug, Default)]
+pub struct Cascade {
+    state: Mutex<CascadeState>,
+}
+
+impl Cascade {
+    /// A new stream.
+    pub fn new() -> Cascade {
+        Cascade::default()
+    }
+}
+
+impl Recorder for Cascade {
+    fn record(&self, entry: &Entry) {
+        let signals = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .signals(entry);
+        for signal in signals {
+            let mut line = serde_json::to_string(&signal).unwrap_or_default();
+            line.push('\n');
+            output::stdout(&line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(json: &str) -> Entry {
+        serde_json::from_str(json).expect("a journal entry")
+    }
+
+    const START: &str = r#"{"type":"start","run_id":"r","coordinator":"COORD_OPS","signal":"OPS:COMMIT","context":{},"started_at":"2026-01-01T00:00:00Z","quality_gate":80,"agents":["RELEASE_MANAGER"]}"#;
+
+    #[test]
+    fn spawn_is_named_after_the_coordinator_and_dated_by_the_run_clock() {
+        let mut state = CascadeState::default();
+        assert!(state.signals(&entry(START)).is_empty());
+        let spawn = state.signals(&entry(
+            r#"{"type":"attempt","step":"commit","agent":"RELEASE_MANAGER","task":"commit","attempt":2,"at_ms":61500,"request":{"timeout_ms":30000}}"#,
+        ));
+        assert_eq!(
+            spawn,
+            vec![json!({
+                "source": "COORD_OPS",
+                "signal": "COORD_OPS:SPAWN",
+                "timestamp": "2026-01-01T00:01:01.500Z",
+                "payload": {
+                    "step": "commit", "agent": "RELEASE_MANAGER", "task": "commit",
+                    "attempt": 2, "timeout_ms": 30000
+                }
+            })]
+        );
+    }
+
+    #[test]
+    fn failed_steps_and_aborts_are_signalled_successes_are_not() {
+        let mut state = CascadeState::default();
+        state.signals(&entry(START));
+        let ok = r#"{"type":"step","name":"commit","kind":"task","agent":"A","task":"t","outcome":{"status":"success"},"critical":true,"started_ms":0,"duration_ms":10,"attempts":[],"outputs":{}}"#;
+        assert!(state.signals(&entry(ok)).is_empty());
+        let timeout = ok.replace(r#"{"status":"success"}"#, r#"{"status":"timeout"}"#);
+        let failure = &state.signals(&entry(&timeout))[0];
+        assert_eq!(failure["signal"], "COORD_OPS:FAILURE");
+        assert_eq!(failure["payload"]["scope"], "step");
+        assert_eq!(failure["payload"]["kind"], "timeout");
+        let abort = state.signals(&entry(
+            r#"{"type":"event","at_ms":5,"kind":"ABORT","step":"pr","detail":"interrupted"}"#,
+        ));
+        assert_eq!(abort[0]["signal"], "COORD_OPS:ABORT");
+        assert_eq!(
+            abort[0]["payload"],
+            json!({"step": "pr", "reason": "interrupted"})
+        );
+    }
+}
