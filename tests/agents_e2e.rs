@@ -82,6 +82,16 @@ impl Scratch {
     /// `coordops run` of the COORD_OPS playbook with the shipped agents,
     /// started in the scratch repository; the JSON report.
     fn run(&self, signal: &str, sets: &[&str]) -> Value {
+        let journal = self
+            .dir
+            .path()
+            .join(format!("{}.jsonl", signal.replace(':', "-")));
+        self.run_journalled(signal, sets, Some(&journal))
+    }
+
+    /// [`run`](Self::run), with the journal at `journal` or, when `None`, at
+    /// its default place in the repository.
+    fn run_journalled(&self, signal: &str, sets: &[&str], journal: Option<&Path>) -> Value {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
         cmd.current_dir(self.work())
             .env("HOME", self.home())
@@ -89,13 +99,10 @@ impl Scratch {
             .arg("run")
             .arg(root().join("playbooks/coord_ops.ops"))
             .args(["--signal", signal, "--format", "json", "--backends"])
-            .arg(root().join("playbooks/coord_ops.local.toml"))
-            .arg("--journal")
-            .arg(
-                self.dir
-                    .path()
-                    .join(format!("{}.jsonl", signal.replace(':', "-"))),
-            );
+            .arg(root().join("playbooks/coord_ops.local.toml"));
+        if let Some(journal) = journal {
+            cmd.arg("--journal").arg(journal);
+        }
         for set in sets {
             cmd.args(["--set", set]);
         }
@@ -153,6 +160,21 @@ fn ops_commit_user_facing_commits_pushes_and_updates_the_changelog() {
     for step in report["steps"].as_array().expect("steps") {
         assert_ne!(step["simulated"], true, "{step}");
     }
+}
+
+#[test]
+fn the_default_journal_stays_out_of_the_commits() {
+    let s = Scratch::new();
+    s.write("swap.txt", "swap\n");
+    let report = s.run_journalled("OPS:COMMIT", &["message=feat: swap"], None);
+    assert_eq!(report["status"], "COMPLETE");
+    let files = s.git(&["show", "--name-only", "--format=", &s.remote_head()]);
+    assert_eq!(files, "swap.txt");
+    let journals: Vec<_> = std::fs::read_dir(s.work().join(".coordops/runs"))
+        .expect("the default journal folder")
+        .collect();
+    assert_eq!(journals.len(), 1);
+    assert_eq!(s.git(&["status", "--porcelain"]), "");
 }
 
 #[test]

@@ -151,10 +151,16 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         target.signal.replace(':', "-").to_lowercase(),
         std::process::id()
     );
-    let journal_path = target
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal::default_path(&run_id));
+    let journal_path = match &target.journal {
+        Some(path) => path.clone(),
+        None => {
+            journal::prepare_default_dir(std::path::Path::new(".")).map_err(|e| {
+                eprintln!("error: cannot create `{}`: {e}", journal::DEFAULT_DIR);
+                Exit::Usage
+            })?;
+            journal::default_path(&run_id)
+        }
+    };
     let journal = run_input::open_journal(&journal_path)?;
     if verbosity.chatty() {
         output::stderr(&format!(

@@ -28,6 +28,21 @@ pub fn default_path(run_id: &str) -> PathBuf {
     Path::new(DEFAULT_DIR).join(format!("{run_id}.jsonl"))
 }
 
+/// Creates `.coordops/runs/` under `base` if needed, with a `.gitignore`
+/// that keeps the whole `.coordops/` folder out of git (agents that commit
+/// "all changes" must not commit the journal of the run they are part of).
+pub fn prepare_default_dir(base: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(base.join(DEFAULT_DIR))?;
+    let ignore = base.join(".coordops/.gitignore");
+    if !ignore.exists() {
+        std::fs::write(
+            ignore,
+            "# Written by coordops: run journals stay out of git.\n*\n",
+        )?;
+    }
+    Ok(())
+}
+
 /// An open journal file; records entries as a [`Recorder`].
 #[derive(Debug)]
 pub struct Journal {
