@@ -218,16 +218,7 @@ pub fn ops_result(result: &RunResult) -> String {
     for line in gate_lines(result) {
         let _ = writeln!(out, "{line}");
     }
-    let failed: Vec<&StepRecord> = result
-        .steps
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.outcome,
-                StepOutcome::Failure { .. } | StepOutcome::Timeout
-            )
-        })
-        .collect();
+    let failed: Vec<&StepRecord> = failed_steps(result).collect();
     if result.status == RunStatus::Partial && !failed.is_empty() {
         let _ = writeln!(out, "\n### Partial Success");
         for s in failed {
@@ -254,25 +245,28 @@ pub fn ops_result(result: &RunResult) -> String {
     out
 }
 
+/// The steps that failed or timed out.
+fn failed_steps(result: &RunResult) -> impl Iterator<Item = &StepRecord> {
+    result.steps.iter().filter(|s| {
+        matches!(
+            s.outcome,
+            StepOutcome::Failure { .. } | StepOutcome::Timeout
+        )
+    })
+}
+
 /// The stderr tails of failed steps' failed attempts, each in a fenced
 /// block; nothing when no failed attempt wrote to stderr.
 fn stderr_section(out: &mut String, result: &RunResult) {
-    let failed_attempts: Vec<(&StepRecord, &crate::runtime::result::Attempt)> = result
-        .steps
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.outcome,
-                StepOutcome::Failure { .. } | StepOutcome::Timeout
-            )
-        })
-        .flat_map(|s| {
-            s.attempts
-                .iter()
-                .filter(|a| a.outcome != "success" && !a.stderr.is_empty())
-                .map(move |a| (s, a))
-        })
-        .collect();
+    let failed_attempts: Vec<(&StepRecord, &crate::runtime::result::Attempt)> =
+        failed_steps(result)
+            .flat_map(|s| {
+                s.attempts
+                    .iter()
+                    .filter(|a| a.outcome != "success" && !a.stderr.is_empty())
+                    .map(move |a| (s, a))
+            })
+            .collect();
     if failed_attempts.is_empty() {
         return;
     }
