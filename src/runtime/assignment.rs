@@ -1,5 +1,6 @@
 //! What an agent is told and what one step hands the next: the request's
-//! idempotency key and Agent Assignment, and the seed's Handoff records.
+//! idempotency key and Agent Assignment, handoff events and the seed's
+//! Handoff records.
 
 use serde_json::{Map, Value};
 
@@ -9,7 +10,7 @@ use super::engine::{Engine, Place};
 use super::eval::{display, Scope};
 use super::protocol::{Assignment, AssignmentContext, Criterion, Deliverable};
 use super::record::{Entry, Handoff};
-use super::result::StepOutcome;
+use super::result::{EventKind, StepOutcome};
 
 /// The scope name holding the element index path inside `parallel for`
 /// (not an identifier, so playbooks cannot read it).
@@ -64,6 +65,33 @@ impl<'p> Engine<'p> {
             });
         }
         handed
+    }
+
+    /// Logs the `HANDOFF` event when `call`'s arguments read results of
+    /// earlier steps (`commit.hash -> push`).
+    pub(super) fn handoffs(&self, name: &str, call: &Call, scope: &Scope) {
+        let mut sources: Vec<String> = Vec::new();
+        for arg in &call.args {
+            arg.value.visit_paths(&mut |segments| {
+                let Some(root) = segments.first() else {
+                    return;
+                };
+                let text = path_text(segments);
+                if root.name != "signal"
+                    && scope.get(&root.name).is_some_and(|v| !v.is_null())
+                    && !sources.contains(&text)
+                {
+                    sources.push(text);
+                }
+            });
+        }
+        if !sources.is_empty() {
+            self.event(
+                EventKind::Handoff,
+                Some(name),
+                format!("{} -> {name}", sources.join(", ")),
+            );
+        }
     }
 
     /// The seed's Agent Assignment for `call`.

@@ -13,6 +13,7 @@
 
 mod approval;
 mod assignment;
+mod attempt;
 pub mod backend;
 pub mod config;
 pub mod context;

@@ -9,11 +9,10 @@ use serde_json::{Map, Value};
 use crate::analysis::policy::{self, Inherited};
 use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 
-use super::backend::{Reply, TaskOutcome, TaskRequest};
+use super::attempt::AttemptEnd;
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{eval, holds, Scope};
 use super::outputs;
-use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
 /// What a step produced.
@@ -118,21 +117,6 @@ impl Drop for Abandoned<'_, '_> {
     }
 }
 
-/// What one attempt produced besides its end.
-#[derive(Default)]
-struct AttemptInfo {
-    started: u64,
-    stderr: Vec<String>,
-    simulated: bool,
-}
-
-enum AttemptEnd {
-    Success(Map<String, Value>),
-    Failure { kind: String, message: String },
-    Timeout,
-    Cancelled,
-}
-
 impl<'p> Engine<'p> {
     pub(super) fn inherited(&self, call: &Call) -> Inherited<'p> {
         let agent = self.agents.get(call.agent.name.as_str()).copied();
@@ -141,130 +125,6 @@ impl<'p> Engine<'p> {
             agent,
             coordinator: self.coordinator,
         }
-    }
-
-    fn handoffs(&self, name: &str, call: &Call, scope: &Scope) {
-        let mut sources: Vec<String> = Vec::new();
-        for arg in &call.args {
-            arg.value.visit_paths(&mut |segments| {
-                if let Some(root) = segments.first() {
-                    let text = segments
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(".");
-                    if root.name != "signal"
-                        && scope.get(&root.name).is_some_and(|v| !v.is_null())
-                        && !sources.contains(&text)
-                    {
-                        sources.push(text);
-                    }
-                }
-            });
-        }
-        if !sources.is_empty() {
-            self.event(
-                EventKind::Handoff,
-                Some(name),
-                format!("{} -> {name}", sources.join(", ")),
-            );
-        }
-    }
-
-    /// Runs one attempt under its deadline.
-    async fn attempt(
-        &self,
-        name: &str,
-        call: &Call,
-        scope: &Scope,
-        args: &Map<String, Value>,
-        number: u32,
-        timeout_ms: u64,
-    ) -> (AttemptEnd, AttemptInfo) {
-        // The coordinator-wide slot first, then the agent's own.
-        let _global = match &self.global_slots {
-            Some(s) => s.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        let slot = self.slots.get(call.agent.name.as_str()).cloned();
-        let _permit = match &slot {
-            Some(s) => s.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        let started = self.now_ms();
-        let cancel = self.cancel.child_token();
-        let _stop_on_drop = cancel.clone().drop_guard();
-        self.event(
-            EventKind::Spawn,
-            Some(name),
-            format!(
-                "{}.{} attempt {number} (timeout {})",
-                call.agent.name,
-                call.task.name,
-                policy::format_duration(timeout_ms)
-            ),
-        );
-        let request = TaskRequest {
-            run_id: self.run_id.clone(),
-            agent: call.agent.name.clone(),
-            task: call.task.name.clone(),
-            args: args.clone(),
-            attempt: number,
-            timeout: Duration::from_millis(timeout_ms),
-            cancel: cancel.clone(),
-            idempotency_key: self.idempotency_key(call, scope),
-            deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
-            assignment: self.assignment(call, scope),
-        };
-        self.note(Entry::Attempt(AttemptStart {
-            step: name.to_string(),
-            agent: request.agent.clone(),
-            task: request.task.clone(),
-            attempt: number,
-            at_ms: started,
-            request: serde_json::to_value(request.to_protocol()).unwrap_or(Value::Null),
-        }));
-        let mut info = AttemptInfo {
-            started,
-            ..AttemptInfo::default()
-        };
-        let end = tokio::select! {
-            biased;
-            () = self.cancel.cancelled() => AttemptEnd::Cancelled,
-            answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
-                Ok(Reply { outcome, stderr_tail, simulated }) => {
-                    info.stderr = stderr_tail;
-                    info.simulated = simulated;
-                    match outcome {
-                        TaskOutcome::Success(outputs) => AttemptEnd::Success(outputs),
-                        TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },
-                    }
-                }
-                Err(_) => {
-                    cancel.cancel();
-                    self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
-                    AttemptEnd::Timeout
-                }
-            },
-        };
-        let (outcome, kind, message) = match &end {
-            AttemptEnd::Success(_) => ("success", None, None),
-            AttemptEnd::Failure { kind, message } => {
-                ("failure", Some(kind.clone()), Some(message.clone()))
-            }
-            AttemptEnd::Timeout => ("timeout", None, None),
-            AttemptEnd::Cancelled => ("aborted", None, None),
-        };
-        self.note(Entry::AttemptEnd(RecordedEnd {
-            step: name.to_string(),
-            attempt: number,
-            at_ms: self.now_ms(),
-            outcome: outcome.to_string(),
-            kind,
-            message,
-            stderr: info.stderr.clone(),
-        }));
-        (end, info)
     }
 
     /// Runs a call statement. Returns its result and whether the run goes on.
