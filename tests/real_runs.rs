@@ -357,9 +357,17 @@ fn a_real_agent_receives_a_protocol_v1_request_that_follows_the_schema() {
     assert_eq!(request["protocol"], 1);
     assert_eq!(request["args"]["note"], "hello");
     assert_eq!(request["attempt"], 1);
-    assert!(request["idempotency_key"]
-        .as_str()
-        .is_some_and(|k| k.starts_with("run-runs-capture-") && k.ends_with("/36:23")));
+    // The key names the call's place in the playbook: `line:column`.
+    let source = read(&root().join(PLAYBOOK));
+    let (line, text) = source
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("route RUNS:CAPTURE"))
+        .expect("the CAPTURE route");
+    let column = text.find("CAPTURE.take").expect("the call") + 1;
+    let key = request["idempotency_key"].as_str().expect("a key");
+    assert!(key.starts_with("run-runs-capture-"), "{key}");
+    assert!(key.ends_with(&format!("/{}:{column}", line + 1)), "{key}");
     let markdown = request["assignment"]["markdown"]
         .as_str()
         .expect("markdown");
@@ -371,4 +379,29 @@ fn a_real_agent_receives_a_protocol_v1_request_that_follows_the_schema() {
     let reply: Value =
         serde_json::from_str(&read(&dir.path().join("request.json.reply"))).expect("reply");
     assert!(schema(coordops::runtime::protocol::reply_schema()).is_valid(&reply));
+}
+
+#[test]
+fn a_timed_out_attempt_keeps_what_the_agent_wrote_to_stderr() {
+    let dir = TempDir::new().expect("tempdir");
+    let out = coordops()
+        .args(["run", PLAYBOOK, "--signal", "RUNS:DOZE", "--backends"])
+        .arg(backends(&dir, ""))
+        .args(["--format", "json", "--journal"])
+        .arg(dir.path().join("doze.jsonl"))
+        .assert()
+        .code(4)
+        .get_output()
+        .stdout
+        .clone();
+    let result: Value = serde_json::from_slice(&out).expect("json");
+    let step = &result["steps"][0];
+    assert_eq!(step["outcome"]["status"], "timeout", "{step}");
+    let stderr = step["attempts"][0]["stderr"].to_string();
+    assert!(stderr.contains("sleeper: waiting as pid"), "{step}");
+    let pid: i32 = read(&dir.path().join("agent.pid"))
+        .trim()
+        .parse()
+        .expect("pid");
+    wait_until("the timed-out agent to be gone", || !alive(pid));
 }

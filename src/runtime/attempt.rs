@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::analysis::policy;
 use crate::ast::Call;
 
-use super::backend::{Reply, TaskOutcome, TaskRequest};
+use super::backend::{Reply, StderrTail, TaskOutcome, TaskRequest};
 use super::engine::Engine;
 use super::eval::Scope;
 use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
@@ -78,7 +78,9 @@ impl Engine<'_> {
             idempotency_key: self.idempotency_key(call, scope),
             deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
             assignment: self.assignment(call, scope),
+            stderr: StderrTail::default(),
         };
+        let tail = request.stderr.clone();
         self.note(Entry::Attempt(AttemptStart {
             step: name.to_string(),
             agent: request.agent.clone(),
@@ -105,6 +107,8 @@ impl Engine<'_> {
                 }
                 Err(_) => {
                     cancel.cancel();
+                    // What the agent wrote before its deadline.
+                    info.stderr = tail.lines();
                     self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
                     AttemptEnd::Timeout
                 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::sync::{Arc, Mutex};
+
 use tokio_util::sync::CancellationToken;
 
 use super::protocol::{Assignment, Request, PROTOCOL_VERSION};
@@ -36,6 +38,39 @@ pub struct TaskRequest {
     pub deadline: String,
     /// The seed's Agent Assignment.
     pub assignment: Assignment,
+    /// Where a backend keeps what the agent wrote to stderr so far, so the
+    /// interpreter still has it when it stops waiting at the deadline.
+    pub stderr: StderrTail,
+}
+
+/// The end of an agent's stderr, shared while the attempt runs (the last
+/// [`StderrTail::CAP`] bytes).
+#[derive(Clone, Debug, Default)]
+pub struct StderrTail(Arc<Mutex<Vec<u8>>>);
+
+impl StderrTail {
+    /// Most bytes kept.
+    pub const CAP: usize = 64 << 10;
+
+    /// Appends `bytes`, dropping the oldest past [`Self::CAP`].
+    pub fn append(&self, bytes: &[u8]) {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        kept.extend_from_slice(bytes);
+        if kept.len() > Self::CAP {
+            let excess = kept.len() - Self::CAP;
+            kept.drain(..excess);
+        }
+    }
+
+    /// The bytes kept so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The last lines kept so far (see [`super::process::stderr_tail`]).
+    pub fn lines(&self) -> Vec<String> {
+        super::process::stderr_tail(&self.bytes())
+    }
 }
 
 impl TaskRequest {

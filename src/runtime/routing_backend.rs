@@ -109,6 +109,7 @@ mod tests {
             idempotency_key: "r/1:1".into(),
             deadline: "2026-01-01T00:00:30.000Z".into(),
             assignment: Default::default(),
+            stderr: Default::default(),
         }
     }
 

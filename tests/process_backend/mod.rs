@@ -78,6 +78,7 @@ fn request(agent: &str, args: Value, cancel: &CancellationToken) -> TaskRequest 
         idempotency_key: "test-run/1:1".to_string(),
         deadline: "2026-01-01T00:00:30.000Z".to_string(),
         assignment: Default::default(),
+        stderr: Default::default(),
     }
 }
 

@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::backend::{
-    kinds, AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
+    kinds, AgentBackend, ApprovalRequest, Decision, Reply, StderrTail, TaskOutcome, TaskRequest,
 };
 use group::{signal_group, Group, Signal};
 
@@ -52,7 +52,7 @@ pub use reply::parse_reply;
 /// attempt fails with `output_too_large`.
 pub const MAX_STDOUT: usize = 1 << 20;
 /// Most bytes of stderr kept (the tail the stderr lines are cut from).
-pub const MAX_STDERR: usize = 64 << 10;
+pub const MAX_STDERR: usize = StderrTail::CAP;
 /// How long to wait for the pipes to close once the group is gone (a process
 /// that left the group can hold them open).
 const PIPE_DRAIN: Duration = Duration::from_secs(1);
@@ -177,6 +177,7 @@ impl AgentBackend for ProcessBackend {
         let _stop_on_drop = stop.clone().drop_guard();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let live = self.live.clone();
+        let tail = request.stderr.clone();
         let label = format!(
             "{}.{} attempt {}",
             request.agent, request.task, request.attempt
@@ -184,7 +185,7 @@ impl AgentBackend for ProcessBackend {
         // The supervisor runs on a runtime worker thread, which outlives the
         // child: PR_SET_PDEATHSIG is tied to the spawning thread.
         let handle = tokio::spawn(async move {
-            let reply = supervise(&agent, &label, input, stop, live).await;
+            let reply = supervise(&agent, &label, input, stop, live, tail).await;
             let _ = tx.send(reply);
         });
         {
@@ -217,6 +218,7 @@ async fn supervise(
     input: Vec<u8>,
     stop: CancellationToken,
     live: Arc<Mutex<HashSet<i32>>>,
+    tail: StderrTail,
 ) -> Reply {
     let program = agent.command.first().map_or("", String::as_str);
     let Some(mut cmd) = spawn::command(agent) else {
@@ -251,7 +253,7 @@ async fn supervise(
             let ((), out, err) = tokio::join!(
                 writer,
                 pipes::read_capped(stdout, MAX_STDOUT, &overflow),
-                pipes::read_tail(stderr, MAX_STDERR)
+                pipes::read_tail(stderr, &tail)
             );
             (out, err)
         }

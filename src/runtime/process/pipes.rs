@@ -4,6 +4,8 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::runtime::backend::StderrTail;
+
 /// Reads to the end, keeping at most `cap` bytes. As soon as more than
 /// `cap` bytes arrive it stops reading, fires `overflow` and returns `true`:
 /// an agent that never stops writing must not keep coordops reading.
@@ -32,25 +34,20 @@ pub(super) async fn read_capped(
     }
 }
 
-/// Reads to the end, keeping the last `cap` bytes.
-pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, cap: usize) -> Vec<u8> {
-    let mut kept = Vec::new();
+/// Reads to the end into `tail` (which keeps the last bytes, and can be
+/// read while this runs); the bytes kept.
+pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &StderrTail) -> Vec<u8> {
     let Some(mut pipe) = pipe else {
-        return kept;
+        return tail.bytes();
     };
     let mut buf = vec![0u8; 8 << 10];
     loop {
         match pipe.read(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => {
-                kept.extend_from_slice(&buf[..n]);
-                if kept.len() > cap {
-                    kept.drain(..kept.len() - cap);
-                }
-            }
+            Ok(n) => tail.append(&buf[..n]),
         }
     }
-    kept
+    tail.bytes()
 }
 
 /// Most lines of stderr kept on an attempt.
