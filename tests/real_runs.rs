@@ -242,6 +242,31 @@ fn a_secret_never_shows_in_any_artefact() {
             String::from_utf8_lossy(&rebuilt.stdout).into_owned(),
         ));
     }
+    // The cascade signals streamed to an orchestrator, and -vv's requests
+    // and debug logs.
+    let emitted = coordops()
+        .args([
+            "-vv",
+            "run",
+            PLAYBOOK,
+            "--signal",
+            "RUNS:LEAK",
+            "--backends",
+        ])
+        .arg(&backends)
+        .args(["--emit", "jsonl", "--output"])
+        .arg(dir.path().join("emitted.md"))
+        .arg("--journal")
+        .arg(dir.path().join("emitted.jsonl"))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&emitted.stdout).into_owned();
+    assert!(stdout.contains(":HANDOFF"), "{stdout}");
+    artefacts.push(("--emit jsonl".into(), stdout));
+    artefacts.push((
+        "-vv stderr".into(),
+        String::from_utf8_lossy(&emitted.stderr).into_owned(),
+    ));
     for (what, text) in &artefacts {
         assert_no_secret(what, text);
     }
