@@ -430,3 +430,62 @@ fn a_timed_out_attempt_keeps_what_the_agent_wrote_to_stderr() {
         .expect("pid");
     wait_until("the timed-out agent to be gone", || !alive(pid));
 }
+
+/// Secrets with characters that formatting changes (`|` escaped in Markdown
+/// tables, tabs flattened in event lines, quotes and backslashes escaped in
+/// JSON, control characters escaped in logs, `n` after a JSON `\`): no
+/// alphanumeric run of five or more characters of them may show anywhere.
+#[test]
+fn secrets_that_formatting_would_change_never_show() {
+    let secrets = [
+        "Pq7Zx|Kw9Lm2Vb",
+        "Tab4Rt\tYu8Io0Pq",
+        "Qu0te\"Bs\\Sl4shX",
+        "Ctl9Ab\u{1}Cd3Ef5Gh",
+        "nWq8Er5Ty2Ui",
+    ];
+    for secret in secrets {
+        let dir = TempDir::new().expect("tempdir");
+        let backends = backends(&dir, "");
+        let mut texts = Vec::new();
+        for (signal, format) in [
+            ("RUNS:LEAK", "md"),
+            ("RUNS:LEAK", "json"),
+            ("RUNS:TYPED", "md"),
+        ] {
+            let journal = dir.path().join(format!("{format}-{}.jsonl", texts.len()));
+            let out = coordops()
+                .env("LEAKY_TOKEN", secret)
+                .env("COORDOPS_LOG", "debug")
+                .args(["run", PLAYBOOK, "--signal", signal, "--backends"])
+                .arg(&backends)
+                .args(["--format", format, "--journal"])
+                .arg(&journal)
+                .output()
+                .expect("runs");
+            assert_eq!(out.status.code(), Some(4), "{signal} {secret:?}");
+            if format == "json" {
+                let report: Value =
+                    serde_json::from_slice(&out.stdout).expect("the JSON report stays JSON");
+                assert_eq!(report["status"], "FAILED");
+            }
+            texts.push(String::from_utf8_lossy(&out.stdout).into_owned());
+            texts.push(String::from_utf8_lossy(&out.stderr).into_owned());
+            let lines = read(&journal);
+            for line in lines.lines() {
+                serde_json::from_str::<Value>(line).expect("every journal line stays JSON");
+            }
+            texts.push(lines);
+        }
+        let runs: Vec<&str> = secret
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|run| run.len() >= 5)
+            .collect();
+        assert!(!runs.is_empty());
+        for text in &texts {
+            for run in &runs {
+                assert!(!text.contains(run), "{secret:?}: `{run}` shows in:\n{text}");
+            }
+        }
+    }
+}

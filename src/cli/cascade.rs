@@ -193,7 +193,7 @@ impl Recorder for Cascade {
         for signal in signals {
             let mut line = serde_json::to_string(&signal).unwrap_or_default();
             line.push('\n');
-            output::stdout(&line);
+            output::stdout_json(&line);
         }
     }
 }

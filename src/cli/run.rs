@@ -129,7 +129,10 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         Exit::Usage
     })?;
     // From here on, everything coordops writes is redacted.
-    output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str()));
+    output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str())).map_err(|e| {
+        eprintln!("error: backends file `{}`: {e}", args.backends.display());
+        Exit::Usage
+    })?;
     let scenario = load_scenario(args, &playbook, &backends)?;
     refuse_unmapped(args, &file, &playbook, &context, &backends)?;
     // Writing an agent's stdin after it exited must be an error, not a

@@ -190,16 +190,27 @@ pub fn write_report(
     agents: &[String],
     result: &RunResult,
 ) -> Result<(), Exit> {
-    let text = match format {
-        ReportFormat::Md => report::render_markdown(result, agents),
-        ReportFormat::Json => report::render_json(result),
+    let (text, json) = match format {
+        ReportFormat::Md => (report::render_markdown(result, agents), false),
+        ReportFormat::Json => (report::render_json(result), true),
     };
-    match output {
-        Some(path) => output::write_file(path, &text).map_err(|e| {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
-            Exit::Usage
-        }),
-        None => {
+    match (output, json) {
+        (Some(path), json) => {
+            let written = if json {
+                output::write_file_json(path, &text)
+            } else {
+                output::write_file(path, &text)
+            };
+            written.map_err(|e| {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                Exit::Usage
+            })
+        }
+        (None, true) => {
+            output::stdout_json(&text);
+            Ok(())
+        }
+        (None, false) => {
             output::stdout(&text);
             Ok(())
         }

@@ -91,7 +91,7 @@ impl Journal {
 
     fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
-        let mut line = crate::output::redact(&json);
+        let mut line = crate::output::redact_json(&json);
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         file.write_all(line.as_bytes())?;

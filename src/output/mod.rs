@@ -16,11 +16,13 @@ pub use redact::{Redactor, MASK, MIN_SECRET_LEN};
 
 static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
 
-/// Makes every later write redact `values` (replacing earlier secrets).
-pub fn set_secrets<'a>(values: impl IntoIterator<Item = &'a str>) {
-    let redactor = Redactor::new(values);
+/// Makes every later write redact `values` (replacing earlier secrets); an
+/// error, and nothing changed, when they cannot be matched.
+pub fn set_secrets<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    let redactor = Redactor::new(values)?;
     let mut slot = REDACTOR.write().unwrap_or_else(|p| p.into_inner());
     *slot = (!redactor.is_empty()).then(|| Arc::new(redactor));
+    Ok(())
 }
 
 fn current() -> Option<Arc<Redactor>> {
@@ -35,13 +37,44 @@ pub fn redact(text: &str) -> String {
     }
 }
 
+/// JSON `text` with every secret replaced by `***`, never inside an escape
+/// sequence, so it stays valid JSON.
+pub fn redact_json(text: &str) -> String {
+    match current() {
+        Some(r) => r.redact_json(text),
+        None => text.to_string(),
+    }
+}
+
+/// `value` with every string (and key) redacted: for data taken in from
+/// agents before anything formats, cuts or escapes it.
+pub fn redact_value(value: &serde_json::Value) -> serde_json::Value {
+    match current() {
+        Some(r) => r.redact_value(value),
+        None => value.clone(),
+    }
+}
+
+/// Writes JSON `text` (a report, or lines of JSON) to stdout, redacted
+/// without breaking it.
+pub fn stdout_json(text: &str) {
+    write_stdout(&redact_json(text));
+}
+
+/// Writes JSON `text`, redacted without breaking it, to `path` atomically.
+pub fn write_file_json(path: &Path, text: &str) -> std::io::Result<()> {
+    crate::report::write_atomically(path, &redact_json(text))
+}
+
+fn write_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Writes `text` to stdout, redacted (a closed pipe, as in `… | head`, is
 /// not an error).
 pub fn stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out
-        .write_all(redact(text).as_bytes())
-        .and_then(|()| out.flush());
+    write_stdout(&redact(text));
 }
 
 /// Writes `text` to stderr, redacted.

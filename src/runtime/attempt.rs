@@ -98,9 +98,9 @@ impl Engine<'_> {
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
             answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
                 Ok(Reply { outcome, stderr_tail, simulated }) => {
-                    info.stderr = stderr_tail;
+                    info.stderr = stderr_tail.iter().map(|l| crate::output::redact(l)).collect();
                     info.simulated = simulated;
-                    match outcome {
+                    match outcome.redacted() {
                         TaskOutcome::Success(outputs) => AttemptEnd::Success(outputs),
                         TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },
                     }

@@ -44,9 +44,9 @@ pub struct TaskRequest {
 }
 
 /// The end of an agent's stderr, shared while the attempt runs (the last
-/// [`StderrTail::CAP`] bytes).
+/// [`StderrTail::CAP`] bytes, and whether older ones were dropped).
 #[derive(Clone, Debug, Default)]
-pub struct StderrTail(Arc<Mutex<Vec<u8>>>);
+pub struct StderrTail(Arc<Mutex<(Vec<u8>, bool)>>);
 
 impl StderrTail {
     /// Most bytes kept.
@@ -54,20 +54,33 @@ impl StderrTail {
 
     /// Appends `bytes`, dropping the oldest past [`Self::CAP`].
     pub fn append(&self, bytes: &[u8]) {
-        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (kept, dropped) = &mut *guard;
         kept.extend_from_slice(bytes);
         if kept.len() > Self::CAP {
             let excess = kept.len() - Self::CAP;
             kept.drain(..excess);
+            *dropped = true;
         }
     }
 
-    /// The bytes kept so far.
+    /// The bytes kept so far, starting at a whole line: when older bytes
+    /// were dropped, the first (cut) line goes too, so no cut-off secret
+    /// can escape redaction.
     pub fn bytes(&self) -> Vec<u8> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let (kept, dropped) = &*guard;
+        if !*dropped {
+            return kept.clone();
+        }
+        match kept.iter().position(|b| *b == b'\n') {
+            Some(newline) => kept[newline + 1..].to_vec(),
+            None => Vec::new(),
+        }
     }
 
-    /// The last lines kept so far (see [`super::process::stderr_tail`]).
+    /// The last lines kept so far, redacted (see
+    /// [`super::process::stderr_tail`]).
     pub fn lines(&self) -> Vec<String> {
         super::process::stderr_tail(&self.bytes())
     }
@@ -154,6 +167,26 @@ impl TaskOutcome {
         TaskOutcome::Failure {
             kind: kind.to_string(),
             message: message.into(),
+        }
+    }
+}
+
+impl TaskOutcome {
+    /// The outcome with every secret in it masked (outputs, kind, message):
+    /// what agents send is redacted as it comes in, before anything formats,
+    /// cuts or escapes it.
+    pub fn redacted(self) -> TaskOutcome {
+        match self {
+            TaskOutcome::Success(outputs) => TaskOutcome::Success(
+                outputs
+                    .iter()
+                    .map(|(k, v)| (crate::output::redact(k), crate::output::redact_value(v)))
+                    .collect(),
+            ),
+            TaskOutcome::Failure { kind, message } => TaskOutcome::Failure {
+                kind: crate::output::redact(&kind),
+                message: crate::output::redact(&message),
+            },
         }
     }
 }

@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn the_redacting_terminal_masks_secrets_in_its_frames() {
-        output::set_secrets(["progress-secret-0451"]);
+        output::set_secrets(["progress-secret-0451"]).expect("secrets");
         let term = RedactingTerm {
             sink: |text| lock(&DRAWN).push_str(text),
             ..RedactingTerm::stderr()

@@ -249,6 +249,7 @@ async fn supervise(
     let overflow = CancellationToken::new();
     let io = {
         let overflow = overflow.clone();
+        let tail = tail.clone();
         async move {
             let ((), out, err) = tokio::join!(
                 writer,
@@ -303,7 +304,7 @@ async fn supervise(
     // The leader is reaped; kill what is left of its group (background
     // grandchildren), so the pipes close and nothing outlives the attempt.
     group.finish();
-    let ((stdout, truncated), stderr) = match output {
+    let ((stdout, truncated), _stderr) = match output {
         Some(o) => o,
         None => tokio::time::timeout(PIPE_DRAIN, &mut io)
             .await
@@ -325,14 +326,14 @@ async fn supervise(
             format!("cannot wait for the agent process: {e}"),
         ),
         End::Exited(Ok(status)) => {
-            let outcome = reply::interpret(status, &stdout);
+            let outcome = reply::interpret(status, &stdout).redacted();
             tracing::debug!(%label, pid, %status, ?outcome, "agent process ended");
             outcome
         }
     };
     Reply {
         outcome,
-        stderr_tail: stderr_tail(&stderr),
+        stderr_tail: tail.lines(),
         simulated: false,
     }
 }

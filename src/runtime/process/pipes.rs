@@ -61,7 +61,9 @@ pub const TAIL_BYTES: usize = 8 << 10;
 /// most [`TAIL_LINE_CHARS`] characters, together at most [`TAIL_BYTES`]),
 /// oldest first. Invalid UTF-8 is replaced; trailing whitespace trimmed.
 pub fn stderr_tail(bytes: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(bytes);
+    // Redacted whole, before lines are cut short: a cut secret would not
+    // match any more.
+    let text = crate::output::redact(&String::from_utf8_lossy(bytes));
     let mut lines = Vec::new();
     let mut total = 0;
     for line in text.lines().rev() {
