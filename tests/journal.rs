@@ -213,3 +213,97 @@ fn what_is_not_a_journal_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("cannot read journal"));
 }
+
+/// `(step, attempt, idempotency key)` of every attempt in a journal.
+fn attempts(journal: &Path) -> Vec<(String, u64, String)> {
+    lines(journal)
+        .iter()
+        .filter(|l| entry_type(l) == "attempt")
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).expect("json");
+            (
+                e["step"].as_str().unwrap_or_default().to_string(),
+                e["attempt"].as_u64().unwrap_or_default(),
+                e["request"]["idempotency_key"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+const KEYS: &str = "tests/fixtures/runs/keys.ops";
+const KEYS_SCENARIO: &str = "tests/fixtures/runs/keys_push_rejected_twice.toml";
+
+#[test]
+fn idempotency_keys_are_one_per_step_and_shared_by_its_retries() {
+    let dir = TempDir::new().expect("tempdir");
+    let journal = dir.path().join("keys.jsonl");
+    coordops()
+        .args([
+            "dry-run",
+            KEYS,
+            "--signal",
+            "KEYS:RUN",
+            "--scenario",
+            KEYS_SCENARIO,
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .assert()
+        .success();
+    let seen = attempts(&journal);
+    let key = |step: &str, attempt: u64, nth: usize| {
+        seen.iter()
+            .filter(|(s, a, _)| s == step && *a == attempt)
+            .nth(nth)
+            .map(|(_, _, k)| k.clone())
+            .unwrap_or_else(|| panic!("{step} attempt {attempt} in {seen:?}"))
+    };
+    // `run sub` twice: one call site, two steps, two keys.
+    assert_ne!(key("A.bump", 1, 0), key("A.bump", 1, 1));
+    assert!(key("A.bump", 1, 1).ends_with("#2"));
+    // A retried step keeps its key; each recovery run is a step of its own.
+    assert_eq!(key("pushed", 1, 0), key("pushed", 2, 0));
+    assert_eq!(key("pushed", 1, 0), key("pushed", 3, 0));
+    assert_ne!(key("A.fix", 1, 0), key("A.fix", 1, 1));
+    let all: std::collections::BTreeSet<&String> = seen.iter().map(|(_, _, k)| k).collect();
+    assert_eq!(all.len(), 5, "{seen:?}");
+}
+
+#[test]
+fn every_parallel_for_branch_in_flight_is_listed() {
+    let dir = TempDir::new().expect("tempdir");
+    let journal = dir.path().join("fan.jsonl");
+    coordops()
+        .args([
+            "dry-run",
+            KEYS,
+            "--signal",
+            "KEYS:FAN",
+            "--scenario",
+            KEYS_SCENARIO,
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .assert()
+        .success();
+    let all = lines(&journal);
+    let keys: Vec<String> = attempts(&journal).into_iter().map(|(_, _, k)| k).collect();
+    assert_eq!(keys.len(), 3);
+    assert!(keys[0].ends_with("/0") && keys[1].ends_with("/1") && keys[2].ends_with("/2"));
+    // Killed while the three branches were working.
+    let last_attempt = all
+        .iter()
+        .rposition(|l| entry_type(l) == "attempt")
+        .expect("attempts");
+    let killed = dir.path().join("killed.jsonl");
+    std::fs::write(&killed, all[..=last_attempt].join("\n") + "\n").expect("write");
+    coordops()
+        .arg("report")
+        .arg(&killed)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("with 3 step(s) in flight"));
+}

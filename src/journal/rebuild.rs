@@ -20,6 +20,15 @@ pub struct Rebuilt {
     pub finished: bool,
 }
 
+/// The idempotency key an attempt's request carries (its step's name in
+/// journals written before keys were unique).
+fn attempt_key(a: &AttemptStart) -> String {
+    a.request
+        .get("idempotency_key")
+        .and_then(|k| k.as_str())
+        .map_or_else(|| a.step.clone(), str::to_string)
+}
+
 /// The result of the run recorded by `entries` (which start with its
 /// `start` entry).
 pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
@@ -53,7 +62,8 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         events: Vec::new(),
         handoffs: Vec::new(),
     };
-    // Attempts sent and not yet part of a finished step, by step name.
+    // Steps with attempts sent and no step record yet, by idempotency key
+    // (unique per step: `parallel for` branches share a name, not a key).
     let mut open: BTreeMap<String, (AttemptStart, Vec<Attempt>)> = BTreeMap::new();
     let mut last_ms = 0;
     for entry in entries {
@@ -66,12 +76,18 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
             }
             Entry::Attempt(a) => {
                 last_ms = last_ms.max(a.at_ms);
-                let done = open.remove(&a.step).map(|(_, done)| done);
-                open.insert(a.step.clone(), (a.clone(), done.unwrap_or_default()));
+                let key = attempt_key(a);
+                let done = open.remove(&key).map(|(_, done)| done);
+                open.insert(key, (a.clone(), done.unwrap_or_default()));
             }
             Entry::AttemptEnd(end) => {
                 last_ms = last_ms.max(end.at_ms);
-                if let Some((start, done)) = open.get_mut(&end.step) {
+                let key = if end.key.is_empty() {
+                    &end.step
+                } else {
+                    &end.key
+                };
+                if let Some((start, done)) = open.get_mut(key) {
                     done.push(Attempt {
                         number: end.attempt,
                         started_ms: start.at_ms,
@@ -84,7 +100,18 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
                 }
             }
             Entry::Step(step) => {
-                open.remove(&step.name);
+                // The step's record closes its open attempts: the oldest
+                // step of that name whose last attempt was answered, else
+                // (an attempt dropped unanswered) the oldest of that name.
+                let named = || open.iter().filter(|(_, (a, _))| a.step == step.name);
+                let closed = named()
+                    .filter(|(_, (a, done))| done.iter().any(|d| d.number == a.attempt))
+                    .min_by_key(|(_, (a, _))| a.at_ms)
+                    .or_else(|| named().min_by_key(|(_, (a, _))| a.at_ms))
+                    .map(|(key, _)| key.clone());
+                if let Some(key) = closed {
+                    open.remove(&key);
+                }
                 result.steps.push(step.clone());
             }
             Entry::Gate(gate) => result.gates.push(gate.clone()),
@@ -96,7 +123,8 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         human_duration(last_ms)
     );
     let mut in_flight = Vec::new();
-    for (name, (attempt, mut attempts)) in open {
+    for (_, (attempt, mut attempts)) in open {
+        let name = attempt.step.clone();
         let answered = attempts.iter().any(|a| a.number == attempt.attempt);
         if !answered {
             attempts.push(Attempt {

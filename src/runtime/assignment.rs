@@ -29,9 +29,27 @@ impl<'p> Engine<'p> {
             .unwrap_or_else(|| "ORCHESTRATOR".to_string())
     }
 
+    /// The idempotency key of a step starting now: its call site's key,
+    /// with `#N` from the site's second step of the run on (a sub-workflow
+    /// run twice, a recovery run for each failure), so no two steps share
+    /// one.
+    pub(super) fn step_key(&self, call: &Call, scope: &Scope) -> String {
+        let site = self.idempotency_key(call, scope);
+        let n = self.with_log(|log| {
+            let n = log.occurrences.entry(site.clone()).or_insert(0);
+            *n += 1;
+            *n
+        });
+        if n == 1 {
+            site
+        } else {
+            format!("{site}#{n}")
+        }
+    }
+
     /// Run id, the call's position in the playbook and, inside `parallel
-    /// for`, the element index: the same for every attempt of one step.
-    pub(super) fn idempotency_key(&self, call: &Call, scope: &Scope) -> String {
+    /// for`, the element index.
+    fn idempotency_key(&self, call: &Call, scope: &Scope) -> String {
         let position = match self.source {
             Some(source) => {
                 let (line, col) = source.line_col(call.span.start);

@@ -10,7 +10,8 @@ use crate::ast::Call;
 
 use super::backend::{Reply, StderrTail, TaskOutcome, TaskRequest};
 use super::engine::Engine;
-use super::eval::Scope;
+use super::eval::{eval, Scope};
+use super::protocol::Assignment;
 use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
 use super::result::EventKind;
 
@@ -33,17 +34,48 @@ pub(super) enum AttemptEnd {
     Cancelled,
 }
 
+/// One step's work, the same for each of its attempts.
+pub(super) struct Work<'a> {
+    /// The step's name.
+    pub(super) name: &'a str,
+    /// The call.
+    pub(super) call: &'a Call,
+    /// Its arguments, evaluated.
+    pub(super) args: Map<String, Value>,
+    /// Its idempotency key.
+    pub(super) key: String,
+    /// Its Agent Assignment.
+    pub(super) assignment: Assignment,
+    /// Each attempt's timeout.
+    pub(super) timeout_ms: u64,
+}
+
 impl Engine<'_> {
-    /// Runs one attempt under its deadline.
-    pub(super) async fn attempt(
+    /// The work of a step about to run (its key is taken now: one per step).
+    pub(super) fn work<'a>(
         &self,
-        name: &str,
-        call: &Call,
+        name: &'a str,
+        call: &'a Call,
         scope: &Scope,
-        args: &Map<String, Value>,
-        number: u32,
         timeout_ms: u64,
-    ) -> (AttemptEnd, AttemptInfo) {
+    ) -> Work<'a> {
+        Work {
+            name,
+            call,
+            args: call
+                .args
+                .iter()
+                .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
+                .collect(),
+            key: self.step_key(call, scope),
+            assignment: self.assignment(call, scope),
+            timeout_ms,
+        }
+    }
+
+    /// Runs one attempt under its deadline.
+    pub(super) async fn attempt(&self, work: &Work<'_>, number: u32) -> (AttemptEnd, AttemptInfo) {
+        let (name, call, timeout_ms) = (work.name, work.call, work.timeout_ms);
         // The coordinator-wide slot first, then the agent's own.
         let _global = match &self.global_slots {
             Some(s) => s.clone().acquire_owned().await.ok(),
@@ -71,13 +103,13 @@ impl Engine<'_> {
             run_id: self.run_id.clone(),
             agent: call.agent.name.clone(),
             task: call.task.name.clone(),
-            args: args.clone(),
+            args: work.args.clone(),
             attempt: number,
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
-            idempotency_key: self.idempotency_key(call, scope),
+            idempotency_key: work.key.clone(),
             deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
-            assignment: self.assignment(call, scope),
+            assignment: work.assignment.clone(),
             stderr: StderrTail::default(),
         };
         let tail = request.stderr.clone();
@@ -124,6 +156,7 @@ impl Engine<'_> {
         };
         self.note(Entry::AttemptEnd(RecordedEnd {
             step: name.to_string(),
+            key: work.key.clone(),
             attempt: number,
             at_ms: self.now_ms(),
             outcome: outcome.to_string(),

@@ -108,6 +108,8 @@ pub struct Log {
     pub handoffs: Vec<super::record::Handoff>,
     /// Groups started so far (to name them).
     pub groups: usize,
+    /// Steps started so far per call site (for idempotency keys).
+    pub occurrences: HashMap<String, u32>,
     /// Why unfinished steps are being dropped right now, and whether it is
     /// a timeout (read by [`Abandoned`](super::step::Abandoned) guards).
     pub abandon: Option<(bool, String)>,
@@ -194,6 +196,7 @@ impl<'p> Engine<'p> {
                 gates: Recorded::new(recorder.clone(), |g| Entry::Gate(g.clone())),
                 handoffs: Vec::new(),
                 groups: 0,
+                occurrences: HashMap::new(),
                 abandon: None,
             }),
             slots,

@@ -78,6 +78,9 @@ pub struct AttemptStart {
 pub struct AttemptEnd {
     /// The step.
     pub step: String,
+    /// The step's idempotency key (as in its `attempt` entry's request).
+    #[serde(default)]
+    pub key: String,
     /// Which attempt.
     pub attempt: u32,
     /// Milliseconds since the run began.

@@ -11,7 +11,7 @@ use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 
 use super::attempt::AttemptEnd;
 use super::engine::{Engine, Flow, Place, Terminal};
-use super::eval::{eval, holds, Scope};
+use super::eval::{holds, Scope};
 use super::outputs;
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
@@ -186,11 +186,6 @@ impl<'p> Engine<'p> {
         let mut abandoned = Abandoned::new(self, record.clone());
         self.handoffs(&name, call, scope);
         self.record_handoff(&name, call, scope, place);
-        let args: Map<String, Value> = call
-            .args
-            .iter()
-            .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
-            .collect();
 
         // Named locks are held for the whole step, retries included.
         let mut guards = Vec::new();
@@ -213,11 +208,10 @@ impl<'p> Engine<'p> {
             .filter_map(StepOption::handler)
             .collect();
 
+        let work = self.work(&name, call, scope, timeout_ms);
         let mut number = 1;
         let (final_kind, final_message) = loop {
-            let (end, info) = self
-                .attempt(&name, call, scope, &args, number, timeout_ms)
-                .await;
+            let (end, info) = self.attempt(&work, number).await;
             let attempt_start = info.started;
             record.simulated |= info.simulated;
             let end = match end {
@@ -463,14 +457,10 @@ impl<'p> Engine<'p> {
 
     /// Runs a recovery call once; whether it succeeded.
     pub(super) async fn recovery(&self, for_step: &str, call: &Call, scope: &Scope) -> bool {
-        let args: Map<String, Value> = call
-            .args
-            .iter()
-            .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
-            .collect();
         let (timeout_ms, _) = self.inherited(call).timeout(&[]);
         let name = format!("{}.{}", call.agent.name, call.task.name);
-        let (end, info) = self.attempt(&name, call, scope, &args, 1, timeout_ms).await;
+        let work = self.work(&name, call, scope, timeout_ms);
+        let (end, info) = self.attempt(&work, 1).await;
         let started = info.started;
         // A recovery's outputs are not kept, but its reply still has to
         // match the task's declared outputs.
