@@ -212,6 +212,31 @@ fn what_is_not_a_journal_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot read journal"));
+    // Never read a device or a folder (it would never end).
+    for odd in ["/dev/zero", "/tmp"] {
+        coordops()
+            .args(["report", odd])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("it is not a regular file"));
+    }
+}
+
+#[test]
+fn an_end_from_another_run_is_refused() {
+    let dir = TempDir::new().expect("tempdir");
+    let (first, _) = journalled(&dir, "first", "OPS:AUDIT", &[]);
+    let (second, _) = journalled(&dir, "second", "OPS:DOCS", &[]);
+    let mixed = dir.path().join("mixed.jsonl");
+    let start = lines(&first).remove(0);
+    let end = lines(&second).pop().expect("an end");
+    std::fs::write(&mixed, format!("{start}\n{end}\n")).expect("write");
+    coordops()
+        .arg("report")
+        .arg(&mixed)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("two runs wrote the same file"));
 }
 
 /// `(step, attempt, idempotency key)` of every attempt in a journal.

@@ -18,14 +18,18 @@ pub fn on_stop_signals(
     on_second: Option<OnSecond>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let Some(first) = next_signal().await else {
+        // Listen once, for both signals: one arriving in between is kept.
+        let Some(mut signals) = StopSignals::new() else {
             return; // no signal handling on this platform: nothing to watch
+        };
+        let Some(first) = signals.next().await else {
+            return;
         };
         super::progress::message_line(&format!(
             "{first}: stopping the run and writing its report (send it again to quit at once)"
         ));
         cancel.cancel();
-        if next_signal().await.is_some() {
+        if signals.next().await.is_some() {
             if let Some(kill) = on_second {
                 kill();
             }
@@ -34,22 +38,46 @@ pub fn on_stop_signals(
     })
 }
 
-/// Waits for the next stop signal; its name, or `None` when signals cannot
-/// be watched.
-async fn next_signal() -> Option<&'static str> {
+/// The stop signals, listened to from creation on.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).ok()?;
-        let mut hup = signal(SignalKind::hangup()).ok()?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.ok().map(|()| "interrupted"),
-            _ = term.recv() => Some("terminated (SIGTERM)"),
-            _ = hup.recv() => Some("hung up (SIGHUP)"),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> Option<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Some(StopSignals {
+                term: signal(SignalKind::terminate()).ok()?,
+                hup: signal(SignalKind::hangup()).ok()?,
+                int: signal(SignalKind::interrupt()).ok()?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Some(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
+
+    /// The next stop signal's name; `None` when signals cannot be watched.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                r = self.int.recv() => r.map(|()| "interrupted"),
+                r = self.term.recv() => r.map(|()| "terminated (SIGTERM)"),
+                r = self.hup.recv() => r.map(|()| "hung up (SIGHUP)"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.ok().map(|()| "interrupted")
+        }
     }
 }

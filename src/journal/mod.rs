@@ -58,11 +58,19 @@ impl Journal {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
+        let existed = path.exists();
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(path)?;
+        if !existed {
+            // The new file's name is durable only once its folder is synced.
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Ok(dir) = File::open(dir.unwrap_or(Path::new("."))) {
+                let _ = dir.sync_all();
+            }
+        }
         let len = file.metadata()?.len();
         if len > 0 {
             let mut last = [0u8; 1];
@@ -95,9 +103,11 @@ impl Journal {
         line.push('\n');
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         file.write_all(line.as_bytes())?;
+        // Step boundaries, and each attempt sent: after a power cut the
+        // journal still knows which agents may have been at work.
         if matches!(
             entry,
-            Entry::Start(_) | Entry::Step(_) | Entry::Gate(_) | Entry::End(_)
+            Entry::Start(_) | Entry::Attempt(_) | Entry::Step(_) | Entry::Gate(_) | Entry::End(_)
         ) {
             file.sync_data()?;
         }
@@ -129,11 +139,26 @@ pub struct JournalFile {
     pub skipped: Vec<(usize, String)>,
 }
 
+/// The largest journal `coordops report` reads.
+pub const MAX_JOURNAL: u64 = 256 << 20;
+
 /// Reads the last run recorded in `path`. Unreadable lines (a torn write)
-/// are skipped and listed; a file with no run in it is an error.
+/// are skipped and listed; a file with no run in it, a file that is not a
+/// regular file, or one over [`MAX_JOURNAL`] is an error.
 pub fn read(path: &Path) -> Result<JournalFile, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read journal `{}`: {e}", path.display()))?;
+    let cannot =
+        |e: &dyn std::fmt::Display| format!("cannot read journal `{}`: {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+    if !meta.is_file() {
+        return Err(cannot(&"it is not a regular file"));
+    }
+    if meta.len() > MAX_JOURNAL {
+        return Err(cannot(&format_args!(
+            "it is larger than {} MiB",
+            MAX_JOURNAL >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| cannot(&e))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut journal = JournalFile::default();
     for (i, line) in text.lines().enumerate() {

@@ -37,6 +37,12 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
     };
     let agents = start.agents.clone();
     if let Some(Entry::End(result)) = entries.iter().rev().find(|e| matches!(e, Entry::End(_))) {
+        if result.run_id != start.run_id {
+            return Err(format!(
+                "the journal's end belongs to run `{}`, not to `{}` that it starts: two runs wrote the same file",
+                result.run_id, start.run_id
+            ));
+        }
         return Ok(Rebuilt {
             result: (**result).clone(),
             agents,

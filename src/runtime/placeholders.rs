@@ -231,7 +231,12 @@ fn write_example(hir: &Hir, out: &mut String, depth: usize) -> Option<()> {
             out.push(char::from(b));
         }
         HirKind::Repetition(rep) => {
-            for _ in 0..rep.min.min(16) {
+            // Past MAX_EXAMPLE + 1 repetitions a non-empty piece is too long
+            // anyway, and an empty one adds nothing: the cap changes no answer.
+            let times = rep
+                .min
+                .min(u32::try_from(MAX_EXAMPLE + 1).unwrap_or(u32::MAX));
+            for _ in 0..times {
                 write_example(&rep.sub, out, depth + 1)?;
             }
         }
@@ -260,5 +265,9 @@ mod tests {
         assert_eq!(example(r"^v[0-9]+\.[0-9]+$").as_deref(), Some("v0.0"));
         assert_eq!(example("("), None);
         assert_eq!(example("((((a{16}){16}){16}){16}){16}"), None);
+        // A git hash: more than 16 repetitions.
+        assert_eq!(example("^[0-9a-f]{40}$").map(|e| e.len()), Some(40));
+        assert_eq!(example("a{300}"), None);
+        assert_eq!(example("(?:){4000000000}x").as_deref(), Some("x"));
     }
 }

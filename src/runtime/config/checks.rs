@@ -47,7 +47,8 @@ pub(super) fn secrets(
         if value.contains('\0') {
             return Err(format!(": the value of `{name}` contains a NUL character"));
         }
-        if value.chars().count() < MIN_SECRET_LEN {
+        // Whitespace does not count: six spaces would mask every indent.
+        if value.trim().chars().count() < MIN_SECRET_LEN {
             return Err(format!(
                 ": the value of `{name}` is shorter than {MIN_SECRET_LEN} characters; redacting it would blank out ordinary text in reports (use a real secret, or pass it with `env` if it is not one)"
             ));
