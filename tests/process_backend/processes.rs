@@ -120,3 +120,59 @@ async fn background_processes_do_not_outlive_a_successful_attempt() {
         "grandchild {grandchild} survived"
     );
 }
+
+/// Sends SIGKILL to `pid` (a process a test left behind on purpose).
+fn kill_pid(pid: i32) {
+    if pid > 1 {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Runs `detach_stdout.py` (`reply` = `none` prints no reply) and returns
+/// its reply, after killing the descendant it left holding stdout open.
+async fn call_detacher(reply: &str) -> Reply {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("detached.pid");
+    let mut detacher = agent("python3", "detach_stdout.py");
+    detacher
+        .env
+        .insert("PID_FILE".into(), pid_file.to_string_lossy().into_owned());
+    detacher.env.insert("REPLY".into(), reply.into());
+    let backend = backend(&[("DETACH", detacher)]);
+    let answer = call(&backend, "DETACH").await;
+    let detached = read_pid(&pid_file);
+    // It left the group on purpose: coordops does not track it.
+    kill_pid(detached);
+    assert!(wait_dead(detached).await, "{detached} survived SIGKILL");
+    answer
+}
+
+#[tokio::test]
+async fn a_reply_is_kept_when_a_detached_descendant_holds_stdout_open() {
+    let reply = call_detacher("json").await;
+    assert_eq!(
+        reply.outcome,
+        TaskOutcome::Success(
+            json!({"kept": true})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_missing_reply_says_a_descendant_held_stdout_open() {
+    let reply = call_detacher("none").await;
+    assert_eq!(
+        kind_of(&reply.outcome),
+        (
+            "protocol",
+            "the agent process printed nothing on stdout (stdout was still held open by a \
+             descendant process that left the agent's process group)"
+        )
+    );
+}

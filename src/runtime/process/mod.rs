@@ -247,15 +247,19 @@ async fn supervise(
         }
     };
     let overflow = CancellationToken::new();
+    // What was read stays here when the readers are given up on.
+    let captured = pipes::Captured::default();
     let io = {
         let overflow = overflow.clone();
+        let captured = captured.clone();
+        let tail = tail.clone();
         async move {
-            let ((), out, err) = tokio::join!(
+            let ((), truncated, err) = tokio::join!(
                 writer,
-                pipes::read_capped(stdout, MAX_STDOUT, &overflow),
+                pipes::read_capped(stdout, MAX_STDOUT, &overflow, &captured),
                 pipes::read_tail(stderr, &tail)
             );
-            (out, err)
+            (truncated, err)
         }
     };
     tokio::pin!(io);
@@ -303,15 +307,23 @@ async fn supervise(
     // The leader is reaped; kill what is left of its group (background
     // grandchildren), so the pipes close and nothing outlives the attempt.
     group.finish();
-    let ((stdout, truncated), stderr) = match output {
-        Some(o) => o,
-        None => tokio::time::timeout(PIPE_DRAIN, &mut io)
-            .await
-            .unwrap_or_else(|_| {
-                tracing::debug!(%label, pid, "pipes still open after the group was killed: output dropped");
-                ((Vec::new(), false), Vec::new())
-            }),
+    let output = match output {
+        Some(o) => Some(o),
+        None => tokio::time::timeout(PIPE_DRAIN, &mut io).await.ok(),
     };
+    // A process that left the group (`setsid`) can hold the pipes open for
+    // as long as it lives: keep what the agent wrote before it exited.
+    let held_open = output.is_none();
+    let (truncated, stderr) = output.unwrap_or_else(|| (overflow.is_cancelled(), tail.bytes()));
+    let stdout = captured.bytes();
+    if held_open {
+        tracing::debug!(
+            %label,
+            pid,
+            stdout_bytes = stdout.len(),
+            "pipes still held open by a descendant after the group was killed: using what was read"
+        );
+    }
     let outcome = match end {
         End::Cancelled => TaskOutcome::failure(
             kinds::CANCELLED,
@@ -325,7 +337,7 @@ async fn supervise(
             format!("cannot wait for the agent process: {e}"),
         ),
         End::Exited(Ok(status)) => {
-            let outcome = reply::interpret(status, &stdout);
+            let outcome = reply::interpret(status, &stdout, held_open);
             tracing::debug!(%label, pid, %status, ?outcome, "agent process ended");
             outcome
         }
