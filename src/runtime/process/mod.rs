@@ -10,7 +10,9 @@
 //! the child's stderr ([`Reply::stderr_tail`]).
 //!
 //! Every child runs in its own process group with a cleared environment plus
-//! an allow-list, and on Linux dies with coordops (`PR_SET_PDEATHSIG`).
+//! an allow-list, and on Linux dies with coordops (`PR_SET_PDEATHSIG`); a
+//! guard process per attempt (`guard.rs`) kills the rest of its group if
+//! coordops dies without finishing it.
 //! Stdin is written and stdout and stderr are read at the same time (no pipe
 //! deadlocks), each capped; stdout past its cap kills the group at once.
 //! When the attempt is abandoned (the request's `cancel` token fires, or the
@@ -25,9 +27,25 @@
 //! supervisor finishes.
 
 mod group;
+#[cfg(unix)]
+mod guard;
 mod pipes;
 mod reply;
 mod spawn;
+
+/// No guard process where there are no process groups.
+#[cfg(not(unix))]
+mod guard {
+    pub(super) struct Guard;
+
+    impl Guard {
+        pub(super) fn start(_pgid: i32, _label: &str) -> Option<Guard> {
+            None
+        }
+        pub(super) fn done(&mut self) {}
+        pub(super) async fn reap(self) {}
+    }
+}
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -234,6 +252,8 @@ async fn supervise(
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     tracing::debug!(%label, pid, command = ?agent.command, "spawned agent process");
     let mut group = Group::new(pid, live);
+    // Kills the group if coordops dies before finishing it (guard.rs).
+    let mut guard = guard::Guard::start(pid, label);
 
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
@@ -307,6 +327,11 @@ async fn supervise(
     // The leader is reaped; kill what is left of its group (background
     // grandchildren), so the pipes close and nothing outlives the attempt.
     group.finish();
+    // At once: between the leader's reaping and this, a guard woken by
+    // coordops's death would signal a group id that may be reused.
+    if let Some(guard) = guard.as_mut() {
+        guard.done();
+    }
     let output = match output {
         Some(o) => Some(o),
         None => tokio::time::timeout(PIPE_DRAIN, &mut io).await.ok(),
@@ -323,6 +348,10 @@ async fn supervise(
             stdout_bytes = stdout.len(),
             "pipes still held open by a descendant after the group was killed: using what was read"
         );
+    }
+    // No zombie is left behind on the normal path.
+    if let Some(guard) = guard {
+        guard.reap().await;
     }
     let outcome = match end {
         End::Cancelled => TaskOutcome::failure(
