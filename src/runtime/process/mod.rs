@@ -253,7 +253,7 @@ async fn supervise(
     tracing::debug!(%label, pid, command = ?agent.command, "spawned agent process");
     let mut group = Group::new(pid, live);
     // Kills the group if coordops dies before finishing it (guard.rs).
-    let mut guard = guard::Guard::start(pid, label);
+    let mut watcher = guard::Guard::start(pid, label);
 
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
@@ -329,8 +329,8 @@ async fn supervise(
     group.finish();
     // At once: between the leader's reaping and this, a guard woken by
     // coordops's death would signal a group id that may be reused.
-    if let Some(guard) = guard.as_mut() {
-        guard.done();
+    if let Some(watcher) = watcher.as_mut() {
+        watcher.done();
     }
     let output = match output {
         Some(o) => Some(o),
@@ -350,8 +350,8 @@ async fn supervise(
         );
     }
     // No zombie is left behind on the normal path.
-    if let Some(guard) = guard {
-        guard.reap().await;
+    if let Some(watcher) = watcher {
+        watcher.reap().await;
     }
     let outcome = match end {
         End::Cancelled => TaskOutcome::failure(
