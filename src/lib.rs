@@ -17,5 +17,6 @@ pub mod output;
 pub mod report;
 pub mod runtime;
 pub mod source;
+pub mod sync;
 pub mod syntax;
 pub mod testing;

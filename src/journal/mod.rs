@@ -101,7 +101,7 @@ impl Journal {
         let json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         let mut line = crate::output::redact_json(&json);
         line.push('\n');
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = crate::sync::lock(&self.file);
         file.write_all(line.as_bytes())?;
         // Step boundaries, and each attempt sent: after a power cut the
         // journal still knows which agents may have been at work.

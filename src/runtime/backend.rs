@@ -54,7 +54,7 @@ impl StderrTail {
 
     /// Appends `bytes`, dropping the oldest past [`Self::CAP`].
     pub fn append(&self, bytes: &[u8]) {
-        let mut guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = crate::sync::lock(&self.0);
         let (kept, dropped) = &mut *guard;
         kept.extend_from_slice(bytes);
         if kept.len() > Self::CAP {
@@ -68,7 +68,7 @@ impl StderrTail {
     /// were dropped, the first (cut) line goes too, so no cut-off secret
     /// can escape redaction.
     pub fn bytes(&self) -> Vec<u8> {
-        let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = crate::sync::lock(&self.0);
         let (kept, dropped) = &*guard;
         if !*dropped {
             return kept.clone();

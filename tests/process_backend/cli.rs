@@ -206,6 +206,34 @@ fn coordops_run_passes_secrets_to_the_agent() {
     assert!(!env.contains("COORDOPS_TEST_NOT_PASSED"), "{env}");
 }
 
+/// `coordops run … PROC:WAIT` with the backends file at `backends`, its
+/// output discarded (the caller kills it).
+#[cfg(target_os = "linux")]
+fn spawn_waiting_run(backends: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(root())
+        .args(["run", PLAYBOOK, "--signal", "PROC:WAIT", "--backends"])
+        .arg(backends)
+        .arg("--journal")
+        .arg(scratch_journal())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("coordops starts")
+}
+
+/// Waits for each file to hold a pid; `None` (after killing `coordops`)
+/// when one never does.
+#[cfg(target_os = "linux")]
+fn wait_for_pids(coordops: &mut std::process::Child, files: &[&Path]) -> Option<Vec<i32>> {
+    if !poll_until(|| files.iter().all(|f| pid_in(f).is_some())) {
+        let _ = coordops.kill();
+        let _ = coordops.wait();
+        return None;
+    }
+    Some(files.iter().map(|f| read_pid(f)).collect())
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn agents_do_not_outlive_a_killed_coordops() {
@@ -219,32 +247,66 @@ fn agents_do_not_outlive_a_killed_coordops() {
             ready.display().to_string()
         ),
     );
-    let mut coordops = std::process::Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(root())
-        .args(["run", PLAYBOOK, "--signal", "PROC:WAIT", "--backends"])
-        .arg(&path)
-        .arg("--journal")
-        .arg(scratch_journal())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("coordops starts");
-    let started = poll_until(|| pid_in(&ready).is_some());
-    if !started {
-        let _ = coordops.kill();
-        let _ = coordops.wait();
+    let mut coordops = spawn_waiting_run(&path);
+    let Some(pids) = wait_for_pids(&mut coordops, &[&ready]) else {
         panic!("the agent never wrote its pid");
-    }
-    let agent = read_pid(&ready);
+    };
+    let agent = pids[0];
     assert!(alive(agent), "the agent {agent} is running");
     coordops.kill().expect("kill -9 coordops"); // SIGKILL: no cleanup runs
     let _ = coordops.wait();
     let gone = poll_until(|| !alive(agent));
     if !gone {
         // Do not leave it behind for the next test run.
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &agent.to_string()])
-            .status();
+        kill_pid(agent);
     }
     assert!(gone, "agent {agent} outlived its coordops");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn grandchildren_do_not_outlive_a_killed_coordops() {
+    // The grandchild has no PR_SET_PDEATHSIG: the attempt's guard kills it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ready = dir.path().join("agent.pid");
+    let grandchild_file = dir.path().join("grandchild.pid");
+    let path = backends_file(
+        dir.path(),
+        &format!(
+            "[agents.WAITER]\ncommand = [\"sh\", {:?}]\nenv = {{ READY_FILE = {:?}, GRANDCHILD_FILE = {:?} }}\n",
+            script("fork_and_wait.sh"),
+            ready.display().to_string(),
+            grandchild_file.display().to_string()
+        ),
+    );
+    let mut coordops = spawn_waiting_run(&path);
+    let Some(pids) = wait_for_pids(&mut coordops, &[&ready, &grandchild_file]) else {
+        panic!("the agent never wrote its pids");
+    };
+    let (agent, grandchild) = (pids[0], pids[1]);
+    let running = alive(agent) && alive(grandchild);
+    let coordops_pid = i32::try_from(coordops.id()).unwrap_or(0);
+    // The guard watches the agent's group from a group of its own.
+    let guard = poll_until(|| guard_of(coordops_pid, agent).is_some())
+        .then(|| guard_of(coordops_pid, agent))
+        .flatten();
+    let guard_group = guard.and_then(pgid_of);
+    coordops.kill().expect("kill -9 coordops"); // SIGKILL: no cleanup runs
+    let _ = coordops.wait();
+    let gone = poll_until(|| !alive(agent) && !alive(grandchild));
+    if !gone {
+        // Do not leave them behind for the next test run.
+        kill_pid(agent);
+        kill_pid(grandchild);
+    }
+    assert!(
+        running,
+        "agent {agent} and grandchild {grandchild} were running"
+    );
+    assert!(
+        gone,
+        "agent {agent} or grandchild {grandchild} outlived coordops"
+    );
+    let guard = guard.expect("coordops started a guard for the agent's group");
+    assert_eq!(guard_group, Some(guard), "the guard leads its own group");
 }

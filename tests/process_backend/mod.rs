@@ -120,6 +120,59 @@ fn alive(pid: i32) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The fields of `/proc/PID/stat` after the command name: state, ppid,
+/// pgrp, …
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// The parent of `pid`, from `/proc`.
+fn ppid_of(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(1)?.parse().ok()
+}
+
+/// The process group of `pid`, from `/proc`.
+fn pgid_of(pid: i32) -> Option<i32> {
+    stat_fields(pid)?.get(2)?.parse().ok()
+}
+
+/// The guard that `parent` started for process group `pgid`: its child
+/// running `/bin/sh -c SCRIPT sh PGID`, zombie or not.
+fn guard_of(parent: i32, pgid: i32) -> Option<i32> {
+    let want = pgid.to_string();
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            if ppid_of(pid)? != parent {
+                return None;
+            }
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let args: Vec<&[u8]> = cmdline
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .collect();
+            let is_guard = args.first() == Some(&&b"/bin/sh"[..])
+                && args.len() == 5
+                && args.last() == Some(&want.as_bytes());
+            is_guard.then_some(pid)
+        })
+}
+
+/// Sends SIGKILL to `pid` (a process a test left behind on purpose, or
+/// must not leave behind).
+fn kill_pid(pid: i32) {
+    if pid > 1 {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
 /// The pause between two polls.
 fn poll_interval() -> Duration {
     Duration::from_secs(1) / 20

@@ -14,7 +14,7 @@ mod live;
 mod term;
 
 use std::io::IsTerminal;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::output;
@@ -86,9 +86,7 @@ impl Display {
 
 // ── the recorder ────────────────────────────────────────────────────────────
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::sync::lock;
 
 /// Shows a run's progress on stderr as it goes; a [`Recorder`].
 pub struct Progress {

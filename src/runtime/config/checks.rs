@@ -68,15 +68,7 @@ pub(super) fn check_cwd(base: &Path, cwd: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// `no such file or directory (os error 2)`.
-fn os_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text,
-    }
-}
+use crate::runtime::process::os_reason;
 
 /// Checks the program of `command` and makes a path absolute: a program
 /// with a `/` is relative to `base`, a bare name is looked up on `path_var`.

@@ -10,7 +10,9 @@
 //! the child's stderr ([`Reply::stderr_tail`]).
 //!
 //! Every child runs in its own process group with a cleared environment plus
-//! an allow-list, and on Linux dies with coordops (`PR_SET_PDEATHSIG`).
+//! an allow-list, and on Linux dies with coordops (`PR_SET_PDEATHSIG`); a
+//! guard process per attempt (`guard.rs`) kills the rest of its group if
+//! coordops dies without finishing it.
 //! Stdin is written and stdout and stderr are read at the same time (no pipe
 //! deadlocks), each capped; stdout past its cap kills the group at once.
 //! When the attempt is abandoned (the request's `cancel` token fires, or the
@@ -25,14 +27,31 @@
 //! supervisor finishes.
 
 mod group;
+#[cfg(unix)]
+mod guard;
 mod pipes;
 mod reply;
 mod spawn;
+pub(crate) use spawn::os_reason;
+
+/// No guard process where there are no process groups.
+#[cfg(not(unix))]
+mod guard {
+    pub(super) struct Guard;
+
+    impl Guard {
+        pub(super) fn start(_pgid: i32, _label: &str) -> Option<Guard> {
+            None
+        }
+        pub(super) fn done(&mut self) {}
+        pub(super) async fn reap(self) {}
+    }
+}
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitStatus;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -112,9 +131,7 @@ pub struct ProcessBackend {
     supervisors: Mutex<Vec<JoinHandle<()>>>,
 }
 
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+pub(crate) use crate::sync::lock;
 
 impl ProcessBackend {
     /// A backend serving `agents`.
@@ -234,6 +251,8 @@ async fn supervise(
     let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     tracing::debug!(%label, pid, command = ?agent.command, "spawned agent process");
     let mut group = Group::new(pid, live);
+    // Kills the group if coordops dies before finishing it (guard.rs).
+    let mut watcher = guard::Guard::start(pid, label);
 
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
@@ -247,16 +266,19 @@ async fn supervise(
         }
     };
     let overflow = CancellationToken::new();
+    // What was read stays here when the readers are given up on.
+    let captured = pipes::Captured::default();
     let io = {
         let overflow = overflow.clone();
+        let captured = captured.clone();
         let tail = tail.clone();
         async move {
-            let ((), out, err) = tokio::join!(
+            let ((), truncated, ()) = tokio::join!(
                 writer,
-                pipes::read_capped(stdout, MAX_STDOUT, &overflow),
+                pipes::read_capped(stdout, MAX_STDOUT, &overflow, &captured),
                 pipes::read_tail(stderr, &tail)
             );
-            (out, err)
+            truncated
         }
     };
     tokio::pin!(io);
@@ -304,15 +326,32 @@ async fn supervise(
     // The leader is reaped; kill what is left of its group (background
     // grandchildren), so the pipes close and nothing outlives the attempt.
     group.finish();
-    let ((stdout, truncated), _stderr) = match output {
-        Some(o) => o,
-        None => tokio::time::timeout(PIPE_DRAIN, &mut io)
-            .await
-            .unwrap_or_else(|_| {
-                tracing::debug!(%label, pid, "pipes still open after the group was killed: output dropped");
-                ((Vec::new(), false), Vec::new())
-            }),
+    // At once: between the leader's reaping and this, a guard woken by
+    // coordops's death would signal a group id that may be reused.
+    if let Some(watcher) = watcher.as_mut() {
+        watcher.done();
+    }
+    let output = match output {
+        Some(o) => Some(o),
+        None => tokio::time::timeout(PIPE_DRAIN, &mut io).await.ok(),
     };
+    // A process that left the group (`setsid`) can hold the pipes open for
+    // as long as it lives: keep what the agent wrote before it exited.
+    let held_open = output.is_none();
+    let truncated = output.unwrap_or_else(|| overflow.is_cancelled());
+    let stdout = captured.bytes();
+    if held_open {
+        tracing::debug!(
+            %label,
+            pid,
+            stdout_bytes = stdout.len(),
+            "pipes still held open by a descendant after the group was killed: using what was read"
+        );
+    }
+    // No zombie is left behind on the normal path.
+    if let Some(watcher) = watcher {
+        watcher.reap().await;
+    }
     let outcome = match end {
         End::Cancelled => TaskOutcome::failure(
             kinds::CANCELLED,
@@ -326,7 +365,7 @@ async fn supervise(
             format!("cannot wait for the agent process: {e}"),
         ),
         End::Exited(Ok(status)) => {
-            let outcome = reply::interpret(status, &stdout).redacted();
+            let outcome = reply::interpret(status, &stdout, held_open).redacted();
             tracing::debug!(%label, pid, %status, ?outcome, "agent process ended");
             outcome
         }

@@ -1,33 +1,58 @@
 //! Reading a child's stdout (capped, cut off at once past the cap) and
 //! stderr (a bounded tail).
 
+use std::sync::{Arc, Mutex};
+
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
+use super::lock;
 use crate::runtime::backend::StderrTail;
 
-/// Reads to the end, keeping at most `cap` bytes. As soon as more than
-/// `cap` bytes arrive it stops reading, fires `overflow` and returns `true`:
-/// an agent that never stops writing must not keep coordops reading.
+/// What has been read of a child's stdout so far, shared with the reader:
+/// it survives the reader being dropped (a descendant that left the group
+/// can hold the pipe open long after the agent printed its reply).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn append(&self, bytes: &[u8]) {
+        lock(&self.0).extend_from_slice(bytes);
+    }
+
+    fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+
+    /// The bytes read so far.
+    pub(super) fn bytes(&self) -> Vec<u8> {
+        lock(&self.0).clone()
+    }
+}
+
+/// Reads to the end into `kept`, keeping at most `cap` bytes. As soon as
+/// more than `cap` bytes arrive it stops reading, fires `overflow` and
+/// returns `true`: an agent that never stops writing must not keep
+/// coordops reading.
 pub(super) async fn read_capped(
     pipe: Option<impl AsyncRead + Unpin>,
     cap: usize,
     overflow: &CancellationToken,
-) -> (Vec<u8>, bool) {
-    let mut kept = Vec::new();
+    kept: &Captured,
+) -> bool {
     let Some(mut pipe) = pipe else {
-        return (kept, false);
+        return false;
     };
     let mut buf = vec![0u8; 8 << 10];
     loop {
         match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => return (kept, false),
+            Ok(0) | Err(_) => return false,
             Ok(n) => {
                 let room = cap.saturating_sub(kept.len());
-                kept.extend_from_slice(&buf[..n.min(room)]);
+                kept.append(&buf[..n.min(room)]);
                 if n > room {
                     overflow.cancel();
-                    return (kept, true);
+                    return true;
                 }
             }
         }
@@ -35,10 +60,10 @@ pub(super) async fn read_capped(
 }
 
 /// Reads to the end into `tail` (which keeps the last bytes, and can be
-/// read while this runs); the bytes kept.
-pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &StderrTail) -> Vec<u8> {
+/// read while this runs).
+pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &StderrTail) {
     let Some(mut pipe) = pipe else {
-        return tail.bytes();
+        return;
     };
     let mut buf = vec![0u8; 8 << 10];
     loop {
@@ -47,7 +72,6 @@ pub(super) async fn read_tail(pipe: Option<impl AsyncRead + Unpin>, tail: &Stder
             Ok(n) => tail.append(&buf[..n]),
         }
     }
-    tail.bytes()
 }
 
 /// Most lines of stderr kept on an attempt.

@@ -10,13 +10,19 @@ use super::MAX_STDOUT;
 
 /// The outcome of an attempt whose process ended by itself: a non-zero
 /// status or a signal is an `exit` failure (even with a valid reply), a
-/// reply that breaks the protocol a `protocol` failure.
-pub(super) fn interpret(status: ExitStatus, stdout: &[u8]) -> TaskOutcome {
+/// reply that breaks the protocol a `protocol` failure. `held_open`: a
+/// descendant still held stdout open after the agent's group was killed,
+/// so `stdout` is what had arrived by then (a protocol failure says so).
+pub(super) fn interpret(status: ExitStatus, stdout: &[u8], held_open: bool) -> TaskOutcome {
     if !status.success() {
         return TaskOutcome::failure(kinds::EXIT, describe_status(status));
     }
     match parse_reply(stdout) {
         Ok(outcome) => outcome,
+        Err(reason) if held_open => TaskOutcome::failure(
+            kinds::PROTOCOL,
+            format!("{reason} (stdout was still held open by a descendant process that left the agent's process group)"),
+        ),
         Err(reason) => TaskOutcome::failure(kinds::PROTOCOL, reason),
     }
 }

@@ -64,13 +64,17 @@ fn die_with_parent(cmd: &mut tokio::process::Command) {
 
 /// `cannot start `./agent.py`: permission denied (os error 13)`.
 pub(super) fn spawn_error(program: &str, error: &std::io::Error) -> String {
-    let text = error.to_string();
+    format!("cannot start `{program}`: {}", os_reason(error))
+}
+
+/// An OS error as a clause: `no such file or directory (os error 2)`.
+pub(crate) fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
     let mut chars = text.chars();
-    let reason = match chars.next() {
+    match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => text,
-    };
-    format!("cannot start `{program}`: {reason}")
+    }
 }
 
 #[cfg(test)]
