@@ -9,7 +9,7 @@
 //! Every run ends with exactly one COMPLETE, FAILURE (`"scope": "run"`) or
 //! ESCALATE line. Lines are redacted and flushed one by one.
 
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use crate::output;
 use crate::runtime::record::{Entry, Recorder};
 use crate::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
+use crate::sync::lock;
 
 /// Where the run is, to name and date the signals.
 #[derive(Clone, Debug, Default)]
@@ -171,29 +172,75 @@ fn last_failure_kind(r: &RunResult) -> Option<&str> {
 }
 
 /// Streams the cascade signals on stdout; a [`Recorder`].
-#[derive(Debug, Default)]
+///
+/// The lines are written by a thread of their own: a reader that stops
+/// reading blocks that thread only, never the run (whose Ctrl-C and SIGTERM
+/// must keep working). [`Cascade::finish`] waits for the last line.
+#[derive(Debug)]
 pub struct Cascade {
     state: Mutex<CascadeState>,
+    lines: Mutex<Option<mpsc::Sender<String>>>,
+    written: Mutex<mpsc::Receiver<()>>,
 }
 
 impl Cascade {
-    /// A new stream.
+    /// A new stream, with its writer thread.
     pub fn new() -> Cascade {
-        Cascade::default()
+        let (lines, pending) = mpsc::channel::<String>();
+        let (done, written) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in pending {
+                output::stdout_json(&line);
+            }
+            let _ = done.send(());
+        });
+        Cascade {
+            state: Mutex::default(),
+            lines: Mutex::new(Some(lines)),
+            written: Mutex::new(written),
+        }
+    }
+
+    /// Ends the stream and waits up to `limit` for every line to be written;
+    /// `false` when the reader stopped reading (what is left is dropped).
+    pub fn finish(&self, limit: Duration) -> bool {
+        drop(lock(&self.lines).take());
+        lock(&self.written).recv_timeout(limit).is_ok()
+    }
+}
+
+impl Default for Cascade {
+    fn default() -> Self {
+        Cascade::new()
     }
 }
 
 impl Recorder for Cascade {
     fn record(&self, entry: &Entry) {
-        let signals = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .signals(entry);
+        let signals = lock(&self.state).signals(entry);
+        let lines = lock(&self.lines);
+        let Some(sender) = lines.as_ref() else {
+            return;
+        };
         for signal in signals {
             let mut line = serde_json::to_string(&signal).unwrap_or_default();
             line.push('\n');
-            output::stdout_json(&line);
+            let _ = sender.send(line);
+        }
+    }
+}
+
+/// How long a finished run waits for an `--emit` reader to take the last
+/// signals.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(10);
+
+/// Ends `cascade` (if any), warning when its reader stopped reading.
+pub fn finish(cascade: Option<&Cascade>) {
+    if let Some(cascade) = cascade {
+        if !cascade.finish(FINISH_LIMIT) {
+            output::stderr(
+                "warning: the --emit reader stopped reading: the last cascade signals were not delivered\n",
+            );
         }
     }
 }

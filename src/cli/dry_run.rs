@@ -80,8 +80,9 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     if display != Display::Off {
         recorders.push(Progress::new(display, verbosity));
     }
-    if target.emit.is_some() {
-        recorders.push(Arc::new(Cascade::new()));
+    let cascade = target.emit.is_some().then(|| Arc::new(Cascade::new()));
+    if let Some(cascade) = &cascade {
+        recorders.push(cascade.clone());
     }
     let recorder: Option<Arc<dyn Recorder>> =
         (!recorders.is_empty()).then(|| Arc::new(Recorders(recorders)) as Arc<dyn Recorder>);
@@ -92,6 +93,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
         eprintln!("error: {e}");
         Exit::Usage
     })?;
+    super::cascade::finish(cascade.as_deref());
     emit_report(target, &playbook, &result)?;
     if display != Display::Off {
         let line = progress::status_line(

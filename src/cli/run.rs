@@ -182,8 +182,9 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     };
     let progress = Progress::new(Display::choose(verbosity, false), verbosity);
     let mut recorders: Vec<Arc<dyn Recorder>> = vec![journal.clone(), progress.clone()];
-    if target.emit.is_some() {
-        recorders.push(Arc::new(Cascade::new()));
+    let cascade = target.emit.is_some().then(|| Arc::new(Cascade::new()));
+    if let Some(cascade) = &cascade {
+        recorders.push(cascade.clone());
     }
     let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
@@ -220,6 +221,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     });
     drop(runtime);
     progress.finish();
+    super::cascade::finish(cascade.as_deref());
 
     emit_report(target, &playbook, &result)?;
     let exit = exit_for(result.status);
