@@ -167,6 +167,35 @@ pub const GATE_FIELDS: &[&str] = &[
     "decided_at",
 ];
 
+/// A count of the names copied while building environments, so that a test
+/// can tell linear checking from quadratic without timing anything.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static COPIED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Records `n` names copied or scanned.
+    pub fn add(n: usize) {
+        COPIED.with(|c| c.set(c.get() + n));
+    }
+
+    /// The count since the last call, on this thread.
+    pub fn take() -> usize {
+        COPIED.with(|c| c.replace(0))
+    }
+}
+
+/// Outside tests, counting is free.
+#[cfg(not(test))]
+pub(crate) mod work {
+    /// Does nothing.
+    #[inline(always)]
+    pub fn add(_: usize) {}
+}
+
 /// Names supplied from outside an [`Env`] (the bindings of a workflow), looked
 /// up on demand rather than copied into the environment at every statement.
 pub trait Scope<'a> {
@@ -202,6 +231,7 @@ impl<'a, 's> Env<'a, 's> {
 
     /// Adds (or shadows) a root name in place.
     pub fn bind(&mut self, name: &str, root: Root<'a>) {
+        work::add(1 + self.roots.len());
         self.roots.retain(|(n, _)| n != name);
         self.roots.push((name.to_string(), root));
     }

@@ -55,7 +55,7 @@ struct Enclosing {
 }
 
 /// Which results are bound at a point of a workflow.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Bindings {
     /// Bound on every path, with where.
     definite: Vec<(String, Span)>,
@@ -67,6 +67,19 @@ struct Bindings {
     loop_vars: Vec<String>,
     /// Where each name of `definite` was first bound (its index).
     first: HashMap<String, Span>,
+}
+
+impl Clone for Bindings {
+    fn clone(&self) -> Self {
+        types::work::add(self.definite.len() + self.maybe.len() + self.siblings.len());
+        Bindings {
+            definite: self.definite.clone(),
+            maybe: self.maybe.clone(),
+            siblings: self.siblings.clone(),
+            loop_vars: self.loop_vars.clone(),
+            first: self.first.clone(),
+        }
+    }
 }
 
 impl Bindings {
@@ -139,6 +152,7 @@ impl<'a> Scope<'a> for WorkflowScope<'a, '_> {
         );
         roots.extend(b.definite.iter().map(|(n, _)| (n.clone(), self.value(n))));
         roots.extend(b.loop_vars.iter().map(|n| (n.clone(), Root::Value)));
+        types::work::add(roots.len());
         let names = types::keep_last(roots.iter().map(|(n, _)| n.clone()).collect());
         names
             .into_iter()
@@ -1065,4 +1079,49 @@ fn bound_names(stmt: &Stmt) -> Vec<(String, Span)> {
 /// Whether an expression mentions `name` as a path root.
 pub fn mentions(expr: &Expr, name: &str) -> bool {
     expr.mentions(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{check_source, types::work};
+    use crate::source::SourceFile;
+
+    /// A playbook with one agent and one workflow of `n` sequential steps,
+    /// each handing the previous step's output on.
+    pub(crate) fn sequential_workflow(n: usize) -> String {
+        let mut text = String::from(
+            "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n}\n\n\
+             signal GEN:GO \"go\" {\n  x: string = \"seed\"\n}\n\n\
+             route go: GEN:GO => chain\n\n\
+             workflow chain \"generated\" {\n  s0 = A.t(x: signal.x)\n",
+        );
+        for i in 1..n {
+            text.push_str(&format!("  s{i} = A.t(x: s{}.out)\n", i - 1));
+        }
+        text.push_str("}\n");
+        text
+    }
+
+    /// Names copied into environments while checking `n` sequential steps.
+    fn names_copied(n: usize) -> usize {
+        let text = sequential_workflow(n);
+        let source = SourceFile::new("generated.ops", &text);
+        work::take();
+        let diagnostics = check_source(&source);
+        assert!(diagnostics.is_empty(), "{n} steps: {diagnostics:?}");
+        work::take()
+    }
+
+    #[test]
+    fn checking_sequential_steps_copies_a_linear_number_of_names() {
+        let small = names_copied(500);
+        let large = names_copied(2000);
+        // Four times the steps: linear work is about 4x, quadratic 16x.
+        assert!(
+            large <= 5 * small.max(1),
+            "500 steps copied {small} names, 2000 steps copied {large}"
+        );
+        // And no more than a few names per step in absolute terms.
+        assert!(large <= 8 * 2000, "2000 steps copied {large} names");
+    }
 }
