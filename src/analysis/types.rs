@@ -167,13 +167,62 @@ pub const GATE_FIELDS: &[&str] = &[
     "decided_at",
 ];
 
-/// The names visible to an expression.
-#[derive(Clone, Debug, Default)]
-pub struct Env<'a> {
+/// A count of the names copied while building environments, so that a test
+/// can tell linear checking from quadratic without timing anything.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static COPIED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Records `n` names copied or scanned.
+    pub fn add(n: usize) {
+        COPIED.with(|c| c.set(c.get() + n));
+    }
+
+    /// The count since the last call, on this thread.
+    pub fn take() -> usize {
+        COPIED.with(|c| c.replace(0))
+    }
+}
+
+/// Outside tests, counting is free.
+#[cfg(not(test))]
+pub(crate) mod work {
+    /// Does nothing.
+    #[inline(always)]
+    pub fn add(_: usize) {}
+}
+
+/// Names supplied from outside an [`Env`] (the bindings of a workflow), looked
+/// up on demand rather than copied into the environment at every statement.
+pub trait Scope<'a> {
+    /// What `name` refers to, if it is in scope.
+    fn lookup(&self, name: &str) -> Option<Root<'a>>;
+    /// Every name in scope with what it refers to, in the order a sequence of
+    /// [`Env::bind`] calls would leave them (used only to word diagnostics).
+    fn roots(&self) -> Vec<(String, Root<'a>)>;
+}
+
+/// The names visible to an expression: an optional base [`Scope`], shadowed
+/// by names bound on the environment itself.
+#[derive(Clone, Default)]
+pub struct Env<'a, 's> {
+    base: Option<&'s dyn Scope<'a>>,
     roots: Vec<(String, Root<'a>)>,
 }
 
-impl<'a> Env<'a> {
+impl<'a, 's> Env<'a, 's> {
+    /// An environment whose names come from `base`.
+    pub fn scoped(base: &'s dyn Scope<'a>) -> Self {
+        Env {
+            base: Some(base),
+            roots: Vec::new(),
+        }
+    }
+
     /// Adds (or shadows) a root name.
     pub fn with(mut self, name: &str, root: Root<'a>) -> Self {
         self.bind(name, root);
@@ -182,25 +231,44 @@ impl<'a> Env<'a> {
 
     /// Adds (or shadows) a root name in place.
     pub fn bind(&mut self, name: &str, root: Root<'a>) {
+        work::add(1 + self.roots.len());
         self.roots.retain(|(n, _)| n != name);
         self.roots.push((name.to_string(), root));
     }
 
-    fn get(&self, name: &str) -> Option<&Root<'a>> {
-        self.roots
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, r)| r)
+    fn get(&self, name: &str) -> Option<Root<'a>> {
+        match self.roots.iter().rev().find(|(n, _)| n == name) {
+            Some((_, root)) => Some(root.clone()),
+            None => self.base.and_then(|base| base.lookup(name)),
+        }
     }
 
-    fn names(&self) -> impl Iterator<Item = &str> + Clone {
-        self.roots.iter().map(|(n, _)| n.as_str())
+    /// Every name in scope, in binding order (each where it was last bound).
+    fn names(&self) -> Vec<String> {
+        let mut all: Vec<String> = match self.base {
+            Some(base) => base.roots().into_iter().map(|(n, _)| n).collect(),
+            None => Vec::new(),
+        };
+        all.extend(self.roots.iter().map(|(n, _)| n.clone()));
+        keep_last(all)
     }
 }
 
+/// Keeps the last occurrence of each name, in order: what binding the names
+/// one after the other with [`Env::bind`] leaves.
+pub fn keep_last(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<String> = names
+        .into_iter()
+        .rev()
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
+    kept.reverse();
+    kept
+}
+
 /// Checks an expression used as a condition: it must be a boolean.
-pub fn condition(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) {
+pub fn condition(env: &Env<'_, '_>, expr: &Expr, out: &mut Vec<Diagnostic>) {
     let ty = infer(env, expr, out);
     if !matches!(ty, Ty::Bool | Ty::Any) {
         out.push(
@@ -215,7 +283,7 @@ pub fn condition(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) {
 }
 
 /// Infers an expression's type, reporting unknown names and type errors.
-pub fn infer(env: &Env<'_>, expr: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
+pub fn infer(env: &Env<'_, '_>, expr: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
     match &expr.kind {
         ExprKind::Str { value } => {
             for part in &value.parts {
@@ -285,7 +353,13 @@ fn mismatch(message: String, lhs: (&Ty, Span), rhs: (&Ty, Span), help: &str) -> 
         .with_help(help.to_string())
 }
 
-fn binary(env: &Env<'_>, op: BinaryOp, lhs: &Expr, rhs: &Expr, out: &mut Vec<Diagnostic>) -> Ty {
+fn binary(
+    env: &Env<'_, '_>,
+    op: BinaryOp,
+    lhs: &Expr,
+    rhs: &Expr,
+    out: &mut Vec<Diagnostic>,
+) -> Ty {
     let l = infer(env, lhs, out);
     let r = infer(env, rhs, out);
     let sym = op.symbol();
@@ -386,7 +460,7 @@ fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
+fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
     let Some(root) = segments.first() else {
         return Ty::Any;
     };
@@ -395,25 +469,28 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
         .map_or(root.span, |last| root.span.join(last.span));
     match env.get(&root.name) {
         None => {
+            let names = env.names();
             out.push(
                 Diagnostic::error(
                     codes::CHECK_UNDEFINED_NAME,
                     format!("`{}` is not defined here", root.name),
                 )
                 .with_primary(root.span, "unknown name")
-                .with_help(match suggest::closest(&root.name, env.names()) {
-                    Some(best) => format!("did you mean `{best}`?"),
-                    None => {
-                        let mut names: Vec<&str> = env.names().collect();
-                        names.sort_unstable();
-                        suggest::listing(
-                            &root.name,
-                            "names in scope here",
-                            "nothing is in scope here",
-                            &names,
-                        )
-                    }
-                }),
+                .with_help(
+                    match suggest::closest(&root.name, names.iter().map(String::as_str)) {
+                        Some(best) => format!("did you mean `{best}`?"),
+                        None => {
+                            let mut names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            names.sort_unstable();
+                            suggest::listing(
+                                &root.name,
+                                "names in scope here",
+                                "nothing is in scope here",
+                                &names,
+                            )
+                        }
+                    },
+                ),
             );
             Ty::Any
         }
@@ -425,7 +502,7 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
                     format!("`{}` is not bound on every path to here", root.name),
                 )
                 .with_primary(root.span, "may be unbound here")
-                .with_secondary(*bound, "bound only on this path")
+                .with_secondary(bound, "bound only on this path")
                 .with_help("bind it on every branch (add an `else`), or use it inside the branch that binds it"),
             );
             Ty::Any
@@ -443,7 +520,7 @@ fn path(env: &Env<'_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty {
                     root.span,
                     "not available yet: branches run at the same time",
                 )
-                .with_secondary(*bound, "bound by a sibling branch")
+                .with_secondary(bound, "bound by a sibling branch")
                 .with_help(
                     "move this step after the `parallel` group, or make the two steps sequential",
                 ),

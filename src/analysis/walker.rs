@@ -4,7 +4,7 @@
 //! type-checks expressions (through [`types`](super::types)), checks setting
 //! ranges and reports unreachable statements.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use crate::ast::{
@@ -16,7 +16,7 @@ use crate::diagnostics::{codes, Diagnostic};
 use super::outputs::{Declared, Reader};
 use super::policy::Inherited;
 use super::symbols::{duplicate, duplicate_setting, Symbols};
-use super::types::{self, Env, Root, Ty, GATE_FIELDS, STEP_FIELDS};
+use super::types::{self, Env, Root, Scope, Ty, GATE_FIELDS, STEP_FIELDS};
 use super::{suggest, values};
 
 /// Escalation types of the seed's escalation format.
@@ -55,7 +55,7 @@ struct Enclosing {
 }
 
 /// Which results are bound at a point of a workflow.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Bindings {
     /// Bound on every path, with where.
     definite: Vec<(String, Span)>,
@@ -65,19 +65,102 @@ struct Bindings {
     siblings: BTreeMap<String, Span>,
     /// Loop variables.
     loop_vars: Vec<String>,
+    /// Where each name of `definite` was first bound (its index).
+    first: HashMap<String, Span>,
+}
+
+impl Clone for Bindings {
+    fn clone(&self) -> Self {
+        types::work::add(self.definite.len() + self.maybe.len() + self.siblings.len());
+        Bindings {
+            definite: self.definite.clone(),
+            maybe: self.maybe.clone(),
+            siblings: self.siblings.clone(),
+            loop_vars: self.loop_vars.clone(),
+            first: self.first.clone(),
+        }
+    }
 }
 
 impl Bindings {
     fn span_of(&self, name: &str) -> Option<Span> {
-        self.definite
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| *s)
+        self.first.get(name).copied()
     }
 
     fn bind(&mut self, name: &str, span: Span) {
         self.maybe.remove(name);
         self.definite.push((name.to_string(), span));
+        self.first.entry(name.to_string()).or_insert(span);
+    }
+}
+
+/// Declared outputs of a workflow's step results, by binding name (`None`:
+/// undeclared, or bound to different tasks on different paths).
+type Results = BTreeMap<String, Option<Rc<Declared>>>;
+
+/// The names in scope at a statement of a workflow, read from its
+/// [`Bindings`] on demand: building an [`Env`] of every binding at every
+/// statement made checking a workflow cubic in its length.
+struct WorkflowScope<'a, 'b> {
+    signals: Rc<Option<Vec<&'a SignalDecl>>>,
+    bindings: &'b Bindings,
+    /// A snapshot: later steps do not change what this statement sees.
+    results: Rc<Results>,
+}
+
+impl<'a> WorkflowScope<'a, '_> {
+    fn value(&self, name: &str) -> Root<'a> {
+        match self.results.get(name) {
+            Some(Some(declared)) => Root::Outputs(declared.clone()),
+            _ => Root::Value,
+        }
+    }
+}
+
+impl<'a> Scope<'a> for WorkflowScope<'a, '_> {
+    // Loop variables shadow results, which shadow sibling results, which
+    // shadow maybe-bound ones, which shadow `signal`.
+    fn lookup(&self, name: &str) -> Option<Root<'a>> {
+        let b = self.bindings;
+        if b.loop_vars.iter().any(|n| n == name) {
+            Some(Root::Value)
+        } else if b.first.contains_key(name) {
+            Some(self.value(name))
+        } else if let Some(span) = b.siblings.get(name) {
+            Some(Root::Sibling(*span))
+        } else if let Some(span) = b.maybe.get(name) {
+            Some(Root::MaybeBound(*span))
+        } else if name == "signal" {
+            Some(Root::Signal((*self.signals).clone()))
+        } else {
+            None
+        }
+    }
+
+    fn roots(&self) -> Vec<(String, Root<'a>)> {
+        let b = self.bindings;
+        let mut roots = vec![("signal".to_string(), Root::Signal((*self.signals).clone()))];
+        roots.extend(
+            b.maybe
+                .iter()
+                .map(|(n, s)| (n.clone(), Root::MaybeBound(*s))),
+        );
+        roots.extend(
+            b.siblings
+                .iter()
+                .map(|(n, s)| (n.clone(), Root::Sibling(*s))),
+        );
+        roots.extend(b.definite.iter().map(|(n, _)| (n.clone(), self.value(n))));
+        roots.extend(b.loop_vars.iter().map(|n| (n.clone(), Root::Value)));
+        types::work::add(roots.len());
+        let names = types::keep_last(roots.iter().map(|(n, _)| n.clone()).collect());
+        names
+            .into_iter()
+            .map(|n| {
+                let root = self.lookup(&n).unwrap_or(Root::Value);
+                (n, root)
+            })
+            .collect()
     }
 }
 
@@ -91,8 +174,8 @@ pub fn check(
     let mut walker = Walker {
         symbols,
         out,
-        signals: None,
-        results: BTreeMap::new(),
+        signals: Rc::new(None),
+        results: Rc::default(),
     };
     walker.agents(playbook);
     walker.signal_defaults(playbook);
@@ -105,7 +188,7 @@ pub fn check(
         walker.handler(rule, &env, HandlerSite::TopLevel);
     }
     for workflow in playbook.workflows() {
-        walker.signals = reach.get(workflow.name.name.as_str()).cloned().flatten();
+        walker.signals = Rc::new(reach.get(workflow.name.name.as_str()).cloned().flatten());
         let enclosing = workflow.timeout.as_ref().map(|t| {
             values::timeout(t, walker.out);
             Enclosing {
@@ -116,10 +199,10 @@ pub fn check(
         });
         let mut bindings = Bindings::default();
         let mut seen = BTreeMap::new();
-        walker.results.clear();
+        walker.results = Rc::default();
         walker.block(&workflow.body, &mut bindings, &mut seen, enclosing);
     }
-    walker.signals = None;
+    walker.signals = Rc::new(None);
     walker.tests(playbook);
 }
 
@@ -127,31 +210,20 @@ struct Walker<'a, 'o> {
     symbols: &'o Symbols<'a>,
     out: &'o mut Vec<Diagnostic>,
     /// Signals reaching the workflow being walked.
-    signals: Option<Vec<&'a SignalDecl>>,
-    /// Declared outputs of the workflow's step results, by binding name
-    /// (`None`: undeclared, or bound to different tasks on different paths).
-    results: BTreeMap<String, Option<Rc<Declared>>>,
+    signals: Rc<Option<Vec<&'a SignalDecl>>>,
+    /// Declared outputs of the workflow's step results, shared with the
+    /// scopes that snapshot them (copied on write while one is alive).
+    results: Rc<Results>,
 }
 
 impl<'a> Walker<'a, '_> {
-    fn env(&self, bindings: &Bindings) -> Env<'a> {
-        let mut env = Env::default().with("signal", Root::Signal(self.signals.clone()));
-        for (name, span) in &bindings.maybe {
-            env.bind(name, Root::MaybeBound(*span));
+    /// The names in scope at a statement, given the bindings before it.
+    fn scope<'b>(&self, bindings: &'b Bindings) -> WorkflowScope<'a, 'b> {
+        WorkflowScope {
+            signals: self.signals.clone(),
+            bindings,
+            results: self.results.clone(),
         }
-        for (name, span) in &bindings.siblings {
-            env.bind(name, Root::Sibling(*span));
-        }
-        for (name, _) in &bindings.definite {
-            match self.results.get(name) {
-                Some(Some(declared)) => env.bind(name, Root::Outputs(declared.clone())),
-                _ => env.bind(name, Root::Value),
-            }
-        }
-        for name in &bindings.loop_vars {
-            env.bind(name, Root::Value);
-        }
-        env
     }
 
     // ── declarations ────────────────────────────────────────────────────
@@ -388,7 +460,7 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn call(&mut self, call: &Call, env: &Env<'_>) -> Inherited<'a> {
+    fn call(&mut self, call: &Call, env: &Env<'_, '_>) -> Inherited<'a> {
         let inherited = self.agent_task(&call.agent, &call.task);
         let mut seen: Vec<&Ident> = Vec::new();
         for arg in &call.args {
@@ -439,7 +511,7 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn escalate(&mut self, e: &Escalate, env: &Env<'_>) {
+    fn escalate(&mut self, e: &Escalate, env: &Env<'_, '_>) {
         self.escalation_type(&e.kind);
         self.string(&e.title, env);
         if let Some(details) = &e.details {
@@ -447,7 +519,7 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn string(&mut self, s: &StrLit, env: &Env<'_>) {
+    fn string(&mut self, s: &StrLit, env: &Env<'_, '_>) {
         for part in &s.parts {
             if let StrPart::Interpolation { expr } = part {
                 types::infer(env, expr, self.out);
@@ -455,7 +527,7 @@ impl<'a> Walker<'a, '_> {
         }
     }
 
-    fn handler(&mut self, handler: &Handler, env: &Env<'_>, site: HandlerSite) {
+    fn handler(&mut self, handler: &Handler, env: &Env<'_, '_>, site: HandlerSite) {
         let allowed: &[&str] = match site {
             HandlerSite::Step => &["failure", "timeout", "exhausted"],
             HandlerSite::Approval => &["denied", "timeout"],
@@ -576,8 +648,7 @@ impl<'a> Walker<'a, '_> {
             .get(call.agent.name.as_str())
             .zip(self.symbols.task(&call.agent.name, &call.task.name))
             .and_then(|(agent, task)| Declared::of(agent, task, Reader::Step));
-        let entry = self
-            .results
+        let entry = Rc::make_mut(&mut self.results)
             .entry(name.to_string())
             .or_insert(declared.clone());
         let same = match (&*entry, &declared) {
@@ -613,7 +684,7 @@ impl<'a> Walker<'a, '_> {
     fn options(
         &mut self,
         options: &[StepOption],
-        env: &Env<'_>,
+        env: &Env<'_, '_>,
         site: HandlerSite,
         inherited: Option<&Inherited<'a>>,
         enclosing: Option<Enclosing>,
@@ -699,21 +770,26 @@ impl<'a> Walker<'a, '_> {
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
     ) -> bool {
-        let env = self.env(bindings);
         let ends = matches!(
             stmt,
             Stmt::Complete(_) | Stmt::Fail(_) | Stmt::Abort(_) | Stmt::Escalate(_)
         );
+        // Each arm drops its scope before binding, so that recording a result
+        // does not copy the results the scope holds.
         match stmt {
             Stmt::Call(c) => {
-                let inherited = self.call(&c.call, &env);
-                self.options(
-                    &c.options,
-                    &env,
-                    HandlerSite::Step,
-                    Some(&inherited),
-                    enclosing,
-                );
+                {
+                    let scope = self.scope(bindings);
+                    let env = Env::scoped(&scope);
+                    let inherited = self.call(&c.call, &env);
+                    self.options(
+                        &c.options,
+                        &env,
+                        HandlerSite::Step,
+                        Some(&inherited),
+                        enclosing,
+                    );
+                }
                 if let Some(b) = &c.binding {
                     self.bind(b, bindings, seen);
                     self.result(&b.name, &c.call);
@@ -721,35 +797,56 @@ impl<'a> Walker<'a, '_> {
             }
             Stmt::Run(r) => {
                 self.workflow_ref(&r.workflow);
-                self.options(&r.options, &env, HandlerSite::Step, None, enclosing);
+                {
+                    let scope = self.scope(bindings);
+                    let env = Env::scoped(&scope);
+                    self.options(&r.options, &env, HandlerSite::Step, None, enclosing);
+                }
                 if let Some(b) = &r.binding {
                     self.bind(b, bindings, seen);
                 }
             }
             Stmt::Let(l) => {
-                types::infer(&env, &l.value, self.out);
+                {
+                    let scope = self.scope(bindings);
+                    types::infer(&Env::scoped(&scope), &l.value, self.out);
+                }
                 self.bind(&l.name, bindings, seen);
             }
-            Stmt::If(i) => return self.if_stmt(i, bindings, seen, enclosing, &env),
-            Stmt::Parallel(p) => self.parallel(p, bindings, seen, enclosing, &env),
+            Stmt::If(i) => return self.if_stmt(i, bindings, seen, enclosing),
+            Stmt::Parallel(p) => self.parallel(p, bindings, seen, enclosing),
             Stmt::Exclusive(x) => {
                 self.lock(&x.lock);
                 return self.block(&x.body, bindings, seen, enclosing);
             }
             Stmt::Approve(a) => {
-                self.string(&a.message, &env);
-                self.options(&a.options, &env, HandlerSite::Approval, None, enclosing);
+                {
+                    let scope = self.scope(bindings);
+                    let env = Env::scoped(&scope);
+                    self.string(&a.message, &env);
+                    self.options(&a.options, &env, HandlerSite::Approval, None, enclosing);
+                }
                 self.bind(&a.name, bindings, seen);
             }
-            Stmt::Abort(a) => self.string(&a.reason, &env),
+            Stmt::Abort(a) => {
+                let scope = self.scope(bindings);
+                self.string(&a.reason, &Env::scoped(&scope));
+            }
             Stmt::Fail(f) => {
+                let scope = self.scope(bindings);
+                let env = Env::scoped(&scope);
                 self.string(&f.message, &env);
                 if let Some(d) = &f.details {
                     types::infer(&env, d, self.out);
                 }
             }
-            Stmt::Escalate(e) => self.escalate(e, &env),
+            Stmt::Escalate(e) => {
+                let scope = self.scope(bindings);
+                self.escalate(e, &Env::scoped(&scope));
+            }
             Stmt::Complete(c) => {
+                let scope = self.scope(bindings);
+                let env = Env::scoped(&scope);
                 for s in c.summary.iter().chain(&c.next) {
                     self.string(s, &env);
                 }
@@ -768,8 +865,11 @@ impl<'a> Walker<'a, '_> {
         bindings: &mut Bindings,
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
-        env: &Env<'_>,
     ) -> bool {
+        // What the conditions see: the bindings and results before the `if`.
+        let scope = self.scope(bindings);
+        let env = Env::scoped(&scope);
+        let env = &env;
         let before = bindings.definite.len();
         // Paths that go on after the `if` (a branch that ends the workflow
         // binds nothing for the statements after it).
@@ -833,7 +933,6 @@ impl<'a> Walker<'a, '_> {
         bindings: &mut Bindings,
         seen: &mut BTreeMap<String, Span>,
         enclosing: Option<Enclosing>,
-        env: &Env<'_>,
     ) {
         if let Some(gate) = &group.gate {
             values::gate(gate, self.out);
@@ -900,7 +999,10 @@ impl<'a> Walker<'a, '_> {
             );
         }
         if let Some(each) = &group.each {
-            let ty = types::infer(env, &each.iterable, self.out);
+            let ty = {
+                let scope = self.scope(bindings);
+                types::infer(&Env::scoped(&scope), &each.iterable, self.out)
+            };
             if !matches!(ty, Ty::List(_) | Ty::Any) {
                 self.out.push(
                     Diagnostic::error(
@@ -977,4 +1079,49 @@ fn bound_names(stmt: &Stmt) -> Vec<(String, Span)> {
 /// Whether an expression mentions `name` as a path root.
 pub fn mentions(expr: &Expr, name: &str) -> bool {
     expr.mentions(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::{check_source, types::work};
+    use crate::source::SourceFile;
+
+    /// A playbook with one agent and one workflow of `n` sequential steps,
+    /// each handing the previous step's output on.
+    pub(crate) fn sequential_workflow(n: usize) -> String {
+        let mut text = String::from(
+            "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n}\n\n\
+             signal GEN:GO \"go\" {\n  x: string = \"seed\"\n}\n\n\
+             route go: GEN:GO => chain\n\n\
+             workflow chain \"generated\" {\n  s0 = A.t(x: signal.x)\n",
+        );
+        for i in 1..n {
+            text.push_str(&format!("  s{i} = A.t(x: s{}.out)\n", i - 1));
+        }
+        text.push_str("}\n");
+        text
+    }
+
+    /// Names copied into environments while checking `n` sequential steps.
+    fn names_copied(n: usize) -> usize {
+        let text = sequential_workflow(n);
+        let source = SourceFile::new("generated.ops", &text);
+        work::take();
+        let diagnostics = check_source(&source);
+        assert!(diagnostics.is_empty(), "{n} steps: {diagnostics:?}");
+        work::take()
+    }
+
+    #[test]
+    fn checking_sequential_steps_copies_a_linear_number_of_names() {
+        let small = names_copied(500);
+        let large = names_copied(2000);
+        // Four times the steps: linear work is about 4x, quadratic 16x.
+        assert!(
+            large <= 5 * small.max(1),
+            "500 steps copied {small} names, 2000 steps copied {large}"
+        );
+        // And no more than a few names per step in absolute terms.
+        assert!(large <= 8 * 2000, "2000 steps copied {large} names");
+    }
 }
