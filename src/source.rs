@@ -25,6 +25,8 @@ struct Inner {
     /// placeholders of the same byte length, so spans still line up and no
     /// raw escape sequence reaches a terminal. `None` when nothing to replace.
     display: Option<String>,
+    /// Byte offset of the start of each line (the first is 0).
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
@@ -35,11 +37,15 @@ impl SourceFile {
             .chars()
             .any(is_hidden_control)
             .then(|| text.chars().map(displayable).collect());
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         SourceFile {
             inner: Arc::new(Inner {
                 name: name.into(),
                 text,
                 display,
+                line_starts,
             }),
         }
     }
@@ -61,7 +67,22 @@ impl SourceFile {
     }
 
     /// 1-based line and column (in characters) of a byte offset.
+    ///
+    /// The line is found by binary search in the line starts computed once;
+    /// only the characters of that line before `offset` are counted.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = clamp_span(self.text(), Span::point(offset)).start;
+        let starts = &self.inner.line_starts;
+        // Line starts at or before `offset` (there is always the first).
+        let line = starts.partition_point(|&s| s <= offset);
+        let line_start = starts[line - 1];
+        let column = self.text()[line_start..offset].chars().count() + 1;
+        (line, column)
+    }
+
+    /// `line_col` as it was: counting from the start of the file.
+    #[cfg(test)]
+    fn line_col_scan(&self, offset: usize) -> (usize, usize) {
         let offset = clamp_span(self.text(), Span::point(offset)).start;
         let before = &self.text()[..offset];
         let line = before.matches('\n').count() + 1;
@@ -273,5 +294,38 @@ mod tests {
         assert_eq!(src.line_col(0), (1, 1));
         assert_eq!(src.line_col(3), (2, 1));
         assert_eq!(src.line_col(8), (2, 3));
+    }
+
+    #[test]
+    fn line_col_agrees_with_counting_from_the_start() {
+        // A small deterministic generator: text from pieces including CRLF,
+        // lone CR, multi-byte characters and empty lines.
+        let pieces = [
+            "a", "é", "€", "𝄞", "\n", "\r\n", "\r", " ", "\t", "\n\n", "xyz",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..200 {
+            let len = (next() % 60) as usize;
+            let text: String = (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let src = SourceFile::new("t", text.clone());
+            for offset in 0..=text.len() + 2 {
+                assert_eq!(
+                    src.line_col(offset),
+                    src.line_col_scan(offset),
+                    "round {round}, offset {offset} in {text:?}"
+                );
+            }
+        }
+        let empty = SourceFile::new("t", "");
+        assert_eq!(empty.line_col(0), (1, 1));
+        assert_eq!(empty.line_col(5), (1, 1));
     }
 }

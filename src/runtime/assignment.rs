@@ -2,15 +2,18 @@
 //! idempotency key and Agent Assignment, handoff events and the seed's
 //! Handoff records.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
-use crate::ast::{Call, Ident, Stmt};
+use crate::ast::{Call, Ident, Stmt, Workflow};
 
 use super::engine::{Engine, Place};
 use super::eval::{display, Scope};
 use super::protocol::{Assignment, AssignmentContext, Criterion, Deliverable};
 use super::record::{Entry, Handoff};
-use super::result::{EventKind, StepOutcome};
+use super::result::{EventKind, StepOutcome, StepRecord};
 
 /// The scope name holding the element index path inside `parallel for`
 /// (not an identifier, so playbooks cannot read it).
@@ -175,10 +178,21 @@ impl<'p> Engine<'p> {
         }
         let roots: Vec<&str> = handed.keys().filter_map(|k| k.split('.').next()).collect();
         let (from, work_completed, findings) = self.with_log(|log| {
+            let index = &mut log.handoff_index;
+            index.catch_up(&log.steps);
+            // The finished steps named by a root, in the order they finished.
+            let mut matching: Vec<usize> = roots
+                .iter()
+                .filter_map(|r| index.by_name.get(*r))
+                .flatten()
+                .copied()
+                .collect();
+            matching.sort_unstable();
+            matching.dedup();
             let mut from: Vec<String> = Vec::new();
             let mut findings = Vec::new();
-            for s in log.steps.iter() {
-                if roots.contains(&s.name.as_str()) {
+            for s in matching.into_iter().map(|i| &log.steps[i]) {
+                {
                     if let Some(agent) = &s.agent {
                         if !from.contains(agent) {
                             from.push(agent.clone());
@@ -189,16 +203,7 @@ impl<'p> Engine<'p> {
                     }
                 }
             }
-            let done = log
-                .steps
-                .iter()
-                .filter(|s| s.outcome == StepOutcome::Success)
-                .map(|s| match (&s.agent, &s.task) {
-                    (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
-                    _ => s.name.clone(),
-                })
-                .collect();
-            (from, done, findings)
+            (from, index.done.clone(), findings)
         });
         let handoff = Handoff {
             from: if from.is_empty() {
@@ -217,28 +222,99 @@ impl<'p> Engine<'p> {
             remaining_work: self.remaining_work(call, place),
             findings,
         };
-        self.with_log(|log| log.handoffs.push(handoff.clone()));
-        self.note(Entry::Handoff(handoff));
+        if self.recorder.is_some() {
+            self.with_log(|log| log.handoffs.push(handoff.clone()));
+            self.note(Entry::Handoff(handoff));
+        } else {
+            self.with_log(|log| log.handoffs.push(handoff));
+        }
     }
 
     /// The agent steps of the workflow after `call` (in source order).
+    ///
+    /// The workflow's call sites are listed once per run; when they come in
+    /// increasing position (as a walk in source order gives them) the ones
+    /// after `call` are found by binary search.
     fn remaining_work(&self, call: &Call, place: Place<'_>) -> Vec<String> {
         let Some(workflow) = self.workflows.get(place.workflow) else {
             return Vec::new();
         };
-        let mut ahead = Vec::new();
+        let sites = self.with_log(|log| {
+            log.handoff_index
+                .sites
+                .entry(place.workflow.to_string())
+                .or_insert_with(|| Arc::new(CallSites::of(workflow)))
+                .clone()
+        });
+        let after = call.span.start;
+        if sites.sorted {
+            let first = sites.list.partition_point(|(start, _)| *start <= after);
+            sites.list[first..].iter().map(|(_, w)| w.clone()).collect()
+        } else {
+            sites
+                .list
+                .iter()
+                .filter(|(start, _)| *start > after)
+                .map(|(_, w)| w.clone())
+                .collect()
+        }
+    }
+}
+
+/// The finished steps as handoff records read them, brought up to date
+/// with `Log::steps` (which only grows) when a handoff is recorded.
+#[derive(Default)]
+pub struct HandoffIndex {
+    /// Steps of `Log::steps` taken into account.
+    seen: usize,
+    /// Positions in `Log::steps` of the steps of each name.
+    by_name: HashMap<String, Vec<usize>>,
+    /// `name (AGENT.task)` of each successful step, in finishing order.
+    done: Vec<String>,
+    /// Each workflow's call sites, by name.
+    sites: HashMap<String, Arc<CallSites>>,
+}
+
+impl HandoffIndex {
+    fn catch_up(&mut self, steps: &[StepRecord]) {
+        for (i, s) in steps.iter().enumerate().skip(self.seen) {
+            self.by_name.entry(s.name.clone()).or_default().push(i);
+            if s.outcome == StepOutcome::Success {
+                self.done.push(match (&s.agent, &s.task) {
+                    (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
+                    _ => s.name.clone(),
+                });
+            }
+        }
+        self.seen = steps.len();
+    }
+}
+
+/// A workflow's agent steps: position and `name (AGENT.task)`, in walk
+/// (source) order.
+struct CallSites {
+    list: Vec<(usize, String)>,
+    /// Whether `list` is in increasing position.
+    sorted: bool,
+}
+
+impl CallSites {
+    fn of(workflow: &Workflow) -> Self {
+        let mut list = Vec::new();
         workflow.body.walk(&mut |stmt| {
             if let Stmt::Call(c) = stmt {
-                if c.call.span.start > call.span.start {
-                    let what = format!("{}.{}", c.call.agent.name, c.call.task.name);
-                    ahead.push(match &c.binding {
+                let what = format!("{}.{}", c.call.agent.name, c.call.task.name);
+                list.push((
+                    c.call.span.start,
+                    match &c.binding {
                         Some(b) => format!("{} ({what})", b.name),
                         None => what,
-                    });
-                }
+                    },
+                ));
             }
         });
-        ahead
+        let sorted = list.windows(2).all(|w| w[0].0 < w[1].0);
+        CallSites { list, sorted }
     }
 }
 

@@ -68,7 +68,13 @@ impl Engine<'_> {
                 .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
                 .collect(),
             key: self.step_key(call, scope),
-            assignment: self.assignment(call, scope),
+            // Only a backend that reads it, or a recorder (journal, `-vv`),
+            // sees the assignment; the simulated backend does not.
+            assignment: if self.recorder.is_some() || self.backend.reads_assignment() {
+                self.assignment(call, scope)
+            } else {
+                Default::default()
+            },
             timeout_ms,
         }
     }
@@ -113,14 +119,16 @@ impl Engine<'_> {
             stderr: StderrTail::default(),
         };
         let tail = request.stderr.clone();
-        self.note(Entry::Attempt(AttemptStart {
-            step: name.to_string(),
-            agent: request.agent.clone(),
-            task: request.task.clone(),
-            attempt: number,
-            at_ms: started,
-            request: serde_json::to_value(request.to_protocol()).unwrap_or(Value::Null),
-        }));
+        if self.recorder.is_some() {
+            self.note(Entry::Attempt(AttemptStart {
+                step: name.to_string(),
+                agent: request.agent.clone(),
+                task: request.task.clone(),
+                attempt: number,
+                at_ms: started,
+                request: serde_json::to_value(request.to_protocol()).unwrap_or(Value::Null),
+            }));
+        }
         let mut info = AttemptInfo {
             started,
             ..AttemptInfo::default()

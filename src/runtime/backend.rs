@@ -221,4 +221,11 @@ pub trait AgentBackend: Send + Sync {
     /// Waits for an approval decision; never returning means no decision
     /// (the interpreter's approval timeout applies).
     async fn approve(&self, request: ApprovalRequest) -> Decision;
+
+    /// Whether `call` reads the request's Agent Assignment; when it does
+    /// not (and nothing records the request), the interpreter does not
+    /// build one.
+    fn reads_assignment(&self) -> bool {
+        true
+    }
 }

@@ -106,6 +106,9 @@ pub struct Log {
     pub gates: Recorded<GateRecord>,
     /// Handoffs in the order they happened.
     pub handoffs: Vec<super::record::Handoff>,
+    /// What handoff records read of the finished steps, kept up to date
+    /// incrementally (see `record_handoff`).
+    pub handoff_index: super::assignment::HandoffIndex,
     /// Groups started so far (to name them).
     pub groups: usize,
     /// Steps started so far per call site (for idempotency keys).
@@ -195,6 +198,7 @@ impl<'p> Engine<'p> {
                 steps: Recorded::new(recorder.clone(), |s| Entry::Step(s.clone())),
                 gates: Recorded::new(recorder.clone(), |g| Entry::Gate(g.clone())),
                 handoffs: Vec::new(),
+                handoff_index: Default::default(),
                 groups: 0,
                 occurrences: HashMap::new(),
                 abandon: None,

@@ -7,38 +7,126 @@
 //! is `true`; a quality check fails only when it is `false`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::ast::{BinaryOp, Expr, ExprKind, StrLit, StrPart, UnaryOp};
 
 /// Names visible to an expression.
+///
+/// A scope is a chain of frames shared through `Arc`: cloning a scope or
+/// deriving one with `with` copies no binding, so a `parallel for` over N
+/// elements makes N cheap scopes rather than N copies of every value bound.
+/// Binding writes into the scope's own top frame, or pushes a new frame
+/// over it when the top is shared.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
-    values: HashMap<String, Value>,
+    head: Option<Arc<Frame>>,
 }
+
+/// One layer of bindings over its parent.
+#[derive(Clone, Debug, Default)]
+struct Frame {
+    values: HashMap<String, Value>,
+    parent: Option<Arc<Frame>>,
+    /// Frames in this chain, this one included.
+    depth: usize,
+}
+
+/// Chains deeper than this are flattened into one frame when a frame is
+/// pushed, so lookups stay cheap.
+const MAX_DEPTH: usize = 32;
 
 impl Scope {
     /// Binds `name` (shadowing any earlier value).
     pub fn bind(&mut self, name: &str, value: Value) {
-        self.values.insert(name.to_string(), value);
+        self.top(true).insert(name.to_string(), value);
     }
 
-    /// A copy with one more name bound.
+    /// The bindings of the top frame, owned by this scope alone.
+    fn top(&mut self, flatten: bool) -> &mut HashMap<String, Value> {
+        let unique = self
+            .head
+            .as_mut()
+            .is_some_and(|h| Arc::get_mut(h).is_some());
+        if !unique {
+            let depth = self.head.as_ref().map_or(0, |h| h.depth);
+            let frame = if flatten && depth >= MAX_DEPTH {
+                let mut values = HashMap::new();
+                self.collect_into(&mut values);
+                Frame {
+                    values,
+                    parent: None,
+                    depth: 1,
+                }
+            } else {
+                Frame {
+                    values: HashMap::new(),
+                    parent: self.head.take(),
+                    depth: depth + 1,
+                }
+            };
+            self.head = Some(Arc::new(frame));
+        }
+        let head = self.head.as_mut().and_then(Arc::get_mut);
+        &mut head.expect("the top frame is unique").values
+    }
+
+    /// A copy with one more name bound (sharing every other binding).
     pub fn with(&self, name: &str, value: Value) -> Scope {
         let mut scope = self.clone();
         scope.bind(name, value);
         scope
     }
 
-    /// Takes over every binding of `other` (a finished parallel branch).
+    /// The frames of the chain, innermost first.
+    fn frames(&self) -> impl Iterator<Item = &Arc<Frame>> {
+        std::iter::successors(self.head.as_ref(), |f| f.parent.as_ref())
+    }
+
+    /// Every visible binding.
+    fn collect_into(&self, into: &mut HashMap<String, Value>) {
+        let frames: Vec<&Arc<Frame>> = self.frames().collect();
+        for f in frames.into_iter().rev() {
+            into.extend(f.values.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+    }
+
+    /// Takes over every binding of `other` (a finished parallel branch
+    /// cloned from this scope), as if every name `other` sees were bound
+    /// here again.
+    ///
+    /// Only names bound above the frames both share can differ, so only
+    /// those are visited.
     pub fn absorb(&mut self, other: Scope) {
-        self.values.extend(other.values);
+        let mine: Vec<*const Frame> = self.frames().map(Arc::as_ptr).collect();
+        let mut names: Vec<String> = Vec::new();
+        for f in other.frames() {
+            if mine.contains(&Arc::as_ptr(f)) {
+                break;
+            }
+            names.extend(f.values.keys().cloned());
+        }
+        let theirs: Vec<*const Frame> = other.frames().map(Arc::as_ptr).collect();
+        for f in self.frames() {
+            if theirs.contains(&Arc::as_ptr(f)) {
+                break;
+            }
+            names.extend(f.values.keys().cloned());
+        }
+        let updates: Vec<(String, Value)> = names
+            .into_iter()
+            .filter_map(|n| other.get(&n).map(|v| (n, v.clone())))
+            .collect();
+        drop(other);
+        let top = self.top(false);
+        top.extend(updates);
     }
 
     /// The value bound to `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.values.get(name)
+        self.frames().find_map(|f| f.values.get(name))
     }
 }
 
@@ -238,5 +326,67 @@ mod tests {
             panic!()
         };
         assert_eq!(eval(lhs, &s), Value::String("v1.4.0 of a, b".into()));
+    }
+
+    #[test]
+    fn scope_chain_shadows_and_looks_through_parents() {
+        let mut outer = Scope::default();
+        outer.bind("a", Value::from(1));
+        outer.bind("b", Value::from(2));
+        let mut inner = outer.with("a", Value::from(10));
+        assert_eq!(inner.get("a"), Some(&Value::from(10)));
+        assert_eq!(inner.get("b"), Some(&Value::from(2)));
+        assert_eq!(outer.get("a"), Some(&Value::from(1)));
+        inner.bind("c", Value::from(3));
+        inner.bind("b", Value::from(20));
+        assert_eq!(outer.get("c"), None);
+        assert_eq!(outer.get("b"), Some(&Value::from(2)));
+        // Binding in the outer scope after sharing it leaves derived ones be.
+        outer.bind("d", Value::from(4));
+        assert_eq!(inner.get("d"), None);
+        let deeper = inner.with("e", Value::from(5));
+        assert_eq!(deeper.get("a"), Some(&Value::from(10)));
+        assert_eq!(deeper.get("b"), Some(&Value::from(20)));
+        assert_eq!(deeper.get("e"), Some(&Value::from(5)));
+        assert_eq!(inner.get("e"), None);
+    }
+
+    #[test]
+    fn deep_chains_flatten_without_losing_bindings() {
+        let mut scope = Scope::default();
+        let mut keep = Vec::new();
+        for i in 0..(3 * MAX_DEPTH) {
+            keep.push(scope.clone());
+            scope.bind(&format!("n{i}"), Value::from(i));
+            scope.bind("last", Value::from(i));
+        }
+        assert!(scope.frames().count() <= MAX_DEPTH + 1);
+        for i in 0..(3 * MAX_DEPTH) {
+            assert_eq!(scope.get(&format!("n{i}")), Some(&Value::from(i)));
+        }
+        assert_eq!(scope.get("last"), Some(&Value::from(3 * MAX_DEPTH - 1)));
+        assert_eq!(keep[5].get("n5"), None);
+        assert_eq!(keep[5].get("n4"), Some(&Value::from(4)));
+    }
+
+    #[test]
+    fn absorb_matches_extending_with_the_branch_view() {
+        let mut outer = Scope::default();
+        outer.bind("x", Value::from(0));
+        outer.bind("keep", Value::from(1));
+        let mut a = outer.clone();
+        a.bind("x", Value::from(1));
+        a.bind("ra", Value::from(2));
+        let mut b = outer.clone();
+        b.bind("rb", Value::from(3));
+        outer.absorb(a);
+        assert_eq!(outer.get("x"), Some(&Value::from(1)));
+        // As with copies: the later branch's view of `x` (the outer value)
+        // wins.
+        outer.absorb(b);
+        assert_eq!(outer.get("x"), Some(&Value::from(0)));
+        assert_eq!(outer.get("ra"), Some(&Value::from(2)));
+        assert_eq!(outer.get("rb"), Some(&Value::from(3)));
+        assert_eq!(outer.get("keep"), Some(&Value::from(1)));
     }
 }

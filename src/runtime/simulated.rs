@@ -278,6 +278,10 @@ fn collect_paths(value: &Value, out: &mut Vec<(String, String)>) {
 
 #[async_trait]
 impl AgentBackend for SimulatedBackend {
+    fn reads_assignment(&self) -> bool {
+        false
+    }
+
     async fn call(&self, request: TaskRequest) -> Reply {
         self.simulate(request).await.into()
     }
