@@ -9,21 +9,7 @@ use std::time::{Duration, Instant};
 
 use coordops::analysis::check_source;
 use coordops::source::SourceFile;
-
-/// A playbook with one agent and one workflow of `n` sequential steps.
-fn sequential_workflow(n: usize) -> String {
-    let mut text = String::from(
-        "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n}\n\n\
-         signal GEN:GO \"go\" {\n  x: string = \"seed\"\n}\n\n\
-         route go: GEN:GO => chain\n\n\
-         workflow chain \"generated\" {\n  s0 = A.t(x: signal.x)\n",
-    );
-    for i in 1..n {
-        text.push_str(&format!("  s{i} = A.t(x: s{}.out)\n", i - 1));
-    }
-    text.push_str("}\n");
-    text
-}
+use coordops::testing::generate::sequential_workflow;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

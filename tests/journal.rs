@@ -332,3 +332,37 @@ fn every_parallel_for_branch_in_flight_is_listed() {
         .code(4)
         .stdout(predicate::str::contains("with 3 step(s) in flight"));
 }
+
+#[test]
+fn a_long_pipeline_s_handoffs_list_a_bounded_number_of_steps() {
+    let dir = TempDir::new().expect("tempdir");
+    let playbook = dir.path().join("chain.ops");
+    std::fs::write(
+        &playbook,
+        coordops::testing::generate::sequential_workflow(60),
+    )
+    .expect("write");
+    let out = coordops()
+        .arg("dry-run")
+        .arg(&playbook)
+        .args(["--signal", "GEN:GO", "--format", "json"])
+        .output()
+        .expect("runs");
+    let result: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let handoffs = result["handoffs"].as_array().expect("handoffs");
+    assert_eq!(handoffs.len(), 59);
+    let middle = &handoffs[30];
+    let done = middle["work_completed"].as_array().expect("done");
+    assert_eq!(done.len(), 21);
+    assert_eq!(done[0], "… and 11 earlier");
+    assert_eq!(done[20], "s30 (A.t)");
+    let ahead = middle["remaining_work"].as_array().expect("ahead");
+    assert_eq!(ahead.len(), 21);
+    assert_eq!(ahead[0], "s32 (A.t)");
+    assert_eq!(ahead[20], "… and 8 more");
+    // Early on, nothing is cut.
+    assert_eq!(
+        handoffs[0]["work_completed"].as_array().map(Vec::len),
+        Some(1)
+    );
+}

@@ -1085,22 +1085,7 @@ pub fn mentions(expr: &Expr, name: &str) -> bool {
 mod tests {
     use crate::analysis::{check_source, types::work};
     use crate::source::SourceFile;
-
-    /// A playbook with one agent and one workflow of `n` sequential steps,
-    /// each handing the previous step's output on.
-    pub(crate) fn sequential_workflow(n: usize) -> String {
-        let mut text = String::from(
-            "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n}\n\n\
-             signal GEN:GO \"go\" {\n  x: string = \"seed\"\n}\n\n\
-             route go: GEN:GO => chain\n\n\
-             workflow chain \"generated\" {\n  s0 = A.t(x: signal.x)\n",
-        );
-        for i in 1..n {
-            text.push_str(&format!("  s{i} = A.t(x: s{}.out)\n", i - 1));
-        }
-        text.push_str("}\n");
-        text
-    }
+    use crate::testing::generate::sequential_workflow;
 
     /// Names copied into environments while checking `n` sequential steps.
     fn names_copied(n: usize) -> usize {

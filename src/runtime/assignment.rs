@@ -192,18 +192,16 @@ impl<'p> Engine<'p> {
             let mut from: Vec<String> = Vec::new();
             let mut findings = Vec::new();
             for s in matching.into_iter().map(|i| &log.steps[i]) {
-                {
-                    if let Some(agent) = &s.agent {
-                        if !from.contains(agent) {
-                            from.push(agent.clone());
-                        }
-                    }
-                    for (k, v) in &s.outputs {
-                        findings.push(format!("{}.{k}: {}", s.name, display(v)));
+                if let Some(agent) = &s.agent {
+                    if !from.contains(agent) {
+                        from.push(agent.clone());
                     }
                 }
+                for (k, v) in &s.outputs {
+                    findings.push(format!("{}.{k}: {}", s.name, display(v)));
+                }
             }
-            (from, index.done.clone(), findings)
+            (from, latest(&index.done), findings)
         });
         let handoff = Handoff {
             from: if from.is_empty() {
@@ -247,18 +245,43 @@ impl<'p> Engine<'p> {
                 .clone()
         });
         let after = call.span.start;
-        if sites.sorted {
+        let ahead: Vec<&String> = if sites.sorted {
             let first = sites.list.partition_point(|(start, _)| *start <= after);
-            sites.list[first..].iter().map(|(_, w)| w.clone()).collect()
+            sites.list[first..].iter().map(|(_, w)| w).collect()
         } else {
             sites
                 .list
                 .iter()
                 .filter(|(start, _)| *start > after)
-                .map(|(_, w)| w.clone())
+                .map(|(_, w)| w)
                 .collect()
+        };
+        let mut listed: Vec<String> = ahead
+            .iter()
+            .take(HANDOFF_LIST)
+            .map(|w| (*w).clone())
+            .collect();
+        if ahead.len() > HANDOFF_LIST {
+            listed.push(format!("… and {} more", ahead.len() - HANDOFF_LIST));
         }
+        listed
     }
+}
+
+/// Most steps a Handoff lists as Work Completed (the latest) and as
+/// Remaining Work (the nearest); the others are counted, so a long pipeline's
+/// handoffs stay small.
+pub const HANDOFF_LIST: usize = 20;
+
+/// The last [`HANDOFF_LIST`] of `done`, after a count of the earlier ones.
+fn latest(done: &[String]) -> Vec<String> {
+    let skipped = done.len().saturating_sub(HANDOFF_LIST);
+    let mut listed = Vec::with_capacity(done.len().min(HANDOFF_LIST) + 1);
+    if skipped > 0 {
+        listed.push(format!("… and {skipped} earlier"));
+    }
+    listed.extend(done[skipped..].iter().cloned());
+    listed
 }
 
 /// The finished steps as handoff records read them, brought up to date

@@ -5,6 +5,8 @@
 //! checked against the run's result. A failed expectation is a diagnostic
 //! (`ops::test::failed`) pointing at the `expect` line.
 
+pub mod generate;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
