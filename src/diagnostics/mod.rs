@@ -16,6 +16,7 @@ mod render;
 pub mod sarif;
 #[cfg(test)]
 mod test_support;
+pub(crate) mod window;
 
 pub use render::{render, render_all, RenderOptions};
 

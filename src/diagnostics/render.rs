@@ -48,12 +48,10 @@ pub const MAX_SNIPPET_LINE: usize = 2_000;
 /// The diagnostic without its snippet when a labelled line is too long.
 fn without_long_lines(diagnostic: &Diagnostic) -> Option<Diagnostic> {
     let source = diagnostic.source.as_ref()?;
-    let text = source.text();
     let too_long = diagnostic.labels.iter().any(|label| {
-        let at = crate::source::clamp_span(text, label.span).start;
-        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        text[start..end].chars().count() > MAX_SNIPPET_LINE
+        // Counts at most MAX_SNIPPET_LINE + 1 characters of the line.
+        let line = source.slice(source.line_span(label.span.start));
+        line.chars().nth(MAX_SNIPPET_LINE).is_some()
     });
     if !too_long {
         return None;
