@@ -27,6 +27,9 @@ struct Inner {
     display: Option<String>,
     /// Byte offset of the start of each line (the first is 0).
     line_starts: Vec<usize>,
+    /// Whether some `\r` is not followed by `\n` (miette counts it as a
+    /// line break, `line_starts` does not).
+    lone_cr: bool,
 }
 
 impl SourceFile {
@@ -40,12 +43,16 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let lone_cr = text
+            .match_indices('\r')
+            .any(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'));
         SourceFile {
             inner: Arc::new(Inner {
                 name: name.into(),
                 text,
                 display,
                 line_starts,
+                lone_cr,
             }),
         }
     }
@@ -80,6 +87,17 @@ impl SourceFile {
         (line, column)
     }
 
+    /// The byte range of the line holding `offset`, without its `\n`
+    /// (found by binary search, like [`SourceFile::line_col`]).
+    pub fn line_span(&self, offset: usize) -> Span {
+        let offset = clamp_span(self.text(), Span::point(offset)).start;
+        let starts = &self.inner.line_starts;
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line - 1];
+        let end = starts.get(line).map_or(self.text().len(), |&next| next - 1);
+        Span::new(start, end)
+    }
+
     /// `line_col` as it was: counting from the start of the file.
     #[cfg(test)]
     fn line_col_scan(&self, offset: usize) -> (usize, usize) {
@@ -109,7 +127,16 @@ impl SourceCode for SourceFile {
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let shown: &str = self.inner.display.as_deref().unwrap_or(self.text());
-        let contents = shown.read_span(span, context_lines_before, context_lines_after)?;
+        // Only the lines around the span: scanning the whole text for every
+        // rendered diagnostic was quadratic.
+        let contents = crate::diagnostics::window::read_span(
+            shown,
+            &self.inner.line_starts,
+            self.inner.lone_cr,
+            span,
+            context_lines_before,
+            context_lines_after,
+        )?;
         // miette counts columns in bytes; people count characters.
         let offset = span.offset().min(shown.len());
         let line_start = shown[..offset].rfind('\n').map_or(0, |i| i + 1);

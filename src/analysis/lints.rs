@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::ast::{
-    Block, Call, CallStmt, Handler, HandlerAction, Playbook, Route, RouteTarget, SignalPattern,
-    Span, StepOption, Stmt,
+    Call, CallStmt, Handler, HandlerAction, Playbook, Route, RouteTarget, SignalPattern, Span,
+    StepOption, Stmt,
 };
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -26,7 +26,7 @@ pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnosti
             .timeout
             .as_ref()
             .map(|t| (t.millis, t.span, "the workflow's"));
-        steps.block(&workflow.body, enclosing, false);
+        steps.block(&workflow.body.stmts, enclosing, false);
     }
 }
 
@@ -260,15 +260,18 @@ impl<'a> StepLints<'_, 'a, '_> {
         }
     }
 
-    fn block(&mut self, block: &Block, enclosing: Enclosing, exclusive: bool) {
+    /// Lints a sequence of statements, each visited once (nested groups
+    /// included: walking a group's body twice was exponential in its depth).
+    fn block(&mut self, stmts: &[Stmt], enclosing: Enclosing, exclusive: bool) {
         if !exclusive {
-            for pair in block.stmts.windows(2) {
+            for pair in stmts.windows(2) {
                 if let [Stmt::Call(a), Stmt::Call(b)] = pair {
                     self.over_serialized(a, b);
                 }
             }
         }
-        for stmt in &block.stmts {
+        for stmt in stmts {
+            super::types::work::add(1);
             match stmt {
                 Stmt::Call(c) => {
                     self.time_budget(c, enclosing);
@@ -276,7 +279,7 @@ impl<'a> StepLints<'_, 'a, '_> {
                 }
                 Stmt::If(i) => {
                     for b in i.branches.iter().map(|b| &b.block).chain(&i.else_block) {
-                        self.block(b, enclosing, exclusive);
+                        self.block(&b.stmts, enclosing, exclusive);
                     }
                 }
                 Stmt::Parallel(p) => {
@@ -288,22 +291,14 @@ impl<'a> StepLints<'_, 'a, '_> {
                         .as_ref()
                         .map(|t| (t.millis, t.span, "the group's"))
                         .or(enclosing);
-                    // Branches of a group run side by side: no serialization lint among them.
+                    // Branches of a group (and the steps of a `parallel for`
+                    // body, run per element) get no serialization lint
+                    // among them: each is linted on its own, once.
                     for branch in &p.body.stmts {
-                        self.block(
-                            &Block {
-                                stmts: vec![branch.clone()],
-                                span: p.body.span,
-                            },
-                            inner,
-                            exclusive,
-                        );
-                    }
-                    if p.each.is_some() {
-                        self.block(&p.body, inner, true);
+                        self.block(std::slice::from_ref(branch), inner, exclusive);
                     }
                 }
-                Stmt::Exclusive(x) => self.block(&x.body, enclosing, true),
+                Stmt::Exclusive(x) => self.block(&x.body.stmts, enclosing, true),
                 _ => {}
             }
         }
@@ -551,5 +546,39 @@ mod tests {
         assert_eq!(tolerated_failures(100, 4), 0);
         assert_eq!(tolerated_failures(0, 4), 4);
         assert_eq!(percent(2, 3), 67);
+    }
+
+    /// Statements the step lints visit in a workflow of `depth` nested
+    /// `parallel for` groups (each with one call besides the inner group).
+    fn visits(depth: usize) -> usize {
+        let mut body = String::from("A.t(x: 1)\n");
+        for d in 0..depth {
+            body = format!("parallel for v{d} in signal.items {{\nA.t(x: 1)\n{body}}}\n");
+        }
+        let text = format!(
+            "agent A \"a\" {{\n  task t \"t\" {{ timeout 30s }}\n}}\n\
+             signal GEN:GO \"go\" {{\n  items: list<int> = []\n}}\n\
+             route go: GEN:GO => w\n\
+             workflow w \"w\" {{\n{body}}}\n"
+        );
+        let source = crate::source::SourceFile::new("nested.ops", text);
+        let parsed = crate::syntax::parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let Some(playbook) = parsed.playbook else {
+            panic!("depth {depth} does not parse");
+        };
+        let mut out = Vec::new();
+        let symbols = Symbols::collect(&playbook, &mut out);
+        crate::analysis::types::work::take();
+        check(&playbook, &symbols, &mut out);
+        crate::analysis::types::work::take()
+    }
+
+    #[test]
+    fn nested_parallel_groups_are_linted_once_per_statement() {
+        // Two statements per level: linear, where walking each body twice
+        // visited 2^depth.
+        assert_eq!(visits(24), 2 * 24 + 1);
+        assert_eq!(visits(12), 2 * 12 + 1);
     }
 }

@@ -11,7 +11,9 @@ use clap::{Args, ValueEnum};
 
 use super::Exit;
 use crate::analysis;
-use crate::diagnostics::{self, github, json, render_all, sarif, Diagnostic, RenderOptions};
+use crate::diagnostics::{
+    self, github, json, render_capped, sarif, Diagnostic, RenderOptions, MAX_SHOWN_PER_FILE,
+};
 use crate::source;
 
 /// Arguments of `coordops check`.
@@ -144,7 +146,11 @@ fn print_human(
     render: RenderOptions,
 ) {
     if !report.diagnostics.is_empty() {
-        eprint!("{}", render_all(&report.diagnostics, render));
+        // At most MAX_SHOWN_PER_FILE per file; the summary counts them all.
+        eprint!(
+            "{}",
+            render_capped(&report.diagnostics, render, MAX_SHOWN_PER_FILE)
+        );
     }
     eprintln!(
         "{}: {} file{} checked, {} error{}, {} warning{}{}",

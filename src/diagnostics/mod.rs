@@ -16,8 +16,9 @@ mod render;
 pub mod sarif;
 #[cfg(test)]
 mod test_support;
+pub(crate) mod window;
 
-pub use render::{render, render_all, RenderOptions};
+pub use render::{render, render_all, render_capped, RenderOptions, MAX_SHOWN_PER_FILE};
 
 use std::fmt;
 

@@ -20,6 +20,44 @@ mod tests {
         let out = render(&d, RenderOptions::default());
         assert!(out.contains("long.ops:1:70001"), "{out}");
     }
+
+    fn warnings(source: &SourceFile, n: usize) -> Vec<Diagnostic> {
+        (0..n)
+            .map(|i| {
+                Diagnostic::warning("ops::lint::unused_agent", format!("w{i}"))
+                    .with_primary(Span::new(i, i + 1), "")
+                    .in_file(source)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_file_shows_at_most_the_cap_then_counts_the_rest() {
+        let a = SourceFile::new("a.ops", "x".repeat(10));
+        let b = SourceFile::new("b.ops", "y".repeat(10));
+        let mut all = warnings(&a, 5);
+        all.extend(warnings(&b, 2));
+        all.push(Diagnostic::error("ops::io::not_found", "no file"));
+        let out = render_capped(&all, RenderOptions::default(), 3);
+        assert_eq!(out.matches("a.ops:").count(), 3, "{out}");
+        assert_eq!(out.matches("b.ops:").count(), 2, "{out}");
+        assert!(
+            out.contains(
+                "… and 2 more in a.ops (0 errors, 2 warnings; `--format json` lists them all)"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("more in b.ops"), "{out}");
+        assert!(out.contains("no file"), "{out}");
+    }
+
+    #[test]
+    fn under_the_cap_output_is_unchanged() {
+        let a = SourceFile::new("a.ops", "x".repeat(10));
+        let all = warnings(&a, 4);
+        let options = RenderOptions::default();
+        assert_eq!(render_capped(&all, options, 4), render_all(&all, options));
+    }
 }
 
 /// How to render: colour and width are explicit so output is reproducible.
@@ -48,12 +86,10 @@ pub const MAX_SNIPPET_LINE: usize = 2_000;
 /// The diagnostic without its snippet when a labelled line is too long.
 fn without_long_lines(diagnostic: &Diagnostic) -> Option<Diagnostic> {
     let source = diagnostic.source.as_ref()?;
-    let text = source.text();
     let too_long = diagnostic.labels.iter().any(|label| {
-        let at = crate::source::clamp_span(text, label.span).start;
-        let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-        text[start..end].chars().count() > MAX_SNIPPET_LINE
+        // Counts at most MAX_SNIPPET_LINE + 1 characters of the line.
+        let line = source.slice(source.line_span(label.span.start));
+        line.chars().nth(MAX_SNIPPET_LINE).is_some()
     });
     if !too_long {
         return None;
@@ -92,6 +128,53 @@ pub fn render(diagnostic: &Diagnostic, options: RenderOptions) -> String {
         out = format!("{}: {}\n", diagnostic.code, diagnostic.message);
     }
     out
+}
+
+/// Most diagnostics rendered per file in the human format; the rest are
+/// counted in one line (machine formats list them all).
+pub const MAX_SHOWN_PER_FILE: usize = 200;
+
+/// Renders diagnostics (sorted by file) separated by blank lines, at most
+/// `max_per_file` of each file, then one line per file saying how many more
+/// there are.
+pub fn render_capped(
+    diagnostics: &[Diagnostic],
+    options: RenderOptions,
+    max_per_file: usize,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let file = |d: &Diagnostic| d.source.as_ref().map(|s| s.name().to_string());
+    let mut rest = diagnostics;
+    while let Some(first) = rest.first() {
+        let name = file(first);
+        let len = rest.iter().take_while(|d| file(d) == name).count();
+        let (group, after) = rest.split_at(len);
+        rest = after;
+        let shown = match name {
+            Some(_) => max_per_file.min(len),
+            None => len,
+        };
+        parts.extend(group[..shown].iter().map(|d| render(d, options)));
+        if let (Some(name), Some(hidden)) = (&name, group.get(shown..)) {
+            if !hidden.is_empty() {
+                parts.push(more_line(name, hidden));
+            }
+        }
+    }
+    parts.join("\n")
+}
+
+/// "… and N more in FILE (E errors, W warnings; `--format json` lists them all)".
+fn more_line(name: &str, hidden: &[Diagnostic]) -> String {
+    let errors = hidden.iter().filter(|d| d.is_error()).count();
+    let warnings = hidden.len() - errors;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    format!(
+        "… and {} more in {name} ({errors} error{}, {warnings} warning{}; `--format json` lists them all)\n",
+        hidden.len(),
+        plural(errors),
+        plural(warnings),
+    )
 }
 
 /// Renders many diagnostics, separated by blank lines.
