@@ -9,6 +9,8 @@ mod diagnostics;
 mod dry_run_cli;
 mod explain;
 mod formats;
+mod fuzz_props;
+mod fuzz_regressions;
 mod graph;
 mod journal;
 mod outputs_runtime;
