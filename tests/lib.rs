@@ -19,5 +19,6 @@ mod protocol;
 mod real_runs;
 mod runs;
 mod runtime_semantics;
+mod set_values;
 mod spans;
 mod test_cmd;
