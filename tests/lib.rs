@@ -5,6 +5,7 @@ mod agents_py;
 mod checks;
 mod cli;
 mod diagnostics;
+mod docs_claims;
 mod dry_run_cli;
 mod explain;
 mod formats;
