@@ -155,7 +155,7 @@ fn an_unknown_signal_field_exits_2() {
         .code(2)
         .stdout("")
         .stderr(predicate::str::contains(
-            "signal `OPS:COMMIT` has no field `colour`; its fields are `files`, `branch`, `message`, `user_facing`, `simple`",
+            "signal `OPS:COMMIT` has no field `colour`: its fields are `files`, `branch`, `message`, `user_facing`, `simple`",
         ));
 }
 
@@ -165,12 +165,14 @@ fn a_badly_typed_field_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`simple` is a bool (`true` or `false`), but `yes` is not",
+            "`simple` is declared `bool`, but `yes` is not `true` or `false`",
         ));
     dry_run("OPS:PR_STATUS", &["--set", "pr_number=forty-two"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`pr_number` is a number"));
+        .stderr(predicate::str::contains(
+            "`pr_number` is declared `int`, but `forty-two` is not an integer",
+        ));
 }
 
 #[test]
@@ -619,7 +621,7 @@ fn routes_rejects_bad_sets() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("`simple` is a bool"));
+        .stderr(predicate::str::contains("`simple` is declared `bool`"));
     coordops()
         .args(["routes", PLAYBOOK, "--signal", "OPS:COMMIT", "--set", "=x"])
         .assert()

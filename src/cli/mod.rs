@@ -16,6 +16,7 @@ mod routes;
 mod run;
 mod run_input;
 mod schema;
+mod signal_check;
 mod test_cmd;
 
 use std::io::IsTerminal;

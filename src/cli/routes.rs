@@ -29,7 +29,8 @@ pub struct RoutesArgs {
     /// Explain which route this signal takes.
     #[arg(long, value_name = "SIGNAL")]
     pub signal: Option<String>,
-    /// A context field of the signal (repeatable).
+    /// A context field of the signal (repeatable), parsed by its declared
+    /// type as for `dry-run` (docs/language.md §6).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
 }
@@ -59,6 +60,7 @@ pub(super) fn run(args: &RoutesArgs, render: RenderOptions) -> Exit {
         print_table(&["#", "LABEL", "PATTERN", "WHEN", "TARGET"], &rows);
         return Exit::Success;
     };
+    super::run_input::warn_unknown_signal(&playbook, signal);
     let sets = match parse_sets(&args.sets) {
         Ok(s) => s,
         Err(exit) => return exit,

@@ -68,10 +68,15 @@ pub struct RunTarget {
     /// The playbook to run.
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: std::path::PathBuf,
-    /// The signal to send, e.g. `OPS:AUDIT`.
+    /// The signal to send, e.g. `OPS:AUDIT` (one the playbook neither
+    /// declares nor routes by name is still sent, with a warning).
     #[arg(long, value_name = "SIGNAL")]
     pub signal: String,
-    /// A context field of the signal (repeatable).
+    /// A context field of the signal (repeatable), parsed by its declared
+    /// type: string as written; int `-3`; bool `true`/`false`; duration
+    /// `1h30m` (empty is an error); percent `80%` or `80`; map a JSON
+    /// object; list `a,b,c` (each item by the element type; empty value =
+    /// `[]`) or a JSON array `["a,b","c"]`. See docs/language.md §6.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// A scenario file (TOML) scripting simulated agent outcomes.
@@ -139,12 +144,21 @@ pub fn prepare(
     render: RenderOptions,
 ) -> Result<(SourceFile, Playbook, Map<String, Value>), Exit> {
     let (file, playbook) = checked_playbook(&target.playbook, render)?;
+    warn_unknown_signal(&playbook, &target.signal);
     let sets = parse_sets(&target.sets)?;
     let context = context::build(&playbook, &target.signal, &sets).map_err(|e| {
         eprintln!("error: {e}");
         Exit::Usage
     })?;
     Ok((file, playbook, context))
+}
+
+/// Prints (on stderr) the warning for a signal the playbook neither declares
+/// nor routes by name, if it is one.
+pub fn warn_unknown_signal(playbook: &Playbook, signal: &str) {
+    if let Some(warning) = super::signal_check::unknown_signal_warning(playbook, signal) {
+        crate::output::stderr(&warning);
+    }
 }
 
 /// Reads `--scenario` (if any) and checks it names only what the playbook declares.

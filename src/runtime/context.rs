@@ -6,6 +6,8 @@ use crate::ast::{Playbook, SignalDecl};
 
 use super::eval::{eval, Scope};
 
+pub mod values;
+
 /// Builds the context for `signal`: typed values from `sets`, then defaults.
 ///
 /// Errors name the field and say what was expected.
@@ -17,6 +19,17 @@ pub fn build(
     let decl = playbook.signals().find(|s| s.name.name == signal);
     let mut context = Map::new();
     for (key, raw) in sets {
+        if context.contains_key(key) {
+            return Err(format!(
+                "`--set {key}=…` is given twice; give each field once"
+            ));
+        }
+        if decl.is_none() && key == "name" {
+            return Err(
+                "`--set name=…`: `name` is always the signal's own name and cannot be set"
+                    .to_string(),
+            );
+        }
         let value = match decl {
             Some(decl) => typed(decl, key, raw)?,
             None => parse_loose(raw),
@@ -77,51 +90,39 @@ fn complete(
 
 fn typed(decl: &SignalDecl, key: &str, raw: &str) -> Result<Value, String> {
     let Some(field) = decl.fields.iter().find(|f| f.name.name == key) else {
-        let known: Vec<String> = decl
-            .fields
-            .iter()
-            .map(|f| format!("`{}`", f.name.name))
-            .collect();
-        return Err(format!(
-            "signal `{}` has no field `{key}`; its fields are {}",
-            decl.name.name,
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
+        let names: Vec<&str> = decl.fields.iter().map(|f| f.name.name.as_str()).collect();
+        let help = if key == "name" {
+            "`name` is always the signal's own name and cannot be set".to_string()
+        } else {
+            match crate::analysis::closest_word(key, names.iter().copied()) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None if names.is_empty() => "it declares no fields".to_string(),
+                None => format!(
+                    "its fields are {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             }
+        };
+        return Err(format!(
+            "signal `{}` has no field `{key}`: {help}",
+            decl.name.name
         ));
     };
-    let bad = |what: &str| format!("`{key}` is {what}, but `{raw}` is not");
-    Ok(match field.ty.name.name.as_str() {
-        "string" => Value::String(raw.to_string()),
-        "bool" => match raw {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(bad("a bool (`true` or `false`)")),
-        },
-        "int" | "percent" => Value::from(
-            raw.trim_end_matches('%')
-                .parse::<i64>()
-                .map_err(|_| bad("a number"))?,
-        ),
-        "duration" => Value::from(
-            crate::syntax::parse_duration(raw).ok_or_else(|| bad("a duration such as `30s`"))?,
-        ),
-        "list" => match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Array(items)) => Value::Array(items),
-            _ => Value::Array(
-                raw.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| Value::String(s.trim().to_string()))
-                    .collect(),
-            ),
-        },
-        _ => parse_loose(raw),
-    })
+    let ty = &field.ty;
+    let kind = |name: &str| values::Kind::of(name).unwrap_or(values::Kind::Any);
+    let parsed = match (&ty.name.name[..], &ty.element) {
+        ("list", Some(element)) => values::list(kind(&element.name), raw),
+        ("list", None) => values::list(values::Kind::Any, raw),
+        (name, _) => values::scalar(kind(name), raw).map_err(|e| format!("`{raw}` is not {e}")),
+    };
+    parsed.map_err(|e| format!("`--set {key}=…`: `{key}` is declared `{ty}`, but {e}"))
 }
 
-/// A value for an undeclared field: JSON if it parses, else a string.
+/// A value for a field of an undeclared signal: JSON if it parses, else a string.
 fn parse_loose(raw: &str) -> Value {
-    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+    values::loose(raw)
 }
