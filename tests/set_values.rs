@@ -153,3 +153,36 @@ fn an_unknown_signal_warns_with_did_you_mean_and_still_runs() {
     // A declared signal gets no warning.
     dry_run(TYPED, "OPS:AUDIT", &[]).assert().code(0).stderr("");
 }
+
+/// Scenario files: an empty or malformed latency is an error (not zero), and
+/// misspelt task, agent and approval names get a did-you-mean.
+#[test]
+fn scenario_mistakes_are_errors_with_did_you_mean() {
+    let cases = [
+        "[task.\"RELEASE_MANAGER.push\"]\nlatency = \"\"\n",
+        "[task.\"RELEASE_MANAGER.push\"]\nattempts = [{ latency = \"1m\" }, { latency = \"30s5m\" }]\n",
+        "interrupt_after = \"\"\n",
+        "[task.\"RELEASE_MANAGER.comit\"]\noutcome = \"failure\"\n",
+        "[task.\"RELEASE_MANAGR.push\"]\n",
+        "[task.\"GIT_KEEPER.push\"]\n",
+        "[approval]\nrelease_approvl = \"denied\"\n",
+    ];
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("scenario.toml");
+    let mut transcript = String::new();
+    for text in cases {
+        std::fs::write(&path, text).expect("write scenario");
+        let output = dry_run(
+            "playbooks/coord_ops.ops",
+            "OPS:COMMIT",
+            &["--scenario", path.to_str().expect("UTF-8 path")],
+        )
+        .output()
+        .expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&output.stderr)
+            .replace(path.to_str().expect("UTF-8 path"), "SCENARIO");
+        transcript.push_str(&format!("{text}---\n{stderr}\n"));
+    }
+    insta::assert_snapshot!(transcript);
+}

@@ -15,6 +15,7 @@ mod report;
 mod routes;
 mod run;
 mod run_input;
+mod scenario_check;
 mod schema;
 mod signal_check;
 mod test_cmd;

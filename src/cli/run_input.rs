@@ -175,6 +175,7 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
         Exit::Usage
     })?;
     let scenario = Scenario::parse(&text).map_err(|e| fail(format!("is invalid: {e}")))?;
+    super::scenario_check::check(&text, playbook).map_err(fail)?;
     let unknown = scenario.unknown_names(playbook);
     if !unknown.is_empty() {
         return Err(fail(format!(

@@ -1,0 +1,162 @@
+//! Checks of a scenario file beyond its TOML shape, run when `--scenario`
+//! is loaded: durations are strict (an empty `latency = ""` is an error, not
+//! zero), and every task or approval it names exists, with a did-you-mean.
+
+use toml::Value;
+
+use crate::ast::{Playbook, Stmt};
+use crate::runtime::context::values;
+
+/// Why the scenario `text` does not fit `playbook`, or `Ok` when it does.
+/// Text that is not TOML passes: the scenario parser reports it.
+pub fn check(text: &str, playbook: &Playbook) -> Result<(), String> {
+    let Ok(Value::Table(root)) = text.parse::<Value>() else {
+        return Ok(());
+    };
+    if let Some(Value::String(at)) = root.get("interrupt_after") {
+        values::duration(at).map_err(|e| format!("interrupt_after `{at}` is not {e}"))?;
+    }
+    let mut unknown = Vec::new();
+    if let Some(Value::Table(tasks)) = root.get("task") {
+        for (name, script) in tasks {
+            latencies(name, script)?;
+            if let Some(problem) = unknown_task(playbook, name) {
+                unknown.push(problem);
+            }
+        }
+    }
+    if let Some(Value::Table(approvals)) = root.get("approval") {
+        let declared = approvals_of(playbook);
+        for name in approvals.keys() {
+            if !declared.iter().any(|d| d == name) {
+                let help = crate::analysis::closest_word(name, declared.iter().map(String::as_str))
+                    .map(|best| format!(" (did you mean `{best}`?)"))
+                    .unwrap_or_default();
+                unknown.push(format!("approval `{name}`{help}"));
+            }
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "names what the playbook does not declare: {}",
+            unknown.join(", ")
+        ))
+    }
+}
+
+/// Every `latency` of a task script (its own and each attempt's) is a duration.
+fn latencies(name: &str, script: &Value) -> Result<(), String> {
+    let attempts = match script.get("attempts") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        _ => Vec::new(),
+    };
+    for part in std::iter::once(script).chain(attempts) {
+        if let Some(Value::String(latency)) = part.get("latency") {
+            values::duration(latency)
+                .map_err(|e| format!("task `{name}`: latency `{latency}` is not {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Why `AGENT.task` names no task of the playbook, with a did-you-mean.
+fn unknown_task(playbook: &Playbook, name: &str) -> Option<String> {
+    let (agent_name, task_name) = name.split_once('.')?;
+    let agents: Vec<&str> = playbook.agents().map(|a| a.name.name.as_str()).collect();
+    let Some(agent) = playbook.agents().find(|a| a.name.name == agent_name) else {
+        let owner = playbook
+            .agents()
+            .find(|a| a.tasks.iter().any(|t| t.name.name == task_name));
+        let help = match (
+            crate::analysis::closest_word(agent_name, agents.iter().copied()),
+            owner,
+        ) {
+            (Some(best), _) => format!(" (no agent `{agent_name}`; did you mean `{best}`?)"),
+            (None, Some(owner)) => format!(
+                " (no agent `{agent_name}`; `{task_name}` is a task of `{}`)",
+                owner.name.name
+            ),
+            (None, None) => format!(" (no agent `{agent_name}`)"),
+        };
+        return Some(format!("task `{name}`{help}"));
+    };
+    if agent.tasks.iter().any(|t| t.name.name == task_name) {
+        return None;
+    }
+    let tasks: Vec<&str> = agent.tasks.iter().map(|t| t.name.name.as_str()).collect();
+    let help = match crate::analysis::closest_word(task_name, tasks.iter().copied()) {
+        Some(best) => format!(" (did you mean `{agent_name}.{best}`?)"),
+        None => match playbook
+            .agents()
+            .find(|a| a.tasks.iter().any(|t| t.name.name == task_name))
+        {
+            Some(owner) => format!(" (`{task_name}` is a task of `{}`)", owner.name.name),
+            None => String::new(),
+        },
+    };
+    Some(format!("task `{name}`{help}"))
+}
+
+/// The names of every `approve` step in the playbook.
+fn approvals_of(playbook: &Playbook) -> Vec<String> {
+    let mut names = Vec::new();
+    for w in playbook.workflows() {
+        w.body.walk(&mut |s| {
+            if let Stmt::Approve(a) = s {
+                names.push(a.name.name.clone());
+            }
+        });
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+    use crate::source::SourceFile;
+
+    fn playbook() -> crate::ast::Playbook {
+        let text = "coordinator C { reports_to HUMAN }\n\
+            agent RELEASE_MANAGER { task commit\n task push }\n\
+            agent DOCS { task write }\n\
+            signal OPS:X\n\
+            route OPS:X => w\n\
+            workflow w {\n  approve release_ok \"ok?\"\n  RELEASE_MANAGER.commit()\n}\n";
+        crate::syntax::parse(&SourceFile::new("t.ops", text))
+            .playbook
+            .expect("parses")
+    }
+
+    #[test]
+    fn empty_and_malformed_latencies_are_errors() {
+        let p = playbook();
+        let err = check("[task.\"DOCS.write\"]\nlatency = \"\"\n", &p).unwrap_err();
+        assert!(err.contains("latency `` is not a duration"), "{err}");
+        let err = check(
+            "[task.\"DOCS.write\"]\nattempts = [{ latency = \"30s5m\" }]\n",
+            &p,
+        )
+        .unwrap_err();
+        assert!(err.contains("largest to the smallest"), "{err}");
+        assert!(check("interrupt_after = \"\"\n", &p).is_err());
+        assert!(check("[task.\"DOCS.write\"]\nlatency = \"0s\"\n", &p).is_ok());
+    }
+
+    #[test]
+    fn misspelt_names_get_did_you_mean() {
+        let p = playbook();
+        let err = check("[task.\"RELEASE_MANAGER.comit\"]\n", &p).unwrap_err();
+        assert!(
+            err.contains("did you mean `RELEASE_MANAGER.commit`?"),
+            "{err}"
+        );
+        let err = check("[task.\"RELEASE_MANAGR.push\"]\n", &p).unwrap_err();
+        assert!(err.contains("did you mean `RELEASE_MANAGER`?"), "{err}");
+        let err = check("[task.\"DOCS.push\"]\n", &p).unwrap_err();
+        assert!(err.contains("is a task of `RELEASE_MANAGER`"), "{err}");
+        let err = check("[approval]\nrelease_okk = \"granted\"\n", &p).unwrap_err();
+        assert!(err.contains("did you mean `release_ok`?"), "{err}");
+    }
+}
