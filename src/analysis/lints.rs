@@ -156,9 +156,12 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
         })
         .collect();
     for agent in symbols.agents.values() {
-        let used: Vec<&str> = called
-            .iter()
-            .filter(|(a, _)| *a == agent.name.name)
+        // The agent's calls are adjacent in the sorted set: scanning the
+        // whole set per agent was quadratic in the number of agents.
+        let from = (agent.name.name.clone(), String::new());
+        let used: BTreeSet<&str> = called
+            .range(from..)
+            .take_while(|(a, _)| *a == agent.name.name)
             .map(|(_, t)| t.as_str())
             .collect();
         if used.is_empty() {

@@ -1,0 +1,126 @@
+//! The main checking walk over routes, workflows, rules, agents and tests.
+//!
+//! It resolves every name, tracks which results are bound on every path,
+//! type-checks expressions (through [`types`](super::types)), checks setting
+//! ranges and reports unreachable statements.
+
+mod bindings;
+mod branches;
+mod declarations;
+mod handlers;
+mod statements;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::ast::{Expr, Playbook, SignalDecl, Span};
+use crate::diagnostics::Diagnostic;
+
+use super::symbols::Symbols;
+use super::types::{Env, Root, GATE_FIELDS, STEP_FIELDS};
+use super::values;
+use bindings::{Bindings, Results, WorkflowScope};
+
+/// Escalation types of the seed's escalation format.
+pub const ESCALATION_TYPES: &[&str] = &["Boundary", "QualityGate", "Resource", "Conflict"];
+/// Final statuses a test can expect.
+pub const STATUSES: &[&str] = &[
+    "complete",
+    "partial",
+    "failed",
+    "escalated",
+    "aborted",
+    "ignored",
+];
+/// Step outcomes a test can expect.
+pub const OUTCOMES: &[&str] = &["success", "failure", "timeout", "skipped", "aborted"];
+/// Decisions a test can give an approval.
+pub const DECISIONS: &[&str] = &["granted", "denied", "never"];
+
+/// Signals that can reach each workflow (`None`: unknown).
+pub type Reach<'a> = BTreeMap<&'a str, Option<Vec<&'a SignalDecl>>>;
+
+/// What a step handler is attached to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HandlerSite {
+    Step,
+    Approval,
+    TopLevel,
+}
+
+/// The timeout that bounds a statement, with where it was written.
+#[derive(Clone, Copy)]
+struct Enclosing {
+    millis: u64,
+    span: Span,
+    what: &'static str,
+}
+
+/// Runs the walk over the whole playbook.
+pub fn check(
+    playbook: &Playbook,
+    symbols: &Symbols<'_>,
+    reach: &Reach<'_>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut walker = Walker {
+        symbols,
+        out,
+        signals: Rc::new(None),
+        results: Rc::default(),
+    };
+    walker.agents(playbook);
+    walker.signal_defaults(playbook);
+    walker.routes(playbook);
+    for rule in playbook.rules() {
+        let env = Env::default()
+            .with("signal", Root::Signal(None))
+            .with("step", Root::Object(STEP_FIELDS))
+            .with("gate", Root::Object(GATE_FIELDS));
+        walker.handler(rule, &env, HandlerSite::TopLevel);
+    }
+    for workflow in playbook.workflows() {
+        walker.signals = Rc::new(reach.get(workflow.name.name.as_str()).cloned().flatten());
+        let enclosing = workflow.timeout.as_ref().map(|t| {
+            values::timeout(t, walker.out);
+            Enclosing {
+                millis: t.millis,
+                span: t.span,
+                what: "the workflow's",
+            }
+        });
+        let mut bindings = Bindings::default();
+        walker.results = Rc::default();
+        walker.block(&workflow.body, &mut bindings, enclosing);
+    }
+    walker.signals = Rc::new(None);
+    walker.tests(playbook);
+}
+
+struct Walker<'a, 'o> {
+    symbols: &'o Symbols<'a>,
+    out: &'o mut Vec<Diagnostic>,
+    /// Signals reaching the workflow being walked.
+    signals: Rc<Option<Vec<&'a SignalDecl>>>,
+    /// Declared outputs of the workflow's step results, shared with the
+    /// scopes that snapshot them (copied on write while one is alive).
+    results: Rc<Results>,
+}
+
+impl<'a> Walker<'a, '_> {
+    /// The names in scope at a statement, given the bindings before it.
+    fn scope<'b>(&self, bindings: &'b Bindings) -> WorkflowScope<'a, 'b> {
+        WorkflowScope {
+            signals: self.signals.clone(),
+            bindings,
+            results: self.results.clone(),
+        }
+    }
+}
+
+/// Whether an expression mentions `name` as a path root.
+pub fn mentions(expr: &Expr, name: &str) -> bool {
+    expr.mentions(name)
+}
