@@ -104,3 +104,11 @@ fn nested_parallel_groups_give_diagnostics_linear_in_depth() {
         );
     }
 }
+
+#[test]
+fn a_token_after_a_wide_character_is_named_whole() {
+    // Found by the dry_run target: the parse error's "after X" took the
+    // byte after a multi-byte character as the token's start and panicked.
+    let (_, diagnostics) = check_text("agent E\"€R\"");
+    assert!(!diagnostics.is_empty());
+}

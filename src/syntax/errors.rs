@@ -383,7 +383,10 @@ fn previous_token(text: &str, pos: usize) -> Option<String> {
                         .rfind(|c: char| {
                             !(c.is_ascii_alphanumeric() || c == '_' || c == '%' || c == ':')
                         })
-                        .map_or(0, |i| i + 1);
+                        // Past the whole character: it may be wider than a byte.
+                        .map_or(0, |i| {
+                            i + trimmed[i..].chars().next().map_or(1, char::len_utf8)
+                        });
                     return Some(trimmed[start..].to_string());
                 }
                 if last == '"' {
