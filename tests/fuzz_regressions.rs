@@ -7,14 +7,6 @@ use std::path::{Path, PathBuf};
 
 use coordops::testing::fuzz::{check_text, dry_run_text};
 
-/// Fixtures that still hang on this branch because their fix lives in
-/// another one, with the reason. Remove an entry once its fix is merged;
-/// [`pending_fixtures_finish`] (ignored until then) runs them.
-const PENDING: &[(&str, &str)] = &[(
-    "nested_parallel_for.ops",
-    "StepLints::block walks a parallel group's body twice: 2^depth (src/analysis/lints.rs)",
-)];
-
 fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz")
 }
@@ -39,10 +31,6 @@ fn fixtures() -> Vec<(String, String)> {
     out
 }
 
-fn is_pending(name: &str) -> bool {
-    PENDING.iter().any(|(pending, _)| *pending == name)
-}
-
 #[test]
 fn every_fuzz_fixture_goes_through_the_pipeline() {
     let all = fixtures();
@@ -51,28 +39,8 @@ fn every_fuzz_fixture_goes_through_the_pipeline() {
         "no fixtures in {}",
         fixture_dir().display()
     );
-    for (name, text) in all.iter().filter(|(name, _)| !is_pending(name)) {
+    for (name, text) in &all {
         eprintln!("fuzz fixture {name}");
-        let _ = dry_run_text(text);
-    }
-}
-
-#[test]
-fn pending_fixtures_exist() {
-    let names: Vec<String> = fixtures().into_iter().map(|(name, _)| name).collect();
-    for (pending, why) in PENDING {
-        assert!(
-            names.iter().any(|n| n == pending),
-            "{pending} ({why}) is missing"
-        );
-    }
-}
-
-#[test]
-#[ignore = "hangs until the step-lint fix (src/analysis/lints.rs) is merged; then drop PENDING"]
-fn pending_fixtures_finish() {
-    for (name, text) in fixtures().iter().filter(|(name, _)| is_pending(name)) {
-        eprintln!("pending fuzz fixture {name}");
         let _ = dry_run_text(text);
     }
 }

@@ -1,12 +1,11 @@
-//! Warnings: routes that never match, unused declarations, and the seed's
+//! Warnings: unused declarations (route warnings: [`super::route_lints`]), and the seed's
 //! anti-patterns (strict gates, blown time budgets, premature escalation,
 //! over-serialized work).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ast::{
-    Call, CallStmt, Handler, HandlerAction, Playbook, Route, RouteTarget, SignalPattern, Span,
-    StepOption, Stmt,
+    Call, CallStmt, Handler, HandlerAction, Playbook, RouteTarget, Span, StepOption, Stmt,
 };
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -17,8 +16,7 @@ use super::walker::mentions;
 
 /// Runs every lint.
 pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>) {
-    shadowed_routes(playbook, out);
-    unrouted_signals(playbook, out);
+    super::route_lints::check(playbook, out);
     unused(playbook, symbols, out);
     let mut steps = StepLints { symbols, out };
     for workflow in playbook.workflows() {
@@ -27,78 +25,6 @@ pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnosti
             .as_ref()
             .map(|t| (t.millis, t.span, "the workflow's"));
         steps.block(&workflow.body.stmts, enclosing, false);
-    }
-}
-
-/// Whether every signal `later` matches is matched by `earlier`.
-fn covers(earlier: &SignalPattern, later: &SignalPattern) -> bool {
-    match (earlier, later) {
-        (SignalPattern::Any { .. }, _) => true,
-        (SignalPattern::Namespace { namespace, .. }, SignalPattern::Exact { name, .. }) => {
-            name.split_once(':').is_some_and(|(ns, _)| ns == namespace)
-        }
-        (
-            SignalPattern::Namespace { namespace: a, .. },
-            SignalPattern::Namespace { namespace: b, .. },
-        ) => a == b,
-        (SignalPattern::Exact { name: a, .. }, SignalPattern::Exact { name: b, .. }) => a == b,
-        _ => false,
-    }
-}
-
-fn pattern_text(p: &SignalPattern) -> String {
-    match p {
-        SignalPattern::Exact { name, .. } => name.clone(),
-        SignalPattern::Namespace { namespace, .. } => format!("{namespace}:*"),
-        SignalPattern::Any { .. } => "*".to_string(),
-    }
-}
-
-fn shadowed_routes(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
-    let routes: Vec<&Route> = playbook.routes().collect();
-    for (i, later) in routes.iter().enumerate() {
-        let shadow = routes[..i]
-            .iter()
-            .find(|earlier| earlier.guard.is_none() && covers(&earlier.pattern, &later.pattern));
-        if let Some(earlier) = shadow {
-            out.push(
-                Diagnostic::warning(
-                    codes::LINT_SHADOWED_ROUTE,
-                    format!(
-                        "this route can never match: `{}` above it catches every `{}` signal first",
-                        pattern_text(&earlier.pattern),
-                        pattern_text(&later.pattern)
-                    ),
-                )
-                .with_primary(later.pattern.span(), "never reached")
-                .with_secondary(earlier.pattern.span(), "matches first")
-                .with_help("routes are tried in order and the first match wins; move this route above, or add a `when` guard to the earlier one"),
-            );
-        }
-    }
-}
-
-fn unrouted_signals(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
-    for signal in playbook.signals() {
-        let routed = playbook.routes().any(|r| {
-            !matches!(r.pattern, SignalPattern::Any { .. }) && r.pattern.matches(&signal.name.name)
-        });
-        if !routed {
-            out.push(
-                Diagnostic::warning(
-                    codes::LINT_UNROUTED_SIGNAL,
-                    format!(
-                        "signal `{}` is declared but no route handles it",
-                        signal.name.name
-                    ),
-                )
-                .with_primary(signal.name.span, "never routed")
-                .with_help(format!(
-                    "add `route {} => WORKFLOW`, or remove the declaration",
-                    signal.name.name
-                )),
-            );
-        }
     }
 }
 
@@ -155,15 +81,17 @@ fn unused(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>)
             (agent, task)
         })
         .collect();
+    // Tasks called, by agent: one pass instead of a scan of every call per agent.
+    let mut by_agent: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (agent, task) in &called {
+        by_agent
+            .entry(agent.as_str())
+            .or_default()
+            .insert(task.as_str());
+    }
+    let none = BTreeSet::new();
     for agent in symbols.agents.values() {
-        // The agent's calls are adjacent in the sorted set: scanning the
-        // whole set per agent was quadratic in the number of agents.
-        let from = (agent.name.name.clone(), String::new());
-        let used: BTreeSet<&str> = called
-            .range(from..)
-            .take_while(|(a, _)| *a == agent.name.name)
-            .map(|(_, t)| t.as_str())
-            .collect();
+        let used = by_agent.get(agent.name.name.as_str()).unwrap_or(&none);
         if used.is_empty() {
             out.push(
                 Diagnostic::warning(

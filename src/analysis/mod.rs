@@ -10,6 +10,7 @@ mod lints;
 mod outputs;
 mod placement;
 pub mod policy;
+mod route_lints;
 mod suggest;
 mod suppress;
 mod symbols;
@@ -27,6 +28,7 @@ use crate::source::SourceFile;
 
 /// Analyses a parsed playbook and returns its diagnostics, sorted.
 pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
+    let _suggestions = suggest::Session::start();
     let mut out = Vec::new();
     let symbols = symbols::Symbols::collect(playbook, &mut out);
     let reach = flow::reach(playbook, &symbols);
@@ -51,11 +53,32 @@ pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
     out
 }
 
-/// Parses and analyses one source file: syntax errors, or analysis results.
-pub fn check_source(source: &SourceFile) -> Vec<Diagnostic> {
+/// One file parsed once and analysed.
+#[derive(Debug)]
+pub struct Checked {
+    /// The AST, when the file has no syntax errors.
+    pub playbook: Option<Playbook>,
+    /// Syntax errors, or else the analysis results, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one source file once and analyses it: the shared entry point of
+/// every command that needs both the diagnostics and the AST.
+pub fn parse_and_check(source: &SourceFile) -> Checked {
     let parsed = crate::syntax::parse(source);
     match parsed.playbook {
-        Some(playbook) => analyze(&playbook, source),
-        None => parsed.diagnostics,
+        Some(playbook) => Checked {
+            diagnostics: analyze(&playbook, source),
+            playbook: Some(playbook),
+        },
+        None => Checked {
+            playbook: None,
+            diagnostics: parsed.diagnostics,
+        },
     }
+}
+
+/// Parses and analyses one source file: syntax errors, or analysis results.
+pub fn check_source(source: &SourceFile) -> Vec<Diagnostic> {
+    parse_and_check(source).diagnostics
 }

@@ -16,7 +16,6 @@ use crate::runtime::context;
 use crate::runtime::result::{RunResult, RunStatus};
 use crate::runtime::simulated::Scenario;
 use crate::source::{self, SourceFile};
-use crate::syntax;
 
 use super::Exit;
 
@@ -29,7 +28,9 @@ pub fn checked_playbook(
         eprint!("{}", crate::diagnostics::render(&d, render));
         Exit::Usage
     })?;
-    let errors: Vec<_> = analysis::check_source(&file)
+    let checked = analysis::parse_and_check(&file);
+    let errors: Vec<_> = checked
+        .diagnostics
         .into_iter()
         .filter(|d| d.is_error())
         .collect();
@@ -42,7 +43,7 @@ pub fn checked_playbook(
         );
         return Err(Exit::Errors);
     }
-    match syntax::parse(&file).playbook {
+    match checked.playbook {
         Some(playbook) => Ok((file, playbook)),
         None => Err(Exit::Errors),
     }
@@ -238,4 +239,24 @@ pub fn open_journal(path: &Path) -> Result<std::sync::Arc<Journal>, Exit> {
         eprintln!("error: cannot open the journal `{}`: {e}", path.display());
         Exit::Usage
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checked_playbook_is_parsed_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.ops");
+        std::fs::write(&path, crate::testing::generate::sequential_workflow(5)).expect("write");
+        let before = syntax_parses();
+        let loaded = checked_playbook(&path, RenderOptions::default());
+        assert!(loaded.is_ok());
+        assert_eq!(syntax_parses() - before, 1);
+    }
+
+    fn syntax_parses() -> usize {
+        crate::syntax::parses_on_this_thread()
+    }
 }

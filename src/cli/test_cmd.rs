@@ -49,7 +49,9 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
                 continue;
             }
         };
-        let errors: Vec<_> = analysis::check_source(&file)
+        let checked = analysis::parse_and_check(&file);
+        let errors: Vec<_> = checked
+            .diagnostics
             .into_iter()
             .filter(|d| d.is_error())
             .collect();
@@ -59,7 +61,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             broken_files += 1;
             continue;
         }
-        let Some(playbook) = crate::syntax::parse(&file).playbook else {
+        let Some(playbook) = checked.playbook else {
             continue;
         };
         for report in testing::run_tests(&playbook, &file, args.filter.as_deref()) {

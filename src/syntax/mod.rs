@@ -17,7 +17,7 @@ mod lower;
 mod scan;
 
 use std::num::NonZeroUsize;
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 
 use pest::Parser;
 
@@ -54,12 +54,42 @@ fn configure_pest() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         pest::set_call_limit(NonZeroUsize::new(CALL_LIMIT));
-        pest::set_error_detail(true);
     });
+}
+
+/// Serialises the re-parses that need pest's error detail.
+static DETAIL: Mutex<()> = Mutex::new(());
+
+/// Runs `f` with pest's (process-global) error-detail tracking on.
+///
+/// Tracking costs on every rule call, so ordinary parses run without it and
+/// only the re-parse that builds an error message turns it on. The lock keeps
+/// concurrent detailed re-parses from switching it off under each other;
+/// parses in other threads meanwhile only use the outcome, never the detail.
+fn with_error_detail<T>(f: impl FnOnce() -> T) -> T {
+    let _guard = DETAIL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    pest::set_error_detail(true);
+    let result = f();
+    pest::set_error_detail(false);
+    result
+}
+
+thread_local! {
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many files [`parse`] has parsed on this thread (for tests that prove a
+/// command parses its playbook once).
+#[doc(hidden)]
+pub fn parses_on_this_thread() -> usize {
+    PARSES.with(|p| p.get())
 }
 
 /// Parses a playbook.
 pub fn parse(source: &SourceFile) -> Parsed {
+    PARSES.with(|p| p.set(p.get() + 1));
     let diagnostics = |ds: Vec<Diagnostic>| Parsed {
         playbook: None,
         diagnostics: ds.into_iter().map(|d| d.in_file(source)).collect(),
@@ -86,7 +116,7 @@ pub fn parse(source: &SourceFile) -> Parsed {
             Some(Err(problem)) => diagnostics(vec![problem]),
             None => diagnostics(vec![lower::internal(Span::point(0), "no playbook")]),
         },
-        Err(error) => diagnostics(recover(text, &error)),
+        Err(_) => diagnostics(with_error_detail(|| recover(text))),
     }
 }
 
@@ -146,7 +176,7 @@ fn declaration_starts(text: &str) -> Vec<usize> {
 }
 
 /// Reports the first error of each broken declaration.
-fn recover(text: &str, whole: &pest::error::Error<Rule>) -> Vec<Diagnostic> {
+fn recover(text: &str) -> Vec<Diagnostic> {
     let starts = declaration_starts(text);
     let mut found = Vec::new();
     for (i, &start) in starts.iter().enumerate() {
@@ -160,7 +190,10 @@ fn recover(text: &str, whole: &pest::error::Error<Rule>) -> Vec<Diagnostic> {
     }
     if found.is_empty() {
         // Chunks parse alone but not together: report the whole-file error.
-        found.push(errors::translate(whole, text, 0));
+        found.push(match OpsParser::parse(Rule::playbook, text) {
+            Err(whole) => errors::translate(&whole, text, 0),
+            Ok(_) => lower::internal(Span::point(0), "a parse failed only without error detail"),
+        });
     }
     found
 }
@@ -366,7 +399,7 @@ mod lowering_tests {
 #[doc(hidden)]
 pub fn debug_pest_error(text: &str) {
     configure_pest();
-    if let Err(e) = OpsParser::parse(Rule::playbook, text) {
+    if let Err(e) = with_error_detail(|| OpsParser::parse(Rule::playbook, text)) {
         if let pest::error::ErrorVariant::ParsingError {
             positives,
             negatives,

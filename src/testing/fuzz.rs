@@ -19,19 +19,6 @@ use crate::syntax;
 /// limited cost rather than a bug for the fuzzer to rediscover.
 pub const MAX_FOR_LOOPS: usize = 2;
 
-/// Inputs with more `parallel` groups than this are skipped by the fuzz
-/// targets: the step lints walk a group's body twice, so checking costs
-/// 2^depth on nested groups (the hang fuzzing found first, fixed in
-/// `src/analysis/lints.rs` on another branch; see
-/// `tests/fixtures/fuzz/nested_parallel_for.ops`). Raise it once that lands.
-pub const MAX_PARALLEL_GROUPS: usize = 12;
-
-/// Whether `text` avoids the known exponential case (see
-/// [`MAX_PARALLEL_GROUPS`]), so the fuzzer looks for new problems.
-pub fn avoids_known_hangs(text: &str) -> bool {
-    text.matches("parallel").count() <= MAX_PARALLEL_GROUPS
-}
-
 /// Virtual time after which a fuzzed dry run is interrupted.
 pub const VIRTUAL_RUN_LIMIT: Duration = Duration::from_secs(3_600);
 
@@ -170,12 +157,6 @@ mod tests {
         assert!(playbook.is_none());
         assert!(!diagnostics.is_empty());
         assert!(dry_run_text("workflow {").is_none());
-    }
-
-    #[test]
-    fn deeply_parallel_inputs_are_known_hangs() {
-        assert!(avoids_known_hangs("parallel { a.t }"));
-        assert!(!avoids_known_hangs(&"parallel { ".repeat(13)));
     }
 
     #[test]

@@ -104,7 +104,13 @@ impl<'i> Cursor<'i> {
 /// a rule that ends in an optional or repeated part.
 pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
     let s = pair.as_span();
-    let text = trim_trivia(s.as_str());
+    // Trailing trivia ends in whitespace, or in a comment at the end of the
+    // file: anything else needs no trimming (most pairs).
+    let raw = s.as_str();
+    if s.end() < pair.get_input().len() && !raw.ends_with(|c: char| c.is_whitespace()) {
+        return Span::new(s.start(), s.end());
+    }
+    let text = trim_trivia(raw);
     Span::new(s.start(), s.start() + text.len())
 }
 
