@@ -17,6 +17,7 @@ mod progress;
 mod props;
 mod protocol;
 mod real_runs;
+mod run_limits;
 mod runs;
 mod runtime_semantics;
 mod spans;
