@@ -28,7 +28,7 @@ impl Default for Limits {
         Limits {
             max_elements: 100_000,
             max_steps: 250_000,
-            max_branches: 100_000,
+            max_branches: 200_000,
         }
     }
 }
