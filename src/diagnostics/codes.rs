@@ -121,6 +121,13 @@ pub const LINT_PREMATURE_ESCALATION: &str = "ops::lint::premature_escalation";
 /// Consecutive independent steps that could run in parallel.
 pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
 
+/// A `parallel for` over more elements than a run allows.
+pub const RUN_TOO_MANY_ELEMENTS: &str = "ops::run::too_many_elements";
+/// A run that starts more steps than allowed.
+pub const RUN_TOO_MANY_STEPS: &str = "ops::run::too_many_steps";
+/// More parallel branches running at once than a run allows.
+pub const RUN_FAN_OUT_TOO_WIDE: &str = "ops::run::fan_out_too_wide";
+
 /// Declares `ALL` (every code) and `ANALYSIS` (the semantic-analysis codes)
 /// from one list, so the two cannot drift apart.
 macro_rules! code_lists {
@@ -157,6 +164,9 @@ code_lists! {
         PARSE_INVALID_CHARACTER,
         TEST_FAILED,
         TEST_INVALID,
+        RUN_TOO_MANY_ELEMENTS,
+        RUN_TOO_MANY_STEPS,
+        RUN_FAN_OUT_TOO_WIDE,
     ],
     analysis: [
         CHECK_UNDEFINED_AGENT,

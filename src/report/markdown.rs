@@ -40,7 +40,7 @@ pub fn handoff_state(h: &Handoff) -> String {
         h.step,
         human_duration(h.at_ms)
     );
-    let section = |out: &mut String, title: &str, items: &[String], mark: &str| {
+    fn section<S: std::fmt::Display>(out: &mut String, title: &str, items: &[S], mark: &str) {
         let _ = writeln!(out, "\n### {title}");
         if items.is_empty() {
             let _ = writeln!(out, "None");
@@ -48,7 +48,7 @@ pub fn handoff_state(h: &Handoff) -> String {
         for item in items {
             let _ = writeln!(out, "- {mark}{item}");
         }
-    };
+    }
     section(&mut out, "Work Completed", &h.work_completed, "[x] ");
     section(&mut out, "Current State", &h.current_state, "");
     section(&mut out, "Remaining Work", &h.remaining_work, "[ ] ");

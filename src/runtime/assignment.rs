@@ -233,7 +233,7 @@ impl<'p> Engine<'p> {
     /// The workflow's call sites are listed once per run; when they come in
     /// increasing position (as a walk in source order gives them) the ones
     /// after `call` are found by binary search.
-    fn remaining_work(&self, call: &Call, place: Place<'_>) -> Vec<String> {
+    fn remaining_work(&self, call: &Call, place: Place<'_>) -> Vec<Arc<str>> {
         let Some(workflow) = self.workflows.get(place.workflow) else {
             return Vec::new();
         };
@@ -245,7 +245,7 @@ impl<'p> Engine<'p> {
                 .clone()
         });
         let after = call.span.start;
-        let ahead: Vec<&String> = if sites.sorted {
+        let ahead: Vec<&Arc<str>> = if sites.sorted {
             let first = sites.list.partition_point(|(start, _)| *start <= after);
             sites.list[first..].iter().map(|(_, w)| w).collect()
         } else {
@@ -256,13 +256,13 @@ impl<'p> Engine<'p> {
                 .map(|(_, w)| w)
                 .collect()
         };
-        let mut listed: Vec<String> = ahead
+        let mut listed: Vec<Arc<str>> = ahead
             .iter()
             .take(HANDOFF_LIST)
-            .map(|w| (*w).clone())
+            .map(|w| Arc::clone(w))
             .collect();
         if ahead.len() > HANDOFF_LIST {
-            listed.push(format!("… and {} more", ahead.len() - HANDOFF_LIST));
+            listed.push(format!("… and {} more", ahead.len() - HANDOFF_LIST).into());
         }
         listed
     }
@@ -274,11 +274,11 @@ impl<'p> Engine<'p> {
 pub const HANDOFF_LIST: usize = 20;
 
 /// The last [`HANDOFF_LIST`] of `done`, after a count of the earlier ones.
-fn latest(done: &[String]) -> Vec<String> {
+fn latest(done: &[Arc<str>]) -> Vec<Arc<str>> {
     let skipped = done.len().saturating_sub(HANDOFF_LIST);
     let mut listed = Vec::with_capacity(done.len().min(HANDOFF_LIST) + 1);
     if skipped > 0 {
-        listed.push(format!("… and {skipped} earlier"));
+        listed.push(format!("… and {skipped} earlier").into());
     }
     listed.extend(done[skipped..].iter().cloned());
     listed
@@ -293,7 +293,7 @@ pub struct HandoffIndex {
     /// Positions in `Log::steps` of the steps of each name.
     by_name: HashMap<String, Vec<usize>>,
     /// `name (AGENT.task)` of each successful step, in finishing order.
-    done: Vec<String>,
+    done: Vec<Arc<str>>,
     /// Each workflow's call sites, by name.
     sites: HashMap<String, Arc<CallSites>>,
 }
@@ -303,10 +303,13 @@ impl HandoffIndex {
         for (i, s) in steps.iter().enumerate().skip(self.seen) {
             self.by_name.entry(s.name.clone()).or_default().push(i);
             if s.outcome == StepOutcome::Success {
-                self.done.push(match (&s.agent, &s.task) {
-                    (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
-                    _ => s.name.clone(),
-                });
+                self.done.push(
+                    match (&s.agent, &s.task) {
+                        (Some(a), Some(t)) => format!("{} ({a}.{t})", s.name),
+                        _ => s.name.clone(),
+                    }
+                    .into(),
+                );
             }
         }
         self.seen = steps.len();
@@ -316,7 +319,7 @@ impl HandoffIndex {
 /// A workflow's agent steps: position and `name (AGENT.task)`, in walk
 /// (source) order.
 struct CallSites {
-    list: Vec<(usize, String)>,
+    list: Vec<(usize, Arc<str>)>,
     /// Whether `list` is in increasing position.
     sorted: bool,
 }
@@ -332,7 +335,8 @@ impl CallSites {
                     match &c.binding {
                         Some(b) => format!("{} ({what})", b.name),
                         None => what,
-                    },
+                    }
+                    .into(),
                 ));
             }
         });

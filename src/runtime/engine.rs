@@ -56,6 +56,13 @@ pub enum Terminal {
     },
     /// `escalate` (directly or through a rule).
     Escalated(Box<super::result::EscalationRecord>),
+    /// A run limit was passed (see [`super::limits`]): the run fails.
+    Limit {
+        /// The `ops::run::*` code.
+        code: &'static str,
+        /// What was passed.
+        message: String,
+    },
 }
 
 /// A list whose pushes are also handed to the run's recorder.
@@ -113,6 +120,10 @@ pub struct Log {
     pub groups: usize,
     /// Steps started so far per call site (for idempotency keys).
     pub occurrences: HashMap<String, u32>,
+    /// Steps started so far (for [`super::limits::Limits::max_steps`]).
+    pub steps_started: u64,
+    /// Parallel branches alive now, over every group.
+    pub branches_alive: u64,
     /// Why unfinished steps are being dropped right now, and whether it is
     /// a timeout (read by [`Abandoned`](super::step::Abandoned) guards).
     pub abandon: Option<(bool, String)>,
@@ -147,6 +158,8 @@ pub struct Engine<'p> {
     pub(super) recorder: Option<Arc<dyn Recorder>>,
     /// The playbook's source, for step positions (idempotency keys).
     pub(super) source: Option<&'p crate::source::SourceFile>,
+    /// The run's scale limits.
+    pub(super) limits: super::limits::Limits,
 }
 
 impl<'p> Engine<'p> {
@@ -201,6 +214,8 @@ impl<'p> Engine<'p> {
                 handoff_index: Default::default(),
                 groups: 0,
                 occurrences: HashMap::new(),
+                steps_started: 0,
+                branches_alive: 0,
                 abandon: None,
             }),
             slots,
@@ -216,6 +231,7 @@ impl<'p> Engine<'p> {
             cancel,
             recorder,
             source: None,
+            limits: Default::default(),
         }
     }
 

@@ -36,6 +36,20 @@ struct Branch<'a> {
     future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
 }
 
+/// Counts a group's branches as alive until the group ends (or is dropped).
+struct Alive<'e, 'p> {
+    engine: &'e Engine<'p>,
+    count: u64,
+}
+
+impl Drop for Alive<'_, '_> {
+    fn drop(&mut self) {
+        let count = self.count;
+        self.engine
+            .with_log(|log| log.branches_alive = log.branches_alive.saturating_sub(count));
+    }
+}
+
 fn step_name(stmt: &Stmt) -> String {
     match stmt {
         Stmt::Call(c) => c.binding.as_ref().map_or_else(
@@ -137,6 +151,12 @@ impl<'p> Engine<'p> {
                     Value::Array(items) => items,
                     _ => Vec::new(),
                 };
+                if items.len() > self.limits.max_elements {
+                    return Flow::Stop(super::limits::too_many_elements(
+                        items.len(),
+                        self.limits.max_elements,
+                    ));
+                }
                 for (i, item) in items.into_iter().enumerate() {
                     let name = format!("{}={}", each.var.name, display(&item));
                     let mut inner = scope.with(&each.var.name, item);
@@ -189,6 +209,21 @@ impl<'p> Engine<'p> {
         }
 
         let total = branches.len() as u64;
+        let max_branches = self.limits.max_branches;
+        let alive = self.with_log(|log| {
+            let alive = log.branches_alive;
+            if alive + total <= max_branches {
+                log.branches_alive += total;
+            }
+            alive
+        });
+        if alive + total > max_branches {
+            return Flow::Stop(super::limits::fan_out_too_wide(alive, total, max_branches));
+        }
+        let _alive = Alive {
+            engine: self,
+            count: total,
+        };
         let mut tally = Tally {
             pending: total,
             pending_critical: branches.iter().filter(|b| b.critical).count() as u64,

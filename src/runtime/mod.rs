@@ -21,6 +21,7 @@ mod engine;
 pub mod eval;
 pub mod gate;
 mod group;
+pub mod limits;
 pub mod outputs;
 mod placeholders;
 pub mod process;
@@ -82,6 +83,24 @@ pub async fn run_recorded(
     cancel: CancellationToken,
     recorder: Option<Arc<dyn record::Recorder>>,
 ) -> RunResult {
+    run_limited(
+        request,
+        backend,
+        cancel,
+        recorder,
+        limits::Limits::default(),
+    )
+    .await
+}
+
+/// [`run_recorded`] held to `limits` instead of the default ones.
+pub async fn run_limited(
+    request: RunRequest<'_>,
+    backend: Arc<dyn AgentBackend>,
+    cancel: CancellationToken,
+    recorder: Option<Arc<dyn record::Recorder>>,
+    limits: limits::Limits,
+) -> RunResult {
     let mut engine = Engine::new(
         request.playbook,
         backend,
@@ -92,6 +111,7 @@ pub async fn run_recorded(
         recorder,
     );
     engine.source = request.source;
+    engine.limits = limits;
     engine.note(record::Entry::Start(record::RunStart {
         run_id: request.run_id.clone(),
         coordinator: engine.coordinator_name(),
@@ -266,6 +286,13 @@ fn finish(
             )
         }
         Some(Terminal::Failed { message }) => (RunStatus::Failed, message, Map::new(), None, None),
+        Some(Terminal::Limit { code, message }) => (
+            RunStatus::Failed,
+            format!("{message} [{code}]"),
+            Map::new(),
+            None,
+            None,
+        ),
         Some(Terminal::Aborted { reason }) => (
             RunStatus::Aborted,
             format!("Aborted: {reason}"),

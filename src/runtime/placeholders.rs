@@ -72,6 +72,9 @@ impl TaskModel {
         attempt: u32,
         args: &Map<String, Value>,
     ) -> Map<String, Value> {
+        if self.fields.is_empty() {
+            return Map::new();
+        }
         let candidates: Vec<Vec<Value>> = self
             .fields
             .iter()

@@ -109,12 +109,14 @@ pub struct Handoff {
     pub step: String,
     /// Milliseconds since the run began.
     pub at_ms: u64,
-    /// Work Completed: the steps finished so far.
-    pub work_completed: Vec<String>,
+    /// Work Completed: the steps finished so far (shared with the run's
+    /// list of finished steps, not copied per handoff).
+    pub work_completed: Vec<Arc<str>>,
     /// Current State: the results handed on (`commit.hash = "…"`).
     pub current_state: Vec<String>,
-    /// Remaining Work: the steps still ahead in the workflow.
-    pub remaining_work: Vec<String>,
+    /// Remaining Work: the steps still ahead in the workflow (shared with
+    /// the workflow's list of call sites).
+    pub remaining_work: Vec<Arc<str>>,
     /// Important Findings: the outputs of the handing agents.
     pub findings: Vec<String>,
 }

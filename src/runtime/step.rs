@@ -183,6 +183,21 @@ impl<'p> Engine<'p> {
                 );
             }
         }
+        let limit = self.limits.max_steps;
+        if self.with_log(|log| {
+            log.steps_started += 1;
+            log.steps_started > limit
+        }) {
+            return (
+                StepResult {
+                    outcome: StepOutcome::Aborted {
+                        reason: "run limit".to_string(),
+                    },
+                    outputs: Map::new(),
+                },
+                Flow::Stop(super::limits::too_many_steps(limit)),
+            );
+        }
         let mut abandoned = Abandoned::new(self, record.clone());
         self.handoffs(&name, call, scope);
         self.record_handoff(&name, call, scope, place);
