@@ -9,6 +9,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::comment_start;
 use super::grammar::Rule;
+use super::hints;
 use crate::ast::Span;
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -283,6 +284,36 @@ fn special_case(
     found: &Found,
     found_span: Span,
 ) -> Option<Diagnostic> {
+    let before = previous_token(text, pos);
+    match found {
+        Found::Word(word)
+            if matches!(before.as_deref(), Some("=>" | "then"))
+                && !rules.contains(&Rule::route_target) =>
+        {
+            if let Some(d) = hints::handler_action(text, pos, word, found_span) {
+                return Some(d);
+            }
+        }
+        Found::Word(word) if word == "for" => {
+            if let Some(d) = hints::for_after_settings(text, pos, found_span) {
+                return Some(d);
+            }
+        }
+        Found::Char('/') => {
+            if let Some(d) = hints::slash_comment(text, pos) {
+                return Some(d);
+            }
+        }
+        Found::Char('"') if rules.contains(&Rule::duration) => {
+            return hints::duration_string(text, pos);
+        }
+        Found::Number(_) if rules.contains(&Rule::duration) => {
+            if let Some(d) = hints::bad_duration(text, found_span) {
+                return Some(d);
+            }
+        }
+        _ => {}
+    }
     // `on failure => retry 3`: the count belongs to the step's own policy.
     if negatives.contains(&Rule::integer) && previous_token(text, pos).as_deref() == Some("retry") {
         return Some(

@@ -13,6 +13,7 @@
 
 mod errors;
 mod grammar;
+mod hints;
 mod lower;
 mod scan;
 
