@@ -193,6 +193,28 @@ workflow commit {
 }
 
 #[test]
+fn a_duplicate_binding_is_reported_once() {
+    let text = "\
+signal OPS:COMMIT
+route OPS:COMMIT => commit
+agent RELEASE_MANAGER { task commit task push }
+workflow commit {
+  commit = RELEASE_MANAGER.commit()
+  commit = RELEASE_MANAGER.commit()
+  RELEASE_MANAGER.push(hash: commit.hash)
+}
+";
+    let found = check_text(text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_DUPLICATE],
+        "{}",
+        rendered(&found)
+    );
+    insta::assert_snapshot!(rendered(&found));
+}
+
+#[test]
 fn misspelled_agent_in_the_seed_playbook() {
     // A newcomer edits the real coordinator and misspells one agent name.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/coord_ops.ops");

@@ -355,7 +355,13 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn over_serialized(&mut self, first: &CallStmt, second: &CallStmt) {
         if let Some(binding) = &first.binding {
-            if depends_on(second, &binding.name) {
+            // A second `r = …` is reported as a duplicate; saying it does not
+            // use `r` would only distract from that.
+            let rebinds = second
+                .binding
+                .as_ref()
+                .is_some_and(|b| b.name == binding.name);
+            if rebinds || depends_on(second, &binding.name) {
                 return;
             }
         }
