@@ -10,6 +10,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 use super::comment_start;
 use super::grammar::Rule;
 use super::hints;
+use super::keywords::{is_keyword, is_reserved};
 use crate::ast::Span;
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -114,74 +115,6 @@ impl Found {
 /// Characters the language uses outside strings, comments and regexes.
 fn is_language_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || "_{}[]()<>=!~:,.\"#/*%-".contains(c)
-}
-
-const RESERVED: &[&str] = &[
-    "coordinator",
-    "agent",
-    "task",
-    "signal",
-    "route",
-    "workflow",
-    "lock",
-    "test",
-    "on",
-    "if",
-    "else",
-    "when",
-    "parallel",
-    "for",
-    "in",
-    "exclusive",
-    "approve",
-    "abort",
-    "fail",
-    "escalate",
-    "complete",
-    "run",
-    "let",
-    "true",
-    "false",
-    "and",
-    "or",
-    "not",
-    "ignore",
-    "then",
-    "continue",
-];
-
-/// Keywords that are not reserved (they only mean something in place).
-const PLACE_KEYWORDS: &[&str] = &[
-    "reports_to",
-    "gate",
-    "timeout",
-    "retry",
-    "backoff",
-    "max",
-    "max_concurrent",
-    "check",
-    "forbid",
-    "critical",
-    "next",
-    "given",
-    "expect",
-    "approval",
-    "succeeds",
-    "fails",
-    "after",
-    "status",
-    "step",
-    "escalation",
-];
-
-/// Whether `word` is any keyword of the grammar (reserved or not).
-fn is_keyword(word: &str) -> bool {
-    is_reserved(word) || PLACE_KEYWORDS.contains(&word)
-}
-
-/// Whether `word` is reserved and so cannot name anything.
-pub fn is_reserved(word: &str) -> bool {
-    RESERVED.contains(&word)
 }
 
 fn expected_error(

@@ -12,7 +12,7 @@ const ACTIONS: &[&str] = &["retry", "continue", "escalate", "fail", "abort"];
 /// `on denied => complete "…"`: a statement where a handler's action goes.
 /// `after` is the token before `word` (`=>` or `then`).
 pub fn handler_action(text: &str, pos: usize, word: &str, span: Span) -> Option<Diagnostic> {
-    if !super::errors::is_reserved(word) || ACTIONS.contains(&word) {
+    if !super::keywords::is_reserved(word) || ACTIONS.contains(&word) {
         return None;
     }
     let event = handler_event(text, pos);
