@@ -193,6 +193,57 @@ workflow commit {
 }
 
 #[test]
+fn a_duplicate_binding_is_reported_once() {
+    let text = "\
+signal OPS:COMMIT
+route OPS:COMMIT => commit
+agent RELEASE_MANAGER { task commit task push }
+workflow commit {
+  commit = RELEASE_MANAGER.commit()
+  commit = RELEASE_MANAGER.commit()
+  RELEASE_MANAGER.push(hash: commit.hash)
+}
+";
+    let found = check_text(text);
+    assert_eq!(
+        codes_of(&found),
+        [codes::CHECK_DUPLICATE],
+        "{}",
+        rendered(&found)
+    );
+    insta::assert_snapshot!(rendered(&found));
+}
+
+#[test]
+fn a_time_budget_shared_by_a_group_is_reported_once_with_fitting_advice() {
+    // Three branches under the default 2m task timeout in a 1m group, one
+    // attempt each: one warning naming the three, and no advice about retries.
+    let text = "\
+signal OPS:AUDIT
+route OPS:AUDIT => audit
+agent LINTER { task lint task test task scan }
+workflow audit {
+  parallel gate 100% timeout 1m {
+    LINTER.lint()
+    LINTER.test()
+    LINTER.scan()
+  }
+}
+";
+    let found = check_text(text);
+    let budgets: Vec<&Diagnostic> = found
+        .iter()
+        .filter(|d| d.code == codes::LINT_TIME_BUDGET)
+        .collect();
+    assert_eq!(budgets.len(), 1, "{}", rendered(&found));
+    let d = budgets[0];
+    assert_eq!(d.labels.len(), 4, "three steps and the group's timeout");
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(!help.contains("retr"), "one attempt, yet: {help}");
+    insta::assert_snapshot!(rendered(&found));
+}
+
+#[test]
 fn misspelled_agent_in_the_seed_playbook() {
     // A newcomer edits the real coordinator and misspells one agent name.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/coord_ops.ops");

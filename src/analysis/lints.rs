@@ -18,7 +18,11 @@ use super::walker::mentions;
 pub fn check(playbook: &Playbook, symbols: &Symbols<'_>, out: &mut Vec<Diagnostic>) {
     super::route_lints::check(playbook, out);
     unused(playbook, symbols, out);
-    let mut steps = StepLints { symbols, out };
+    let mut steps = StepLints {
+        symbols,
+        out,
+        budgets: std::collections::HashMap::new(),
+    };
     for workflow in playbook.workflows() {
         let enclosing = workflow
             .timeout
@@ -178,6 +182,16 @@ fn percent(a: u64, b: u64) -> u64 {
 struct StepLints<'s, 'a, 'o> {
     symbols: &'s Symbols<'a>,
     out: &'o mut Vec<Diagnostic>,
+    /// `time_budget_exceeded` warnings with an inherited cause, by cause.
+    budgets: std::collections::HashMap<(usize, usize, u64, String), Budget>,
+}
+
+/// One `time_budget_exceeded` warning that later steps with the same cause
+/// (enclosing timeout, worst case, arithmetic) join instead of repeating.
+struct Budget {
+    index: usize,
+    first: String,
+    steps: usize,
 }
 
 type Enclosing = Option<(u64, Span, &'static str)>;
@@ -301,6 +315,52 @@ impl<'a> StepLints<'_, 'a, '_> {
                     .join(" + ")
             )
         };
+        // Steps whose timeout and retries come from the same defaults share
+        // one cause: one warning for the group or workflow, naming each step.
+        let shared = !matches!(origin, policy::Origin::Step | policy::Origin::Task);
+        let key = (limit_span.start, limit_span.end, budget, arithmetic.clone());
+        if shared {
+            if let Some(seen) = self.budgets.get_mut(&key) {
+                seen.steps += 1;
+                let d = &mut self.out[seen.index];
+                d.message = format!(
+                    "worst case for `{}` and {} other step{}: {arithmetic} = {}, longer than {what} timeout ({})",
+                    seen.first,
+                    seen.steps - 1,
+                    if seen.steps == 2 { "" } else { "s" },
+                    format_duration(budget),
+                    format_duration(limit)
+                );
+                *d = d
+                    .clone()
+                    .with_secondary(step.call.span, "the same worst case");
+                return;
+            }
+        }
+        let source = match origin {
+            policy::Origin::Builtin => " (the default task timeout)",
+            policy::Origin::Coordinator => " (the coordinator's timeout)",
+            policy::Origin::Agent => " (the agent's timeout)",
+            policy::Origin::Step | policy::Origin::Task => "",
+        };
+        let help = if attempts == 1 {
+            format!(
+                "give the task or step a `timeout` of at most {}, or raise the enclosing timeout",
+                format_duration(limit)
+            )
+        } else {
+            "lower the retries (`retry 0` disables them) or the step's timeout, or raise the enclosing timeout".to_string()
+        };
+        if shared {
+            self.budgets.insert(
+                key,
+                Budget {
+                    index: self.out.len(),
+                    first: step_name(step),
+                    steps: 1,
+                },
+            );
+        }
         self.out.push(
             Diagnostic::warning(
                 codes::LINT_TIME_BUDGET,
@@ -311,9 +371,12 @@ impl<'a> StepLints<'_, 'a, '_> {
                     format_duration(limit)
                 ),
             )
-            .with_primary(step.call.span, format!("can take up to {}", format_duration(budget)))
+            .with_primary(
+                step.call.span,
+                format!("can take up to {}{source}", format_duration(budget)),
+            )
             .with_secondary(limit_span, "enclosing timeout")
-            .with_help("lower the retries (`retry 0` disables them) or the step's timeout, or raise the enclosing timeout"),
+            .with_help(help),
         );
     }
 
@@ -355,7 +418,13 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn over_serialized(&mut self, first: &CallStmt, second: &CallStmt) {
         if let Some(binding) = &first.binding {
-            if depends_on(second, &binding.name) {
+            // A second `r = …` is reported as a duplicate; saying it does not
+            // use `r` would only distract from that.
+            let rebinds = second
+                .binding
+                .as_ref()
+                .is_some_and(|b| b.name == binding.name);
+            if rebinds || depends_on(second, &binding.name) {
                 return;
             }
         }

@@ -9,6 +9,8 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::comment_start;
 use super::grammar::Rule;
+use super::hints;
+use super::keywords::{is_keyword, is_reserved};
 use crate::ast::Span;
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -115,74 +117,6 @@ fn is_language_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c.is_ascii_whitespace() || "_{}[]()<>=!~:,.\"#/*%-".contains(c)
 }
 
-const RESERVED: &[&str] = &[
-    "coordinator",
-    "agent",
-    "task",
-    "signal",
-    "route",
-    "workflow",
-    "lock",
-    "test",
-    "on",
-    "if",
-    "else",
-    "when",
-    "parallel",
-    "for",
-    "in",
-    "exclusive",
-    "approve",
-    "abort",
-    "fail",
-    "escalate",
-    "complete",
-    "run",
-    "let",
-    "true",
-    "false",
-    "and",
-    "or",
-    "not",
-    "ignore",
-    "then",
-    "continue",
-];
-
-/// Keywords that are not reserved (they only mean something in place).
-const PLACE_KEYWORDS: &[&str] = &[
-    "reports_to",
-    "gate",
-    "timeout",
-    "retry",
-    "backoff",
-    "max",
-    "max_concurrent",
-    "check",
-    "forbid",
-    "critical",
-    "next",
-    "given",
-    "expect",
-    "approval",
-    "succeeds",
-    "fails",
-    "after",
-    "status",
-    "step",
-    "escalation",
-];
-
-/// Whether `word` is any keyword of the grammar (reserved or not).
-fn is_keyword(word: &str) -> bool {
-    is_reserved(word) || PLACE_KEYWORDS.contains(&word)
-}
-
-/// Whether `word` is reserved and so cannot name anything.
-pub fn is_reserved(word: &str) -> bool {
-    RESERVED.contains(&word)
-}
-
 fn expected_error(
     text: &str,
     pos: usize,
@@ -283,6 +217,36 @@ fn special_case(
     found: &Found,
     found_span: Span,
 ) -> Option<Diagnostic> {
+    let before = previous_token(text, pos);
+    match found {
+        Found::Word(word)
+            if matches!(before.as_deref(), Some("=>" | "then"))
+                && !rules.contains(&Rule::route_target) =>
+        {
+            if let Some(d) = hints::handler_action(text, pos, word, found_span) {
+                return Some(d);
+            }
+        }
+        Found::Word(word) if word == "for" => {
+            if let Some(d) = hints::for_after_settings(text, pos, found_span) {
+                return Some(d);
+            }
+        }
+        Found::Char('/') => {
+            if let Some(d) = hints::slash_comment(text, pos) {
+                return Some(d);
+            }
+        }
+        Found::Char('"') if rules.contains(&Rule::duration) => {
+            return hints::duration_string(text, pos);
+        }
+        Found::Number(_) if rules.contains(&Rule::duration) => {
+            if let Some(d) = hints::bad_duration(text, found_span) {
+                return Some(d);
+            }
+        }
+        _ => {}
+    }
     // `on failure => retry 3`: the count belongs to the step's own policy.
     if negatives.contains(&Rule::integer) && previous_token(text, pos).as_deref() == Some("retry") {
         return Some(

@@ -13,6 +13,8 @@
 
 mod errors;
 mod grammar;
+mod hints;
+mod keywords;
 mod lower;
 mod scan;
 
@@ -26,7 +28,7 @@ use crate::diagnostics::{codes, Diagnostic};
 use crate::source::SourceFile;
 use grammar::{OpsParser, Rule};
 
-pub use errors::is_reserved;
+pub use keywords::is_reserved;
 pub use lower::{parse_duration, INTERNAL, MAX_DURATION_MS};
 
 /// Deepest nesting of brackets, braces and string interpolations.

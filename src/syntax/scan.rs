@@ -87,6 +87,14 @@ pub fn scan(text: &str) -> Option<Diagnostic> {
                 continue;
             }
             b'"' => in_string = Some(i),
+            // `// …` is not a comment, but the parser says so (at the `//`)
+            // better than a lexical error inside the would-be comment.
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && !is_newline(bytes[i]) {
+                    i += 1;
+                }
+                continue;
+            }
             b'/' => match regex_end(bytes, i) {
                 Some(end) => i = end,
                 None => return Some(unterminated_regex(text, i)),
