@@ -26,4 +26,5 @@ mod runs;
 mod runtime_semantics;
 mod set_values;
 mod spans;
+mod stopped_steps;
 mod test_cmd;

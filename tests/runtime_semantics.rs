@@ -896,11 +896,12 @@ fn an_attempt_is_cancelled_at_its_deadline_and_a_late_answer_discarded() {
     let s = step(&result, "s");
     assert_eq!(attempt_outcomes(s), ["timeout", "success"]);
     assert_eq!(s.attempts[0].duration_ms, M);
-    assert_eq!(s.attempts[1].started_ms, M);
+    // `retry 2` without `backoff`: the default 1s before the first retry.
+    assert_eq!(s.attempts[1].started_ms, M + S);
     assert_eq!(s.outputs["v"], json!("on time"));
     assert_eq!(
         result.duration_ms,
-        M + S,
+        M + 2 * S,
         "nobody waits for the late answer"
     );
     let cancelled = cancelled.lock().unwrap().clone();
@@ -1001,7 +1002,15 @@ attempts = [
     let s = step(&result, "s");
     assert_eq!(attempt_outcomes(s), ["timeout", "failure", "success"]);
     assert_eq!(result.status, RunStatus::Complete);
-    assert_eq!(result.duration_ms, M + S);
+    // 1m timeout, default backoff 1s then 2s, 1s latency.
+    assert_eq!(result.duration_ms, M + 4 * S);
+    let retries = events(&result, EventKind::Retry, Some("s"));
+    assert_eq!(
+        retries.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+        [M, M + S]
+    );
+    assert!(retries[0].1.ends_with("in 1s"), "{retries:?}");
+    assert!(retries[1].1.ends_with("in 2s"), "{retries:?}");
 }
 
 #[test]

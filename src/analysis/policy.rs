@@ -119,17 +119,31 @@ pub fn retries_kind(policy: &RetryPolicy, kind: &str) -> bool {
     }
 }
 
+/// The first delay of `retry N` written without `backoff` (ms).
+pub const DEFAULT_BACKOFF_MS: u64 = 1000;
+/// The multiplier of `retry N` written without `backoff`.
+pub const DEFAULT_BACKOFF_FACTOR: f64 = 2.0;
+
 /// The delays before each retry, in milliseconds.
 pub fn backoff_delays(policy: &RetryPolicy) -> Vec<u64> {
     let retries = u32::try_from(policy.retries.value.max(0))
         .unwrap_or(u32::MAX)
         .min(1000);
-    let initial = policy.backoff.as_ref().map_or(0, |b| b.millis) as f64;
+    // No `backoff`: the peers' default (Step Functions' Retry and Temporal's
+    // RetryPolicy): 1s, doubling, each delay capped at 100 × 1s.
+    let (initial, default_factor, default_cap) = match &policy.backoff {
+        Some(b) => (b.millis as f64, DEFAULT_MULTIPLIER, None),
+        None => (
+            DEFAULT_BACKOFF_MS as f64,
+            DEFAULT_BACKOFF_FACTOR,
+            Some(100 * DEFAULT_BACKOFF_MS),
+        ),
+    };
     let factor = policy
         .multiplier
         .as_ref()
-        .map_or(DEFAULT_MULTIPLIER, |m| m.value);
-    let cap = policy.max_delay.as_ref().map(|m| m.millis);
+        .map_or(default_factor, |m| m.value);
+    let cap = policy.max_delay.as_ref().map(|m| m.millis).or(default_cap);
     (0..retries)
         .map(|i| {
             let raw = initial * factor.powi(i32::try_from(i).unwrap_or(i32::MAX));

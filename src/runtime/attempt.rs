@@ -1,6 +1,8 @@
 //! One attempt of an agent task: slots, the request (protocol v1), the
 //! deadline, and what the agent answered, journalled on both ends.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -48,6 +50,9 @@ pub(super) struct Work<'a> {
     pub(super) assignment: Assignment,
     /// Each attempt's timeout.
     pub(super) timeout_ms: u64,
+    /// Set to the send time of the running attempt, for the step's
+    /// [`Abandoned`](super::step::Abandoned) guard.
+    pub(super) spawned: Option<Arc<AtomicU64>>,
 }
 
 impl Engine<'_> {
@@ -76,6 +81,7 @@ impl Engine<'_> {
                 Default::default()
             },
             timeout_ms,
+            spawned: None,
         }
     }
 
@@ -93,6 +99,9 @@ impl Engine<'_> {
             None => None,
         };
         let started = self.now_ms();
+        if let Some(spawned) = &work.spawned {
+            spawned.store(started, Ordering::Relaxed);
+        }
         let cancel = self.cancel.child_token();
         let _stop_on_drop = cancel.clone().drop_guard();
         self.event(

@@ -33,6 +33,8 @@ struct Branch<'a> {
     task: Option<(String, String)>,
     /// Set when the branch first runs; a branch never polled records nothing itself.
     started: Arc<AtomicBool>,
+    /// A single call whose `when` guard is false: skipped even if never polled.
+    skip: bool,
     future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
 }
 
@@ -63,6 +65,18 @@ fn step_name(stmt: &Stmt) -> String {
         Stmt::Approve(a) => a.name.name.clone(),
         other => format!("branch at byte {}", other.span().start),
     }
+}
+
+/// Whether a branch is a single call whose `when` guard is false in `scope`
+/// (the scope the branch starts with, so the call would see the same).
+fn guard_is_false(stmts: &[Stmt], scope: &Scope) -> bool {
+    let [Stmt::Call(c)] = stmts else {
+        return false;
+    };
+    c.options.iter().any(|o| match o {
+        StepOption::When(e) => !super::eval::holds(e, scope),
+        _ => false,
+    })
 }
 
 impl<'p> Engine<'p> {
@@ -176,6 +190,7 @@ impl<'p> Engine<'p> {
                         name,
                         critical: false,
                         task,
+                        skip: guard_is_false(&group.body.stmts, &inner),
                         started: started.clone(),
                         future: self.branch(i, &group.body.stmts, inner, place, started),
                     });
@@ -195,6 +210,7 @@ impl<'p> Engine<'p> {
                         name: step_name(stmt),
                         critical,
                         task,
+                        skip: guard_is_false(std::slice::from_ref(stmt), scope),
                         started: started.clone(),
                         future: self.branch(
                             i,
@@ -236,6 +252,7 @@ impl<'p> Engine<'p> {
         let tasks: Vec<Option<(String, String)>> =
             branches.iter().map(|b| b.task.clone()).collect();
         let started: Vec<Arc<AtomicBool>> = branches.iter().map(|b| b.started.clone()).collect();
+        let skips: Vec<bool> = branches.iter().map(|b| b.skip).collect();
         let mut finished = vec![false; branches.len()];
         let mut running: FuturesUnordered<_> = branches.into_iter().map(|b| b.future).collect();
         let deadline = group
@@ -309,6 +326,12 @@ impl<'p> Engine<'p> {
         self.with_log(|log| log.abandon = None);
         for (index, done) in finished.iter().enumerate() {
             if *done {
+                continue;
+            }
+            // A false guard is a skip, whatever stopped the group first.
+            if skips[index] && !started[index].load(Ordering::Relaxed) {
+                self.skipped(&names[index].0, "task");
+                tally.skipped += 1;
                 continue;
             }
             if timed_out {

@@ -2,6 +2,8 @@
 //! deadline, quality checks, handlers, retries with backoff, and escalation
 //! rules for what stays failed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -75,17 +77,47 @@ pub fn handler_matches(h: &Handler, event: &str, kind: &str, scope: &Scope) -> b
 }
 
 /// Records a step that is dropped before it finishes (a decided gate, a
-/// group timeout, an interrupt), so reports never lose it.
+/// group, workflow or run timeout, an interrupt), so reports never lose it:
+/// the attempts that ended are kept, and the one still running is recorded
+/// with the outcome of what stopped it.
 pub struct Abandoned<'e, 'p> {
     engine: &'e Engine<'p>,
     record: Option<StepRecord>,
+    /// When the running attempt was sent ([`NOT_RUNNING`] between attempts).
+    spawned: Arc<AtomicU64>,
+    /// The running attempt's number.
+    current: u32,
 }
+
+/// `Abandoned::spawned` while no attempt is running.
+pub(super) const NOT_RUNNING: u64 = u64::MAX;
 
 impl<'e, 'p> Abandoned<'e, 'p> {
     pub(super) fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
         Abandoned {
             engine,
             record: Some(record),
+            spawned: Arc::new(AtomicU64::new(NOT_RUNNING)),
+            current: 0,
+        }
+    }
+
+    /// The cell the attempt sets when it is sent (see `Work::spawned`).
+    pub(super) fn spawned(&self) -> Arc<AtomicU64> {
+        self.spawned.clone()
+    }
+
+    /// Attempt `number` is about to run.
+    pub(super) fn begin(&mut self, number: u32) {
+        self.current = number;
+        self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
+    }
+
+    /// An attempt ended: keep it.
+    pub(super) fn ended(&mut self, attempt: &Attempt) {
+        self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
+        if let Some(record) = &mut self.record {
+            record.attempts.push(attempt.clone());
         }
     }
 
@@ -104,6 +136,19 @@ impl Drop for Abandoned<'_, '_> {
         let (timeout, reason) = engine
             .with_log(|log| log.abandon.clone())
             .unwrap_or((false, "interrupted".to_string()));
+        let now = engine.now_ms();
+        let spawned = self.spawned.load(Ordering::Relaxed);
+        if spawned != NOT_RUNNING {
+            record.attempts.push(Attempt {
+                number: self.current,
+                started_ms: spawned,
+                duration_ms: now.saturating_sub(spawned),
+                outcome: if timeout { "timeout" } else { "aborted" }.into(),
+                kind: timeout.then(|| "timeout".to_string()),
+                message: Some(reason.clone()),
+                stderr: Vec::new(),
+            });
+        }
         record.outcome = if timeout {
             StepOutcome::Timeout
         } else {
@@ -111,7 +156,7 @@ impl Drop for Abandoned<'_, '_> {
                 reason: reason.clone(),
             }
         };
-        record.duration_ms = engine.now_ms().saturating_sub(record.started_ms);
+        record.duration_ms = now.saturating_sub(record.started_ms);
         engine.event(super::result::EventKind::Abort, Some(&record.name), reason);
         engine.with_log(|log| log.steps.push(record));
     }
@@ -223,9 +268,11 @@ impl<'p> Engine<'p> {
             .filter_map(StepOption::handler)
             .collect();
 
-        let work = self.work(&name, call, scope, timeout_ms);
+        let mut work = self.work(&name, call, scope, timeout_ms);
+        work.spawned = Some(abandoned.spawned());
         let mut number = 1;
         let (final_kind, final_message) = loop {
+            abandoned.begin(number);
             let (end, info) = self.attempt(&work, number).await;
             let attempt_start = info.started;
             record.simulated |= info.simulated;
@@ -265,6 +312,15 @@ impl<'p> Engine<'p> {
                 }
                 AttemptEnd::Cancelled => {
                     abandoned.disarm();
+                    record.attempts.push(Attempt {
+                        number,
+                        started_ms: attempt_start,
+                        duration_ms: duration,
+                        outcome: "aborted".into(),
+                        kind: None,
+                        message: Some("interrupted".to_string()),
+                        stderr: info.stderr,
+                    });
                     record.outcome = StepOutcome::Aborted {
                         reason: "interrupted".to_string(),
                     };
@@ -300,6 +356,9 @@ impl<'p> Engine<'p> {
                 message: Some(message.clone()),
                 stderr: info.stderr,
             });
+            if let Some(attempt) = record.attempts.last() {
+                abandoned.ended(attempt);
+            }
             let event = if kind == "timeout" {
                 "timeout"
             } else {
