@@ -447,7 +447,7 @@ fn output_is_byte_stable_across_runs() {
             "OPS:AUDIT",
             &[
                 "--scenario",
-                "tests/fixtures/scenarios/audit_decided_early.toml",
+                "tests/fixtures/scenarios/audit_failure_first.toml",
             ],
         ),
         (
