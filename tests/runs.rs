@@ -178,7 +178,7 @@ fn ops_release() {
     assert_eq!(run.result.status, RunStatus::Complete);
     assert_eq!(run.result.summary, "Release 1.4.0 tagged and published.");
     assert_eq!(run.result.gates.len(), 1);
-    has_line(&run.md, "PASSED (2/2 = 100%)");
+    has_line(&run.md, "PASSED (2/2 = 100% ≥ 100%)");
     snapshot("ops_release", &run);
 }
 
@@ -234,7 +234,7 @@ fn ops_agent() {
 fn ops_audit() {
     let run = dry_run("OPS:AUDIT", &[], None);
     assert_eq!(run.result.status, RunStatus::Complete);
-    has_line(&run.md, "PASSED (3/3 = 100%)");
+    has_line(&run.md, "PASSED (3/3 = 100% ≥ 80%)");
     snapshot("ops_audit", &run);
 }
 
@@ -245,8 +245,8 @@ fn ops_audit_without_skills_skips_toolsmith() {
     assert_eq!(step(&run.result, "skills").outcome, StepOutcome::Skipped);
     let gate = &run.result.gates[0];
     assert_eq!((gate.skipped, gate.counted, gate.total), (1, 2, 3));
-    has_line(&run.md, "PASSED (2/2 = 100%)");
-    has_line(&run.md, "**Quality Gate:** PASSED (2/2 = 100%)");
+    has_line(&run.md, "PASSED (2/2 = 100% ≥ 80%)");
+    has_line(&run.md, "**Quality Gate:** PASSED (2/2 = 100% ≥ 80%)");
     has_line(&run.md, "| TOOLSMITH | SKIPPED | - | Guard was false |");
     has_line(&run.md, "**Agents Spawned:** 2");
     snapshot("ops_audit_no_skills", &run);
@@ -359,8 +359,8 @@ fn every_scenario_file_is_run_and_snapshotted() {
 fn audit_one_agent_fails_fails_the_gate_and_escalates() {
     let run = scenario("audit_one_agent_fails");
     assert_eq!(run.result.status, RunStatus::Escalated);
-    has_line(&run.md, "FAILED (2/3 = 67%)");
-    has_line(&run.md, "**Quality Gate:** FAILED (2/3 = 67%)");
+    has_line(&run.md, "FAILED (2/3 = 66.7% < 80%)");
+    has_line(&run.md, "**Quality Gate:** FAILED (2/3 = 66.7% < 80%)");
     has_line(&run.md, "**Type:** QualityGate");
     let gate = &run.result.gates[0];
     assert_eq!(
@@ -379,7 +379,7 @@ fn audit_failure_first_still_waits_for_the_slower_audits() {
     let run = scenario("audit_failure_first");
     assert_eq!(run.result.status, RunStatus::Escalated);
     assert_eq!(run.result.gates[0].decided_at, None);
-    has_line(&run.md, "FAILED (2/3 = 67%)");
+    has_line(&run.md, "FAILED (2/3 = 66.7% < 80%)");
     for name in ["git", "docs"] {
         assert_eq!(step(&run.result, name).outcome, StepOutcome::Success);
     }

@@ -501,10 +501,13 @@ fn parallel_for_over_an_empty_list_fails_its_gate() {
     assert_eq!(result.status, RunStatus::Failed);
     let gate = &result.gates[0];
     assert_eq!((gate.total, gate.counted, gate.passed), (0, 0, false));
-    assert_eq!(gate.line(), "FAILED (0/0 = 0%)");
+    assert_eq!(
+        gate.line(),
+        "FAILED (0/0: no branch counted, 100% needs one)"
+    );
     assert_eq!(
         result.summary,
-        "quality gate of each#1 failed: FAILED (0/0 = 0%)"
+        "quality gate of each#1 failed: FAILED (0/0: no branch counted, 100% needs one)"
     );
 }
 
@@ -537,7 +540,7 @@ outcome = "timeout"
         (1, 2, 3, 3)
     );
     assert_eq!(gate.decided_at, None);
-    assert_eq!(gate.line(), "FAILED (1/3 = 33%)");
+    assert_eq!(gate.line(), "FAILED (1/3 = 33.3% < 100%)");
     assert_eq!(gate_at(&result), [M]);
 }
 
@@ -561,7 +564,7 @@ fn skipped_branches_are_not_counted() {
     );
     assert_eq!(gate.threshold, 100);
     assert!(gate.passed);
-    assert_eq!(gate.line(), "PASSED (2/2 = 100%)");
+    assert_eq!(gate.line(), "PASSED (2/2 = 100% ≥ 100%)");
     // The skipped branch's result is unknown in the payload.
     assert_eq!(result.payload["c"], Value::Null);
 }
@@ -580,7 +583,7 @@ fn zero_counted_branches_fail_the_gate() {
     }
     assert_eq!(
         escalation_title(&result),
-        "Gate failed: 0/0 (FAILED (0/0 = 0%))"
+        "Gate failed: 0/0 (FAILED (0/0: no branch counted, 50% needs one))"
     );
     assert_eq!(result.escalation.as_ref().unwrap().kind, "QualityGate");
 
@@ -602,7 +605,7 @@ outcome = "failure"
     let result = fx.run("GATE:DEFAULT", &[], one);
     let gate = &result.gates[0];
     assert_eq!(gate.threshold, 80, "the coordinator's gate");
-    assert_eq!(gate.line(), "PASSED (4/5 = 80%)");
+    assert_eq!(gate.line(), "PASSED (4/5 = 80% ≥ 80%)");
     assert_eq!(result.status, RunStatus::Partial);
     // Two failures (ALPHA runs two branches) is 3/5 = 60% (fails).
     let two = r#"
@@ -633,7 +636,7 @@ outputs = { report = "ok" }
     let gate = &result.gates[0];
     assert!(gate.passed);
     assert_eq!(gate.failures, 1);
-    assert_eq!(gate.line(), "PASSED (2/3 = 67%)");
+    assert_eq!(gate.line(), "PASSED (2/3 = 66.7% ≥ 60%)");
     // Inside a group, the top-level `on failure(unavailable)` rule does not
     // apply: the gate decides.
     assert!(result.escalation.is_none());
@@ -656,7 +659,7 @@ outcome = "timeout"
         (gate.successes, gate.failures, gate.skipped, gate.counted),
         (1, 1, 1, 2)
     );
-    assert_eq!(gate.line(), "FAILED (1/2 = 50%)");
+    assert_eq!(gate.line(), "FAILED (1/2 = 50% < 100%)");
     assert_eq!(
         events(&result, EventKind::Timeout, Some("b")),
         [(2 * M, "no answer within 2m".to_string())]
@@ -679,7 +682,10 @@ latency = "5s"
     assert_eq!(result.status, RunStatus::Escalated);
     let gate = &result.gates[0];
     // 2/3 = 67% would pass the 50% gate.
-    assert_eq!(gate.line(), "FAILED (2/3 = 67%)");
+    assert_eq!(
+        gate.line(),
+        "FAILED (critical branch `a` failed; 2/3 = 66.7% ≥ 50%)"
+    );
     assert_eq!(gate.critical_failed.as_deref(), Some("a"));
     // A pending critical branch keeps the group open: no early pass at 2/3.
     assert_eq!(gate.decided_at, None);
@@ -1479,7 +1485,7 @@ kind = "unavailable""#,
     );
     // 2/3 = 67% passes the 50% gate; the failure does not reach the rules.
     assert_eq!(result.status, RunStatus::Partial);
-    assert_eq!(result.gates[0].line(), "PASSED (2/3 = 67%)");
+    assert_eq!(result.gates[0].line(), "PASSED (2/3 = 66.7% ≥ 50%)");
     assert!(result.escalation.is_none());
 }
 
