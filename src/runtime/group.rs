@@ -317,7 +317,10 @@ impl<'p> Engine<'p> {
             }
         }
 
-        let passed = !tally.critical_failed && passes(threshold, tally.successes, tally.counted());
+        // No branches at all (an empty `parallel for` list) passes vacuously;
+        // branches that were all skipped still fail (zero counted).
+        let passed = total == 0
+            || (!tally.critical_failed && passes(threshold, tally.successes, tally.counted()));
         let record = GateRecord {
             group: label.clone(),
             threshold,

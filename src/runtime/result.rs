@@ -158,7 +158,9 @@ impl GateRecord {
     /// made it, naming a failed `critical` branch when that decided it.
     pub fn line(&self) -> String {
         let verdict = if self.passed { "PASSED" } else { "FAILED" };
-        let ratio = if self.counted == 0 {
+        let ratio = if self.total == 0 {
+            "no branches".to_string()
+        } else if self.counted == 0 {
             format!("0/0: no branch counted, {}% needs one", self.threshold)
         } else {
             let meets = self.successes * 100 >= self.threshold * self.counted;
