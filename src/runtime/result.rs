@@ -228,8 +228,18 @@ mod gate_line_tests {
             gate(1999, 2000, 100).line(),
             "FAILED (1999/2000 = 99.9% < 100%)"
         );
+        let all_skipped = GateRecord {
+            skipped: 1,
+            total: 1,
+            ..gate(0, 0, 0)
+        };
         assert_eq!(
-            gate(0, 0, 0).line(),
+            gate(0, 0, 80).line(),
+            "FAILED (no branches)",
+            "see group.rs"
+        );
+        assert_eq!(
+            all_skipped.line(),
             "FAILED (0/0: no branch counted, 0% needs one)"
         );
     }
