@@ -86,7 +86,7 @@ fn a_partial_run_exits_3() {
         .code(3)
         .stdout(
             predicate::str::contains("**Status:** PARTIAL\n")
-                .and(predicate::str::contains("PASSED (2/3 = 67%)"))
+                .and(predicate::str::contains("PASSED (2/3 = 66.7% ≥ 60%)"))
                 .and(predicate::str::contains(
                     "### Partial Success\n- c failed: unavailable: skill index unreachable\n",
                 )),
@@ -447,7 +447,7 @@ fn output_is_byte_stable_across_runs() {
             "OPS:AUDIT",
             &[
                 "--scenario",
-                "tests/fixtures/scenarios/audit_decided_early.toml",
+                "tests/fixtures/scenarios/audit_failure_first.toml",
             ],
         ),
         (

@@ -34,7 +34,7 @@ fn every_playbook_test_passes() {
         .current_dir(root())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("test result: 14 passed, 0 failed"));
+        .stdout(predicate::str::contains("test result: 15 passed, 0 failed"));
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn filter_selects_tests_by_name() {
         .current_dir(root())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("test result: 1 passed, 0 failed"));
+        .stdout(predicate::str::contains("test result: 2 passed, 0 failed"));
 }
 
 #[test]

@@ -74,9 +74,6 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
                 if let Some(at) = &g.decided_at {
                     let _ = write!(line, ", decided at {at}");
                 }
-                if let Some(c) = &g.critical_failed {
-                    let _ = write!(line, ", critical `{c}` failed");
-                }
                 if result.gates.len() > 1 {
                     line = format!("{}: {line}", g.group);
                 }

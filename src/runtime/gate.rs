@@ -2,7 +2,8 @@
 //!
 //! A group passes iff `successes × 100 ≥ threshold × counted`, where counted
 //! branches are successes and failures (timeouts count as failures, skipped
-//! branches are not counted). Zero counted branches fail. A failed `critical`
+//! branches are not counted). Zero counted branches fail, but a group with no
+//! branches at all (an empty `parallel for` list) passes vacuously. A failed `critical`
 //! branch fails the group whatever the ratio.
 
 /// Branch results so far.

@@ -1,4 +1,5 @@
-//! `parallel` groups: branches run concurrently, the gate decides.
+//! `parallel` groups: branches run concurrently; once all have ended (or the
+//! group's timeout), the gate decides.
 
 use std::time::Duration;
 
@@ -260,7 +261,9 @@ impl<'p> Engine<'p> {
             .as_ref()
             .map(|t| tokio::time::Instant::now() + Duration::from_millis(t.millis));
         let mut stopped: Option<Terminal> = None;
-        let mut decided_at = None;
+        // The group waits for every branch (or its timeout), then decides:
+        // the seed's gather-then-gate. Nothing decides early by default.
+        let decided_at: Option<String> = None;
         let mut timed_out = false;
         let mut critical_failed = None;
         let mut scopes = Vec::new();
@@ -301,10 +304,6 @@ impl<'p> Engine<'p> {
                 }
             }
             scopes.push(branch_scope);
-            if tally.pending > 0 && tally.settled(threshold).is_some() {
-                decided_at = Some(format!("{}/{total}", total - tally.pending));
-                break;
-            }
         }
         let reason = if timed_out {
             format!(
@@ -376,7 +375,10 @@ impl<'p> Engine<'p> {
             }
         }
 
-        let passed = !tally.critical_failed && passes(threshold, tally.successes, tally.counted());
+        // No branches at all (an empty `parallel for` list) passes vacuously;
+        // branches that were all skipped still fail (zero counted).
+        let passed = total == 0
+            || (!tally.critical_failed && passes(threshold, tally.successes, tally.counted()));
         let record = GateRecord {
             group: label.clone(),
             threshold,

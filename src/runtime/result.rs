@@ -154,20 +154,105 @@ pub struct GateRecord {
 }
 
 impl GateRecord {
-    /// `PASSED (2/2 = 100%)` as in the seed's reports.
+    /// `PASSED (4/5 = 80.0% ≥ 80%)`: the verdict and the comparison that
+    /// made it, naming a failed `critical` branch when that decided it.
     pub fn line(&self) -> String {
-        let percent = if self.counted == 0 {
-            0
+        let verdict = if self.passed { "PASSED" } else { "FAILED" };
+        let ratio = if self.total == 0 {
+            "no branches".to_string()
+        } else if self.counted == 0 {
+            format!("0/0: no branch counted, {}% needs one", self.threshold)
         } else {
-            (self.successes * 200 + self.counted) / (2 * self.counted)
+            let meets = self.successes * 100 >= self.threshold * self.counted;
+            let tenths = percent_tenths(self.successes, self.counted, self.threshold, meets);
+            // Exact percents stay whole (`4/5 = 80%`); others get a tenth.
+            let percent = if (self.successes * 100).is_multiple_of(self.counted) {
+                format!("{}", self.successes * 100 / self.counted)
+            } else {
+                format!("{}.{}", tenths / 10, tenths % 10)
+            };
+            format!(
+                "{}/{} = {}% {} {}%",
+                self.successes,
+                self.counted,
+                percent,
+                if meets { "≥" } else { "<" },
+                self.threshold
+            )
         };
-        format!(
-            "{} ({}/{} = {}%)",
-            if self.passed { "PASSED" } else { "FAILED" },
-            self.successes,
-            self.counted,
-            percent
-        )
+        match &self.critical_failed {
+            Some(name) => format!("{verdict} (critical branch `{name}` failed; {ratio})"),
+            None => format!("{verdict} ({ratio})"),
+        }
+    }
+}
+
+/// `successes / counted` in tenths of a percent, rounded half up, but never
+/// shown at or above the threshold when the comparison fails (79.96% is
+/// `79.9%`, not `80.0%`, below an 80% gate).
+fn percent_tenths(successes: u64, counted: u64, threshold: u64, meets: bool) -> u64 {
+    let rounded = (successes * 2000 + counted) / (2 * counted);
+    if !meets && rounded >= threshold * 10 {
+        (threshold * 10).saturating_sub(1)
+    } else {
+        rounded
+    }
+}
+
+#[cfg(test)]
+mod gate_line_tests {
+    use super::*;
+
+    fn gate(successes: u64, counted: u64, threshold: u64) -> GateRecord {
+        let passed = counted > 0 && successes * 100 >= threshold * counted;
+        GateRecord {
+            group: "w#1".into(),
+            threshold,
+            successes,
+            failures: counted - successes,
+            skipped: 0,
+            counted,
+            total: counted,
+            passed,
+            decided_at: None,
+            critical_failed: None,
+        }
+    }
+
+    #[test]
+    fn the_line_shows_the_comparison() {
+        assert_eq!(gate(2, 3, 67).line(), "FAILED (2/3 = 66.7% < 67%)");
+        assert_eq!(gate(4, 5, 80).line(), "PASSED (4/5 = 80% ≥ 80%)");
+        assert_eq!(gate(2, 2, 100).line(), "PASSED (2/2 = 100% ≥ 100%)");
+        assert_eq!(
+            gate(1999, 2000, 100).line(),
+            "FAILED (1999/2000 = 99.9% < 100%)"
+        );
+        let all_skipped = GateRecord {
+            skipped: 1,
+            total: 1,
+            ..gate(0, 0, 0)
+        };
+        assert_eq!(
+            gate(0, 0, 80).line(),
+            "FAILED (no branches)",
+            "see group.rs"
+        );
+        assert_eq!(
+            all_skipped.line(),
+            "FAILED (0/0: no branch counted, 0% needs one)"
+        );
+    }
+
+    #[test]
+    fn a_critical_verdict_is_named() {
+        let mut g = gate(2, 3, 50);
+        g.passed = false;
+        g.critical_failed = Some("git".into());
+        assert_eq!(
+            g.line(),
+            "FAILED (critical branch `git` failed; 2/3 = 66.7% ≥ 50%)"
+        );
     }
 }
 

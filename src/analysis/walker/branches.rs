@@ -157,7 +157,7 @@ impl<'a> Walker<'a, '_> {
                 )
                 .with_primary(group.body.span, "empty group")
                 .with_help(
-                    "a group with no branches can never pass its gate; add steps or remove it",
+                    "a literal empty group does nothing (only a `parallel for` over an empty list has no branches at run time, and passes); add steps or remove it",
                 ),
             );
         }
