@@ -228,6 +228,7 @@ impl<'a> StepLints<'_, 'a, '_> {
                     }
                 }
                 Stmt::Parallel(p) => {
+                    self.zero_gate(p);
                     if p.each.is_none() {
                         self.strict_gate(p);
                     }
@@ -276,6 +277,23 @@ impl<'a> StepLints<'_, 'a, '_> {
             .with_help(format!(
                 "write `gate 100%` if every branch is required, or lower the gate to {highest}% to tolerate one failure"
             )),
+        );
+    }
+
+    /// `gate 0%`: the group passes even when every branch fails.
+    fn zero_gate(&mut self, group: &crate::ast::ParallelStmt) {
+        let Some(gate) = group.gate.as_ref().filter(|g| g.value == 0) else {
+            return;
+        };
+        self.out.push(
+            Diagnostic::warning(
+                codes::LINT_ZERO_GATE,
+                "`gate 0%` lets this group pass even when every branch fails",
+            )
+            .with_primary(gate.span, "no branch needs to succeed")
+            .with_help(
+                "to need at least one success write `gate 1%`; to require most, drop the gate (the coordinator's, or 80%)",
+            ),
         );
     }
 
@@ -580,5 +598,35 @@ mod tests {
         // visited 2^depth.
         assert_eq!(visits(24), 2 * 24 + 1);
         assert_eq!(visits(12), 2 * 12 + 1);
+    }
+
+    fn codes_for(group: &str) -> Vec<&'static str> {
+        let text = format!(
+            "agent A \"a\" {{\n  task t \"t\" {{ timeout 30s }}\n}}\n\
+             signal GEN:GO \"go\" {{\n  items: list<int> = []\n}}\n\
+             route go: GEN:GO => w\n\
+             workflow w \"w\" {{\n{group}\n}}\n"
+        );
+        let source = crate::source::SourceFile::new("gate.ops", text);
+        let parsed = crate::syntax::parse(&source);
+        let Some(playbook) = parsed.playbook else {
+            panic!("does not parse: {:?}", parsed.diagnostics);
+        };
+        let mut out = Vec::new();
+        let symbols = Symbols::collect(&playbook, &mut out);
+        check(&playbook, &symbols, &mut out);
+        out.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_zero_gate_is_linted_on_both_kinds_of_group() {
+        let each = "parallel for v in signal.items gate 0% {\nA.t(x: v)\n}";
+        assert!(codes_for(each).contains(&codes::LINT_ZERO_GATE));
+        let written = "parallel gate 0% {\na = A.t(x: 1)\nb = A.t(x: 2)\n}";
+        assert!(codes_for(written).contains(&codes::LINT_ZERO_GATE));
+        let one = "parallel for v in signal.items gate 1% {\nA.t(x: v)\n}";
+        assert!(!codes_for(one).contains(&codes::LINT_ZERO_GATE));
+        let none = "parallel for v in signal.items {\nA.t(x: v)\n}";
+        assert!(!codes_for(none).contains(&codes::LINT_ZERO_GATE));
     }
 }

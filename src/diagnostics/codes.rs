@@ -114,6 +114,8 @@ pub const LINT_UNUSED_TASK: &str = "ops::lint::unused_task";
 pub const LINT_UNUSED_WORKFLOW: &str = "ops::lint::unused_workflow";
 /// A gate that fails on the first failed branch.
 pub const LINT_STRICT_GATE: &str = "ops::lint::gate_tolerates_no_failure";
+/// A `gate 0%` that passes a group even when every branch fails.
+pub const LINT_ZERO_GATE: &str = "ops::lint::gate_accepts_all_failures";
 /// A step whose worst-case time exceeds the enclosing timeout.
 pub const LINT_TIME_BUDGET: &str = "ops::lint::time_budget_exceeded";
 /// Escalating on the first failure of a retryable kind.
@@ -201,6 +203,7 @@ code_lists! {
         LINT_UNUSED_TASK,
         LINT_UNUSED_WORKFLOW,
         LINT_STRICT_GATE,
+        LINT_ZERO_GATE,
         LINT_TIME_BUDGET,
         LINT_PREMATURE_ESCALATION,
         LINT_OVER_SERIALIZED,

@@ -88,6 +88,7 @@ explanations! {
     LINT_UNUSED_TASK          => "unused_task",
     LINT_UNUSED_WORKFLOW      => "unused_workflow",
     LINT_STRICT_GATE          => "gate_tolerates_no_failure",
+    LINT_ZERO_GATE            => "gate_accepts_all_failures",
     LINT_TIME_BUDGET          => "time_budget_exceeded",
     LINT_PREMATURE_ESCALATION => "premature_escalation",
     LINT_OVER_SERIALIZED      => "over_serialized",
