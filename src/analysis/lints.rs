@@ -566,6 +566,27 @@ mod tests {
         assert_eq!(percent(2, 3), 67);
     }
 
+    /// Parses a playbook of one agent `A.t`, a signal `GEN:GO` with a list
+    /// `items`, and the workflow `body`, then runs the lints on it.
+    fn lint_workflow(body: &str) -> Vec<Diagnostic> {
+        let text = format!(
+            "agent A \"a\" {{\n  task t \"t\" {{ timeout 30s }}\n}}\n\
+             signal GEN:GO \"go\" {{\n  items: list<int> = []\n}}\n\
+             route go: GEN:GO => w\n\
+             workflow w \"w\" {{\n{body}\n}}\n"
+        );
+        let source = crate::source::SourceFile::new("lints.ops", text);
+        let parsed = crate::syntax::parse(&source);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let Some(playbook) = parsed.playbook else {
+            panic!("does not parse: {body}");
+        };
+        let mut out = Vec::new();
+        let symbols = Symbols::collect(&playbook, &mut out);
+        check(&playbook, &symbols, &mut out);
+        out
+    }
+
     /// Statements the step lints visit in a workflow of `depth` nested
     /// `parallel for` groups (each with one call besides the inner group).
     fn visits(depth: usize) -> usize {
@@ -573,22 +594,8 @@ mod tests {
         for d in 0..depth {
             body = format!("parallel for v{d} in signal.items {{\nA.t(x: 1)\n{body}}}\n");
         }
-        let text = format!(
-            "agent A \"a\" {{\n  task t \"t\" {{ timeout 30s }}\n}}\n\
-             signal GEN:GO \"go\" {{\n  items: list<int> = []\n}}\n\
-             route go: GEN:GO => w\n\
-             workflow w \"w\" {{\n{body}}}\n"
-        );
-        let source = crate::source::SourceFile::new("nested.ops", text);
-        let parsed = crate::syntax::parse(&source);
-        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        let Some(playbook) = parsed.playbook else {
-            panic!("depth {depth} does not parse");
-        };
-        let mut out = Vec::new();
-        let symbols = Symbols::collect(&playbook, &mut out);
         crate::analysis::types::work::take();
-        check(&playbook, &symbols, &mut out);
+        lint_workflow(&body);
         crate::analysis::types::work::take()
     }
 
@@ -601,21 +608,7 @@ mod tests {
     }
 
     fn codes_for(group: &str) -> Vec<&'static str> {
-        let text = format!(
-            "agent A \"a\" {{\n  task t \"t\" {{ timeout 30s }}\n}}\n\
-             signal GEN:GO \"go\" {{\n  items: list<int> = []\n}}\n\
-             route go: GEN:GO => w\n\
-             workflow w \"w\" {{\n{group}\n}}\n"
-        );
-        let source = crate::source::SourceFile::new("gate.ops", text);
-        let parsed = crate::syntax::parse(&source);
-        let Some(playbook) = parsed.playbook else {
-            panic!("does not parse: {:?}", parsed.diagnostics);
-        };
-        let mut out = Vec::new();
-        let symbols = Symbols::collect(&playbook, &mut out);
-        check(&playbook, &symbols, &mut out);
-        out.iter().map(|d| d.code).collect()
+        lint_workflow(group).iter().map(|d| d.code).collect()
     }
 
     #[test]
