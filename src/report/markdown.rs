@@ -1,6 +1,6 @@
 //! The seed's report formats in Markdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use serde_json::Value;
@@ -139,22 +139,19 @@ fn cell(value: &Value) -> String {
 
 /// Agent → its task steps, in the order agents first appeared.
 fn by_agent(result: &RunResult) -> Vec<(String, Vec<&StepRecord>)> {
-    let mut order: Vec<String> = Vec::new();
-    let mut map: BTreeMap<String, Vec<&StepRecord>> = BTreeMap::new();
-    for s in result.steps.iter().filter(|s| s.agent.is_some()) {
-        let agent = s.agent.clone().unwrap_or_default();
-        if !order.contains(&agent) {
-            order.push(agent.clone());
-        }
-        map.entry(agent).or_default().push(s);
+    let mut out: Vec<(String, Vec<&StepRecord>)> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &result.steps {
+        let Some(agent) = s.agent.as_deref() else {
+            continue;
+        };
+        let i = *index.entry(agent).or_insert_with(|| {
+            out.push((agent.to_string(), Vec::new()));
+            out.len() - 1
+        });
+        out[i].1.push(s);
     }
-    order
-        .into_iter()
-        .map(|a| {
-            let steps = map.remove(&a).unwrap_or_default();
-            (a, steps)
-        })
-        .collect()
+    out
 }
 
 /// The seed's "Ops Result" (Result Synthesis Format).
@@ -346,17 +343,26 @@ pub fn quality_report(result: &RunResult, agents: &[String]) -> String {
         out,
         "| Agent | Status | Duration | Notes |\n|-------|--------|----------|-------|"
     );
-    let mut rows: Vec<String> = agents.to_vec();
-    for (agent, _) in &contributions {
-        if !rows.contains(agent) {
-            rows.push(agent.clone());
-        }
-    }
-    for agent in rows {
-        let steps: Vec<&StepRecord> = contributions
+    // Declared agents first, then any other agent that ran; one lookup each.
+    let by_name: BTreeMap<&str, &Vec<&StepRecord>> = contributions
+        .iter()
+        .map(|(a, steps)| (a.as_str(), steps))
+        .collect();
+    let declared: BTreeSet<&str> = agents.iter().map(String::as_str).collect();
+    let rows = agents.iter().chain(
+        contributions
             .iter()
-            .find(|(a, _)| *a == agent)
-            .map(|(_, s)| s.clone())
+            .map(|(a, _)| a)
+            .filter(|a| !declared.contains(a.as_str())),
+    );
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for agent in rows {
+        if !seen.insert(agent.as_str()) {
+            continue;
+        }
+        let steps: Vec<&StepRecord> = by_name
+            .get(agent.as_str())
+            .map(|s| s.to_vec())
             .unwrap_or_default();
         let ran: Vec<&&StepRecord> = steps
             .iter()
