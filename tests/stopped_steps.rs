@@ -23,15 +23,15 @@ attempts = [
 fn run(signal: &str, scenario: &str) -> RunResult {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/stopped.ops");
     let file = coordops::source::load(&path).expect("the fixture loads");
-    let errors: Vec<String> = coordops::analysis::check_source(&file)
+    let checked = coordops::analysis::parse_and_check(&file);
+    let errors: Vec<String> = checked
+        .diagnostics
         .into_iter()
         .filter(|d| d.is_error())
         .map(|d| format!("{}: {}", d.code, d.message))
         .collect();
     assert!(errors.is_empty(), "stopped.ops has errors: {errors:#?}");
-    let playbook = coordops::syntax::parse(&file)
-        .playbook
-        .expect("the fixture parses");
+    let playbook = checked.playbook.expect("the fixture parses");
     let context = context::build(&playbook, signal, &[]).expect("context builds");
     let request = RunRequest {
         playbook: &playbook,
