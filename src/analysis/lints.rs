@@ -313,7 +313,12 @@ impl<'a> StepLints<'_, 'a, '_> {
         let budget = attempts
             .saturating_mul(timeout)
             .saturating_add(delays.iter().fold(0u64, |a, d| a.saturating_add(*d)));
-        if budget <= limit {
+        // A step budget (`within D`) that fits bounds the worst case.
+        if budget <= limit
+            || policy
+                .and_then(|p| p.within.as_ref())
+                .is_some_and(|w| w.millis <= limit)
+        {
             return;
         }
         let arithmetic = if delays.is_empty() || delays.iter().all(|d| *d == 0) {

@@ -79,6 +79,41 @@ pub fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+    within(policy, out);
+}
+
+/// A step budget (`within D`) must leave time for the first retry.
+fn within(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
+    let Some(budget) = &policy.within else {
+        return;
+    };
+    if budget.millis == 0 {
+        out.push(out_of_range(
+            budget.span,
+            "`within 0s`: a budget of zero leaves no time for any attempt".to_string(),
+            "`within D` bounds the step's total time across attempts, from its start; give a positive duration such as `2m`",
+        ));
+        return;
+    }
+    let first = policy
+        .backoff
+        .as_ref()
+        .map_or(super::policy::DEFAULT_BACKOFF_MS, |b| b.millis);
+    if policy.retries.value > 0 && budget.millis <= first {
+        let diagnostic = out_of_range(
+            budget.span,
+            format!(
+                "`within {}` ends before the first retry's delay ({}) does: no retry can ever start",
+                super::policy::format_duration(budget.millis),
+                super::policy::format_duration(first)
+            ),
+            "make the budget longer than the first backoff delay, or drop `within` (each attempt still has its own `timeout`)",
+        );
+        out.push(match &policy.backoff {
+            Some(b) => diagnostic.with_secondary(b.span, "first delay"),
+            None => diagnostic,
+        });
+    }
 }
 
 /// `max_concurrent` must be 1–64.

@@ -31,7 +31,7 @@ pub struct IntLit {
     pub span: Span,
 }
 
-/// `retry N backoff D xF max D on [KIND, …]`
+/// `retry N backoff D xF max D jitter within D on [KIND, …]`
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so `retry 3` allows 4 attempts).
@@ -42,6 +42,12 @@ pub struct RetryPolicy {
     pub multiplier: Option<Multiplier>,
     /// Upper bound on any single delay (`max 30s`).
     pub max_delay: Option<DurationLit>,
+    /// `jitter`: each delay is drawn uniformly between zero and its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Span>,
+    /// `within D`: the step's total budget across attempts, from its start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<DurationLit>,
     /// Failure kinds the policy applies to; empty means the default set.
     pub on: Vec<Ident>,
     /// The whole policy.

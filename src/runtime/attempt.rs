@@ -16,6 +16,7 @@ use super::eval::{eval, Scope};
 use super::protocol::Assignment;
 use super::record::{AttemptEnd as RecordedEnd, AttemptStart, Entry};
 use super::result::EventKind;
+use super::retry::Budget;
 
 /// What one attempt produced besides its end.
 #[derive(Default)]
@@ -26,6 +27,9 @@ pub(super) struct AttemptInfo {
     pub(super) stderr: Vec<String>,
     /// Whether the simulated backend served it.
     pub(super) simulated: bool,
+    /// Whether the step's budget (`within D`), not the attempt's own
+    /// timeout, stopped it.
+    pub(super) budget_out: bool,
 }
 
 /// How one attempt ended.
@@ -50,6 +54,8 @@ pub(super) struct Work<'a> {
     pub(super) assignment: Assignment,
     /// Each attempt's timeout.
     pub(super) timeout_ms: u64,
+    /// The step's budget across attempts (`within D`), if any.
+    pub(super) budget: Option<Budget>,
     /// Set to the send time of the running attempt, for the step's
     /// [`Abandoned`](super::step::Abandoned) guard.
     pub(super) spawned: Option<Arc<AtomicU64>>,
@@ -81,13 +87,14 @@ impl Engine<'_> {
                 Default::default()
             },
             timeout_ms,
+            budget: None,
             spawned: None,
         }
     }
 
     /// Runs one attempt under its deadline.
     pub(super) async fn attempt(&self, work: &Work<'_>, number: u32) -> (AttemptEnd, AttemptInfo) {
-        let (name, call, timeout_ms) = (work.name, work.call, work.timeout_ms);
+        let (name, call) = (work.name, work.call);
         // The coordinator-wide slot first, then the agent's own.
         let _global = match &self.global_slots {
             Some(s) => s.clone().acquire_owned().await.ok(),
@@ -99,6 +106,10 @@ impl Engine<'_> {
             None => None,
         };
         let started = self.now_ms();
+        // The step's budget, when it ends first, bounds the attempt.
+        let left = work.budget.map(|b| b.deadline_ms.saturating_sub(started));
+        let budget_out = left.is_some_and(|l| l < work.timeout_ms);
+        let timeout_ms = left.map_or(work.timeout_ms, |l| l.min(work.timeout_ms));
         if let Some(spawned) = &work.spawned {
             spawned.store(started, Ordering::Relaxed);
         }
@@ -108,10 +119,18 @@ impl Engine<'_> {
             EventKind::Spawn,
             Some(name),
             format!(
-                "{}.{} attempt {number} (timeout {})",
+                "{}.{} attempt {number} (timeout {}{})",
                 call.agent.name,
                 call.task.name,
-                policy::format_duration(timeout_ms)
+                policy::format_duration(work.timeout_ms),
+                match work.budget {
+                    Some(b) if budget_out => format!(
+                        "; the step's budget, {}, ends in {}",
+                        b.label(),
+                        policy::format_duration(timeout_ms)
+                    ),
+                    _ => String::new(),
+                }
             ),
         );
         let request = TaskRequest {
@@ -140,6 +159,7 @@ impl Engine<'_> {
         }
         let mut info = AttemptInfo {
             started,
+            budget_out,
             ..AttemptInfo::default()
         };
         let end = tokio::select! {
@@ -158,7 +178,7 @@ impl Engine<'_> {
                     cancel.cancel();
                     // What the agent wrote before its deadline.
                     info.stderr = tail.lines();
-                    self.event(EventKind::Timeout, Some(name), format!("no answer within {}", policy::format_duration(timeout_ms)));
+                    self.event(EventKind::Timeout, Some(name), timeout_message(work, budget_out));
                     AttemptEnd::Timeout
                 }
             },
@@ -168,7 +188,11 @@ impl Engine<'_> {
             AttemptEnd::Failure { kind, message } => {
                 ("failure", Some(kind.clone()), Some(message.clone()))
             }
-            AttemptEnd::Timeout => ("timeout", None, None),
+            AttemptEnd::Timeout => (
+                "timeout",
+                Some("timeout".to_string()),
+                Some(timeout_message(work, budget_out)),
+            ),
             AttemptEnd::Cancelled => ("aborted", None, None),
         };
         self.note(Entry::AttemptEnd(RecordedEnd {
@@ -182,5 +206,20 @@ impl Engine<'_> {
             stderr: info.stderr.clone(),
         }));
         (end, info)
+    }
+}
+
+/// Why an attempt timed out: its own timeout, or the step's budget.
+pub(super) fn timeout_message(work: &Work<'_>, budget_out: bool) -> String {
+    match work.budget {
+        Some(b) if budget_out => format!(
+            "stopped: the step's budget ({}) ran out before the attempt's timeout ({})",
+            b.label(),
+            policy::format_duration(work.timeout_ms)
+        ),
+        _ => format!(
+            "no answer within {}",
+            policy::format_duration(work.timeout_ms)
+        ),
     }
 }

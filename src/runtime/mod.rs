@@ -11,6 +11,7 @@
 //! The interpreter has no dry-run branches: a dry run is the simulated
 //! backend on tokio's paused clock.
 
+mod abandoned;
 mod approval;
 mod assignment;
 mod attempt;
@@ -29,6 +30,7 @@ pub mod protocol;
 pub mod reach;
 pub mod record;
 pub mod result;
+mod retry;
 pub mod routing;
 pub mod routing_backend;
 mod rules;

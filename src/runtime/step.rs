@@ -2,10 +2,6 @@
 //! deadline, quality checks, handlers, retries with backoff, and escalation
 //! rules for what stays failed.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::{Map, Value};
 
 use crate::analysis::policy::{self, Inherited};
@@ -16,6 +12,7 @@ use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{holds, Scope};
 use super::outputs;
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
+use super::retry::{Plan, Wait};
 
 /// What a step produced.
 #[derive(Clone, Debug)]
@@ -76,91 +73,8 @@ pub fn handler_matches(h: &Handler, event: &str, kind: &str, scope: &Scope) -> b
     event_ok && kind_ok && h.guard.as_ref().is_none_or(|g| holds(g, scope))
 }
 
-/// Records a step that is dropped before it finishes (a decided gate, a
-/// group, workflow or run timeout, an interrupt), so reports never lose it:
-/// the attempts that ended are kept, and the one still running is recorded
-/// with the outcome of what stopped it.
-pub struct Abandoned<'e, 'p> {
-    engine: &'e Engine<'p>,
-    record: Option<StepRecord>,
-    /// When the running attempt was sent ([`NOT_RUNNING`] between attempts).
-    spawned: Arc<AtomicU64>,
-    /// The running attempt's number.
-    current: u32,
-}
-
-/// `Abandoned::spawned` while no attempt is running.
-pub(super) const NOT_RUNNING: u64 = u64::MAX;
-
-impl<'e, 'p> Abandoned<'e, 'p> {
-    pub(super) fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
-        Abandoned {
-            engine,
-            record: Some(record),
-            spawned: Arc::new(AtomicU64::new(NOT_RUNNING)),
-            current: 0,
-        }
-    }
-
-    /// The cell the attempt sets when it is sent (see `Work::spawned`).
-    pub(super) fn spawned(&self) -> Arc<AtomicU64> {
-        self.spawned.clone()
-    }
-
-    /// Attempt `number` is about to run.
-    pub(super) fn begin(&mut self, number: u32) {
-        self.current = number;
-        self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
-    }
-
-    /// An attempt ended: keep it.
-    pub(super) fn ended(&mut self, attempt: &Attempt) {
-        self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
-        if let Some(record) = &mut self.record {
-            record.attempts.push(attempt.clone());
-        }
-    }
-
-    /// The step finished normally: record nothing on drop.
-    pub(super) fn disarm(&mut self) {
-        self.record = None;
-    }
-}
-
-impl Drop for Abandoned<'_, '_> {
-    fn drop(&mut self) {
-        let Some(mut record) = self.record.take() else {
-            return;
-        };
-        let engine = self.engine;
-        let (timeout, reason) = engine
-            .with_log(|log| log.abandon.clone())
-            .unwrap_or((false, "interrupted".to_string()));
-        let now = engine.now_ms();
-        let spawned = self.spawned.load(Ordering::Relaxed);
-        if spawned != NOT_RUNNING {
-            record.attempts.push(Attempt {
-                number: self.current,
-                started_ms: spawned,
-                duration_ms: now.saturating_sub(spawned),
-                outcome: if timeout { "timeout" } else { "aborted" }.into(),
-                kind: timeout.then(|| "timeout".to_string()),
-                message: Some(reason.clone()),
-                stderr: Vec::new(),
-            });
-        }
-        record.outcome = if timeout {
-            StepOutcome::Timeout
-        } else {
-            StepOutcome::Aborted {
-                reason: reason.clone(),
-            }
-        };
-        record.duration_ms = now.saturating_sub(record.started_ms);
-        engine.event(super::result::EventKind::Abort, Some(&record.name), reason);
-        engine.with_log(|log| log.steps.push(record));
-    }
-}
+use super::abandoned::in_backoff;
+pub use super::abandoned::Abandoned;
 
 impl<'p> Engine<'p> {
     pub(super) fn inherited(&self, call: &Call) -> Inherited<'p> {
@@ -260,8 +174,8 @@ impl<'p> Engine<'p> {
         let inherited = self.inherited(call);
         let (timeout_ms, _) = inherited.timeout(&step.options);
         let policy = inherited.retry(&step.options);
-        let retries = policy.map_or(0, |p| u32::try_from(p.retries.value.max(0)).unwrap_or(0));
-        let delays = policy.map(policy::backoff_delays).unwrap_or_default();
+        let plan = Plan::new(policy, started);
+        let retries = plan.retries;
         let handlers: Vec<&Handler> = step
             .options
             .iter()
@@ -270,7 +184,10 @@ impl<'p> Engine<'p> {
 
         let mut work = self.work(&name, call, scope, timeout_ms);
         work.spawned = Some(abandoned.spawned());
+        work.budget = plan.budget;
         let mut number = 1;
+        // Set when the budget, not the count, ended the retries.
+        let mut out_of_budget = false;
         let (final_kind, final_message) = loop {
             abandoned.begin(number);
             let (end, info) = self.attempt(&work, number).await;
@@ -339,7 +256,7 @@ impl<'p> Engine<'p> {
                 }
                 AttemptEnd::Timeout => (
                     "timeout".to_string(),
-                    format!("no answer within {}", policy::format_duration(timeout_ms)),
+                    super::attempt::timeout_message(&work, info.budget_out),
                 ),
                 AttemptEnd::Failure { kind, message } => (kind, message),
             };
@@ -379,6 +296,25 @@ impl<'p> Engine<'p> {
                 .iter()
                 .find(|h| handler_matches(h, event, &kind, &handler_scope));
             let retry_allowed = number <= retries.max(if handler.is_some() { 1 } else { 0 });
+            // The next delay, and whether the step's budget rules the retry out.
+            let delay = plan.delay(&work.key, number);
+            let over = plan.over_budget(self.now_ms(), delay.0);
+            let retrying = match handler {
+                Some(h) => matches!(h.action, HandlerAction::Retry { .. }) && retry_allowed,
+                None => policy.is_some_and(|p| policy::retries_kind(p, &kind)) && number <= retries,
+            };
+            if let (true, Some(budget)) = (retrying, over) {
+                // No retry, so no recovery either.
+                self.no_retry(&name, &kind, number, budget);
+                out_of_budget = true;
+                break (
+                    kind,
+                    format!(
+                        "{message} (not retried: the step's budget, {}, would run out first)",
+                        budget.label()
+                    ),
+                );
+            }
             match handler {
                 Some(h) => {
                     if matches!(h.action, HandlerAction::Retry { .. }) && !retry_allowed {
@@ -422,24 +358,47 @@ impl<'p> Engine<'p> {
                     }
                 }
                 None => {
-                    let retryable = policy.is_some_and(|p| policy::retries_kind(p, &kind));
-                    if !(retryable && number <= retries) {
+                    if !retrying {
                         break (kind, message);
                     }
                 }
             }
-            let delay = delays.get((number - 1) as usize).copied().unwrap_or(0);
-            self.event(
-                EventKind::Retry,
-                Some(&name),
-                format!(
-                    "attempt {} failed ({kind}); retry {number} of {} in {}",
-                    number,
-                    retries.max(1),
-                    policy::format_duration(delay)
-                ),
-            );
-            tokio::time::sleep(Duration::from_millis(delay)).await;
+            // A recovery took time: the budget may have run out meanwhile.
+            if let Some(budget) = plan.over_budget(self.now_ms(), delay.0) {
+                self.no_retry(&name, &kind, number, budget);
+                out_of_budget = true;
+                break (
+                    kind,
+                    format!(
+                        "{message} (not retried: the step's budget, {}, would run out first)",
+                        budget.label()
+                    ),
+                );
+            }
+            abandoned.waiting(number + 1);
+            if let Wait::Interrupted = self
+                .backoff(&name, &kind, number, retries.max(1), delay)
+                .await
+            {
+                abandoned.disarm();
+                let reason = in_backoff("interrupted", number + 1);
+                record.outcome = StepOutcome::Aborted {
+                    reason: reason.clone(),
+                };
+                record.duration_ms = self.now_ms() - started;
+                self.event(EventKind::Abort, Some(&name), reason);
+                let outcome = record.outcome.clone();
+                self.with_log(|log| log.steps.push(record));
+                return (
+                    StepResult {
+                        outcome,
+                        outputs: Map::new(),
+                    },
+                    Flow::Stop(Terminal::Aborted {
+                        reason: "interrupted".to_string(),
+                    }),
+                );
+            }
             number += 1;
         };
         drop(guards);
@@ -462,7 +421,9 @@ impl<'p> Engine<'p> {
             Some(&name),
             format!("{}: {final_message}", final_kind),
         );
-        if number > 1 {
+        // The policy gave up: its count or its budget is used up.
+        let exhausted = number > 1 || out_of_budget;
+        if exhausted {
             if let Some(h) = handlers.iter().find(|h| {
                 h.event.name == "exhausted"
                     && handler_matches(h, "exhausted", &final_kind, &rule_scope)
@@ -488,7 +449,7 @@ impl<'p> Engine<'p> {
             } else {
                 "failure"
             };
-            let events: Vec<&str> = if number > 1 {
+            let events: Vec<&str> = if exhausted {
                 vec!["exhausted", event]
             } else {
                 vec![event]

@@ -43,6 +43,8 @@ const PLACE_KEYWORDS: &[&str] = &[
     "retry",
     "backoff",
     "max",
+    "jitter",
+    "within",
     "max_concurrent",
     "check",
     "forbid",

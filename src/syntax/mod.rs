@@ -327,6 +327,23 @@ mod lowering_tests {
         assert_eq!(r.max_delay.as_ref().map(|d| d.millis), Some(30_000));
         let kinds: Vec<_> = r.on.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(kinds, ["rejected", "timeout"]);
+        assert!(r.jitter.is_none() && r.within.is_none());
+    }
+
+    #[test]
+    fn retry_policy_jitter_and_budget() {
+        let p = playbook("coordinator C { retry 5 backoff 1s x2 jitter within 2m on [network] }");
+        let c = p.coordinators().next().expect("coordinator");
+        let Setting::Retry(r) = &c.settings[0] else {
+            panic!()
+        };
+        assert!(r.jitter.is_some());
+        assert_eq!(r.within.as_ref().map(|d| d.millis), Some(120_000));
+        assert_eq!(r.on.len(), 1);
+        // Both without `backoff` too.
+        let p = playbook("coordinator C { retry 3 jitter }\nagent A { retry 2 within 30s }");
+        let c = p.coordinators().next().expect("coordinator");
+        assert!(matches!(&c.settings[0], Setting::Retry(r) if r.jitter.is_some()));
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub(super) fn retry_policy(pair: Pair<'_, Rule>) -> Lowered<RetryPolicy> {
         backoff: None,
         multiplier: None,
         max_delay: None,
+        jitter: None,
+        within: None,
         on: Vec::new(),
         span,
     };
@@ -70,6 +72,14 @@ pub(super) fn retry_policy(pair: Pair<'_, Rule>) -> Lowered<RetryPolicy> {
             m.next(Rule::kw_max)?;
             policy.max_delay = Some(duration(m.next(Rule::duration)?)?);
         }
+    }
+    if let Some(jitter) = c.optional(Rule::retry_jitter) {
+        policy.jitter = Some(span_of(&jitter));
+    }
+    if let Some(within) = c.optional(Rule::retry_within) {
+        let mut w = Cursor::new(within);
+        w.next(Rule::kw_within)?;
+        policy.within = Some(duration(w.next(Rule::duration)?)?);
     }
     if let Some(on) = c.optional(Rule::retry_on) {
         let mut o = Cursor::new(on);
