@@ -403,6 +403,9 @@ impl<'a> StepLints<'_, 'a, '_> {
         );
     }
 
+    /// A `failure` handler that ends the step (`escalate`, `fail`, `abort`,
+    /// `continue`) on a kind the retry policy would retry: handlers come
+    /// first, so the retries never happen.
     fn premature_escalation(&mut self, step: &CallStmt) {
         let inherited = self.inherited(&step.call);
         // The effective policy only: a step, task or agent that says
@@ -417,25 +420,37 @@ impl<'a> StepLints<'_, 'a, '_> {
             let StepOption::Handler(h) = option else {
                 continue;
             };
-            if h.event.name != "failure"
-                || h.recovery.is_some()
-                || !matches!(h.action, HandlerAction::Escalate(_))
-            {
+            if h.event.name != "failure" || h.recovery.is_some() {
                 continue;
             }
-            if let Some(kind) = retryable_kind(h, Some(policy)) {
-                let why = "its retries never happen";
-                self.out.push(
-                    Diagnostic::warning(
-                        codes::LINT_PREMATURE_ESCALATION,
-                        format!("escalates on the first `{kind}` failure, which is recoverable: {why}"),
-                    )
-                    .with_primary(h.span, "escalates at once")
+            let what = match &h.action {
+                HandlerAction::Escalate(_) => "escalates",
+                HandlerAction::Fail(_) => "fails the run",
+                HandlerAction::Abort(_) => "aborts the run",
+                HandlerAction::Continue { .. } => "gives up on the step",
+                HandlerAction::Retry { .. } => continue,
+            };
+            let Some(kind) = retryable_kind(h, Some(policy)) else {
+                continue;
+            };
+            let rewrite = exhausted_rewrite(h, policy);
+            let message = if matches!(h.action, HandlerAction::Escalate(_)) {
+                format!("escalates on the first `{kind}` failure, which is recoverable: its retries never happen")
+            } else {
+                format!("{what} on the first `{kind}` failure, which the retry policy would retry: its retries never happen")
+            };
+            let recover = if matches!(h.action, HandlerAction::Escalate(_)) {
+                format!(", or recover first: `on failure({kind}) => AGENT.fix() then retry`")
+            } else {
+                String::new()
+            };
+            self.out.push(
+                Diagnostic::warning(codes::LINT_PREMATURE_ESCALATION, message)
+                    .with_primary(h.span, format!("{what} before any retry"))
                     .with_help(format!(
-                        "try recovery first: `on exhausted({kind}) => escalate …` escalates after the retries, or `on failure({kind}) => AGENT.fix() then retry`"
+                        "a step's handlers run before its retry policy; to act once the retries are used up (as a Step Functions `Catch` after its `Retry`), write `{rewrite}`{recover}"
                     )),
-                );
-            }
+            );
         }
     }
 
@@ -532,6 +547,45 @@ fn retryable_kind(handler: &Handler, policy: Option<&crate::ast::RetryPolicy>) -
         .iter()
         .find(|k| policy::retries_kind(policy, &k.name))
         .map(|k| k.name.clone())
+}
+
+/// `on exhausted(KINDS) => ACTION`: the handler rewritten to fire after the
+/// retries, for the kinds the policy retries (the others keep `failure`).
+fn exhausted_rewrite(h: &Handler, policy: &crate::ast::RetryPolicy) -> String {
+    let kinds: Vec<&str> = h
+        .kinds
+        .iter()
+        .filter(|k| policy::retries_kind(policy, &k.name))
+        .map(|k| k.name.as_str())
+        .collect();
+    let kinds = if kinds.is_empty() {
+        String::new()
+    } else {
+        format!("({})", kinds.join(", "))
+    };
+    let guard = if h.guard.is_some() { " when …" } else { "" };
+    let text = |s: &crate::ast::StrLit| {
+        s.as_plain()
+            .filter(|t| !t.contains(['{', '}', '"', '\\']) && !t.contains(char::is_control))
+            .map_or_else(|| "\"…\"".to_string(), |t| format!("\"{t}\""))
+    };
+    let action = match &h.action {
+        HandlerAction::Escalate(e) => format!(
+            "escalate {} {}{}",
+            e.kind.name,
+            text(&e.title),
+            if e.details.is_some() { " { … }" } else { "" }
+        ),
+        HandlerAction::Fail(f) => format!(
+            "fail {}{}",
+            text(&f.message),
+            if f.details.is_some() { " { … }" } else { "" }
+        ),
+        HandlerAction::Abort(a) => format!("abort {}", text(&a.reason)),
+        HandlerAction::Continue { .. } => "continue".to_string(),
+        HandlerAction::Retry { .. } => "retry".to_string(),
+    };
+    format!("on exhausted{kinds}{guard} => {action}")
 }
 
 /// Whether a step mentions `name` anywhere (arguments, guard, handlers).

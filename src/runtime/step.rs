@@ -428,14 +428,17 @@ impl<'p> Engine<'p> {
                 h.event.name == "exhausted"
                     && handler_matches(h, "exhausted", &final_kind, &rule_scope)
             }) {
-                let terminal = self.handler_terminal(&h.action, &rule_scope);
-                return self.finish_failed(
-                    record,
-                    final_kind,
-                    final_message,
-                    started,
-                    Flow::Stop(terminal),
-                );
+                // As for rules: the recovery runs, then the action.
+                if let Some(recovery) = &h.recovery {
+                    self.recovery(&name, recovery, &rule_scope).await;
+                }
+                let flow = match &h.action {
+                    // Handled after the retries (a Step Functions `Catch` to
+                    // the next state): the workflow goes on.
+                    HandlerAction::Continue { .. } => Flow::Continue,
+                    action => Flow::Stop(self.handler_terminal(action, &rule_scope)),
+                };
+                return self.finish_failed(record, final_kind, final_message, started, flow);
             }
         }
         let flow = if place.in_group {

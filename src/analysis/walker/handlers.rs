@@ -84,6 +84,18 @@ impl<'a> Walker<'a, '_> {
                     ),
                 );
             }
+            HandlerAction::Retry { span } if event.name == "exhausted" => {
+                self.out.push(
+                    Diagnostic::error(
+                        codes::CHECK_INVALID_HANDLER,
+                        "`on exhausted => retry`: the retries are already used up",
+                    )
+                    .with_primary(*span, "no retry is left")
+                    .with_help(
+                        "raise the policy's `retry N`, or end the step with `continue`, `escalate`, `fail` or `abort`",
+                    ),
+                );
+            }
             HandlerAction::Retry { .. } | HandlerAction::Continue { .. } => {}
             HandlerAction::Escalate(e) => self.escalate(e, &env),
             HandlerAction::Fail(f) => {

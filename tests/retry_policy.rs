@@ -1,0 +1,257 @@
+//! Retry policies on the simulated backend (virtual time): full jitter,
+//! deterministic per run id, step and attempt; a step's budget across
+//! attempts (`within D`) that stops retries and running attempts; `on
+//! exhausted` after the budget or the count; an interrupt during a backoff
+//! starts no attempt.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
+use coordops::runtime::simulated::Scenario;
+use coordops::runtime::{context, simulate, RunRequest};
+
+const S: u64 = 1000;
+
+/// Every attempt of `WORKER.flaky` fails (`network`) after `latency`.
+fn always_failing(latency: &str) -> String {
+    format!(
+        "[task.\"WORKER.flaky\"]\noutcome = \"failure\"\nkind = \"network\"\nmessage = \"reset\"\nlatency = \"{latency}\"\n"
+    )
+}
+
+fn run_as(run_id: &str, signal: &str, scenario: &str) -> RunResult {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/retry_policy.ops");
+    let file = coordops::source::load(&path).expect("the fixture loads");
+    let checked = coordops::analysis::parse_and_check(&file);
+    let problems: Vec<String> = checked
+        .diagnostics
+        .iter()
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
+    assert!(problems.is_empty(), "retry_policy.ops: {problems:#?}");
+    let playbook = checked.playbook.expect("the fixture parses");
+    let context = context::build(&playbook, signal, &[]).expect("context builds");
+    let request = RunRequest {
+        playbook: &playbook,
+        source: Some(&file),
+        signal: signal.to_string(),
+        context,
+        run_id: run_id.to_string(),
+        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
+    };
+    let scenario = Scenario::parse(scenario).expect("the scenario parses");
+    simulate(request, scenario, None, |_| {}).expect("the run runs")
+}
+
+fn run(signal: &str, scenario: &str) -> RunResult {
+    run_as("retry", signal, scenario)
+}
+
+fn step<'r>(result: &'r RunResult, name: &str) -> &'r StepRecord {
+    let found: Vec<&StepRecord> = result.steps.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "one `{name}` in {:?}", result.steps);
+    found[0]
+}
+
+/// The delays between one attempt's end and the next one's start.
+fn gaps(s: &StepRecord) -> Vec<u64> {
+    s.attempts
+        .windows(2)
+        .map(|w| w[1].started_ms - (w[0].started_ms + w[0].duration_ms))
+        .collect()
+}
+
+fn events(result: &RunResult, kind: EventKind) -> Vec<&str> {
+    result
+        .events
+        .iter()
+        .filter(|e| e.kind == kind)
+        .map(|e| e.detail.as_str())
+        .collect()
+}
+
+// ── jitter ──────────────────────────────────────────────────────────────
+
+#[test]
+fn jittered_delays_stay_within_their_backoff_and_are_reported_as_waited() {
+    let result = run("RETRY:JITTER", &always_failing("0s"));
+    let s = step(&result, "s");
+    assert_eq!(s.attempts.len(), 6, "{s:?}");
+    let waited = gaps(s);
+    // `backoff 2s x2 max 30s`: 2s, 4s, 8s, 16s, 30s before jitter.
+    for (gap, cap) in waited.iter().zip([2, 4, 8, 16, 30]) {
+        assert!(*gap <= cap * S, "{waited:?}");
+    }
+    assert_ne!(waited, [2 * S, 4 * S, 8 * S, 16 * S, 30 * S], "jittered");
+    // The RETRY events give the delays actually waited.
+    let retries = events(&result, EventKind::Retry);
+    assert_eq!(retries.len(), 5);
+    for (detail, gap) in retries.iter().zip(&waited) {
+        let shown = coordops::analysis::policy::format_duration(*gap);
+        assert!(
+            detail.contains(&format!(" in {shown} (jittered, up to ")),
+            "{detail} / {shown}"
+        );
+    }
+}
+
+#[test]
+fn the_same_run_id_gives_the_same_report_byte_for_byte() {
+    let scenario = always_failing("1s");
+    let first = run("RETRY:JITTER", &scenario);
+    let again = run("RETRY:JITTER", &scenario);
+    assert_eq!(
+        coordops::report::render_json(&first),
+        coordops::report::render_json(&again)
+    );
+    let agents = vec!["WORKER".to_string()];
+    assert_eq!(
+        coordops::report::render_markdown(&first, &agents),
+        coordops::report::render_markdown(&again, &agents)
+    );
+}
+
+#[test]
+fn another_run_id_draws_other_delays() {
+    let scenario = always_failing("0s");
+    let one = gaps(step(&run_as("run-a", "RETRY:JITTER", &scenario), "s"));
+    let other = gaps(step(&run_as("run-b", "RETRY:JITTER", &scenario), "s"));
+    assert_ne!(one, other);
+}
+
+#[test]
+fn two_steps_calling_the_same_task_draw_their_own_delays() {
+    let result = run("RETRY:TWICE", &always_failing("0s"));
+    let (a, b) = (gaps(step(&result, "a")), gaps(step(&result, "b")));
+    assert_eq!(a.len(), 3);
+    assert!(a.iter().chain(&b).all(|g| *g <= 10 * S));
+    assert_ne!(a, b, "the step's identity is part of the seed");
+}
+
+// ── the budget (`within`) ───────────────────────────────────────────────
+
+#[test]
+fn no_retry_starts_when_its_delay_would_end_past_the_budget() {
+    // Attempts fail after 20s; `backoff 10s within 1m`: attempt 1 at 0-20s,
+    // attempt 2 at 30-50s; a third would start at 60s, the budget's end.
+    let result = run("RETRY:BUDGET", &always_failing("20s"));
+    let s = step(&result, "s");
+    let starts: Vec<u64> = s.attempts.iter().map(|a| a.started_ms).collect();
+    assert_eq!(starts, [0, 30 * S], "{s:?}");
+    let retries = events(&result, EventKind::Retry);
+    assert_eq!(
+        retries.last().copied(),
+        Some("attempt 2 failed (network); no retry: the step's budget (`within 1m`) would run out first")
+    );
+    // The budget gave up for the policy: `on exhausted` applies.
+    assert_eq!(result.status, RunStatus::Escalated);
+    let escalation = result.escalation.as_ref().expect("escalated");
+    assert_eq!(
+        escalation.title,
+        "gave up after 2 attempts: reset (not retried: the step's budget, `within 1m`, would run out first)"
+    );
+    let StepOutcome::Failure { kind, message } = &s.outcome else {
+        panic!("{s:?}")
+    };
+    assert_eq!(kind, "network");
+    assert!(message.contains("`within 1m`"), "{message}");
+}
+
+#[test]
+fn an_attempt_running_when_the_budget_ends_is_stopped_as_a_timeout() {
+    // Attempts fail after 20s; `backoff 1s within 30s`: attempt 2 starts at
+    // 21s and is stopped at 30s, before its own 1m timeout.
+    let result = run("RETRY:INFLIGHT", &always_failing("20s"));
+    let s = step(&result, "s");
+    assert_eq!(s.outcome, StepOutcome::Timeout);
+    assert_eq!(s.attempts.len(), 2, "no attempt after the budget: {s:?}");
+    let last = &s.attempts[1];
+    assert_eq!(
+        (last.started_ms, last.duration_ms, last.outcome.as_str()),
+        (21 * S, 9 * S, "timeout")
+    );
+    assert_eq!(last.kind.as_deref(), Some("timeout"));
+    assert_eq!(
+        last.message.as_deref(),
+        Some("stopped: the step's budget (`within 30s`) ran out before the attempt's timeout (1m)")
+    );
+    let spawns = events(&result, EventKind::Spawn);
+    assert_eq!(
+        spawns[1],
+        "WORKER.flaky attempt 2 (timeout 1m; the step's budget, `within 30s`, ends in 9s)"
+    );
+    assert_eq!(
+        events(&result, EventKind::Timeout),
+        [last.message.as_deref().unwrap_or_default()]
+    );
+    assert_eq!(result.duration_ms, 30 * S);
+}
+
+#[test]
+fn exhausted_applies_when_the_budget_rules_out_even_the_first_retry() {
+    // Attempt 1 fails at 10s; the 20s delay would end at 30s, past 25s.
+    let result = run("RETRY:FIRST", &always_failing("10s"));
+    let s = step(&result, "s");
+    assert_eq!(s.attempts.len(), 1);
+    assert_eq!(result.status, RunStatus::Failed);
+    assert_eq!(result.summary, "network still down after 1 attempt(s)");
+}
+
+#[test]
+fn exhausted_continue_goes_on_after_the_retries_like_a_catch() {
+    let result = run("RETRY:CATCH", &always_failing("0s"));
+    assert_eq!(step(&result, "s").attempts.len(), 3);
+    assert_eq!(
+        step(&result, "WORKER.other").outcome,
+        StepOutcome::Success,
+        "the workflow went on"
+    );
+    assert_eq!(result.summary, "done");
+}
+
+// ── an interrupt during a backoff ───────────────────────────────────────
+
+const FAIL_THEN_SLOW: &str = r#"
+[task."WORKER.flaky"]
+attempts = [
+  { outcome = "failure", kind = "network", message = "reset", latency = "5s" },
+  { latency = "50s" },
+]
+"#;
+
+fn interrupted_at(at: &str) -> RunResult {
+    run(
+        "RETRY:BACKOFF",
+        &format!("interrupt_after = \"{at}\"\n{FAIL_THEN_SLOW}"),
+    )
+}
+
+#[test]
+fn an_interrupt_during_a_backoff_starts_no_attempt() {
+    // The backoff runs from 5s to 6s; interrupted inside it and exactly at
+    // its end (when the next attempt was due).
+    for at in ["5500ms", "6s"] {
+        let result = interrupted_at(at);
+        assert_eq!(result.status, RunStatus::Aborted, "{at}");
+        let s = step(&result, "s");
+        assert_eq!(s.attempts.len(), 1, "{at}: {s:?}");
+        assert_eq!(
+            s.outcome,
+            StepOutcome::Aborted {
+                reason: "interrupted during the backoff, before attempt 2 started".into()
+            },
+            "{at}"
+        );
+        assert_eq!(events(&result, EventKind::Spawn).len(), 1, "{at}");
+    }
+}
+
+#[test]
+fn an_interrupt_after_the_backoff_stops_the_running_attempt() {
+    let result = interrupted_at("6001ms");
+    let s = step(&result, "s");
+    assert_eq!(s.attempts.len(), 2);
+    assert_eq!(s.attempts[1].outcome, "aborted");
+}
