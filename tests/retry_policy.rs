@@ -255,3 +255,121 @@ fn an_interrupt_after_the_backoff_stops_the_running_attempt() {
     assert_eq!(s.attempts.len(), 2);
     assert_eq!(s.attempts[1].outcome, "aborted");
 }
+
+// ── check: ranges and lints ─────────────────────────────────────────────
+
+mod check {
+    use coordops::analysis::check_source;
+    use coordops::diagnostics::{codes, render_all, Diagnostic, RenderOptions};
+    use coordops::source::SourceFile;
+
+    /// A playbook whose one step carries `options`, under `coordinator`.
+    fn checked(coordinator: &str, options: &str) -> Vec<Diagnostic> {
+        let text = format!(
+            "coordinator C {{\n  reports_to O\n  {coordinator}\n}}\n\
+             agent A {{ task t }}\n\
+             signal X:Y\n\
+             route X:Y => w\n\
+             workflow w {{\n  A.t()\n{options}\n  complete \"done\"\n}}\n"
+        );
+        check_source(&SourceFile::new("retry.ops", text))
+    }
+
+    fn codes(found: &[Diagnostic]) -> Vec<&'static str> {
+        found.iter().map(|d| d.code).collect()
+    }
+
+    fn rendered(found: &[Diagnostic]) -> String {
+        render_all(
+            found,
+            RenderOptions {
+                color: false,
+                width: 80,
+            },
+        )
+    }
+
+    #[test]
+    fn jitter_and_a_budget_check_clean() {
+        for policy in [
+            "retry 3 backoff 2s x2 max 30s jitter within 2m on [network]",
+            "retry 3 jitter",
+            "retry 3 within 2m",
+            "retry 0 within 1s",
+        ] {
+            assert!(checked(policy, "").is_empty(), "{policy}");
+        }
+    }
+
+    #[test]
+    fn a_budget_of_zero_is_out_of_range() {
+        let found = checked("retry 3 backoff 2s within 0s", "");
+        assert_eq!(codes(&found), [codes::CHECK_OUT_OF_RANGE]);
+        insta::assert_snapshot!("within_zero", rendered(&found));
+    }
+
+    #[test]
+    fn a_budget_that_ends_before_the_first_delay_is_out_of_range() {
+        let found = checked("retry 3 backoff 2s x2 within 2s", "");
+        assert_eq!(codes(&found), [codes::CHECK_OUT_OF_RANGE]);
+        insta::assert_snapshot!("within_before_first_delay", rendered(&found));
+        // The default first delay is 1s.
+        let found = checked("retry 3 within 1s", "");
+        assert_eq!(codes(&found), [codes::CHECK_OUT_OF_RANGE]);
+        assert!(found[0].message.contains("(1s)"), "{}", found[0].message);
+        assert!(checked("retry 3 within 1001ms", "").is_empty());
+    }
+
+    #[test]
+    fn a_budget_that_fits_the_workflow_timeout_silences_the_time_budget_lint() {
+        let text = |policy: &str| {
+            format!(
+                "agent A {{ task t {{ timeout 1m }} }}\nsignal X:Y\nroute X:Y => w\n\
+                 workflow w timeout 2m {{\n  A.t() {policy}\n  complete \"done\"\n}}\n"
+            )
+        };
+        let lint = |policy: &str| codes(&check_source(&SourceFile::new("b.ops", text(policy))));
+        assert_eq!(lint("retry 3"), [codes::LINT_TIME_BUDGET]);
+        assert!(lint("retry 3 within 2m").is_empty());
+        assert_eq!(lint("retry 3 within 3m"), [codes::LINT_TIME_BUDGET]);
+    }
+
+    #[test]
+    fn fail_abort_and_continue_that_pre_empt_the_policy_are_linted_with_the_rewrite() {
+        let coordinator = "retry 3 backoff 2s x2 on [rejected, network]";
+        let found = checked(
+            coordinator,
+            "    on failure(rejected) => fail \"Push rejected\"\n\
+             \x20   on failure(network, unavailable) => abort \"offline\"\n\
+             \x20   on failure => continue",
+        );
+        assert_eq!(codes(&found), [codes::LINT_PREMATURE_ESCALATION; 3]);
+        insta::assert_snapshot!("handlers_pre_empt_retries", rendered(&found));
+        let helps: Vec<&str> = found.iter().filter_map(|d| d.help.as_deref()).collect();
+        assert!(helps[0].contains("`on exhausted(rejected) => fail \"Push rejected\"`"));
+        // Only the kinds the policy retries move to `exhausted`.
+        assert!(helps[1].contains("`on exhausted(network) => abort \"offline\"`"));
+        assert!(helps[2].contains("`on exhausted => continue`"));
+    }
+
+    #[test]
+    fn handlers_the_policy_does_not_pre_empt_are_not_linted() {
+        let coordinator = "retry 3 on [rejected]";
+        for options in [
+            "    on failure(unavailable) => fail \"down\"",
+            "    on exhausted(rejected) => fail \"still rejected\"",
+            "    on failure(rejected) => A.t() then retry",
+            "    on failure(rejected) => A.t() then fail \"fixed nothing\"",
+        ] {
+            assert!(checked(coordinator, options).is_empty(), "{options}");
+        }
+        assert!(checked("retry 0", "    on failure => fail \"no\"").is_empty());
+    }
+
+    #[test]
+    fn exhausted_cannot_retry() {
+        let found = checked("retry 2", "    on exhausted => retry");
+        assert_eq!(codes(&found), [codes::CHECK_INVALID_HANDLER]);
+        insta::assert_snapshot!("exhausted_retry", rendered(&found));
+    }
+}

@@ -103,7 +103,7 @@ fn within(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
         let diagnostic = out_of_range(
             budget.span,
             format!(
-                "`within {}` ends before the first retry's delay ({}) does: no retry can ever start",
+                "`within {}` is no longer than the first retry's delay ({}): no retry can ever start",
                 super::policy::format_duration(budget.millis),
                 super::policy::format_duration(first)
             ),
