@@ -200,6 +200,17 @@ fn exhausted_applies_when_the_budget_rules_out_even_the_first_retry() {
 }
 
 #[test]
+fn exhausted_rules_apply_when_the_budget_rules_out_the_first_retry() {
+    let scenario =
+        "[task.\"WORKER.flaky\"]\noutcome = \"failure\"\nkind = \"quota\"\nlatency = \"10s\"\n";
+    let result = run("RETRY:RULE", scenario);
+    assert_eq!(step(&result, "s").attempts.len(), 1);
+    assert_eq!(result.status, RunStatus::Escalated);
+    let escalation = result.escalation.as_ref().expect("escalated");
+    assert_eq!(escalation.title, "quota still exhausted after 1 attempt(s)");
+}
+
+#[test]
 fn exhausted_continue_goes_on_after_the_retries_like_a_catch() {
     let result = run("RETRY:CATCH", &always_failing("0s"));
     assert_eq!(step(&result, "s").attempts.len(), 3);
@@ -209,6 +220,77 @@ fn exhausted_continue_goes_on_after_the_retries_like_a_catch() {
         "the workflow went on"
     );
     assert_eq!(result.summary, "done");
+}
+
+#[test]
+fn jitter_applies_to_the_default_delays() {
+    // `retry 4` without `backoff`: 1s, 2s, 4s, 8s, each drawn up to that.
+    let result = run("RETRY:DEFAULT", &always_failing("0s"));
+    let waited = gaps(step(&result, "s"));
+    assert_eq!(waited.len(), 4);
+    for (gap, cap) in waited.iter().zip([1, 2, 4, 8]) {
+        assert!(*gap <= cap * S, "{waited:?}");
+    }
+    assert_ne!(waited, [S, 2 * S, 4 * S, 8 * S], "jittered");
+}
+
+#[test]
+fn the_budget_counts_from_the_step_start_lock_wait_included() {
+    // `holder` keeps the lock 20s; `s` waits for it, fails at 25s, retries
+    // at 26s and is stopped at 30s, 30s after the step began.
+    let scenario = format!(
+        "{}[task.\"WORKER.other\"]\nlatency = \"20s\"\n",
+        always_failing("5s")
+    );
+    let result = run("RETRY:LOCKED", &scenario);
+    let s = step(&result, "s");
+    assert_eq!(s.started_ms, 0);
+    let attempts: Vec<(u64, u64, &str)> = s
+        .attempts
+        .iter()
+        .map(|a| (a.started_ms, a.duration_ms, a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [(20 * S, 5 * S, "failure"), (26 * S, 4 * S, "timeout")],
+        "{s:?}"
+    );
+    assert_eq!(s.outcome, StepOutcome::Timeout);
+}
+
+#[test]
+fn an_exhausted_handler_runs_its_recovery_first() {
+    let result = run("RETRY:RECOVER", &always_failing("0s"));
+    assert_eq!(step(&result, "s").attempts.len(), 2);
+    let recovery = step(&result, "WORKER.other (recovery for s)");
+    assert_eq!(recovery.outcome, StepOutcome::Success);
+    assert_eq!(result.status, RunStatus::Failed);
+    assert_eq!(result.summary, "gave up after 2 attempts");
+}
+
+#[test]
+fn a_dry_run_with_jitter_prints_the_same_report_twice() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let scenario = dir.path().join("scenario.toml");
+    std::fs::write(&scenario, always_failing("1s")).expect("written");
+    let report = || {
+        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["dry-run", "tests/fixtures/runtime/retry_policy.ops"])
+            .args(["--signal", "RETRY:JITTER", "--scenario"])
+            .arg(&scenario)
+            .args(["-v", "--color", "never"])
+            .output()
+            .expect("runs");
+        (output.stdout, output.stderr)
+    };
+    let (first, log) = report();
+    assert!(
+        String::from_utf8_lossy(&log).contains("(jittered, up to 30s)"),
+        "{}",
+        String::from_utf8_lossy(&log)
+    );
+    assert_eq!((first, log), report());
 }
 
 // ── an interrupt during a backoff ───────────────────────────────────────
@@ -299,6 +381,15 @@ mod check {
         ] {
             assert!(checked(policy, "").is_empty(), "{policy}");
         }
+    }
+
+    #[test]
+    fn the_step_functions_port_in_the_reference_checks_clean() {
+        let text = "agent SITE { task deploy }\nsignal X:Y\nroute X:Y => w\n\
+                    workflow w {\n  SITE.deploy() retry 3 backoff 2s x2 max 30s jitter on [network]\n\
+                    \x20   on exhausted(network) => continue\n  complete \"done\"\n}\n";
+        let found = check_source(&SourceFile::new("port.ops", text));
+        assert!(found.is_empty(), "{}", rendered(&found));
     }
 
     #[test]
