@@ -211,6 +211,21 @@ fn exhausted_rules_apply_when_the_budget_rules_out_the_first_retry() {
 }
 
 #[test]
+fn an_attempt_the_budget_stops_counts_as_the_policy_giving_up() {
+    // The first attempt would take 30s; the 10s budget stops it. `timeout`
+    // is not a kind the policy retries, yet the budget, not the kind, ended
+    // the step: `on exhausted` applies.
+    let result = run("RETRY:CUT", &always_failing("30s"));
+    let s = step(&result, "s");
+    assert_eq!(s.attempts.len(), 1);
+    assert_eq!(s.attempts[0].duration_ms, 10 * S);
+    assert_eq!(
+        result.summary,
+        "budget spent after 1 attempt(s): stopped: the step's budget (`within 10s`) ran out before the attempt's timeout (1m)"
+    );
+}
+
+#[test]
 fn exhausted_continue_goes_on_after_the_retries_like_a_catch() {
     let result = run("RETRY:CATCH", &always_failing("0s"));
     assert_eq!(step(&result, "s").attempts.len(), 3);
@@ -451,10 +466,19 @@ mod check {
             "    on exhausted(rejected) => fail \"still rejected\"",
             "    on failure(rejected) => A.t() then retry",
             "    on failure(rejected) => A.t() then fail \"fixed nothing\"",
+            "    on failure(rejected) when step.attempts >= 3 => fail \"rejected 3 times\"",
         ] {
             assert!(checked(coordinator, options).is_empty(), "{options}");
         }
         assert!(checked("retry 0", "    on failure => fail \"no\"").is_empty());
+        // `on timeout` pre-empts a policy that retries timeouts, not others.
+        let found = checked("retry 2", "    on timeout => fail \"slow\"");
+        assert_eq!(codes(&found), [codes::LINT_PREMATURE_ESCALATION]);
+        assert!(found[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("`on exhausted(timeout) => fail \"slow\"`")));
+        assert!(checked("retry 2 on [network]", "    on timeout => fail \"slow\"").is_empty());
     }
 
     #[test]

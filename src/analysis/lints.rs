@@ -420,7 +420,11 @@ impl<'a> StepLints<'_, 'a, '_> {
             let StepOption::Handler(h) = option else {
                 continue;
             };
-            if h.event.name != "failure" || h.recovery.is_some() {
+            let on_timeout = h.event.name == "timeout";
+            if !(h.event.name == "failure" || on_timeout)
+                || h.recovery.is_some()
+                || counts_attempts(h)
+            {
                 continue;
             }
             let what = match &h.action {
@@ -430,7 +434,12 @@ impl<'a> StepLints<'_, 'a, '_> {
                 HandlerAction::Continue { .. } => "gives up on the step",
                 HandlerAction::Retry { .. } => continue,
             };
-            let Some(kind) = retryable_kind(h, Some(policy)) else {
+            let kind = if on_timeout {
+                policy::retries_kind(policy, "timeout").then(|| "timeout".to_string())
+            } else {
+                retryable_kind(h, Some(policy))
+            };
+            let Some(kind) = kind else {
                 continue;
             };
             let rewrite = exhausted_rewrite(h, policy);
@@ -549,15 +558,30 @@ fn retryable_kind(handler: &Handler, policy: Option<&crate::ast::RetryPolicy>) -
         .map(|k| k.name.clone())
 }
 
+/// Whether a handler's guard reads `step.attempts` (`when step.attempts >= 3`):
+/// it lets the policy retry until then, on purpose.
+fn counts_attempts(h: &Handler) -> bool {
+    let mut found = false;
+    if let Some(guard) = &h.guard {
+        guard.visit_paths(&mut |segments| {
+            found |= matches!(segments, [root, field, ..] if root.name == "step" && field.name == "attempts");
+        });
+    }
+    found
+}
+
 /// `on exhausted(KINDS) => ACTION`: the handler rewritten to fire after the
 /// retries, for the kinds the policy retries (the others keep `failure`).
 fn exhausted_rewrite(h: &Handler, policy: &crate::ast::RetryPolicy) -> String {
-    let kinds: Vec<&str> = h
-        .kinds
-        .iter()
-        .filter(|k| policy::retries_kind(policy, &k.name))
-        .map(|k| k.name.as_str())
-        .collect();
+    let kinds: Vec<&str> = if h.event.name == "timeout" {
+        vec!["timeout"]
+    } else {
+        h.kinds
+            .iter()
+            .filter(|k| policy::retries_kind(policy, &k.name))
+            .map(|k| k.name.as_str())
+            .collect()
+    };
     let kinds = if kinds.is_empty() {
         String::new()
     } else {

@@ -254,10 +254,14 @@ impl<'p> Engine<'p> {
                         }),
                     );
                 }
-                AttemptEnd::Timeout => (
-                    "timeout".to_string(),
-                    super::attempt::timeout_message(&work, info.budget_out),
-                ),
+                AttemptEnd::Timeout => {
+                    // The budget stopped it: the policy has given up.
+                    out_of_budget |= info.budget_out;
+                    (
+                        "timeout".to_string(),
+                        super::attempt::timeout_message(&work, info.budget_out),
+                    )
+                }
                 AttemptEnd::Failure { kind, message } => (kind, message),
             };
             record.attempts.push(Attempt {
