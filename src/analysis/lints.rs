@@ -1,12 +1,10 @@
 //! Warnings: unused declarations (route warnings: [`super::route_lints`]), and the seed's
-//! anti-patterns (strict gates, blown time budgets, premature escalation,
-//! over-serialized work).
+//! anti-patterns (strict gates, blown time budgets, premature escalation in
+//! [`super::retry_lints`], over-serialized work).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ast::{
-    Call, CallStmt, Handler, HandlerAction, Playbook, RouteTarget, Span, StepOption, Stmt,
-};
+use crate::ast::{Call, CallStmt, HandlerAction, Playbook, RouteTarget, Span, StepOption, Stmt};
 use crate::diagnostics::{codes, Diagnostic};
 
 use super::flow::runs;
@@ -220,7 +218,9 @@ impl<'a> StepLints<'_, 'a, '_> {
             match stmt {
                 Stmt::Call(c) => {
                     self.time_budget(c, enclosing);
-                    self.premature_escalation(c);
+                    if let Some(policy) = self.inherited(&c.call).retry(&c.options) {
+                        super::retry_lints::premature_escalation(c, policy, self.out);
+                    }
                 }
                 Stmt::If(i) => {
                     for b in i.branches.iter().map(|b| &b.block).chain(&i.else_block) {
@@ -403,66 +403,6 @@ impl<'a> StepLints<'_, 'a, '_> {
         );
     }
 
-    /// A `failure` handler that ends the step (`escalate`, `fail`, `abort`,
-    /// `continue`) on a kind the retry policy would retry: handlers come
-    /// first, so the retries never happen.
-    fn premature_escalation(&mut self, step: &CallStmt) {
-        let inherited = self.inherited(&step.call);
-        // The effective policy only: a step, task or agent that says
-        // `retry 0` has chosen not to retry, so no retry is pre-empted.
-        let Some(policy) = inherited
-            .retry(&step.options)
-            .filter(|p| p.retries.value > 0)
-        else {
-            return;
-        };
-        for option in &step.options {
-            let StepOption::Handler(h) = option else {
-                continue;
-            };
-            let on_timeout = h.event.name == "timeout";
-            if !(h.event.name == "failure" || on_timeout)
-                || h.recovery.is_some()
-                || counts_attempts(h)
-            {
-                continue;
-            }
-            let what = match &h.action {
-                HandlerAction::Escalate(_) => "escalates",
-                HandlerAction::Fail(_) => "fails the run",
-                HandlerAction::Abort(_) => "aborts the run",
-                HandlerAction::Continue { .. } => "gives up on the step",
-                HandlerAction::Retry { .. } => continue,
-            };
-            let kind = if on_timeout {
-                policy::retries_kind(policy, "timeout").then(|| "timeout".to_string())
-            } else {
-                retryable_kind(h, Some(policy))
-            };
-            let Some(kind) = kind else {
-                continue;
-            };
-            let rewrite = exhausted_rewrite(h, policy);
-            let message = if matches!(h.action, HandlerAction::Escalate(_)) {
-                format!("escalates on the first `{kind}` failure, which is recoverable: its retries never happen")
-            } else {
-                format!("{what} on the first `{kind}` failure, which the retry policy would retry: its retries never happen")
-            };
-            let recover = if matches!(h.action, HandlerAction::Escalate(_)) {
-                format!(", or recover first: `on failure({kind}) => AGENT.fix() then retry`")
-            } else {
-                String::new()
-            };
-            self.out.push(
-                Diagnostic::warning(codes::LINT_PREMATURE_ESCALATION, message)
-                    .with_primary(h.span, format!("{what} before any retry"))
-                    .with_help(format!(
-                        "a step's handlers run before its retry policy; to act once the retries are used up (as a Step Functions `Catch` after its `Retry`), write `{rewrite}`{recover}"
-                    )),
-            );
-        }
-    }
-
     fn over_serialized(&mut self, first: &CallStmt, second: &CallStmt) {
         if let Some(binding) = &first.binding {
             // A second `r = …` is reported as a duplicate; saying it does not
@@ -538,78 +478,6 @@ fn step_name(step: &CallStmt) -> String {
         || format!("{}.{}", step.call.agent.name, step.call.task.name),
         |b| b.name.clone(),
     )
-}
-
-/// The first kind a handler escalates on that the policy would retry.
-fn retryable_kind(handler: &Handler, policy: Option<&crate::ast::RetryPolicy>) -> Option<String> {
-    let policy = policy.filter(|p| p.retries.value > 0)?;
-    if handler.kinds.is_empty() {
-        return Some(
-            policy
-                .on
-                .first()
-                .map_or_else(|| "any".to_string(), |k| k.name.clone()),
-        );
-    }
-    handler
-        .kinds
-        .iter()
-        .find(|k| policy::retries_kind(policy, &k.name))
-        .map(|k| k.name.clone())
-}
-
-/// Whether a handler's guard reads `step.attempts` (`when step.attempts >= 3`):
-/// it lets the policy retry until then, on purpose.
-fn counts_attempts(h: &Handler) -> bool {
-    let mut found = false;
-    if let Some(guard) = &h.guard {
-        guard.visit_paths(&mut |segments| {
-            found |= matches!(segments, [root, field, ..] if root.name == "step" && field.name == "attempts");
-        });
-    }
-    found
-}
-
-/// `on exhausted(KINDS) => ACTION`: the handler rewritten to fire after the
-/// retries, for the kinds the policy retries (the others keep `failure`).
-fn exhausted_rewrite(h: &Handler, policy: &crate::ast::RetryPolicy) -> String {
-    let kinds: Vec<&str> = if h.event.name == "timeout" {
-        vec!["timeout"]
-    } else {
-        h.kinds
-            .iter()
-            .filter(|k| policy::retries_kind(policy, &k.name))
-            .map(|k| k.name.as_str())
-            .collect()
-    };
-    let kinds = if kinds.is_empty() {
-        String::new()
-    } else {
-        format!("({})", kinds.join(", "))
-    };
-    let guard = if h.guard.is_some() { " when …" } else { "" };
-    let text = |s: &crate::ast::StrLit| {
-        s.as_plain()
-            .filter(|t| !t.contains(['{', '}', '"', '\\']) && !t.contains(char::is_control))
-            .map_or_else(|| "\"…\"".to_string(), |t| format!("\"{t}\""))
-    };
-    let action = match &h.action {
-        HandlerAction::Escalate(e) => format!(
-            "escalate {} {}{}",
-            e.kind.name,
-            text(&e.title),
-            if e.details.is_some() { " { … }" } else { "" }
-        ),
-        HandlerAction::Fail(f) => format!(
-            "fail {}{}",
-            text(&f.message),
-            if f.details.is_some() { " { … }" } else { "" }
-        ),
-        HandlerAction::Abort(a) => format!("abort {}", text(&a.reason)),
-        HandlerAction::Continue { .. } => "continue".to_string(),
-        HandlerAction::Retry { .. } => "retry".to_string(),
-    };
-    format!("on exhausted{kinds}{guard} => {action}")
 }
 
 /// Whether a step mentions `name` anywhere (arguments, guard, handlers).

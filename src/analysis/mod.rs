@@ -10,6 +10,7 @@ mod lints;
 mod outputs;
 mod placement;
 pub mod policy;
+mod retry_lints;
 mod route_lints;
 mod suggest;
 mod suppress;

@@ -38,6 +38,14 @@ impl Budget {
     pub(super) fn label(&self) -> String {
         format!("`within {}`", format_duration(self.within_ms))
     }
+
+    /// The failure message of a step the budget kept from retrying.
+    pub(super) fn not_retried(&self, message: &str) -> String {
+        format!(
+            "{message} (not retried: the step's budget, {}, would run out first)",
+            self.label()
+        )
+    }
 }
 
 /// What the wait before a retry came to.

@@ -311,13 +311,7 @@ impl<'p> Engine<'p> {
                 // No retry, so no recovery either.
                 self.no_retry(&name, &kind, number, budget);
                 out_of_budget = true;
-                break (
-                    kind,
-                    format!(
-                        "{message} (not retried: the step's budget, {}, would run out first)",
-                        budget.label()
-                    ),
-                );
+                break (kind, budget.not_retried(&message));
             }
             match handler {
                 Some(h) => {
@@ -371,13 +365,7 @@ impl<'p> Engine<'p> {
             if let Some(budget) = plan.over_budget(self.now_ms(), delay.0) {
                 self.no_retry(&name, &kind, number, budget);
                 out_of_budget = true;
-                break (
-                    kind,
-                    format!(
-                        "{message} (not retried: the step's budget, {}, would run out first)",
-                        budget.label()
-                    ),
-                );
+                break (kind, budget.not_retried(&message));
             }
             abandoned.waiting(number + 1);
             if let Wait::Interrupted = self
