@@ -346,6 +346,22 @@ fn an_interrupt_during_a_backoff_starts_no_attempt() {
 }
 
 #[test]
+fn a_workflow_timeout_during_a_backoff_starts_no_attempt_and_says_so() {
+    // Attempt 1 fails at 28s; the 5s backoff is cut by the 30s workflow timeout.
+    let result = run("RETRY:BOUNDED", &always_failing("28s"));
+    let s = step(&result, "s");
+    assert_eq!(s.attempts.len(), 1, "{s:?}");
+    assert_eq!(s.outcome, StepOutcome::Timeout);
+    assert_eq!(events(&result, EventKind::Spawn).len(), 1);
+    assert!(
+        events(&result, EventKind::Abort)
+            .contains(&"workflow timeout of 30s during the backoff, before attempt 2 started"),
+        "{:?}",
+        result.events
+    );
+}
+
+#[test]
 fn an_interrupt_after_the_backoff_stops_the_running_attempt() {
     let result = interrupted_at("6001ms");
     let s = step(&result, "s");
