@@ -190,6 +190,23 @@ fn an_attempt_running_when_the_budget_ends_is_stopped_as_a_timeout() {
 }
 
 #[test]
+fn a_recovery_call_counts_against_the_budget() {
+    // Attempt 1 fails at 5s; the recovery runs 5s-30s (not cut by the
+    // budget); then the 1s delay would end past 30s: no retry.
+    let scenario = format!(
+        "{}[task.\"WORKER.other\"]\nlatency = \"25s\"\n",
+        always_failing("5s")
+    );
+    let result = run("RETRY:FIX", &scenario);
+    assert_eq!(step(&result, "s").attempts.len(), 1);
+    let recovery = step(&result, "WORKER.other (recovery for s)");
+    assert_eq!(recovery.duration_ms, 25 * S);
+    assert!(events(&result, EventKind::Retry)
+        .iter()
+        .any(|d| d.contains("no retry: the step's budget (`within 30s`)")));
+}
+
+#[test]
 fn exhausted_applies_when_the_budget_rules_out_even_the_first_retry() {
     // Attempt 1 fails at 10s; the 20s delay would end at 30s, past 25s.
     let result = run("RETRY:FIRST", &always_failing("10s"));
