@@ -10,6 +10,7 @@ mod lints;
 mod outputs;
 mod placement;
 pub mod policy;
+pub mod regexes;
 mod route_lints;
 mod suggest;
 mod suppress;

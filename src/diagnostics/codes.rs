@@ -122,6 +122,8 @@ pub const LINT_TIME_BUDGET: &str = "ops::lint::time_budget_exceeded";
 pub const LINT_PREMATURE_ESCALATION: &str = "ops::lint::premature_escalation";
 /// Consecutive independent steps that could run in parallel.
 pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
+/// A regex whose meaning under the anchored `~` probably differs from what was meant.
+pub const LINT_ANCHORED_REGEX: &str = "ops::lint::anchored_regex";
 
 /// A `parallel for` over more elements than a run allows.
 pub const RUN_TOO_MANY_ELEMENTS: &str = "ops::run::too_many_elements";
@@ -207,5 +209,6 @@ code_lists! {
         LINT_TIME_BUDGET,
         LINT_PREMATURE_ESCALATION,
         LINT_OVER_SERIALIZED,
+        LINT_ANCHORED_REGEX,
     ],
 }

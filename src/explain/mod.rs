@@ -92,6 +92,7 @@ explanations! {
     LINT_TIME_BUDGET          => "time_budget_exceeded",
     LINT_PREMATURE_ESCALATION => "premature_escalation",
     LINT_OVER_SERIALIZED      => "over_serialized",
+    LINT_ANCHORED_REGEX       => "anchored_regex",
 }
 
 /// The explanation (Markdown) of a diagnostic code.
