@@ -21,6 +21,7 @@ mod progress;
 mod props;
 mod protocol;
 mod real_runs;
+mod rule_scope;
 mod run_limits;
 mod runs;
 mod runtime_semantics;

@@ -12,6 +12,7 @@ mod placement;
 pub mod policy;
 pub mod regexes;
 mod route_lints;
+pub mod scope;
 mod suggest;
 mod suppress;
 mod symbols;

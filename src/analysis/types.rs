@@ -145,27 +145,12 @@ pub enum Root<'a> {
     MaybeBound(Span),
     /// A result of a sibling branch of the same parallel group.
     Sibling(Span),
-    /// A built-in object with fixed fields (`step`, `gate`).
-    Object(&'static [&'static str]),
+    /// A built-in object of handlers and rules (`step`, `gate`), as seen
+    /// where the handler can run ([`super::scope`]).
+    Builtin(super::scope::Object, std::rc::Rc<[super::scope::Site]>),
     /// The result of a task that declares its outputs.
     Outputs(std::rc::Rc<super::outputs::Declared>),
 }
-
-/// Fields of `step` in handlers and rules.
-pub const STEP_FIELDS: &[&str] = &[
-    "name", "agent", "task", "error", "kind", "attempts", "critical", "timeout", "duration",
-];
-/// Fields of `gate` in rules.
-pub const GATE_FIELDS: &[&str] = &[
-    "successes",
-    "failures",
-    "skipped",
-    "counted",
-    "total",
-    "threshold",
-    "ratio",
-    "decided_at",
-];
 
 /// A count of the names copied while building environments, so that a test
 /// can tell linear checking from quadratic without timing anything.
@@ -518,9 +503,6 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
     let Some(root) = segments.first() else {
         return Ty::Any;
     };
-    let span = segments
-        .last()
-        .map_or(root.span, |last| root.span.join(last.span));
     match env.get(&root.name) {
         None => {
             let names = env.names();
@@ -581,28 +563,74 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
             );
             Ty::Any
         }
-        Some(Root::Object(fields)) => {
-            if let Some(field) = segments.get(1) {
-                if !fields.contains(&field.name.as_str()) {
-                    out.push(
-                        Diagnostic::error(
-                            codes::CHECK_UNDEFINED_FIELD,
-                            format!("`{}` has no field `{}`", root.name, field.name),
-                        )
-                        .with_primary(field.span, "unknown field")
-                        .with_help(suggest::help(
-                            &field.name,
-                            "field",
-                            fields.iter().copied(),
-                        )),
-                    );
-                }
-            }
-            let _ = span;
-            Ty::Any
-        }
+        Some(Root::Builtin(object, sites)) => builtin_field(root, object, &sites, segments, out),
         Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
         Some(Root::Outputs(declared)) => declared.field(segments, out),
+    }
+}
+
+/// A field of `step` or `gate`: it must exist, and be set everywhere the
+/// handler can run.
+fn builtin_field(
+    root: &Ident,
+    object: super::scope::Object,
+    sites: &[super::scope::Site],
+    segments: &[Ident],
+    out: &mut Vec<Diagnostic>,
+) -> Ty {
+    use super::scope::{self, FieldType};
+    let Some(field) = segments.get(1) else {
+        return Ty::Map;
+    };
+    let Some(def) = scope::field(object, &field.name) else {
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_UNDEFINED_FIELD,
+                format!("`{}` has no field `{}`", root.name, field.name),
+            )
+            .with_primary(field.span, "unknown field")
+            .with_help(suggest::help(
+                &field.name,
+                "field",
+                scope::fields(object).map(|f| f.name).collect::<Vec<_>>(),
+            )),
+        );
+        return Ty::Any;
+    };
+    if let Some(missing) = sites.iter().find(|s| !def.sites.contains(s)) {
+        let here: Vec<String> = [scope::Object::Step, scope::Object::Gate]
+            .into_iter()
+            .flat_map(|o| scope::available(o, sites).map(move |f| (o, f)))
+            .map(|(o, f)| format!("`{}.{}`", o.name(), f.name))
+            .collect();
+        let where_set: Vec<&str> = def.sites.iter().map(|s| s.when()).collect();
+        let message = if scope::available(object, sites).next().is_none() {
+            format!("`{}` has no value {}", root.name, missing.when())
+        } else {
+            format!(
+                "`{}.{}` has no value {}, and this handler also runs then",
+                root.name,
+                field.name,
+                missing.when()
+            )
+        };
+        out.push(
+            Diagnostic::error(codes::CHECK_FIELD_UNAVAILABLE, message)
+                .with_primary(field.span, format!("set only {}", where_set.join(", or ")))
+                .with_help(format!(
+                    "set everywhere this handler runs: {}",
+                    here.join(", ")
+                )),
+        );
+        return Ty::Any;
+    }
+    if segments.len() > 2 {
+        return Ty::Any;
+    }
+    match def.ty {
+        FieldType::Str => Ty::Str,
+        FieldType::Int => Ty::Int,
+        FieldType::Bool => Ty::Bool,
     }
 }
 

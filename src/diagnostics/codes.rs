@@ -99,6 +99,8 @@ pub const CHECK_TIMEOUT_EXCEEDS: &str = "ops::check::timeout_exceeds_enclosing";
 pub const CHECK_UNREACHABLE: &str = "ops::check::unreachable_statement";
 /// An option written where it has no effect.
 pub const CHECK_MISPLACED_OPTION: &str = "ops::check::misplaced_option";
+/// A `step` or `gate` field not set everywhere the handler or rule runs.
+pub const CHECK_FIELD_UNAVAILABLE: &str = "ops::check::field_not_available";
 /// A parallel group with more branches than the fan-out limit.
 pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
 
@@ -199,6 +201,7 @@ code_lists! {
         CHECK_UNREACHABLE,
         CHECK_TOO_MANY_BRANCHES,
         CHECK_MISPLACED_OPTION,
+        CHECK_FIELD_UNAVAILABLE,
         LINT_SHADOWED_ROUTE,
         LINT_UNROUTED_SIGNAL,
         LINT_UNUSED_AGENT,

@@ -82,6 +82,7 @@ explanations! {
     CHECK_UNREACHABLE         => "unreachable_statement",
     CHECK_TOO_MANY_BRANCHES   => "too_many_branches",
     CHECK_MISPLACED_OPTION    => "misplaced_option",
+    CHECK_FIELD_UNAVAILABLE   => "field_not_available",
     LINT_SHADOWED_ROUTE       => "shadowed_route",
     LINT_UNROUTED_SIGNAL      => "unrouted_signal",
     LINT_UNUSED_AGENT         => "unused_agent",
