@@ -349,3 +349,30 @@ fn group_labels_are_unique_per_workflow() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].contains("group `audit` is defined more than once"));
 }
+
+#[test]
+fn a_labelled_group_is_named_in_the_gate_line_and_event() {
+    let text = RULES
+        .replace("%EVENT%", "gate_failed")
+        .replace("%ACTION%", "fail \"{gate.group}\"");
+    let result = run_text(&text, "T:NAMED", FAILS);
+    assert_eq!(result.summary, "audit");
+    assert_eq!(result.gates.len(), 1);
+    assert_eq!(result.gates[0].group, "audit");
+    let report = coordops::report::ops_result(&result);
+    assert!(
+        report.contains("audit: FAILED (1/2 = 50% < 100%)"),
+        "{report}"
+    );
+    let gate_event = result
+        .events
+        .iter()
+        .find(|e| e.kind == coordops::runtime::result::EventKind::Gate)
+        .expect("a GATE event");
+    assert_eq!(gate_event.step.as_deref(), Some("audit"));
+    // An unlabelled group keeps its `WORKFLOW#N` name, and a single one is
+    // not named in the report.
+    let result = run_text(&text, "T:GATE", FAILS);
+    assert_eq!(result.gates[0].group, "gate#1");
+    assert!(coordops::report::ops_result(&result).contains("\nFAILED (1/2 = 50% < 100%)"));
+}

@@ -43,6 +43,32 @@ impl Site {
     }
 }
 
+impl Site {
+    /// Its name in the reference's field table.
+    pub fn short(self) -> &'static str {
+        match self {
+            Site::Step => "steps",
+            Site::WorkflowTimeout => "workflow timeouts",
+            Site::Approval => "approvals",
+            Site::GateFailed => "`gate_failed`",
+        }
+    }
+}
+
+/// The reference's table row for a field (docs/language.md §10 holds one
+/// per field, checked by a test).
+pub fn reference_row(field: &Field) -> String {
+    let sites: Vec<&str> = field.sites.iter().map(|s| s.short()).collect();
+    format!(
+        "| `{}.{}` | {} | {} | {} |",
+        field.object.name(),
+        field.name,
+        field.ty.name(),
+        field.meaning,
+        sites.join(", ")
+    )
+}
+
 /// The built-in objects of handlers and rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Object {
@@ -149,7 +175,7 @@ pub const FIELDS: &[Field] = &[
         "duration",
         FieldType::Str,
         STEP_ALL,
-        "how long it ran, e.g. `1m 5s`",
+        "how long it ran, e.g. `1m5s`",
     ),
     gate(
         "group",
