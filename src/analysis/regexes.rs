@@ -6,6 +6,9 @@
 
 use regex_syntax::hir::{HirKind, Look};
 
+use crate::ast::{BinaryOp, Expr, ExprKind, Span};
+use crate::diagnostics::{codes, Diagnostic};
+
 /// Compiles `pattern` for a whole-string match. The pattern must compile on
 /// its own first, so `a)|(b` is not accepted through the wrapping group.
 pub fn anchored(pattern: &str) -> Result<regex::Regex, regex::Error> {
@@ -123,6 +126,62 @@ pub fn string_literal(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Warns about a regex whose meaning under the anchored `~` probably
+/// differs from what was meant, with the exact rewrite.
+pub fn anchoring_lint(
+    op: BinaryOp,
+    lhs: &Expr,
+    pattern: &str,
+    span: Span,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(found) = surprise(pattern) else {
+        return;
+    };
+    let sym = op.symbol();
+    let left = match &lhs.kind {
+        ExprKind::Path { segments } => segments
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join("."),
+        _ => "…".to_string(),
+    };
+    let (message, label, help) = match found {
+        Surprise::Literal { text, anywhere } => {
+            let eq = if op == BinaryOp::Match { "==" } else { "!=" };
+            (
+                format!("`/{pattern}/` has no regex syntax: `{sym}` matches the whole string, so this is `{eq}`"),
+                format!("matches only the string {}", string_literal(&text)),
+                format!(
+                    "write `{left} {eq} {}`, or `{left} {sym} /{anywhere}/` to find it anywhere in the string",
+                    string_literal(&text)
+                ),
+            )
+        }
+        Surprise::Redundant { bare } => (
+            format!("`/{pattern}/` has a redundant anchor: `{sym}` always matches the whole string"),
+            "`^` and `$` are implied".to_string(),
+            format!("write `{left} {sym} /{bare}/`"),
+        ),
+        Surprise::LeadingAnchor { prefix, bare } => (
+            format!("`/{pattern}/` must match the whole string, not just its start: `{sym}` is anchored at both ends"),
+            "`^` is implied; the end is anchored too".to_string(),
+            format!("to match a prefix write `{left} {sym} /{prefix}/`; for a whole match write `{left} {sym} /{bare}/`"),
+        ),
+        Surprise::TrailingAnchor { suffix, bare } => (
+            format!("`/{pattern}/` must match the whole string, not just its end: `{sym}` is anchored at both ends"),
+            "`$` is implied; the start is anchored too".to_string(),
+            format!("to match a suffix write `{left} {sym} /{suffix}/`; for a whole match write `{left} {sym} /{bare}/`"),
+        ),
+    };
+    out.push(
+        Diagnostic::warning(codes::LINT_ANCHORED_REGEX, message)
+            .with_primary(span, label)
+            .with_help(help),
+    );
 }
 
 #[cfg(test)]

@@ -7,7 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Block, Playbook, Stmt};
+use crate::ast::{Block, Ident, Playbook, Stmt};
+use crate::diagnostics::{codes, Diagnostic};
+
+use super::suggest;
+use super::types::Ty;
 
 /// A place where a handler or rule runs, each with its own `step` / `gate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -348,6 +352,70 @@ pub fn group_names(workflow: &str, body: &Block) -> Vec<(usize, String)> {
         }
     });
     names
+}
+
+/// A field of `step` or `gate`: it must exist, and be set everywhere the
+/// handler can run.
+pub fn field_type(
+    root: &Ident,
+    object: Object,
+    sites: &[Site],
+    segments: &[Ident],
+    out: &mut Vec<Diagnostic>,
+) -> Ty {
+    let Some(named) = segments.get(1) else {
+        return Ty::Map;
+    };
+    let Some(def) = field(object, &named.name) else {
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_UNDEFINED_FIELD,
+                format!("`{}` has no field `{}`", root.name, named.name),
+            )
+            .with_primary(named.span, "unknown field")
+            .with_help(suggest::help(
+                &named.name,
+                "field",
+                fields(object).map(|f| f.name).collect::<Vec<_>>(),
+            )),
+        );
+        return Ty::Any;
+    };
+    if let Some(missing) = sites.iter().find(|s| !def.sites.contains(s)) {
+        let here: Vec<String> = [Object::Step, Object::Gate]
+            .into_iter()
+            .flat_map(|o| available(o, sites).map(move |f| (o, f)))
+            .map(|(o, f)| format!("`{}.{}`", o.name(), f.name))
+            .collect();
+        let where_set: Vec<&str> = def.sites.iter().map(|s| s.when()).collect();
+        let message = if available(object, sites).next().is_none() {
+            format!("`{}` has no value {}", root.name, missing.when())
+        } else {
+            format!(
+                "`{}.{}` has no value {}, and this handler also runs then",
+                root.name,
+                named.name,
+                missing.when()
+            )
+        };
+        out.push(
+            Diagnostic::error(codes::CHECK_FIELD_UNAVAILABLE, message)
+                .with_primary(named.span, format!("set only {}", where_set.join(", or ")))
+                .with_help(format!(
+                    "set everywhere this handler runs: {}",
+                    here.join(", ")
+                )),
+        );
+        return Ty::Any;
+    }
+    if segments.len() > 2 {
+        return Ty::Any;
+    }
+    match def.ty {
+        FieldType::Str => Ty::Str,
+        FieldType::Int => Ty::Int,
+        FieldType::Bool => Ty::Bool,
+    }
 }
 
 #[cfg(test)]

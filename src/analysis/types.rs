@@ -388,7 +388,7 @@ fn binary(
                 );
             }
             if let ExprKind::Regex { pattern } = &rhs.kind {
-                anchoring_lint(op, lhs, pattern, rhs.span, out);
+                super::regexes::anchoring_lint(op, lhs, pattern, rhs.span, out);
             }
             match (&rhs.kind, &r) {
                 (_, Ty::Regex | Ty::Any) => {}
@@ -427,57 +427,6 @@ fn binary(
         },
     }
     Ty::Bool
-}
-
-/// Warns about a regex whose meaning under the anchored `~` probably
-/// differs from what was meant, with the exact rewrite.
-fn anchoring_lint(op: BinaryOp, lhs: &Expr, pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
-    use super::regexes::{string_literal, surprise, Surprise};
-    let Some(found) = surprise(pattern) else {
-        return;
-    };
-    let sym = op.symbol();
-    let left = match &lhs.kind {
-        ExprKind::Path { segments } => segments
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join("."),
-        _ => "…".to_string(),
-    };
-    let (message, label, help) = match found {
-        Surprise::Literal { text, anywhere } => {
-            let eq = if op == BinaryOp::Match { "==" } else { "!=" };
-            (
-                format!("`/{pattern}/` has no regex syntax: `{sym}` matches the whole string, so this is `{eq}`"),
-                format!("matches only the string {}", string_literal(&text)),
-                format!(
-                    "write `{left} {eq} {}`, or `{left} {sym} /{anywhere}/` to find it anywhere in the string",
-                    string_literal(&text)
-                ),
-            )
-        }
-        Surprise::Redundant { bare } => (
-            format!("`/{pattern}/` has a redundant anchor: `{sym}` always matches the whole string"),
-            "`^` and `$` are implied".to_string(),
-            format!("write `{left} {sym} /{bare}/`"),
-        ),
-        Surprise::LeadingAnchor { prefix, bare } => (
-            format!("`/{pattern}/` must match the whole string, not just its start: `{sym}` is anchored at both ends"),
-            "`^` is implied; the end is anchored too".to_string(),
-            format!("to match a prefix write `{left} {sym} /{prefix}/`; for a whole match write `{left} {sym} /{bare}/`"),
-        ),
-        Surprise::TrailingAnchor { suffix, bare } => (
-            format!("`/{pattern}/` must match the whole string, not just its end: `{sym}` is anchored at both ends"),
-            "`$` is implied; the start is anchored too".to_string(),
-            format!("to match a suffix write `{left} {sym} /{suffix}/`; for a whole match write `{left} {sym} /{bare}/`"),
-        ),
-    };
-    out.push(
-        Diagnostic::warning(codes::LINT_ANCHORED_REGEX, message)
-            .with_primary(span, label)
-            .with_help(help),
-    );
 }
 
 fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
@@ -563,74 +512,11 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
             );
             Ty::Any
         }
-        Some(Root::Builtin(object, sites)) => builtin_field(root, object, &sites, segments, out),
+        Some(Root::Builtin(object, sites)) => {
+            super::scope::field_type(root, object, &sites, segments, out)
+        }
         Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
         Some(Root::Outputs(declared)) => declared.field(segments, out),
-    }
-}
-
-/// A field of `step` or `gate`: it must exist, and be set everywhere the
-/// handler can run.
-fn builtin_field(
-    root: &Ident,
-    object: super::scope::Object,
-    sites: &[super::scope::Site],
-    segments: &[Ident],
-    out: &mut Vec<Diagnostic>,
-) -> Ty {
-    use super::scope::{self, FieldType};
-    let Some(field) = segments.get(1) else {
-        return Ty::Map;
-    };
-    let Some(def) = scope::field(object, &field.name) else {
-        out.push(
-            Diagnostic::error(
-                codes::CHECK_UNDEFINED_FIELD,
-                format!("`{}` has no field `{}`", root.name, field.name),
-            )
-            .with_primary(field.span, "unknown field")
-            .with_help(suggest::help(
-                &field.name,
-                "field",
-                scope::fields(object).map(|f| f.name).collect::<Vec<_>>(),
-            )),
-        );
-        return Ty::Any;
-    };
-    if let Some(missing) = sites.iter().find(|s| !def.sites.contains(s)) {
-        let here: Vec<String> = [scope::Object::Step, scope::Object::Gate]
-            .into_iter()
-            .flat_map(|o| scope::available(o, sites).map(move |f| (o, f)))
-            .map(|(o, f)| format!("`{}.{}`", o.name(), f.name))
-            .collect();
-        let where_set: Vec<&str> = def.sites.iter().map(|s| s.when()).collect();
-        let message = if scope::available(object, sites).next().is_none() {
-            format!("`{}` has no value {}", root.name, missing.when())
-        } else {
-            format!(
-                "`{}.{}` has no value {}, and this handler also runs then",
-                root.name,
-                field.name,
-                missing.when()
-            )
-        };
-        out.push(
-            Diagnostic::error(codes::CHECK_FIELD_UNAVAILABLE, message)
-                .with_primary(field.span, format!("set only {}", where_set.join(", or ")))
-                .with_help(format!(
-                    "set everywhere this handler runs: {}",
-                    here.join(", ")
-                )),
-        );
-        return Ty::Any;
-    }
-    if segments.len() > 2 {
-        return Ty::Any;
-    }
-    match def.ty {
-        FieldType::Str => Ty::Str,
-        FieldType::Int => Ty::Int,
-        FieldType::Bool => Ty::Bool,
     }
 }
 
