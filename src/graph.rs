@@ -253,7 +253,10 @@ impl Graph<'_> {
                 (entries, exits)
             }
             Stmt::Parallel(p) => {
-                let mut title = "parallel".to_string();
+                let mut title = match &p.label {
+                    Some(label) => format!("parallel {}", label.name),
+                    None => "parallel".to_string(),
+                };
                 if let Some(each) = &p.each {
                     let _ = write!(
                         title,

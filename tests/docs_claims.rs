@@ -172,3 +172,23 @@ fn a_run_lock_holds_for_the_whole_sub_workflow() {
     assert_eq!(spawns, [0, 10_000]);
     assert_eq!(result["duration_ms"], 20_000);
 }
+
+/// §10's table of `step` and `gate` fields is the rule-scope definition.
+#[test]
+fn the_rule_scope_table_is_the_definition() {
+    use coordops::analysis::scope::{reference_row, FIELDS};
+    let docs = read("docs/language.md");
+    let header = "| field | type | holds | set at |\n|---|---|---|---|\n";
+    let start = docs.find(header).expect("§10 has the field table") + header.len();
+    let table: Vec<&str> = docs[start..]
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let expected: Vec<String> = FIELDS.iter().map(reference_row).collect();
+    assert_eq!(
+        table,
+        expected,
+        "docs/language.md §10 should list:\n{}",
+        expected.join("\n")
+    );
+}

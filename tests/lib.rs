@@ -22,6 +22,7 @@ mod props;
 mod protocol;
 mod real_runs;
 mod retry_policy;
+mod rule_scope;
 mod run_limits;
 mod runs;
 mod runtime_semantics;

@@ -145,27 +145,12 @@ pub enum Root<'a> {
     MaybeBound(Span),
     /// A result of a sibling branch of the same parallel group.
     Sibling(Span),
-    /// A built-in object with fixed fields (`step`, `gate`).
-    Object(&'static [&'static str]),
+    /// A built-in object of handlers and rules (`step`, `gate`), as seen
+    /// where the handler can run ([`super::scope`]).
+    Builtin(super::scope::Object, std::rc::Rc<[super::scope::Site]>),
     /// The result of a task that declares its outputs.
     Outputs(std::rc::Rc<super::outputs::Declared>),
 }
-
-/// Fields of `step` in handlers and rules.
-pub const STEP_FIELDS: &[&str] = &[
-    "name", "agent", "task", "error", "kind", "attempts", "critical", "timeout", "duration",
-];
-/// Fields of `gate` in rules.
-pub const GATE_FIELDS: &[&str] = &[
-    "successes",
-    "failures",
-    "skipped",
-    "counted",
-    "total",
-    "threshold",
-    "ratio",
-    "decided_at",
-];
 
 /// A count of the names copied while building environments, so that a test
 /// can tell linear checking from quadratic without timing anything.
@@ -399,8 +384,11 @@ fn binary(
                         ),
                     )
                     .with_primary(lhs.span, format!("{l}"))
-                    .with_help("match a string field, e.g. `output.message ~ /^feat/`"),
+                    .with_help("match a string field, e.g. `output.message ~ /feat: .+/`"),
                 );
+            }
+            if let ExprKind::Regex { pattern } = &rhs.kind {
+                super::regexes::anchoring_lint(op, lhs, pattern, rhs.span, out);
             }
             match (&rhs.kind, &r) {
                 (_, Ty::Regex | Ty::Any) => {}
@@ -442,7 +430,7 @@ fn binary(
 }
 
 fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
-    if let Err(err) = regex::Regex::new(pattern) {
+    if let Err(err) = super::regexes::anchored(pattern) {
         let detail = err.to_string();
         let last = detail
             .lines()
@@ -464,9 +452,6 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
     let Some(root) = segments.first() else {
         return Ty::Any;
     };
-    let span = segments
-        .last()
-        .map_or(root.span, |last| root.span.join(last.span));
     match env.get(&root.name) {
         None => {
             let names = env.names();
@@ -527,25 +512,8 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
             );
             Ty::Any
         }
-        Some(Root::Object(fields)) => {
-            if let Some(field) = segments.get(1) {
-                if !fields.contains(&field.name.as_str()) {
-                    out.push(
-                        Diagnostic::error(
-                            codes::CHECK_UNDEFINED_FIELD,
-                            format!("`{}` has no field `{}`", root.name, field.name),
-                        )
-                        .with_primary(field.span, "unknown field")
-                        .with_help(suggest::help(
-                            &field.name,
-                            "field",
-                            fields.iter().copied(),
-                        )),
-                    );
-                }
-            }
-            let _ = span;
-            Ty::Any
+        Some(Root::Builtin(object, sites)) => {
+            super::scope::field_type(root, object, &sites, segments, out)
         }
         Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
         Some(Root::Outputs(declared)) => declared.field(segments, out),

@@ -142,6 +142,9 @@ pub struct CondBlock {
 /// `parallel [for x in list] [gate P] [timeout D] { branches }`
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParallelStmt {
+    /// `parallel NAME …`: the group's name in reports and `gate.group`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<Ident>,
     /// `for x in list`: one branch per element.
     pub each: Option<ForEach>,
     /// Quality gate for the group.

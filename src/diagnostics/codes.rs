@@ -99,6 +99,8 @@ pub const CHECK_TIMEOUT_EXCEEDS: &str = "ops::check::timeout_exceeds_enclosing";
 pub const CHECK_UNREACHABLE: &str = "ops::check::unreachable_statement";
 /// An option written where it has no effect.
 pub const CHECK_MISPLACED_OPTION: &str = "ops::check::misplaced_option";
+/// A `step` or `gate` field not set everywhere the handler or rule runs.
+pub const CHECK_FIELD_UNAVAILABLE: &str = "ops::check::field_not_available";
 /// A parallel group with more branches than the fan-out limit.
 pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
 
@@ -122,6 +124,8 @@ pub const LINT_TIME_BUDGET: &str = "ops::lint::time_budget_exceeded";
 pub const LINT_PREMATURE_ESCALATION: &str = "ops::lint::premature_escalation";
 /// Consecutive independent steps that could run in parallel.
 pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
+/// A regex whose meaning under the anchored `~` probably differs from what was meant.
+pub const LINT_ANCHORED_REGEX: &str = "ops::lint::anchored_regex";
 
 /// A `parallel for` over more elements than a run allows.
 pub const RUN_TOO_MANY_ELEMENTS: &str = "ops::run::too_many_elements";
@@ -197,6 +201,7 @@ code_lists! {
         CHECK_UNREACHABLE,
         CHECK_TOO_MANY_BRANCHES,
         CHECK_MISPLACED_OPTION,
+        CHECK_FIELD_UNAVAILABLE,
         LINT_SHADOWED_ROUTE,
         LINT_UNROUTED_SIGNAL,
         LINT_UNUSED_AGENT,
@@ -207,5 +212,6 @@ code_lists! {
         LINT_TIME_BUDGET,
         LINT_PREMATURE_ESCALATION,
         LINT_OVER_SERIALIZED,
+        LINT_ANCHORED_REGEX,
     ],
 }

@@ -82,6 +82,7 @@ explanations! {
     CHECK_UNREACHABLE         => "unreachable_statement",
     CHECK_TOO_MANY_BRANCHES   => "too_many_branches",
     CHECK_MISPLACED_OPTION    => "misplaced_option",
+    CHECK_FIELD_UNAVAILABLE   => "field_not_available",
     LINT_SHADOWED_ROUTE       => "shadowed_route",
     LINT_UNROUTED_SIGNAL      => "unrouted_signal",
     LINT_UNUSED_AGENT         => "unused_agent",
@@ -92,6 +93,7 @@ explanations! {
     LINT_TIME_BUDGET          => "time_budget_exceeded",
     LINT_PREMATURE_ESCALATION => "premature_escalation",
     LINT_OVER_SERIALIZED      => "over_serialized",
+    LINT_ANCHORED_REGEX       => "anchored_regex",
 }
 
 /// The explanation (Markdown) of a diagnostic code.

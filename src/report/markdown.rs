@@ -74,7 +74,8 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
                 if let Some(at) = &g.decided_at {
                     let _ = write!(line, ", decided at {at}");
                 }
-                if result.gates.len() > 1 {
+                // Named when there are several, or when the playbook named it.
+                if result.gates.len() > 1 || !g.group.contains('#') {
                     line = format!("{}: {line}", g.group);
                 }
                 line

@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use serde_json::Map;
+use serde_json::{json, Map, Value};
 
 use crate::analysis::policy;
+use crate::analysis::scope::{self, Object, Site};
 use crate::ast::{ApproveStmt, Handler, StepOption};
 
 use super::backend::{ApprovalRequest, Decision};
@@ -123,10 +124,16 @@ impl Engine<'_> {
         let Some(event) = event else {
             return Flow::Continue;
         };
-        let step = serde_json::json!({
-            "name": name, "error": format!("approval {word}"), "kind": event,
-            "attempts": 1, "critical": false,
-            "timeout": policy::format_duration(timeout_ms), "duration": policy::format_duration(duration),
+        let step = scope::build(Object::Step, Site::Approval, |field| match field {
+            "name" => json!(name),
+            "target" => json!(format!("approval {name}")),
+            "error" => json!(format!("approval {word}")),
+            "kind" => json!(event),
+            "attempts" => json!(1),
+            "critical" => json!(false),
+            "timeout" => json!(policy::format_duration(timeout_ms)),
+            "duration" => json!(policy::format_duration(duration)),
+            _ => Value::Null,
         });
         let handler_scope = scope.with("step", step);
         let handler: Option<&Handler> =

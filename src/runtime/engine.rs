@@ -160,6 +160,8 @@ pub struct Engine<'p> {
     pub(super) source: Option<&'p crate::source::SourceFile>,
     /// The run's scale limits.
     pub(super) limits: super::limits::Limits,
+    /// Each `parallel` group's name (`gate.group`), by where it starts.
+    pub(super) group_names: HashMap<usize, String>,
 }
 
 impl<'p> Engine<'p> {
@@ -193,7 +195,12 @@ impl<'p> Engine<'p> {
             .locks()
             .map(|l| (l.name.name.clone(), Arc::new(tokio::sync::Mutex::new(()))))
             .collect();
+        let group_names = playbook
+            .workflows()
+            .flat_map(|w| crate::analysis::scope::group_names(&w.name.name, &w.body))
+            .collect();
         Engine {
+            group_names,
             playbook,
             coordinator: playbook.coordinators().next(),
             agents,

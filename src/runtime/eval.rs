@@ -226,7 +226,7 @@ fn matches(l: &Value, r: &Value) -> Option<bool> {
     let (Value::String(text), Value::String(pattern)) = (l, r) else {
         return None;
     };
-    regex::Regex::new(pattern).ok().map(|re| re.is_match(text))
+    crate::analysis::regexes::full_match(pattern, text)
 }
 
 fn contains(haystack: &Value, needle: &Value) -> Option<bool> {
@@ -297,10 +297,20 @@ mod tests {
     fn comparisons_paths_and_regexes() {
         let s = scope();
         assert!(holds(&expr("signal.n == 3 and signal.n < 4"), &s));
-        assert!(holds(&expr(r#"output.message ~ /^feat(\(.+\))?: .+/"#), &s));
+        assert!(holds(&expr(r#"output.message ~ /feat(\(.+\))?: .+/"#), &s));
         assert!(holds(&expr(r#""a" in signal.files"#), &s));
         assert!(holds(&expr("2m > 30s"), &s));
         assert!(!holds(&expr("signal.missing == 3"), &s));
+    }
+
+    #[test]
+    fn regexes_match_the_whole_string() {
+        let s = scope();
+        assert!(!holds(&expr("output.message ~ /feat/"), &s));
+        assert!(holds(&expr("output.message !~ /feat/"), &s));
+        assert!(holds(&expr("output.message ~ /feat.*/"), &s));
+        assert!(holds(&expr(r#"signal.v ~ "[0-9.]+""#), &s));
+        assert!(!holds(&expr(r#"signal.v ~ "4""#), &s));
     }
 
     #[test]

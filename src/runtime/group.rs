@@ -9,9 +9,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::analysis::policy;
+use crate::analysis::scope::{self as scope_table, Object, Site};
 use crate::ast::{Block, ParallelStmt, StepOption, Stmt};
 
 use super::engine::{Engine, Flow, Place, Terminal};
@@ -149,11 +150,15 @@ impl<'p> Engine<'p> {
         scope: &mut Scope,
         place: Place<'_>,
     ) -> Flow {
-        let number = self.with_log(|log| {
-            log.groups += 1;
-            log.groups
-        });
-        let label = format!("{}#{number}", place.workflow);
+        self.with_log(|log| log.groups += 1);
+        let label = self
+            .group_names
+            .get(&group.span.start)
+            .cloned()
+            .unwrap_or_else(|| {
+                let label = group.label.as_ref().map(|l| l.name.as_str());
+                scope_table::group_name(place.workflow, label, 0)
+            });
         let threshold = group
             .gate
             .as_ref()
@@ -397,10 +402,18 @@ impl<'p> Engine<'p> {
             Some(&label),
             format!("gate {threshold}%: {line}"),
         );
-        let gate_value = serde_json::json!({
-            "successes": record.successes, "failures": record.failures, "skipped": record.skipped,
-            "counted": record.counted, "total": record.total, "threshold": format!("{threshold}%"),
-            "ratio": line, "decided_at": record.decided_at,
+        let gate_value = scope_table::build(Object::Gate, Site::GateFailed, |field| match field {
+            "group" => json!(record.group),
+            "workflow" => json!(place.workflow),
+            "successes" => json!(record.successes),
+            "failures" => json!(record.failures),
+            "skipped" => json!(record.skipped),
+            "counted" => json!(record.counted),
+            "total" => json!(record.total),
+            "threshold" => json!(format!("{threshold}%")),
+            "ratio" => json!(line),
+            "decided_at" => json!(record.decided_at.clone().unwrap_or_default()),
+            _ => Value::Null,
         });
         self.with_log(|log| log.gates.push(record));
         if passed {

@@ -40,9 +40,10 @@ mod step;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::analysis::scope::{self, Object, Site};
 use crate::ast::{CallStmt, Playbook, RouteTarget, Span};
 use crate::source::SourceFile;
 
@@ -186,9 +187,14 @@ async fn run_target<'p>(
                     Some(&workflow.name.name),
                     format!("workflow timeout of {limit}"),
                 );
-                let step = serde_json::json!({
-                    "name": workflow.name.name, "kind": "timeout", "critical": true,
-                    "error": format!("workflow timed out after {limit}"), "timeout": limit,
+                let step = scope::build(Object::Step, Site::WorkflowTimeout, |field| match field {
+                    "name" => json!(workflow.name.name),
+                    "target" => json!(format!("workflow {}", workflow.name.name)),
+                    "kind" => json!("timeout"),
+                    "critical" => json!(true),
+                    "error" => json!(format!("workflow timed out after {limit}")),
+                    "timeout" | "duration" => json!(limit),
+                    _ => Value::Null,
                 });
                 let rule_scope = scope.with("step", step);
                 return engine

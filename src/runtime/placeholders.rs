@@ -13,7 +13,8 @@
 //! - `string`: the placeholder `TASK-FIELD-ATTEMPT` (`commit-hash-1`), then,
 //!   for each regex a check
 //!   matches the field against, the placeholder followed by an example of
-//!   the regex and the example alone (`output.message ~ /^feat: .+/`);
+//!   the regex and the example alone (`output.message ~ /feat: .+/`; `~`
+//!   matches the whole string, so usually only the example alone fits);
 //! - `bool`: `true`, `false`; `int`: `0`, `1`; `percent`: `100`, `0`;
 //!   `duration`: `"1s"`;
 //! - `list<T>`: a list of one `T` (its first candidate); `list`: `[]`;
@@ -201,7 +202,7 @@ pub fn example(pattern: &str) -> Option<String> {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
     let mut out = String::new();
     write_example(&hir, &mut out, 0)?;
-    let re = regex::Regex::new(pattern).ok()?;
+    let re = crate::analysis::regexes::anchored(pattern).ok()?;
     re.is_match(&out).then_some(out)
 }
 

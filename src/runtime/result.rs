@@ -131,7 +131,7 @@ pub struct StepRecord {
 /// A parallel group's quality gate verdict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GateRecord {
-    /// Which group (`workflow#n`).
+    /// Which group: its label, or `workflow#n` (the workflow's nth `parallel`).
     pub group: String,
     /// Required success percentage.
     pub threshold: u64,

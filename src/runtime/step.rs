@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::analysis::policy::{self, Inherited};
+use crate::analysis::scope::{self, Object, Site};
 use crate::ast::{Call, CallStmt, Handler, HandlerAction, StepOption};
 
 use super::attempt::AttemptEnd;
@@ -49,16 +50,19 @@ pub struct Failed<'a> {
 impl Failed<'_> {
     /// The `step` object visible to handlers and rules.
     pub fn value(&self) -> Value {
-        serde_json::json!({
-            "name": self.name,
-            "agent": self.call.agent.name,
-            "task": self.call.task.name,
-            "error": self.message,
-            "kind": self.kind,
-            "attempts": self.attempts,
-            "critical": self.critical,
-            "timeout": policy::format_duration(self.timeout_ms),
-            "duration": policy::format_duration(self.duration_ms),
+        use serde_json::json;
+        scope::build(Object::Step, Site::Step, |field| match field {
+            "name" => json!(self.name),
+            "target" => json!(format!("{}.{}", self.call.agent.name, self.call.task.name)),
+            "agent" => json!(self.call.agent.name),
+            "task" => json!(self.call.task.name),
+            "error" => json!(self.message),
+            "kind" => json!(self.kind),
+            "attempts" => json!(self.attempts),
+            "critical" => json!(self.critical),
+            "timeout" => json!(policy::format_duration(self.timeout_ms)),
+            "duration" => json!(policy::format_duration(self.duration_ms)),
+            _ => Value::Null,
         })
     }
 }

@@ -85,7 +85,18 @@ pub fn slash_comment(text: &str, pos: usize) -> Option<Diagnostic> {
 pub fn for_after_settings(text: &str, pos: usize, span: Span) -> Option<Diagnostic> {
     let before = text.get(..pos)?;
     let keyword = before.rfind("parallel")?;
-    let settings = before[keyword + "parallel".len()..].trim();
+    let mut settings = before[keyword + "parallel".len()..].trim();
+    // `parallel audit gate 80% for …`: the group's label stays first.
+    let mut label = "";
+    if let Some((first, rest)) = settings.split_once(char::is_whitespace) {
+        if first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !matches!(first, "gate" | "timeout")
+            && !first.starts_with(|c: char| c.is_ascii_digit())
+        {
+            label = first;
+            settings = rest.trim_start();
+        }
+    }
     let tokens: Vec<&str> = settings.split_whitespace().collect();
     let is_setting = |t: &&str| {
         matches!(*t, "gate" | "timeout")
@@ -100,6 +111,11 @@ pub fn for_after_settings(text: &str, pos: usize, span: Span) -> Option<Diagnost
     let clause = rest[..clause_len].trim_end();
     let clause_span = Span::new(span.start, pos + clause.len().max(span.end - pos));
     let settings_start = keyword + "parallel".len() + before[keyword + 8..].find(settings)?;
+    let label = if label.is_empty() {
+        String::new()
+    } else {
+        format!("{label} ")
+    };
     Some(
         Diagnostic::error(
             codes::PARSE_UNEXPECTED,
@@ -110,7 +126,9 @@ pub fn for_after_settings(text: &str, pos: usize, span: Span) -> Option<Diagnost
             Span::new(settings_start, settings_start + settings.len()),
             "settings come after the `for` clause",
         )
-        .with_help(format!("write `parallel {clause} {settings} {{ … }}`")),
+        .with_help(format!(
+            "write `parallel {label}{clause} {settings} {{ … }}`"
+        )),
     )
 }
 

@@ -224,6 +224,20 @@ mod tests {
     }
 
     #[test]
+    fn group_labels_parse_before_the_for_clause_and_settings() {
+        let ok = "workflow w {\n  parallel audit for x in xs gate 80% timeout 1m {\n    A.t()\n  }\n  parallel gate 80% {\n    A.t()\n  }\n  parallel timeout 1m {\n    A.t()\n  }\n}\n";
+        let parsed = parse_text(ok);
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let late = "workflow w {\n  parallel audit gate 80% for x in xs {\n    A.t()\n  }\n}\n";
+        let parsed = parse_text(late);
+        let help = parsed.diagnostics[0].help.clone().unwrap_or_default();
+        assert!(
+            help.contains("parallel audit for x in xs gate 80%"),
+            "{help}"
+        );
+    }
+
+    #[test]
     fn recovery_reports_each_broken_declaration() {
         let text = "agent A { task }\nagent B { timeout }\nagent C { }\n";
         let parsed = parse_text(text);

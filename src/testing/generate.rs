@@ -74,7 +74,7 @@ signal GEN:S{i} "Signal {i}" {{
   label: string = "unit-{i}"
 }}
 
-route r{i}: GEN:S{i} when signal.label ~ /^unit-/ => w{i}
+route r{i}: GEN:S{i} when signal.label ~ /unit-.*/ => w{i}
 
 workflow w{i} "Workflow {i}" timeout 10m {{
   b = AG{i}.build(label: signal.label)

@@ -6,8 +6,9 @@ use crate::ast::{DurationLit, Handler, HandlerAction, Span, StepOption};
 use crate::diagnostics::{codes, Diagnostic};
 
 use super::super::policy::Inherited;
+use super::super::scope;
 use super::super::symbols::duplicate_setting;
-use super::super::types::{self, Env, Root, STEP_FIELDS};
+use super::super::types::{self, Env, Root};
 use super::super::{suggest, values};
 use super::{Enclosing, HandlerSite, Walker};
 
@@ -57,7 +58,20 @@ impl<'a> Walker<'a, '_> {
                 ),
             );
         }
-        let env = env.clone().with("step", Root::Object(STEP_FIELDS));
+        let written = match site {
+            HandlerSite::Step => scope::Written::Step,
+            HandlerSite::Approval => scope::Written::Approval,
+            HandlerSite::TopLevel => scope::Written::Rule,
+        };
+        let kinds: Vec<&str> = handler.kinds.iter().map(|k| k.name.as_str()).collect();
+        let sites: std::rc::Rc<[scope::Site]> =
+            scope::sites(written, &event.name, &kinds, self.present).into();
+        let mut env = env
+            .clone()
+            .with("step", Root::Builtin(scope::Object::Step, sites.clone()));
+        if site == HandlerSite::TopLevel {
+            env.bind("gate", Root::Builtin(scope::Object::Gate, sites));
+        }
         if let Some(guard) = &handler.guard {
             types::condition(&env, guard, self.out);
         }

@@ -19,7 +19,7 @@ use crate::ast::{Expr, Playbook, SignalDecl, Span};
 use crate::diagnostics::Diagnostic;
 
 use super::symbols::Symbols;
-use super::types::{Env, Root, GATE_FIELDS, STEP_FIELDS};
+use super::types::{Env, Root};
 use super::values;
 use bindings::{Bindings, Results, WorkflowScope};
 
@@ -66,6 +66,7 @@ pub fn check(
     out: &mut Vec<Diagnostic>,
 ) {
     let mut walker = Walker {
+        present: super::scope::Present::of(playbook),
         symbols,
         out,
         signals: Rc::new(None),
@@ -75,10 +76,7 @@ pub fn check(
     walker.signal_defaults(playbook);
     walker.routes(playbook);
     for rule in playbook.rules() {
-        let env = Env::default()
-            .with("signal", Root::Signal(None))
-            .with("step", Root::Object(STEP_FIELDS))
-            .with("gate", Root::Object(GATE_FIELDS));
+        let env = Env::default().with("signal", Root::Signal(None));
         walker.handler(rule, &env, HandlerSite::TopLevel);
     }
     for workflow in playbook.workflows() {
@@ -91,6 +89,7 @@ pub fn check(
                 what: "the workflow's",
             }
         });
+        group_labels(workflow, walker.out);
         let mut bindings = Bindings::default();
         walker.results = Rc::default();
         walker.block(&workflow.body, &mut bindings, enclosing);
@@ -100,6 +99,8 @@ pub fn check(
 }
 
 struct Walker<'a, 'o> {
+    /// What decides where the playbook's rules can run.
+    present: super::scope::Present,
     symbols: &'o Symbols<'a>,
     out: &'o mut Vec<Diagnostic>,
     /// Signals reaching the workflow being walked.
@@ -118,6 +119,24 @@ impl<'a> Walker<'a, '_> {
             results: self.results.clone(),
         }
     }
+}
+
+/// Group labels name groups in reports and `gate.group`: one per workflow.
+fn group_labels(workflow: &crate::ast::Workflow, out: &mut Vec<Diagnostic>) {
+    let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+    workflow.body.walk(&mut |s| {
+        if let crate::ast::Stmt::Parallel(crate::ast::ParallelStmt {
+            label: Some(label), ..
+        }) = s
+        {
+            match seen.get(label.name.as_str()) {
+                Some(first) => out.push(super::symbols::duplicate("group", label, *first)),
+                None => {
+                    seen.insert(&label.name, label.span);
+                }
+            }
+        }
+    });
 }
 
 /// Whether an expression mentions `name` as a path root.

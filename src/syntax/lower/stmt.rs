@@ -193,6 +193,10 @@ fn parallel(pair: Pair<'_, Rule>) -> Lowered<ParallelStmt> {
     let span = span_of(&pair);
     let mut c = Cursor::new(pair);
     c.next(Rule::kw_parallel)?;
+    let label = match c.optional(Rule::group_label) {
+        Some(l) => Some(ident(Cursor::new(l).next(Rule::ident)?)),
+        None => None,
+    };
     let each = match c.optional(Rule::for_clause) {
         Some(f) => {
             let mut f = Cursor::new(f);
@@ -207,6 +211,7 @@ fn parallel(pair: Pair<'_, Rule>) -> Lowered<ParallelStmt> {
         None => None,
     };
     let mut group = ParallelStmt {
+        label,
         each,
         gate: None,
         timeout: None,
