@@ -12,11 +12,11 @@ use futures::FutureExt;
 use serde_json::Value;
 
 use crate::analysis::policy;
-use crate::ast::{Block, ParallelStmt, StepOption, Stmt};
+use crate::ast::{Block, GateRule, ParallelStmt, StepOption, Stmt};
 
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{display, eval, Scope};
-use super::gate::{passes, Tally};
+use super::gate::{meets, Tally};
 use super::result::{EventKind, GateRecord, StepOutcome};
 
 /// How one branch ended.
@@ -154,10 +154,12 @@ impl<'p> Engine<'p> {
             log.groups
         });
         let label = format!("{}#{number}", place.workflow);
-        let threshold = group
-            .gate
-            .as_ref()
-            .map_or_else(|| policy::default_gate(self.coordinator), |g| g.value);
+        let rule = group.gate.as_ref().map_or_else(
+            || GateRule::Percent {
+                value: policy::default_gate(self.coordinator),
+            },
+            |g| g.rule,
+        );
 
         let mut branches: Vec<Branch<'_>> = Vec::new();
         match &group.each {
@@ -262,11 +264,12 @@ impl<'p> Engine<'p> {
             .map(|t| tokio::time::Instant::now() + Duration::from_millis(t.millis));
         let mut stopped: Option<Terminal> = None;
         // The group waits for every branch (or its timeout), then decides:
-        // the seed's gather-then-gate. Nothing decides early by default.
-        let decided_at: Option<String> = None;
+        // the seed's gather-then-gate. Only `stop when …` decides early.
+        let mut decided_at: Option<String> = None;
         let mut timed_out = false;
         let mut critical_failed = None;
         let mut scopes = Vec::new();
+        let mut cancelled = Vec::new();
 
         loop {
             let next = match deadline {
@@ -304,6 +307,13 @@ impl<'p> Engine<'p> {
                 }
             }
             scopes.push(branch_scope);
+            // `stop when …`: stop as soon as the verdict that option names is sure.
+            if let Some(stop) = group.stop {
+                if tally.pending > 0 && tally.settled(rule).is_some_and(|v| stop.stops_on(v)) {
+                    decided_at = Some(format!("{}/{total}", total - tally.pending));
+                    break;
+                }
+            }
         }
         let reason = if timed_out {
             format!(
@@ -335,6 +345,8 @@ impl<'p> Engine<'p> {
             }
             if timed_out {
                 tally.failures += 1;
+            } else if decided_at.is_some() {
+                cancelled.push(names[index].0.clone());
             }
             // A branch that never ran has no step to record itself.
             if !started[index].load(Ordering::Relaxed) {
@@ -377,11 +389,11 @@ impl<'p> Engine<'p> {
 
         // No branches at all (an empty `parallel for` list) passes vacuously;
         // branches that were all skipped still fail (zero counted).
-        let passed = total == 0
-            || (!tally.critical_failed && passes(threshold, tally.successes, tally.counted()));
+        let passed =
+            total == 0 || (!tally.critical_failed && meets(rule, tally.successes, tally.counted()));
         let record = GateRecord {
             group: label.clone(),
-            threshold,
+            rule,
             successes: tally.successes,
             failures: tally.failures,
             skipped: tally.skipped,
@@ -389,18 +401,26 @@ impl<'p> Engine<'p> {
             total,
             passed,
             decided_at,
+            cancelled,
             critical_failed,
         };
         let line = record.line();
+        let early = record
+            .decided_at
+            .as_ref()
+            .zip(group.stop)
+            .map_or_else(String::new, |(at, stop)| {
+                format!(", decided early at {at} (stop when {})", stop.word())
+            });
         self.event(
             EventKind::Gate,
             Some(&label),
-            format!("gate {threshold}%: {line}"),
+            format!("gate {rule}: {line}{early}"),
         );
         let gate_value = serde_json::json!({
             "successes": record.successes, "failures": record.failures, "skipped": record.skipped,
-            "counted": record.counted, "total": record.total, "threshold": format!("{threshold}%"),
-            "ratio": line, "decided_at": record.decided_at,
+            "counted": record.counted, "total": record.total, "threshold": rule.to_string(),
+            "ratio": line, "decided_at": record.decided_at, "cancelled": record.cancelled.len(),
         });
         self.with_log(|log| log.gates.push(record));
         if passed {
