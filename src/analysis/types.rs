@@ -165,6 +165,7 @@ pub const GATE_FIELDS: &[&str] = &[
     "threshold",
     "ratio",
     "decided_at",
+    "cancelled",
 ];
 
 /// A count of the names copied while building environments, so that a test

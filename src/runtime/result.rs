@@ -219,15 +219,30 @@ impl GateRecord {
             }
         };
         let meets = s * 100 >= threshold * c;
-        let tenths = percent_tenths(s, c, threshold, meets);
-        // Exact percents stay whole (`4/5 = 80%`); others get a tenth.
-        let percent = if (s * 100).is_multiple_of(c) {
-            format!("{}", s * 100 / c)
-        } else {
-            format!("{}.{}", tenths / 10, tenths % 10)
-        };
         let cmp = if meets { "≥" } else { "<" };
-        format!("{s}/{c} = {percent}% {cmp} {threshold}%")
+        format!(
+            "{s}/{c} = {}% {cmp} {threshold}%",
+            percent_text(s, c, threshold, meets)
+        )
+    }
+
+    /// `3/4 = 75%`: successes over counted, without a comparison.
+    pub fn ratio(&self) -> String {
+        let (s, c) = (self.successes, self.counted);
+        if c == 0 {
+            return "0/0".to_string();
+        }
+        format!("{s}/{c} = {}%", percent_text(s, c, 0, true))
+    }
+}
+
+/// Exact percents stay whole (`4/5 = 80`); others get a tenth (`66.7`).
+fn percent_text(s: u64, c: u64, threshold: u64, meets: bool) -> String {
+    if (s * 100).is_multiple_of(c) {
+        format!("{}", s * 100 / c)
+    } else {
+        let tenths = percent_tenths(s, c, threshold, meets);
+        format!("{}.{}", tenths / 10, tenths % 10)
     }
 }
 
