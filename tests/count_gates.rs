@@ -279,3 +279,85 @@ fn stop_when_decided_never_cancels_a_pending_critical_branch() {
         "FAILED (critical branch `a` failed; 0/1 = 0% < 50%, 2 cancelled)"
     );
 }
+
+// ── check ───────────────────────────────────────────────────────────────────
+
+/// The codes `check` reports for a workflow holding `group` (a `parallel`
+/// header; three written branches unless it is a `parallel for`).
+fn codes_for(group: &str) -> Vec<&'static str> {
+    let body = if group.contains(" for ") {
+        "    A.t(x: v)\n"
+    } else {
+        "    a = A.t(x: 1)\n    b = A.t(x: 2)\n    c = A.t(x: 3)\n"
+    };
+    let text = format!(
+        "signal S:X {{ items: list<int> = [1] }}\nroute S:X => w\nagent A {{ task t }}\n\
+         workflow w {{\n  {group} {{\n{body}  }}\n}}\n"
+    );
+    let file = coordops::source::SourceFile::new("t.ops", text);
+    coordops::analysis::check_source(&file)
+        .iter()
+        .map(|d| d.code)
+        .collect()
+}
+
+#[test]
+fn count_ranges_are_checked() {
+    use coordops::diagnostics::codes;
+    assert_eq!(codes_for("parallel gate at least 3"), Vec::<&str>::new());
+    assert_eq!(
+        codes_for("parallel gate at least 4"),
+        [codes::CHECK_GATE_CANNOT_PASS]
+    );
+    // A `parallel for` has its size only at run time.
+    assert_eq!(
+        codes_for("parallel for v in signal.items gate at least 4"),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        codes_for("parallel for v in signal.items gate at least 100001"),
+        [codes::CHECK_OUT_OF_RANGE]
+    );
+    assert_eq!(
+        codes_for("parallel for v in signal.items gate tolerate 100001"),
+        [codes::CHECK_OUT_OF_RANGE]
+    );
+    assert_eq!(
+        codes_for("parallel gate tolerate -1"),
+        [codes::CHECK_OUT_OF_RANGE]
+    );
+    assert_eq!(
+        codes_for("parallel gate at least 99999999999999999999"),
+        [codes::PARSE_NUMBER_TOO_LARGE]
+    );
+}
+
+#[test]
+fn count_gates_get_the_gate_lints_where_they_apply() {
+    use coordops::diagnostics::codes;
+    // Accepting every failure: `at least 0`, or tolerating every written branch.
+    assert_eq!(
+        codes_for("parallel gate at least 0"),
+        [codes::LINT_ZERO_GATE]
+    );
+    assert_eq!(
+        codes_for("parallel gate tolerate 3"),
+        [codes::LINT_ZERO_GATE]
+    );
+    assert_eq!(codes_for("parallel gate tolerate 2"), Vec::<&str>::new());
+    assert_eq!(
+        codes_for("parallel for v in signal.items gate tolerate 3"),
+        Vec::<&str>::new(),
+        "a list may be longer than 3"
+    );
+    // A count says how many failures it tolerates: never `tolerates_no_failure`,
+    // unlike the same strictness written as a percent.
+    assert_eq!(codes_for("parallel gate tolerate 0"), Vec::<&str>::new());
+    assert_eq!(codes_for("parallel gate at least 3"), Vec::<&str>::new());
+    assert_eq!(codes_for("parallel gate 80%"), [codes::LINT_STRICT_GATE]);
+    // Early stops check like the gate they follow.
+    assert_eq!(
+        codes_for("parallel gate at least 2 stop when passed timeout 5m"),
+        Vec::<&str>::new()
+    );
+}
