@@ -280,6 +280,39 @@ fn stop_when_decided_never_cancels_a_pending_critical_branch() {
     );
 }
 
+#[test]
+fn a_skipped_branch_stays_skipped_and_an_unstarted_one_has_no_attempt() {
+    let latencies = scenario(&[("ALPHA", 1), ("GAMMA", 10)], &["ALPHA"]);
+    let result = run("COUNT:SKIP_FAST", &[], &latencies);
+    assert_eq!(step(&result, "b").outcome, StepOutcome::Skipped);
+    assert_eq!(result.gates[0].cancelled, ["c"]);
+    assert_eq!(result.gates[0].skipped, 1);
+    // With no latency, `a` and `b` settle the gate before `c` is polled:
+    // `c` never started, so it is aborted without an attempt.
+    let result = run("COUNT:SKIP_FAST", &[], &scenario(&[], &[]));
+    assert_eq!(result.status, RunStatus::Complete, "nothing failed");
+    let result = run("COUNT:STOP_PASSED", &[], "");
+    let c = step(&result, "c");
+    assert!(is_aborted(c), "{:?}", c.outcome);
+    assert!(c.attempts.is_empty());
+    assert_eq!(result.gates[0].cancelled, ["c"]);
+}
+
+#[test]
+fn the_documented_early_decision_example_parses() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/language.md"))
+            .expect("readable");
+    let block = doc
+        .split("```ops\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```\n").next())
+        .find(|b| b.contains("stop when passed"))
+        .expect("§9 shows `stop when passed`");
+    let parsed = coordops::syntax::parse(&coordops::source::SourceFile::new("doc.ops", block));
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+}
+
 // ── check ───────────────────────────────────────────────────────────────────
 
 /// The codes `check` reports for a workflow holding `group` (a `parallel`
