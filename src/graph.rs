@@ -275,7 +275,7 @@ impl Graph<'_> {
                 let fork = self.node("[/", &title, "\\]");
                 let gate = p.gate.as_ref().map_or_else(
                     || "gate (default)".to_string(),
-                    |g| format!("gate {}%", g.value),
+                    |g| format!("gate {}", g.rule),
                 );
                 let mut ends = Vec::new();
                 for branch in &p.body.stmts {

@@ -5,6 +5,7 @@ mod agents_py;
 mod check_cap;
 mod checks;
 mod cli;
+mod count_gates;
 mod diagnostics;
 mod docs_claims;
 mod dry_run_cli;

@@ -126,7 +126,7 @@ fn ops_commit() {
     assert_eq!(route_label(&run.result), Some("commit"));
     let steps: Vec<&str> = run.result.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(steps, ["commit", "push", "pr"]);
-    has_line(&run.md, "PASSED (3/3 = 100%)");
+    has_line(&run.md, "PASSED (3/3 = 100% ≥ 80%)");
     snapshot("ops_commit", &run);
 }
 

@@ -557,7 +557,7 @@ fn skipped_branches_are_not_counted() {
         ),
         (2, 0, 1, 2, 3)
     );
-    assert_eq!(gate.threshold, 100);
+    assert_eq!(gate.threshold(), Some(100));
     assert!(gate.passed);
     assert_eq!(gate.line(), "PASSED (2/2 = 100% ≥ 100%)");
     // The skipped branch's result is unknown in the payload.
@@ -570,7 +570,10 @@ fn zero_counted_branches_fail_the_gate() {
     let result = fx.run("GATE:NONE", &[], "");
     assert_eq!(result.status, RunStatus::Escalated);
     let gate = &result.gates[0];
-    assert_eq!((gate.threshold, gate.skipped, gate.counted), (50, 2, 0));
+    assert_eq!(
+        (gate.threshold(), gate.skipped, gate.counted),
+        (Some(50), 2, 0)
+    );
     assert_eq!(gate.decided_at, None);
     assert!(!gate.passed);
     for s in &result.steps {
@@ -586,7 +589,10 @@ fn zero_counted_branches_fail_the_gate() {
     let result = fx.run("GATE:NONE_AT_0", &[], "");
     assert_eq!(result.status, RunStatus::Escalated);
     let gate = &result.gates[0];
-    assert_eq!((gate.threshold, gate.counted, gate.passed), (0, 0, false));
+    assert_eq!(
+        (gate.threshold(), gate.counted, gate.passed),
+        (Some(0), 0, false)
+    );
 }
 
 #[test]
@@ -599,7 +605,7 @@ outcome = "failure"
 "#;
     let result = fx.run("GATE:DEFAULT", &[], one);
     let gate = &result.gates[0];
-    assert_eq!(gate.threshold, 80, "the coordinator's gate");
+    assert_eq!(gate.threshold(), Some(80), "the coordinator's gate");
     assert_eq!(gate.line(), "PASSED (4/5 = 80% ≥ 80%)");
     assert_eq!(result.status, RunStatus::Partial);
     // Two failures (ALPHA runs two branches) is 3/5 = 60% (fails).

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::ast::{Call, CallStmt, HandlerAction, Playbook, RouteTarget, Span, StepOption, Stmt};
+use crate::ast::{
+    Call, CallStmt, GateRule, HandlerAction, Playbook, RouteTarget, Span, StepOption, Stmt,
+};
 use crate::diagnostics::{codes, Diagnostic};
 
 use super::flow::runs;
@@ -252,10 +254,12 @@ impl<'a> StepLints<'_, 'a, '_> {
 
     fn strict_gate(&mut self, group: &crate::ast::ParallelStmt) {
         let n = group.body.stmts.len() as u64;
-        let gate = group.gate.as_ref().map_or_else(
-            || policy::default_gate(self.symbols.coordinator),
-            |g| g.value,
-        );
+        // A count gate says exactly how many failures it tolerates.
+        let gate = match group.gate.as_ref().map(|g| g.rule) {
+            None => policy::default_gate(self.symbols.coordinator),
+            Some(GateRule::Percent { value }) => value,
+            Some(_) => return,
+        };
         if n < 2 || gate == 0 || gate >= 100 || tolerated_failures(gate, n) > 0 {
             return;
         }
@@ -280,20 +284,33 @@ impl<'a> StepLints<'_, 'a, '_> {
         );
     }
 
-    /// `gate 0%`: the group passes even when every branch fails.
+    /// `gate 0%`, `gate at least 0`, or `gate tolerate N` over a literal
+    /// group of at most N branches: the group passes even when every branch fails.
     fn zero_gate(&mut self, group: &crate::ast::ParallelStmt) {
-        let Some(gate) = group.gate.as_ref().filter(|g| g.value == 0) else {
+        let Some(gate) = &group.gate else {
             return;
+        };
+        let n = group.body.stmts.len() as u64;
+        let help = match gate.rule {
+            GateRule::Percent { value: 0 } => "to need at least one success write `gate 1%` or `gate at least 1`; to require most, drop the gate (the coordinator's, or 80%)".to_string(),
+            GateRule::AtLeast { at_least: 0 } => "to need at least one success write `gate at least 1`".to_string(),
+            GateRule::Tolerate { tolerate } if group.each.is_none() && tolerate >= n => format!(
+                "this group has {n} branch{}: to need at least one success write `gate tolerate {}`",
+                if n == 1 { "" } else { "es" },
+                n.saturating_sub(1)
+            ),
+            _ => return,
         };
         self.out.push(
             Diagnostic::warning(
                 codes::LINT_ZERO_GATE,
-                "`gate 0%` lets this group pass even when every branch fails",
+                format!(
+                    "`gate {}` lets this group pass even when every branch fails",
+                    gate.rule
+                ),
             )
             .with_primary(gate.span, "no branch needs to succeed")
-            .with_help(
-                "to need at least one success write `gate 1%`; to require most, drop the gate (the coordinator's, or 80%)",
-            ),
+            .with_help(help),
         );
     }
 

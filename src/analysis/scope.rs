@@ -204,7 +204,11 @@ pub const FIELDS: &[Field] = &[
         "branches counted: successes + failures",
     ),
     gate("total", FieldType::Int, "all branches"),
-    gate("threshold", FieldType::Str, "the gate, e.g. `80%`"),
+    gate(
+        "threshold",
+        FieldType::Str,
+        "the gate, e.g. `80%`, `tolerate 1` or `at least 2`",
+    ),
     gate(
         "ratio",
         FieldType::Str,
@@ -214,6 +218,11 @@ pub const FIELDS: &[Field] = &[
         "decided_at",
         FieldType::Str,
         "`k/n` when decided before every branch finished, else empty",
+    ),
+    gate(
+        "cancelled",
+        FieldType::Int,
+        "branches an early decision (`stop when`) cancelled",
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! Range checks on literal settings: gates, timeouts, retries, concurrency.
 
-use crate::ast::{DurationLit, IntLit, PercentLit, RetryPolicy, Setting, Span};
+use crate::ast::{DurationLit, GateLit, GateRule, IntLit, PercentLit, RetryPolicy, Setting, Span};
 use crate::diagnostics::{codes, Diagnostic};
 
 /// Most retries a policy may ask for.
@@ -26,6 +26,57 @@ pub fn gate(p: &PercentLit, out: &mut Vec<Diagnostic>) {
             format!("a gate of {}% can never pass", p.value),
             "gates are between 0% and 100% of the counted branches",
         ));
+    }
+}
+
+/// Largest `tolerate N` / `at least K`: the most elements a `parallel for`
+/// may have at run time (`Limits::max_elements`).
+pub const MAX_GATE_COUNT: u64 = 100_000;
+
+/// A group's gate: a percent 0–100%, a count 0–[`MAX_GATE_COUNT`], and
+/// `at least K` no more than a literal group's `branches` (`None` for a
+/// `parallel for`, whose size is known only at run time).
+pub fn group_gate(g: &GateLit, branches: Option<u64>, out: &mut Vec<Diagnostic>) {
+    let count = match g.rule {
+        GateRule::Percent { value } => {
+            return gate(
+                &PercentLit {
+                    value,
+                    span: g.span,
+                },
+                out,
+            );
+        }
+        GateRule::Tolerate { tolerate } => tolerate,
+        GateRule::AtLeast { at_least } => at_least,
+    };
+    if count > MAX_GATE_COUNT {
+        out.push(out_of_range(
+            g.span,
+            format!(
+                "`gate {}` counts more branches than a group can have",
+                g.rule
+            ),
+            "a group has at most 100000 branches (the `parallel for` element limit); counts are 0–100000",
+        ));
+        return;
+    }
+    if let (GateRule::AtLeast { at_least }, Some(n)) = (g.rule, branches) {
+        if at_least > n {
+            out.push(
+                Diagnostic::error(
+                    codes::CHECK_GATE_CANNOT_PASS,
+                    format!(
+                        "`gate at least {at_least}` can never pass: this group has {n} branch{}",
+                        if n == 1 { "" } else { "es" }
+                    ),
+                )
+                .with_primary(g.span, format!("needs {at_least} successes"))
+                .with_help(format!(
+                    "write `gate at least {n}` (every branch must succeed) or fewer, or add branches"
+                )),
+            );
+        }
     }
 }
 

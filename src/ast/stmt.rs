@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{DurationLit, Expr, Ident, PercentLit, RetryPolicy, Span, StrLit};
+use super::{DurationLit, Expr, Ident, RetryPolicy, Span, StrLit};
 
 /// `{ statements }`
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -25,7 +25,7 @@ pub enum Stmt {
     Let(LetStmt),
     /// `if cond { … } else { … }`
     If(IfStmt),
-    /// `parallel [for x in list] [gate P] [timeout D] { … }`
+    /// `parallel [for x in list] [gate G [stop when …]] [timeout D] { … }`
     Parallel(ParallelStmt),
     /// `exclusive LOCK { … }`
     Exclusive(ExclusiveStmt),
@@ -139,7 +139,7 @@ pub struct CondBlock {
     pub block: Block,
 }
 
-/// `parallel [for x in list] [gate P] [timeout D] { branches }`
+/// `parallel [for x in list] [gate G [stop when …]] [timeout D] { branches }`
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ParallelStmt {
     /// `parallel NAME …`: the group's name in reports and `gate.group`.
@@ -148,13 +148,91 @@ pub struct ParallelStmt {
     /// `for x in list`: one branch per element.
     pub each: Option<ForEach>,
     /// Quality gate for the group.
-    pub gate: Option<PercentLit>,
+    pub gate: Option<GateLit>,
+    /// `stop when passed|failed|decided`: an opt-in early decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<StopWhen>,
     /// Time limit for the whole group.
     pub timeout: Option<DurationLit>,
     /// Each statement is one branch.
     pub body: Block,
     /// The whole statement.
     pub span: Span,
+}
+
+/// A group's gate as written: `gate 80%`, `gate tolerate 1`, `gate at least 2`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GateLit {
+    /// What the gate requires.
+    #[serde(flatten)]
+    pub rule: GateRule,
+    /// Where it was written (from `gate`).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// What a gate requires of the counted branches (successes + failures).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum GateRule {
+    /// `gate P%`: successes × 100 ≥ P × counted.
+    Percent {
+        /// The percentage.
+        #[serde(rename = "threshold")]
+        value: u64,
+    },
+    /// `gate tolerate N`: failures ≤ N.
+    Tolerate {
+        /// Most failures tolerated.
+        tolerate: u64,
+    },
+    /// `gate at least K`: successes ≥ K.
+    AtLeast {
+        /// Fewest successes required.
+        at_least: u64,
+    },
+}
+
+/// When a group may stop before every branch has ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopWhen {
+    /// As soon as the gate is sure to pass.
+    Passed,
+    /// As soon as the gate can no longer pass (fail fast).
+    Failed,
+    /// As soon as the verdict is known either way.
+    Decided,
+}
+
+impl StopWhen {
+    /// Whether a settled verdict stops the group.
+    pub fn stops_on(self, passed: bool) -> bool {
+        match self {
+            StopWhen::Passed => passed,
+            StopWhen::Failed => !passed,
+            StopWhen::Decided => true,
+        }
+    }
+
+    /// The words as written after `stop when`.
+    pub fn word(self) -> &'static str {
+        match self {
+            StopWhen::Passed => "passed",
+            StopWhen::Failed => "failed",
+            StopWhen::Decided => "decided",
+        }
+    }
+}
+
+impl std::fmt::Display for GateRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GateRule::Percent { value } => write!(f, "{value}%"),
+            GateRule::Tolerate { tolerate } => write!(f, "tolerate {tolerate}"),
+            GateRule::AtLeast { at_least } => write!(f, "at least {at_least}"),
+        }
+    }
 }
 
 /// `for x in list`

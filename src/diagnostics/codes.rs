@@ -103,6 +103,8 @@ pub const CHECK_MISPLACED_OPTION: &str = "ops::check::misplaced_option";
 pub const CHECK_FIELD_UNAVAILABLE: &str = "ops::check::field_not_available";
 /// A parallel group with more branches than the fan-out limit.
 pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
+/// `gate at least K` over a literal group with fewer than K branches.
+pub const CHECK_GATE_CANNOT_PASS: &str = "ops::check::gate_cannot_pass";
 
 /// A route that an earlier route always matches first.
 pub const LINT_SHADOWED_ROUTE: &str = "ops::lint::shadowed_route";
@@ -200,6 +202,7 @@ code_lists! {
         CHECK_TIMEOUT_EXCEEDS,
         CHECK_UNREACHABLE,
         CHECK_TOO_MANY_BRANCHES,
+        CHECK_GATE_CANNOT_PASS,
         CHECK_MISPLACED_OPTION,
         CHECK_FIELD_UNAVAILABLE,
         LINT_SHADOWED_ROUTE,

@@ -81,6 +81,7 @@ explanations! {
     CHECK_TIMEOUT_EXCEEDS     => "timeout_exceeds_enclosing",
     CHECK_UNREACHABLE         => "unreachable_statement",
     CHECK_TOO_MANY_BRANCHES   => "too_many_branches",
+    CHECK_GATE_CANNOT_PASS    => "gate_cannot_pass",
     CHECK_MISPLACED_OPTION    => "misplaced_option",
     CHECK_FIELD_UNAVAILABLE   => "field_not_available",
     LINT_SHADOWED_ROUTE       => "shadowed_route",

@@ -63,7 +63,8 @@ fn task_steps(result: &RunResult) -> impl Iterator<Item = &StepRecord> {
         .filter(|s| s.kind == "task" && s.agent.is_some())
 }
 
-/// `PASSED (2/2 = 100%)` for each gate, or one over all agent steps.
+/// `PASSED (2/2 = 100% ≥ 80%)` for each gate, or one over all agent steps
+/// against the coordinator's gate, in the same form.
 fn gate_lines(result: &RunResult) -> Vec<String> {
     if !result.gates.is_empty() {
         return result
@@ -72,7 +73,11 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
             .map(|g| {
                 let mut line = g.line();
                 if let Some(at) = &g.decided_at {
-                    let _ = write!(line, ", decided at {at}");
+                    let _ = write!(line, ", decided early at {at}");
+                }
+                if !g.cancelled.is_empty() {
+                    let names: Vec<String> = g.cancelled.iter().map(|n| format!("`{n}`")).collect();
+                    let _ = write!(line, "; cancelled: {}", names.join(", "));
                 }
                 // Named when there are several, or when the playbook named it.
                 if result.gates.len() > 1 || !g.group.contains('#') {
@@ -90,18 +95,29 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
     if counted == 0 {
         return vec!["N/A (no agent ran)".to_string()];
     }
-    let percent = (ok * 200 + counted) / (2 * counted);
+    // The agents' success rate against the coordinator's gate.
+    let record = crate::runtime::result::GateRecord {
+        group: String::new(),
+        rule: crate::ast::GateRule::Percent {
+            value: result.quality_gate,
+        },
+        successes: ok,
+        failures: counted - ok,
+        skipped: 0,
+        counted,
+        total: counted,
+        passed: crate::runtime::gate::passes(result.quality_gate, ok, counted),
+        decided_at: None,
+        cancelled: Vec::new(),
+        critical_failed: None,
+    };
     if matches!(result.status, RunStatus::Aborted | RunStatus::Unfinished) {
         return vec![format!(
-            "INCOMPLETE ({ok}/{counted} = {percent}% of the steps that finished)"
+            "INCOMPLETE ({} of the steps that finished)",
+            record.ratio()
         )];
     }
-    // The agents' success rate against the coordinator's gate.
-    let passed = crate::runtime::gate::passes(result.quality_gate, ok, counted);
-    vec![format!(
-        "{} ({ok}/{counted} = {percent}%)",
-        if passed { "PASSED" } else { "FAILED" }
-    )]
+    vec![record.line()]
 }
 
 fn title_case(key: &str) -> String {

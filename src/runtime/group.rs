@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 
 use crate::analysis::policy;
 use crate::analysis::scope::{self as scope_table, Object, Site};
-use crate::ast::{Block, ParallelStmt, StepOption, Stmt};
+use crate::ast::{Block, GateRule, ParallelStmt, StepOption, Stmt};
 
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{display, eval, Scope};
-use super::gate::{passes, Tally};
+use super::gate::{meets, Tally};
 use super::result::{EventKind, GateRecord, StepOutcome};
 
 /// How one branch ended.
@@ -159,10 +159,12 @@ impl<'p> Engine<'p> {
                 let label = group.label.as_ref().map(|l| l.name.as_str());
                 scope_table::group_name(place.workflow, label, 0)
             });
-        let threshold = group
-            .gate
-            .as_ref()
-            .map_or_else(|| policy::default_gate(self.coordinator), |g| g.value);
+        let rule = group.gate.as_ref().map_or_else(
+            || GateRule::Percent {
+                value: policy::default_gate(self.coordinator),
+            },
+            |g| g.rule,
+        );
 
         let mut branches: Vec<Branch<'_>> = Vec::new();
         match &group.each {
@@ -267,11 +269,12 @@ impl<'p> Engine<'p> {
             .map(|t| tokio::time::Instant::now() + Duration::from_millis(t.millis));
         let mut stopped: Option<Terminal> = None;
         // The group waits for every branch (or its timeout), then decides:
-        // the seed's gather-then-gate. Nothing decides early by default.
-        let decided_at: Option<String> = None;
+        // the seed's gather-then-gate. Only `stop when …` decides early.
+        let mut decided_at: Option<String> = None;
         let mut timed_out = false;
         let mut critical_failed = None;
         let mut scopes = Vec::new();
+        let mut cancelled = Vec::new();
 
         loop {
             let next = match deadline {
@@ -309,6 +312,13 @@ impl<'p> Engine<'p> {
                 }
             }
             scopes.push(branch_scope);
+            // `stop when …`: stop as soon as the verdict that option names is sure.
+            if let Some(stop) = group.stop {
+                if tally.pending > 0 && tally.settled(rule).is_some_and(|v| stop.stops_on(v)) {
+                    decided_at = Some(format!("{}/{total}", total - tally.pending));
+                    break;
+                }
+            }
         }
         let reason = if timed_out {
             format!(
@@ -340,6 +350,8 @@ impl<'p> Engine<'p> {
             }
             if timed_out {
                 tally.failures += 1;
+            } else if decided_at.is_some() {
+                cancelled.push(names[index].0.clone());
             }
             // A branch that never ran has no step to record itself.
             if !started[index].load(Ordering::Relaxed) {
@@ -382,11 +394,11 @@ impl<'p> Engine<'p> {
 
         // No branches at all (an empty `parallel for` list) passes vacuously;
         // branches that were all skipped still fail (zero counted).
-        let passed = total == 0
-            || (!tally.critical_failed && passes(threshold, tally.successes, tally.counted()));
+        let passed =
+            total == 0 || (!tally.critical_failed && meets(rule, tally.successes, tally.counted()));
         let record = GateRecord {
             group: label.clone(),
-            threshold,
+            rule,
             successes: tally.successes,
             failures: tally.failures,
             skipped: tally.skipped,
@@ -394,13 +406,21 @@ impl<'p> Engine<'p> {
             total,
             passed,
             decided_at,
+            cancelled,
             critical_failed,
         };
         let line = record.line();
+        let early = record
+            .decided_at
+            .as_ref()
+            .zip(group.stop)
+            .map_or_else(String::new, |(at, stop)| {
+                format!(", decided early at {at} (stop when {})", stop.word())
+            });
         self.event(
             EventKind::Gate,
             Some(&label),
-            format!("gate {threshold}%: {line}"),
+            format!("gate {rule}: {line}{early}"),
         );
         let gate_value = scope_table::build(Object::Gate, Site::GateFailed, |field| match field {
             "group" => json!(record.group),
@@ -410,9 +430,10 @@ impl<'p> Engine<'p> {
             "skipped" => json!(record.skipped),
             "counted" => json!(record.counted),
             "total" => json!(record.total),
-            "threshold" => json!(format!("{threshold}%")),
+            "threshold" => json!(rule.to_string()),
             "ratio" => json!(line),
             "decided_at" => json!(record.decided_at.clone().unwrap_or_default()),
+            "cancelled" => json!(record.cancelled.len()),
             _ => Value::Null,
         });
         self.with_log(|log| log.gates.push(record));

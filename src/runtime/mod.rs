@@ -278,8 +278,11 @@ fn finish(
             payload,
             next,
         }) => {
-            let partial =
-                engine.with_log(|log| log.gates.iter().any(|g| g.passed && g.failures > 0));
+            let partial = engine.with_log(|log| {
+                log.gates
+                    .iter()
+                    .any(|g| (g.passed && g.failures > 0) || !g.cancelled.is_empty())
+            });
             let status = if partial {
                 RunStatus::Partial
             } else {

@@ -133,8 +133,9 @@ pub struct StepRecord {
 pub struct GateRecord {
     /// Which group: its label, or `workflow#n` (the workflow's nth `parallel`).
     pub group: String,
-    /// Required success percentage.
-    pub threshold: u64,
+    /// What the gate requires: `threshold` (percent), `tolerate` or `at_least`.
+    #[serde(flatten)]
+    pub rule: crate::ast::GateRule,
     /// Successful branches.
     pub successes: u64,
     /// Failed or timed-out branches.
@@ -147,43 +148,101 @@ pub struct GateRecord {
     pub total: u64,
     /// The verdict.
     pub passed: bool,
-    /// `k/n` when the verdict was settled before every branch finished.
+    /// `k/n` when the verdict was settled before every branch finished
+    /// and the group stopped early (`stop when …`).
     pub decided_at: Option<String>,
+    /// Branches cancelled because the group stopped early (not counted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancelled: Vec<String>,
     /// The critical branch whose failure failed the group.
     pub critical_failed: Option<String>,
 }
 
 impl GateRecord {
+    /// The percent a percent gate requires (`None` for a count gate).
+    pub fn threshold(&self) -> Option<u64> {
+        match self.rule {
+            crate::ast::GateRule::Percent { value } => Some(value),
+            _ => None,
+        }
+    }
+
     /// `PASSED (4/5 = 80.0% ≥ 80%)`: the verdict and the comparison that
-    /// made it, naming a failed `critical` branch when that decided it.
+    /// made it, naming a failed `critical` branch when that decided it and
+    /// counting the branches an early decision cancelled.
     pub fn line(&self) -> String {
         let verdict = if self.passed { "PASSED" } else { "FAILED" };
-        let ratio = if self.total == 0 {
-            "no branches".to_string()
-        } else if self.counted == 0 {
-            format!("0/0: no branch counted, {}% needs one", self.threshold)
-        } else {
-            let meets = self.successes * 100 >= self.threshold * self.counted;
-            let tenths = percent_tenths(self.successes, self.counted, self.threshold, meets);
-            // Exact percents stay whole (`4/5 = 80%`); others get a tenth.
-            let percent = if (self.successes * 100).is_multiple_of(self.counted) {
-                format!("{}", self.successes * 100 / self.counted)
-            } else {
-                format!("{}.{}", tenths / 10, tenths % 10)
-            };
-            format!(
-                "{}/{} = {}% {} {}%",
-                self.successes,
-                self.counted,
-                percent,
-                if meets { "≥" } else { "<" },
-                self.threshold
-            )
-        };
+        let mut ratio = self.comparison();
+        if !self.cancelled.is_empty() {
+            let _ = std::fmt::Write::write_fmt(
+                &mut ratio,
+                format_args!(", {} cancelled", self.cancelled.len()),
+            );
+        }
         match &self.critical_failed {
             Some(name) => format!("{verdict} (critical branch `{name}` failed; {ratio})"),
             None => format!("{verdict} ({ratio})"),
         }
+    }
+
+    /// `4/5 = 80% ≥ 80%`, `1/4 failed ≤ 1 tolerated`, `2/4 succeeded ≥ 2 required`.
+    fn comparison(&self) -> String {
+        use crate::ast::GateRule;
+        let (s, c) = (self.successes, self.counted);
+        if self.total == 0 {
+            return "no branches".to_string();
+        }
+        if c == 0 {
+            return match self.rule {
+                GateRule::Percent { value } => {
+                    format!("0/0: no branch counted, {value}% needs one")
+                }
+                rule => format!("0/0: no branch counted, `{rule}` needs one"),
+            };
+        }
+        let threshold = match self.rule {
+            GateRule::Percent { value } => value,
+            GateRule::Tolerate { tolerate } => {
+                let f = self.failures;
+                let ok = f <= tolerate;
+                return format!(
+                    "{f}/{c} failed {} {tolerate} tolerated",
+                    if ok { "≤" } else { ">" }
+                );
+            }
+            GateRule::AtLeast { at_least } => {
+                let ok = s >= at_least;
+                return format!(
+                    "{s}/{c} succeeded {} {at_least} required",
+                    if ok { "≥" } else { "<" }
+                );
+            }
+        };
+        let meets = s * 100 >= threshold * c;
+        let cmp = if meets { "≥" } else { "<" };
+        format!(
+            "{s}/{c} = {}% {cmp} {threshold}%",
+            percent_text(s, c, threshold, meets)
+        )
+    }
+
+    /// `3/4 = 75%`: successes over counted, without a comparison.
+    pub fn ratio(&self) -> String {
+        let (s, c) = (self.successes, self.counted);
+        if c == 0 {
+            return "0/0".to_string();
+        }
+        format!("{s}/{c} = {}%", percent_text(s, c, 0, true))
+    }
+}
+
+/// Exact percents stay whole (`4/5 = 80`); others get a tenth (`66.7`).
+fn percent_text(s: u64, c: u64, threshold: u64, meets: bool) -> String {
+    if (s * 100).is_multiple_of(c) {
+        format!("{}", s * 100 / c)
+    } else {
+        let tenths = percent_tenths(s, c, threshold, meets);
+        format!("{}.{}", tenths / 10, tenths % 10)
     }
 }
 
@@ -207,7 +266,7 @@ mod gate_line_tests {
         let passed = counted > 0 && successes * 100 >= threshold * counted;
         GateRecord {
             group: "w#1".into(),
-            threshold,
+            rule: crate::ast::GateRule::Percent { value: threshold },
             successes,
             failures: counted - successes,
             skipped: 0,
@@ -215,6 +274,7 @@ mod gate_line_tests {
             total: counted,
             passed,
             decided_at: None,
+            cancelled: Vec::new(),
             critical_failed: None,
         }
     }
@@ -252,6 +312,34 @@ mod gate_line_tests {
         assert_eq!(
             g.line(),
             "FAILED (critical branch `git` failed; 2/3 = 66.7% ≥ 50%)"
+        );
+    }
+
+    #[test]
+    fn count_gates_and_cancellations_read_as_counts() {
+        use crate::ast::GateRule;
+        let tolerate = GateRecord {
+            rule: GateRule::Tolerate { tolerate: 1 },
+            ..gate(3, 4, 0)
+        };
+        assert_eq!(tolerate.line(), "PASSED (1/4 failed ≤ 1 tolerated)");
+        let mut at_least = GateRecord {
+            rule: GateRule::AtLeast { at_least: 2 },
+            passed: true,
+            decided_at: Some("2/3".into()),
+            cancelled: vec!["c".into()],
+            ..gate(2, 2, 0)
+        };
+        assert_eq!(
+            at_least.line(),
+            "PASSED (2/2 succeeded ≥ 2 required, 1 cancelled)"
+        );
+        at_least.counted = 0;
+        at_least.successes = 0;
+        at_least.passed = false;
+        assert_eq!(
+            at_least.line(),
+            "FAILED (0/0: no branch counted, `at least 2` needs one, 1 cancelled)"
         );
     }
 }

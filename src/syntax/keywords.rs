@@ -59,6 +59,10 @@ const PLACE_KEYWORDS: &[&str] = &[
     "status",
     "step",
     "escalation",
+    "tolerate",
+    "at",
+    "least",
+    "stop",
 ];
 
 /// Whether `word` is any keyword of the grammar (reserved or not).

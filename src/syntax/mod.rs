@@ -407,7 +407,74 @@ mod lowering_tests {
             panic!()
         };
         assert!(g.each.is_some());
-        assert_eq!(g.gate.as_ref().map(|x| x.value), Some(50));
+        assert_eq!(
+            g.gate.as_ref().map(|x| x.rule),
+            Some(crate::ast::GateRule::Percent { value: 50 })
+        );
+    }
+
+    #[test]
+    fn count_gates_and_early_stops_parse() {
+        use crate::ast::{GateRule, StopWhen};
+        let gate_of = |head: &str| {
+            let text = format!("workflow w {{\n  {head} {{\n    A.t()\n  }}\n}}");
+            let parsed = parse(&SourceFile::new("t", text));
+            assert!(
+                parsed.diagnostics.is_empty(),
+                "{head}: {:?}",
+                parsed.diagnostics
+            );
+            let Some(Item::Workflow(w)) = parsed.playbook.as_ref().and_then(|p| p.items.first())
+            else {
+                panic!("{head}: no workflow")
+            };
+            let Stmt::Parallel(g) = &w.body.stmts[0] else {
+                panic!("{head}: no group")
+            };
+            (g.gate.as_ref().map(|x| x.rule), g.stop, g.timeout.is_some())
+        };
+        assert_eq!(
+            gate_of("parallel gate tolerate 1"),
+            (Some(GateRule::Tolerate { tolerate: 1 }), None, false)
+        );
+        assert_eq!(
+            gate_of("parallel for x in [1] gate at least 2 stop when passed timeout 5m"),
+            (
+                Some(GateRule::AtLeast { at_least: 2 }),
+                Some(StopWhen::Passed),
+                true
+            )
+        );
+        assert_eq!(
+            gate_of("parallel timeout 5m gate 80% stop when failed"),
+            (
+                Some(GateRule::Percent { value: 80 }),
+                Some(StopWhen::Failed),
+                true
+            )
+        );
+        assert_eq!(
+            gate_of("parallel gate tolerate 0 stop when decided"),
+            (
+                Some(GateRule::Tolerate { tolerate: 0 }),
+                Some(StopWhen::Decided),
+                false
+            )
+        );
+        // The new words are not reserved: they still name things.
+        let names = "workflow w {\n  stop = A.t()\n  least = A.t()\n  at = A.t(x: tolerate)\n}";
+        let parsed = parse(&SourceFile::new("t", names));
+        assert_eq!(parsed.diagnostics.len(), 0, "{:?}", parsed.diagnostics);
+        for bad in [
+            "parallel gate tolerate -1",
+            "parallel gate at least 99999999999999999999",
+            "parallel stop when passed",
+            "parallel gate 80% stop when done",
+        ] {
+            let text = format!("workflow w {{\n  {bad} {{\n    A.t()\n  }}\n}}");
+            let parsed = parse(&SourceFile::new("t", text));
+            assert!(!parsed.diagnostics.is_empty(), "{bad} parses");
+        }
     }
 
     #[test]

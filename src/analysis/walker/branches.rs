@@ -98,7 +98,11 @@ impl<'a> Walker<'a, '_> {
         enclosing: Option<Enclosing>,
     ) {
         if let Some(gate) = &group.gate {
-            values::gate(gate, self.out);
+            let written = group
+                .each
+                .is_none()
+                .then_some(group.body.stmts.len() as u64);
+            values::group_gate(gate, written, self.out);
         }
         let mut inner_enclosing = enclosing;
         if let Some(t) = &group.timeout {

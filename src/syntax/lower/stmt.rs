@@ -4,12 +4,13 @@ use pest::iterators::Pair;
 
 use super::decl::retry_policy;
 use super::expr::{expr, map, string};
-use super::{doc, duration, ident, percent, span_of, unexpected, Cursor, Lowered};
+use super::{doc, duration, ident, integer, percent, span_of, unexpected, Cursor, Lowered};
 use crate::ast::{
     AbortStmt, ApproveStmt, Arg, Block, Call, CallStmt, CompleteStmt, CondBlock, Escalate,
     ExclusiveStmt, Expr, FailStmt, ForEach, Handler, HandlerAction, IfStmt, LetStmt, ParallelStmt,
     RunStmt, StepOption, Stmt, Workflow,
 };
+use crate::ast::{GateLit, GateRule, StopWhen};
 use crate::syntax::grammar::Rule;
 
 pub(super) fn workflow(pair: Pair<'_, Rule>) -> Lowered<Workflow> {
@@ -214,6 +215,7 @@ fn parallel(pair: Pair<'_, Rule>) -> Lowered<ParallelStmt> {
         label,
         each,
         gate: None,
+        stop: None,
         timeout: None,
         body: crate::ast::Block {
             stmts: Vec::new(),
@@ -223,17 +225,74 @@ fn parallel(pair: Pair<'_, Rule>) -> Lowered<ParallelStmt> {
     };
     for part in c.rest() {
         match part.as_rule() {
-            Rule::gate_setting => {
-                let mut g = Cursor::new(part);
-                g.next(Rule::kw_gate)?;
-                group.gate = Some(percent(g.next(Rule::percent)?)?);
-            }
+            Rule::group_gate => (group.gate, group.stop) = group_gate(part)?,
             Rule::timeout_setting => group.timeout = Some(timeout(part)?),
             Rule::block => group.body = block(part)?,
             _ => return Err(unexpected(&part, "a parallel option or block")),
         }
     }
     Ok(group)
+}
+
+/// `gate 80%`, `gate tolerate 1`, `gate at least 2`, each with an optional
+/// `stop when passed|failed|decided`.
+fn group_gate(pair: Pair<'_, Rule>) -> Lowered<(Option<GateLit>, Option<StopWhen>)> {
+    // The gate's span is what it requires (`80%`, `at least 2`), as diagnostics point there.
+    let mut span = span_of(&pair);
+    let mut stop = None;
+    let mut rule = None;
+    for part in pair.into_inner() {
+        if matches!(
+            part.as_rule(),
+            Rule::percent | Rule::gate_tolerate | Rule::gate_at_least
+        ) {
+            span = span_of(&part);
+        }
+        match part.as_rule() {
+            Rule::kw_gate => {}
+            Rule::percent => {
+                rule = Some(GateRule::Percent {
+                    value: percent(part)?.value,
+                })
+            }
+            Rule::gate_tolerate => {
+                rule = Some(GateRule::Tolerate {
+                    tolerate: count(part)?,
+                })
+            }
+            Rule::gate_at_least => {
+                rule = Some(GateRule::AtLeast {
+                    at_least: count(part)?,
+                })
+            }
+            Rule::stop_setting => {
+                stop = match part.into_inner().last().map(|p| p.as_str()) {
+                    Some("passed") => Some(StopWhen::Passed),
+                    Some("failed") => Some(StopWhen::Failed),
+                    _ => Some(StopWhen::Decided),
+                }
+            }
+            _ => return Err(unexpected(&part, "a gate")),
+        }
+    }
+    let rule = rule.unwrap_or(GateRule::Percent { value: 0 });
+    Ok((Some(GateLit { rule, span }), stop))
+}
+
+/// The count of `tolerate N` / `at least K`: a whole number of branches.
+fn count(pair: Pair<'_, Rule>) -> Lowered<u64> {
+    let Some(n) = pair.into_inner().find(|p| p.as_rule() == Rule::integer) else {
+        return Ok(0);
+    };
+    let lit = integer(n)?;
+    u64::try_from(lit.value).map_err(|_| {
+        crate::diagnostics::Diagnostic::error(
+            crate::diagnostics::codes::CHECK_OUT_OF_RANGE,
+            format!("a gate cannot count {} branches", lit.value),
+        )
+        .with_primary(lit.span, "negative")
+        .with_help("`tolerate N` and `at least K` count branches: write 0 or more")
+    })
 }
 
 fn exclusive(pair: Pair<'_, Rule>) -> Lowered<ExclusiveStmt> {
