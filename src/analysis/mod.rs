@@ -14,6 +14,7 @@ mod route_lints;
 mod suggest;
 mod suppress;
 mod symbols;
+pub mod targets;
 mod types;
 mod values;
 mod walker;

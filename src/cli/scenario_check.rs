@@ -4,8 +4,10 @@
 
 use toml::Value;
 
+use crate::analysis::targets::{self, Target};
 use crate::ast::{Playbook, Stmt};
 use crate::runtime::context::values;
+use crate::runtime::simulated::Scenario;
 
 /// Why the scenario `text` does not fit `playbook`, or `Ok` when it does.
 /// Text that is not TOML passes: the scenario parser reports it.
@@ -44,6 +46,33 @@ pub fn check(text: &str, playbook: &Playbook) -> Result<(), String> {
             unknown.join(", ")
         ))
     }
+}
+
+/// One line per `[step."TARGET"]` entry of `scenario` that names no step
+/// of `playbook`, with its code and a did-you-mean.
+pub fn step_problems(scenario: &Scenario, playbook: &Playbook) -> Vec<String> {
+    scenario
+        .step
+        .keys()
+        .filter_map(|key| {
+            Target::parse(key)
+                .map_err(|e| format!("step {e}"))
+                .and_then(|t| targets::resolve(playbook, &t).map(|_| ()))
+                .err()
+        })
+        .collect()
+}
+
+/// The agent of each `[step."TARGET"]` entry that names a step.
+pub fn step_agents<'p>(scenario: &Scenario, playbook: &'p Playbook) -> Vec<(String, &'p str)> {
+    scenario
+        .step
+        .keys()
+        .filter_map(|key| {
+            let target = Target::parse(key).ok()?;
+            Some((key.clone(), targets::resolve(playbook, &target).ok()?))
+        })
+        .collect()
 }
 
 /// Every `latency` of a task script (its own and each attempt's) is a duration.

@@ -160,6 +160,8 @@ pub struct Engine<'p> {
     pub(super) source: Option<&'p crate::source::SourceFile>,
     /// The run's scale limits.
     pub(super) limits: super::limits::Limits,
+    /// Where each task call is written, by its start offset (step ids).
+    pub(super) sites: HashMap<usize, crate::analysis::targets::Site>,
 }
 
 impl<'p> Engine<'p> {
@@ -232,6 +234,7 @@ impl<'p> Engine<'p> {
             recorder,
             source: None,
             limits: Default::default(),
+            sites: crate::analysis::targets::sites(playbook),
         }
     }
 
@@ -258,6 +261,7 @@ impl<'p> Engine<'p> {
         let now = self.now_ms();
         self.with_log(|log| {
             log.steps.push(StepRecord {
+                id: None,
                 name: name.to_string(),
                 kind: kind.to_string(),
                 agent: None,
