@@ -178,11 +178,124 @@ fn a_step_script_leaves_the_other_calls_of_its_task_alone() {
 }
 
 #[test]
-fn an_argument_matches_non_string_values_by_their_text() {
-    let (result, unused) = ship("[step.\"ship.3[name=lint]\"]\noutcome = \"failure\"\n");
-    assert_eq!(kind_of(&result, "ship.3[0]"), "error");
-    assert_eq!(kind_of(&result, "ship.3[1]"), "success");
-    assert!(unused.is_empty());
+fn an_argument_matches_a_string_unquoted_or_quoted() {
+    for target in ["ship.3[name=lint]", "ship.3[name = \\\"lint\\\"]"] {
+        let (result, unused) = ship(&format!("[step.\"{target}\"]\noutcome = \"failure\"\n"));
+        assert_eq!(kind_of(&result, "ship.3[0]"), "error", "{target}");
+        assert_eq!(kind_of(&result, "ship.3[1]"), "success", "{target}");
+        assert!(unused.is_empty());
+    }
+}
+
+/// Runs OPS:X of an inline playbook under `scenario`.
+fn inline(playbook: &str, scenario: &str) -> (RunResult, Vec<(String, Option<String>)>) {
+    let file = SourceFile::new("inline.ops", playbook.to_string());
+    let playbook = coordops::syntax::parse(&file).playbook.expect("parses");
+    let scenario = Scenario::parse(scenario).expect("scenario parses");
+    let request = RunRequest {
+        playbook: &playbook,
+        source: Some(&file),
+        signal: "OPS:X".into(),
+        context: context::build(&playbook, "OPS:X", &[]).expect("context"),
+        run_id: "inline".into(),
+        now: SystemTime::UNIX_EPOCH,
+    };
+    let result = simulate(request, scenario.clone(), None, |_| {}).expect("runs");
+    (result, scenario.unmatched())
+}
+
+#[test]
+fn numbers_match_by_their_text_and_nested_elements_by_their_index_path() {
+    let playbook = "signal OPS:X\nroute OPS:X => w\n\
+        agent A { task t { retry 0 } }\n\
+        workflow w {\n  parallel for row in [[1, 2], [3, 4]] gate 0% {\n    \
+        parallel for n in row gate 0% {\n      A.t(n: n)\n    }\n  }\n  complete\n}\n";
+    let (result, unused) = inline(
+        playbook,
+        "[step.\"w.1[n=3]\"]\noutcome = \"failure\"\nkind = \"three\"\n\n\
+         [step.\"w.1[0.1]\"]\noutcome = \"failure\"\nkind = \"second\"\n",
+    );
+    assert!(unused.is_empty(), "{unused:?}");
+    assert_eq!(kind_of(&result, "w.1[0.0]"), "success");
+    assert_eq!(kind_of(&result, "w.1[0.1]"), "second");
+    assert_eq!(kind_of(&result, "w.1[1.0]"), "three");
+    assert_eq!(kind_of(&result, "w.1[1.1]"), "success");
+}
+
+#[test]
+fn two_matching_arguments_the_target_that_sorts_first_wins() {
+    let playbook = "signal OPS:X\nroute OPS:X => w\n\
+        agent A { task t { retry 0 } }\n\
+        workflow w {\n  parallel for n in [\"a\"] gate 0% {\n    A.t(n: n, m: n)\n  }\n  complete\n}\n";
+    let (result, unused) = inline(
+        playbook,
+        "[step.\"w.1[n=a]\"]\noutcome = \"failure\"\nkind = \"n\"\n\n\
+         [step.\"w.1[m=a]\"]\noutcome = \"failure\"\nkind = \"m\"\n",
+    );
+    assert_eq!(kind_of(&result, "w.1[0]"), "m");
+    assert_eq!(
+        unused,
+        [("w.1[n=a]".to_string(), Some("w.1[m=a]".to_string()))]
+    );
+}
+
+#[test]
+fn recoveries_and_route_fast_paths_have_no_id() {
+    let (result, _) = inline(
+        "signal OPS:X { fast: bool = true }\n\
+         route OPS:X when signal.fast => A.t()\nroute OPS:X => w\n\
+         agent A { task t\n task fix }\n\
+         workflow w {\n  A.t() on failure => A.fix() then retry\n  complete\n}\n",
+        "",
+    );
+    assert_eq!(result.steps.len(), 1);
+    assert_eq!(result.steps[0].id, None, "a route's direct call");
+    let file = load("tests/fixtures/scenarios/push_rejected_then_fetch.toml");
+    let json = dry_run_json(&[
+        "playbooks/coord_ops.ops",
+        "--signal",
+        "OPS:COMMIT",
+        "--scenario",
+        file.name(),
+    ]);
+    let steps = json["steps"].as_array().expect("steps");
+    let recovery = steps
+        .iter()
+        .find(|s| s["kind"] == "recovery")
+        .expect("a recovery ran");
+    assert!(recovery.get("id").is_none(), "{recovery}");
+    assert!(steps.iter().filter(|s| s["kind"] == "task").all(|s| s["id"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("commit_pr."))));
+}
+
+fn dry_run_json(args: &[&str]) -> serde_json::Value {
+    let output = coordops()
+        .arg("dry-run")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    serde_json::from_slice(&output.stdout).expect("JSON report")
+}
+
+#[test]
+fn the_language_reference_example_passes() {
+    let doc = std::fs::read_to_string(root().join("docs/language.md")).expect("docs");
+    let example = doc
+        .split("```ops\n")
+        .map(|b| b.split("```").next().unwrap_or_default())
+        .find(|b| b.contains("given step ship.2"))
+        .expect("the `given step` example");
+    let file = SourceFile::new("example.ops", example.to_string());
+    let checked = analysis::parse_and_check(&file);
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    let playbook = checked.playbook.expect("parses");
+    let reports = testing::run_tests(&playbook, &file, None);
+    assert_eq!(reports.len(), 2);
+    for r in &reports {
+        assert!(r.passed && r.warnings.is_empty(), "{}", r.name);
+    }
 }
 
 #[test]
@@ -266,6 +379,38 @@ fn a_scenario_step_fails_one_of_two_calls_of_the_same_task() {
         .stdout(predicate::str::contains(r#""id": "commit_pr.4""#))
         .stdout(predicate::str::contains("CHANGELOG.md: merge conflict"))
         .stderr(predicate::str::contains("unmatched").not());
+}
+
+#[test]
+fn the_readme_element_targets_script_the_fanout_example() {
+    let file = scenario_file(
+        "[step.\"full_audit.5[name=broken-skill]\"]\noutcome = \"failure\"\nkind = \"by_name\"\n\n\
+         [step.\"full_audit.5[2]\"]\noutcome = \"failure\"\nkind = \"by_index\"\n",
+    );
+    let path = file.path().to_str().expect("UTF-8");
+    let json = dry_run_json(&[
+        "playbooks/examples/fanout.ops",
+        "--signal",
+        "OPS:AUDIT",
+        "--set",
+        "skills=[\"lint\", \"broken-skill\", \"docs\"]",
+        "--scenario",
+        path,
+    ]);
+    let kind = |id: &str| {
+        json["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["id"] == id))
+            .map(|s| {
+                s["outcome"]["kind"]
+                    .as_str()
+                    .unwrap_or("success")
+                    .to_string()
+            })
+    };
+    assert_eq!(kind("full_audit.5[0]").as_deref(), Some("success"));
+    assert_eq!(kind("full_audit.5[1]").as_deref(), Some("by_name"));
+    assert_eq!(kind("full_audit.5[2]").as_deref(), Some("by_index"));
 }
 
 fn scenario_file(text: &str) -> tempfile::NamedTempFile {
