@@ -460,6 +460,21 @@ fn every_name_in_a_scenario_step_gets_a_did_you_mean() {
 }
 
 #[test]
+fn a_step_written_as_a_task_is_pointed_at_given_step() {
+    let text = std::fs::read_to_string(root().join(PLAYBOOK))
+        .expect("fixture")
+        .replace("given step ship.2 fails", "given ship.build fails");
+    let found = analysis::check_source(&SourceFile::new("t.ops", text));
+    assert!(
+        found.iter().any(|d| d.code == codes::CHECK_UNDEFINED_AGENT
+            && d.message == "agent `ship` is not defined; `ship` is a workflow"
+            && d.help.as_deref()
+                == Some("to script one step of it, write `given step ship.build …`")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn an_index_past_a_literal_list_is_out_of_range() {
     let file = load("tests/fixtures/check/undefined_step.ops");
     let found = analysis::check_source(&file);

@@ -98,10 +98,14 @@ fn unknown_task(playbook: &Playbook, name: &str) -> Option<String> {
         let owner = playbook
             .agents()
             .find(|a| a.tasks.iter().any(|t| t.name.name == task_name));
+        let is_workflow = playbook.workflows().any(|w| w.name.name == agent_name);
         let help = match (
             crate::analysis::closest_word(agent_name, agents.iter().copied()),
             owner,
         ) {
+            _ if is_workflow => format!(
+                " (`{agent_name}` is a workflow: script one of its steps as `[step.\"{name}\"]`)"
+            ),
             (Some(best), _) => format!(" (no agent `{agent_name}`; did you mean `{best}`?)"),
             (None, Some(owner)) => format!(
                 " (no agent `{agent_name}`; `{task_name}` is a task of `{}`)",
@@ -185,6 +189,11 @@ mod tests {
         assert!(err.contains("did you mean `RELEASE_MANAGER`?"), "{err}");
         let err = check("[task.\"DOCS.push\"]\n", &p).unwrap_err();
         assert!(err.contains("is a task of `RELEASE_MANAGER`"), "{err}");
+        let err = check("[task.\"w.commit\"]\n", &p).unwrap_err();
+        assert!(
+            err.contains("`w` is a workflow: script one of its steps as `[step.\"w.commit\"]`"),
+            "{err}"
+        );
         let err = check("[approval]\nrelease_okk = \"granted\"\n", &p).unwrap_err();
         assert!(err.contains("did you mean `release_ok`?"), "{err}");
     }

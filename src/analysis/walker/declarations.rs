@@ -113,6 +113,25 @@ impl<'a> Walker<'a, '_> {
             }
             for given in &test.givens {
                 match given {
+                    Given::Task { agent, task, .. }
+                        if !self.symbols.agents.contains_key(agent.name.as_str())
+                            && playbook.workflows().any(|w| w.name.name == agent.name) =>
+                    {
+                        self.out.push(
+                            Diagnostic::error(
+                                codes::CHECK_UNDEFINED_AGENT,
+                                format!(
+                                    "agent `{}` is not defined; `{}` is a workflow",
+                                    agent.name, agent.name
+                                ),
+                            )
+                            .with_primary(agent.span, "a workflow, not an agent")
+                            .with_help(format!(
+                                "to script one step of it, write `given step {}.{} …`",
+                                agent.name, task.name
+                            )),
+                        );
+                    }
                     Given::Task { agent, task, .. } => {
                         self.agent_task(agent, task);
                     }
