@@ -30,4 +30,5 @@ mod runtime_semantics;
 mod set_values;
 mod spans;
 mod stopped_steps;
+mod targeted;
 mod test_cmd;

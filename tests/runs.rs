@@ -303,6 +303,11 @@ const SCENARIOS: &[(&str, &str, Sets)] = &[
     ("audit_failure_first", "OPS:AUDIT", &[]),
     ("audit_interrupted", "OPS:AUDIT", &[]),
     ("audit_one_agent_fails", "OPS:AUDIT", &[]),
+    (
+        "changelog_commit_rejected",
+        "OPS:COMMIT",
+        &[("user_facing", "true")],
+    ),
     ("commit_bad_message", "OPS:COMMIT", &[]),
     ("commit_times_out_always", "OPS:COMMIT", &[]),
     ("commit_times_out_twice", "OPS:COMMIT", &[]),

@@ -17,6 +17,7 @@ pub mod scope;
 mod suggest;
 mod suppress;
 mod symbols;
+pub mod targets;
 mod types;
 mod values;
 mod walker;

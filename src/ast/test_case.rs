@@ -45,6 +45,16 @@ pub enum Given {
         /// The whole line.
         span: Span,
     },
+    /// `given step TARGET OUTCOME then OUTCOME …` — one step or some
+    /// `parallel for` elements (see [`crate::analysis::targets`]).
+    Step {
+        /// The target as written (`release.push`, `audit/1[2]`).
+        target: Ident,
+        /// Outcomes for successive attempts.
+        outcomes: Vec<Outcome>,
+        /// The whole line.
+        span: Span,
+    },
     /// `given approval NAME granted|denied|never`
     Approval {
         /// The approval step's name.

@@ -86,7 +86,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     }
     let recorder: Option<Arc<dyn Recorder>> =
         (!recorders.is_empty()).then(|| Arc::new(Recorders(recorders)) as Arc<dyn Recorder>);
-    let result = runtime::simulate(request, scenario, recorder, |cancel| {
+    let result = runtime::simulate(request, scenario.clone(), recorder, |cancel| {
         super::interrupt::on_stop_signals(cancel.clone(), None);
     })
     .map_err(|e| {
@@ -94,6 +94,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
         Exit::Usage
     })?;
     super::cascade::finish(cascade.as_deref());
+    super::run_input::warn_unmatched(target, &scenario);
     emit_report(target, &playbook, &result)?;
     if display != Display::Off {
         let line = progress::status_line(

@@ -100,6 +100,16 @@ fn load_scenario(
         })
         .map(|k| format!("`{k}`"))
         .collect();
+    let scripted_steps = super::scenario_check::step_agents(&scenario, playbook);
+    let scripted: Vec<String> = scripted
+        .into_iter()
+        .chain(
+            scripted_steps
+                .iter()
+                .filter(|(_, agent)| processes.contains_key(*agent))
+                .map(|(k, agent)| format!("step `{k}` ({agent})")),
+        )
+        .collect();
     if !scripted.is_empty() {
         return Err(fail(format!(
             "scripts tasks of agents that run as processes: {}",
@@ -188,7 +198,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     }
     let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
-    let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario));
+    let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario.clone()));
     let backend = Arc::new(RoutingBackend::new(
         process.clone(),
         simulated,
@@ -223,6 +233,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     progress.finish();
     super::cascade::finish(cascade.as_deref());
 
+    run_input::warn_unmatched(target, &scenario);
     emit_report(target, &playbook, &result)?;
     let exit = exit_for(result.status);
     if verbosity.chatty() || exit != Exit::Success {

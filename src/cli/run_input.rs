@@ -177,6 +177,17 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
     })?;
     let scenario = Scenario::parse(&text).map_err(|e| fail(format!("is invalid: {e}")))?;
     super::scenario_check::check(&text, playbook).map_err(fail)?;
+    let steps = super::scenario_check::step_problems(&scenario, playbook);
+    if !steps.is_empty() {
+        for problem in &steps {
+            eprintln!(
+                "error[{}]: scenario `{}`: {problem}",
+                crate::diagnostics::codes::CHECK_UNDEFINED_STEP,
+                path.display()
+            );
+        }
+        return Err(Exit::Usage);
+    }
     let unknown = scenario.unknown_names(playbook);
     if !unknown.is_empty() {
         return Err(fail(format!(
@@ -185,6 +196,23 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
         )));
     }
     Ok(scenario)
+}
+
+/// Prints (on stderr) a warning for each scenario `step` entry no attempt
+/// of the run used.
+pub fn warn_unmatched(target: &RunTarget, scenario: &Scenario) {
+    let Some(path) = &target.scenario else {
+        return;
+    };
+    for (key, winner) in scenario.unmatched() {
+        crate::output::stderr(&format!(
+            "warning[{}]: scenario `{}`: step `{key}` scripted nothing: {}\n  \
+             help: compare it with the step ids and arguments in the report (`--format json`)\n",
+            crate::diagnostics::codes::RUN_UNMATCHED_TARGET,
+            path.display(),
+            crate::testing::unused_reason(winner.as_deref())
+        ));
+    }
 }
 
 /// Renders the report and writes it to `--output` (atomically) or stdout

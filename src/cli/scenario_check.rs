@@ -4,8 +4,10 @@
 
 use toml::Value;
 
+use crate::analysis::targets::{self, Target};
 use crate::ast::{Playbook, Stmt};
 use crate::runtime::context::values;
+use crate::runtime::simulated::Scenario;
 
 /// Why the scenario `text` does not fit `playbook`, or `Ok` when it does.
 /// Text that is not TOML passes: the scenario parser reports it.
@@ -46,6 +48,33 @@ pub fn check(text: &str, playbook: &Playbook) -> Result<(), String> {
     }
 }
 
+/// One line per `[step."TARGET"]` entry of `scenario` that names no step
+/// of `playbook`, with its code and a did-you-mean.
+pub fn step_problems(scenario: &Scenario, playbook: &Playbook) -> Vec<String> {
+    scenario
+        .step
+        .keys()
+        .filter_map(|key| {
+            Target::parse(key)
+                .map_err(|e| format!("step {e}"))
+                .and_then(|t| targets::resolve(playbook, &t).map(|_| ()))
+                .err()
+        })
+        .collect()
+}
+
+/// The agent of each `[step."TARGET"]` entry that names a step.
+pub fn step_agents<'p>(scenario: &Scenario, playbook: &'p Playbook) -> Vec<(String, &'p str)> {
+    scenario
+        .step
+        .keys()
+        .filter_map(|key| {
+            let target = Target::parse(key).ok()?;
+            Some((key.clone(), targets::resolve(playbook, &target).ok()?))
+        })
+        .collect()
+}
+
 /// Every `latency` of a task script (its own and each attempt's) is a duration.
 fn latencies(name: &str, script: &Value) -> Result<(), String> {
     let attempts = match script.get("attempts") {
@@ -69,10 +98,14 @@ fn unknown_task(playbook: &Playbook, name: &str) -> Option<String> {
         let owner = playbook
             .agents()
             .find(|a| a.tasks.iter().any(|t| t.name.name == task_name));
+        let is_workflow = playbook.workflows().any(|w| w.name.name == agent_name);
         let help = match (
             crate::analysis::closest_word(agent_name, agents.iter().copied()),
             owner,
         ) {
+            _ if is_workflow => format!(
+                " (`{agent_name}` is a workflow: script one of its steps as `[step.\"{name}\"]`)"
+            ),
             (Some(best), _) => format!(" (no agent `{agent_name}`; did you mean `{best}`?)"),
             (None, Some(owner)) => format!(
                 " (no agent `{agent_name}`; `{task_name}` is a task of `{}`)",
@@ -156,6 +189,11 @@ mod tests {
         assert!(err.contains("did you mean `RELEASE_MANAGER`?"), "{err}");
         let err = check("[task.\"DOCS.push\"]\n", &p).unwrap_err();
         assert!(err.contains("is a task of `RELEASE_MANAGER`"), "{err}");
+        let err = check("[task.\"w.commit\"]\n", &p).unwrap_err();
+        assert!(
+            err.contains("`w` is a workflow: script one of its steps as `[step.\"w.commit\"]`"),
+            "{err}"
+        );
         let err = check("[approval]\nrelease_okk = \"granted\"\n", &p).unwrap_err();
         assert!(err.contains("did you mean `release_ok`?"), "{err}");
     }

@@ -66,6 +66,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
         };
         for report in testing::run_tests(&playbook, &file, args.filter.as_deref()) {
             let status = report.status.as_deref().unwrap_or("not run");
+            eprint!("{}", render_all(&report.warnings, options));
             if report.passed {
                 passed += 1;
                 println!("test {} :: {} ... ok ({status})", file.name(), report.name);

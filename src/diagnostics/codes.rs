@@ -105,6 +105,10 @@ pub const CHECK_FIELD_UNAVAILABLE: &str = "ops::check::field_not_available";
 pub const CHECK_TOO_MANY_BRANCHES: &str = "ops::check::too_many_branches";
 /// `gate at least K` over a literal group with fewer than K branches.
 pub const CHECK_GATE_CANNOT_PASS: &str = "ops::check::gate_cannot_pass";
+/// A `given step` (or scenario `step`) target that names no step: unknown
+/// workflow or binding, position or element index out of range, or an
+/// argument the step does not pass.
+pub const CHECK_UNDEFINED_STEP: &str = "ops::check::undefined_step";
 
 /// A route that an earlier route always matches first.
 pub const LINT_SHADOWED_ROUTE: &str = "ops::lint::shadowed_route";
@@ -135,6 +139,8 @@ pub const RUN_TOO_MANY_ELEMENTS: &str = "ops::run::too_many_elements";
 pub const RUN_TOO_MANY_STEPS: &str = "ops::run::too_many_steps";
 /// More parallel branches running at once than a run allows.
 pub const RUN_FAN_OUT_TOO_WIDE: &str = "ops::run::fan_out_too_wide";
+/// A scenario `step` entry or `given step` line that no attempt of the run used.
+pub const RUN_UNMATCHED_TARGET: &str = "ops::run::unmatched_target";
 
 /// Declares `ALL` (every code) and `ANALYSIS` (the semantic-analysis codes)
 /// from one list, so the two cannot drift apart.
@@ -175,6 +181,7 @@ code_lists! {
         RUN_TOO_MANY_ELEMENTS,
         RUN_TOO_MANY_STEPS,
         RUN_FAN_OUT_TOO_WIDE,
+        RUN_UNMATCHED_TARGET,
     ],
     analysis: [
         CHECK_UNDEFINED_AGENT,
@@ -205,6 +212,7 @@ code_lists! {
         CHECK_GATE_CANNOT_PASS,
         CHECK_MISPLACED_OPTION,
         CHECK_FIELD_UNAVAILABLE,
+        CHECK_UNDEFINED_STEP,
         LINT_SHADOWED_ROUTE,
         LINT_UNROUTED_SIGNAL,
         LINT_UNUSED_AGENT,

@@ -149,6 +149,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         ));
         let started_ms = attempts.first().map_or(attempt.at_ms, |a| a.started_ms);
         result.steps.push(StepRecord {
+            id: None,
             name,
             kind: "task".to_string(),
             agent: Some(attempt.agent.clone()),

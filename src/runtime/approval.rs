@@ -44,6 +44,7 @@ impl Engine<'_> {
         let mut abandoned = super::step::Abandoned::new(
             self,
             StepRecord {
+                id: None,
                 name: name.clone(),
                 kind: "approval".to_string(),
                 agent: None,
@@ -96,6 +97,7 @@ impl Engine<'_> {
         abandoned.disarm();
         self.with_log(|log| {
             log.steps.push(StepRecord {
+                id: None,
                 name: name.clone(),
                 kind: "approval".to_string(),
                 agent: None,

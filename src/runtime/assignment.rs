@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::ast::{Call, Ident, Stmt, Workflow};
 
+use super::backend::StepId;
 use super::engine::{Engine, Place};
 use super::eval::{display, Scope};
 use super::protocol::{Assignment, AssignmentContext, Criterion, Deliverable};
@@ -48,6 +49,18 @@ impl<'p> Engine<'p> {
         } else {
             format!("{site}#{n}")
         }
+    }
+
+    /// Where `call` is written and, inside `parallel for`, the element:
+    /// `None` for a call written outside a workflow.
+    pub(super) fn step_id(&self, call: &Call, scope: &Scope) -> Option<StepId> {
+        let site = self.sites.get(&call.span.start)?;
+        Some(StepId {
+            workflow: site.workflow.clone(),
+            position: site.position,
+            binding: site.binding.clone(),
+            element: scope.get(INDEX_KEY).map(display),
+        })
     }
 
     /// Run id, the call's position in the playbook and, inside `parallel

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::analysis::policy;
 use crate::ast::Call;
 
-use super::backend::{Reply, StderrTail, TaskOutcome, TaskRequest};
+use super::backend::{Reply, StderrTail, StepId, TaskOutcome, TaskRequest};
 use super::engine::Engine;
 use super::eval::{eval, Scope};
 use super::protocol::Assignment;
@@ -59,6 +59,8 @@ pub(super) struct Work<'a> {
     /// Set to the send time of the running attempt, for the step's
     /// [`Abandoned`](super::step::Abandoned) guard.
     pub(super) spawned: Option<Arc<AtomicU64>>,
+    /// Which step of the playbook this is.
+    pub(super) step: Option<StepId>,
 }
 
 impl Engine<'_> {
@@ -89,6 +91,7 @@ impl Engine<'_> {
             timeout_ms,
             budget: None,
             spawned: None,
+            step: self.step_id(call, scope),
         }
     }
 
@@ -145,6 +148,7 @@ impl Engine<'_> {
             deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
             assignment: work.assignment.clone(),
             stderr: StderrTail::default(),
+            step: work.step.clone(),
         };
         let tail = request.stderr.clone();
         if self.recorder.is_some() {

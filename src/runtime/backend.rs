@@ -41,6 +41,33 @@ pub struct TaskRequest {
     /// Where a backend keeps what the agent wrote to stderr so far, so the
     /// interpreter still has it when it stops waiting at the deadline.
     pub stderr: StderrTail,
+    /// Which step of the playbook this attempt belongs to, when the call is
+    /// written in a workflow (not a route's fast path or a recovery).
+    pub step: Option<StepId>,
+}
+
+/// Where a step's task call is written, and which `parallel for` element
+/// it runs for: the step's identity (see [`crate::analysis::targets`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StepId {
+    /// The workflow the call is written in.
+    pub workflow: String,
+    /// Its position among the workflow's task calls, from 1.
+    pub position: usize,
+    /// Its binding, if any.
+    pub binding: Option<String>,
+    /// The element index path inside `parallel for` (`2`, `1.0`).
+    pub element: Option<String>,
+}
+
+impl StepId {
+    /// `WORKFLOW.N`, plus `[INDEX]` for a `parallel for` element.
+    pub fn id(&self) -> String {
+        match &self.element {
+            Some(e) => format!("{}.{}[{e}]", self.workflow, self.position),
+            None => format!("{}.{}", self.workflow, self.position),
+        }
+    }
 }
 
 /// The end of an agent's stderr, shared while the attempt runs (the last

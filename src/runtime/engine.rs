@@ -162,6 +162,8 @@ pub struct Engine<'p> {
     pub(super) limits: super::limits::Limits,
     /// Each `parallel` group's name (`gate.group`), by where it starts.
     pub(super) group_names: HashMap<usize, String>,
+    /// Where each task call is written, by its start offset (step ids).
+    pub(super) sites: HashMap<usize, crate::analysis::targets::Site>,
 }
 
 impl<'p> Engine<'p> {
@@ -239,6 +241,7 @@ impl<'p> Engine<'p> {
             recorder,
             source: None,
             limits: Default::default(),
+            sites: crate::analysis::targets::sites(playbook),
         }
     }
 
@@ -265,6 +268,7 @@ impl<'p> Engine<'p> {
         let now = self.now_ms();
         self.with_log(|log| {
             log.steps.push(StepRecord {
+                id: None,
                 name: name.to_string(),
                 kind: kind.to_string(),
                 agent: None,

@@ -359,6 +359,7 @@ impl<'p> Engine<'p> {
                 let now = self.now_ms();
                 self.with_log(|log| {
                     log.steps.push(crate::runtime::result::StepRecord {
+                        id: None,
                         name: names[index].0.clone(),
                         kind: "task".to_string(),
                         agent: tasks[index].as_ref().map(|t| t.0.clone()),

@@ -104,6 +104,12 @@ pub struct Attempt {
 pub struct StepRecord {
     /// The bound name, or `AGENT.task` when unbound.
     pub name: String,
+    /// Where the task call is written, `WORKFLOW.N`, plus `[INDEX]` inside a
+    /// `parallel for`: the step's identity across runs, and how a scenario
+    /// or `given step` targets it. Absent for approvals, recoveries and
+    /// route fast paths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// `task`, `approval`, `recovery` or `workflow`.
     pub kind: String,
     /// The agent, for tasks.

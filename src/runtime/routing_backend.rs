@@ -107,6 +107,7 @@ mod tests {
             timeout: Duration::from_secs(30),
             cancel: CancellationToken::new(),
             idempotency_key: "r/1:1".into(),
+            step: None,
             deadline: "2026-01-01T00:00:30.000Z".into(),
             assignment: Default::default(),
             stderr: Default::default(),

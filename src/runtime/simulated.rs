@@ -18,9 +18,21 @@
 //!   { outcome = "success", latency = "3s" },
 //! ]
 //!
+//! [step."release.push"]                # one step, by binding (or `release.4`)
+//! outcome = "failure"
+//!
+//! [step."audit.1[name=broken-skill]"]  # `parallel for` elements, by argument
+//! outcome = "failure"                  # (or by index: `audit.1[2]`)
+//!
 //! [approval]
 //! release_approval = "granted"         # granted | denied | never
 //! ```
+//!
+//! An attempt takes the most precise script that names it: an element
+//! index, then an element argument (the first in key order), then its step,
+//! then its `AGENT.task`, then the default. Targets are described in
+//! [`crate::analysis::targets`]; [`Scenario::unmatched`] lists the step
+//! entries no attempt used.
 //!
 //! A top-level `interrupt_after = "45s"` interrupts the run at that virtual
 //! time, as Ctrl-C would: the report keeps every step that finished.
@@ -36,7 +48,7 @@
 //! they read. A scenario's `outputs` replace or add to these.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,8 +57,11 @@ use serde_json::{Map, Value};
 
 use crate::ast::{Playbook, Stmt};
 
-use super::backend::{AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest};
+use super::backend::{
+    AgentBackend, ApprovalRequest, Decision, Reply, StepId, TaskOutcome, TaskRequest,
+};
 use super::placeholders::TaskModel;
+use crate::analysis::targets::{ElementSel, StepSel, Target};
 
 /// A parsed scenario file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -55,11 +70,27 @@ pub struct Scenario {
     /// Behaviour per `AGENT.task`.
     #[serde(default)]
     pub task: BTreeMap<String, TaskScript>,
+    /// Behaviour per step or `parallel for` element (`release.push`,
+    /// `release.3`, `audit.1[2]`, `audit.1[name=x]`).
+    #[serde(default)]
+    pub step: BTreeMap<String, TaskScript>,
     /// Decisions per approval name.
     #[serde(default)]
     pub approval: BTreeMap<String, ApprovalScript>,
     /// Interrupt the run (as Ctrl-C would) at this virtual time, e.g. `"45s"`.
     pub interrupt_after: Option<String>,
+    /// Which `step` entries attempts matched (shared by clones).
+    #[serde(skip)]
+    pub matched: Arc<Mutex<Matched>>,
+}
+
+/// The `step` entries attempts matched during a run.
+#[derive(Debug, Default)]
+pub struct Matched {
+    /// Entries some attempt used.
+    used: BTreeSet<String>,
+    /// Entries that matched only where a more precise entry won, with it.
+    shadowed: BTreeMap<String, String>,
 }
 
 /// What one task does: a single outcome or one per attempt.
@@ -117,8 +148,10 @@ impl Scenario {
             crate::syntax::parse_duration(at)
                 .ok_or_else(|| format!("interrupt_after `{at}` is not a duration such as `45s`"))?;
         }
-        for (name, script) in &scenario.task {
-            if !name.contains('.') {
+        let scripts = scenario.task.iter().map(|(n, s)| (n, s, "task"));
+        let steps = scenario.step.iter().map(|(n, s)| (n, s, "step"));
+        for (name, script, what) in scripts.chain(steps) {
+            if what == "task" && !name.contains('.') {
                 return Err(format!("task `{name}`: name tasks as `AGENT.task`"));
             }
             for attempt in script
@@ -129,13 +162,13 @@ impl Scenario {
                 if let Some(latency) = &attempt.latency {
                     crate::syntax::parse_duration(latency).ok_or_else(|| {
                         format!(
-                            "task `{name}`: latency `{latency}` is not a duration such as `30s`"
+                            "{what} `{name}`: latency `{latency}` is not a duration such as `30s`"
                         )
                     })?;
                 }
                 if let Some(outcome) = &attempt.outcome {
                     if !matches!(outcome.as_str(), "success" | "failure" | "timeout") {
-                        return Err(format!("task `{name}`: outcome `{outcome}` must be success, failure or timeout"));
+                        return Err(format!("{what} `{name}`: outcome `{outcome}` must be success, failure or timeout"));
                     }
                 }
             }
@@ -173,6 +206,58 @@ impl Scenario {
         );
         unknown
     }
+
+    /// The `step` entries no attempt used, in key order, each with the
+    /// more precise entry that won where it matched, if any.
+    pub fn unmatched(&self) -> Vec<(String, Option<String>)> {
+        let matched = crate::sync::lock(&self.matched);
+        self.step
+            .keys()
+            .filter(|k| !matched.used.contains(*k))
+            .map(|k| (k.clone(), matched.shadowed.get(k).cloned()))
+            .collect()
+    }
+
+    /// The most precise script for an attempt of `step` with `args`, and
+    /// its `step` key: an element index, an element argument, the step.
+    fn step_script(
+        &self,
+        targets: &[(String, Target)],
+        step: &StepId,
+        args: &Map<String, Value>,
+    ) -> Option<(&String, &TaskScript)> {
+        let of_step: Vec<&(String, Target)> = targets
+            .iter()
+            .filter(|(_, t)| {
+                t.workflow == step.workflow
+                    && match &t.step {
+                        StepSel::Binding(b) => step.binding.as_ref() == Some(b),
+                        StepSel::Position(n) => *n == step.position,
+                    }
+            })
+            .collect();
+        let rank = |t: &Target| match &t.element {
+            Some(ElementSel::Index(i)) => (step.element.as_ref() == Some(i)).then_some(0),
+            Some(ElementSel::Arg { name, value }) => match args.get(name) {
+                Some(Value::String(s)) if s == value => Some(1),
+                Some(v) if !v.is_string() && super::eval::display(v) == *value => Some(1),
+                _ => None,
+            },
+            None => Some(2),
+        };
+        let mut matching: Vec<(u8, &String)> = of_step
+            .into_iter()
+            .filter_map(|(k, t)| rank(t).map(|r| (r, k)))
+            .collect();
+        matching.sort();
+        let (_, key) = *matching.first()?;
+        let mut matched = crate::sync::lock(&self.matched);
+        matched.used.insert(key.clone());
+        for (_, other) in &matching[1..] {
+            matched.shadowed.insert((*other).clone(), key.clone());
+        }
+        self.step.get_key_value(key)
+    }
 }
 
 /// The simulated backend.
@@ -181,6 +266,8 @@ pub struct SimulatedBackend {
     /// Output fields and checks of each `AGENT.task`.
     models: HashMap<String, TaskModel>,
     calls: Mutex<HashMap<String, u32>>,
+    /// The scenario's `step` keys, parsed.
+    targets: Vec<(String, Target)>,
 }
 
 impl SimulatedBackend {
@@ -200,15 +287,27 @@ impl SimulatedBackend {
                 models.insert(key, TaskModel::new(agent, task, &fields));
             }
         }
+        let targets = scenario
+            .step
+            .keys()
+            .filter_map(|k| Target::parse(k).ok().map(|t| (k.clone(), t)))
+            .collect();
         SimulatedBackend {
+            targets,
             scenario,
             models,
             calls: Mutex::new(HashMap::new()),
         }
     }
 
-    fn script(&self, key: &str, attempt: u32) -> AttemptScript {
-        let Some(task) = self.scenario.task.get(key) else {
+    fn script(&self, request: &TaskRequest, key: &str) -> AttemptScript {
+        let attempt = request.attempt;
+        let targeted = request
+            .step
+            .as_ref()
+            .and_then(|s| self.scenario.step_script(&self.targets, s, &request.args))
+            .map(|(_, script)| script);
+        let Some(task) = targeted.or_else(|| self.scenario.task.get(key)) else {
             return AttemptScript::default();
         };
         if task.attempts.is_empty() {
@@ -299,7 +398,7 @@ impl SimulatedBackend {
     /// One simulated attempt, as the scenario scripts it.
     async fn simulate(&self, request: TaskRequest) -> TaskOutcome {
         let key = format!("{}.{}", request.agent, request.task);
-        let script = self.script(&key, request.attempt);
+        let script = self.script(&request, &key);
         let latency = script
             .latency
             .as_deref()

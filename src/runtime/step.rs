@@ -117,6 +117,7 @@ impl<'p> Engine<'p> {
             .any(|o| matches!(o, StepOption::Critical { .. }));
         let started = self.now_ms();
         let mut record = StepRecord {
+            id: self.step_id(call, scope).map(|s| s.id()),
             name: name.clone(),
             kind: "task".to_string(),
             agent: Some(call.agent.name.clone()),
@@ -537,6 +538,7 @@ impl<'p> Engine<'p> {
         let duration = self.now_ms() - started;
         self.with_log(|log| {
             log.steps.push(StepRecord {
+                id: None,
                 name: format!("{name} (recovery for {for_step})"),
                 kind: "recovery".to_string(),
                 agent: Some(call.agent.name.clone()),

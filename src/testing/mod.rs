@@ -8,7 +8,6 @@
 pub mod fuzz;
 pub mod generate;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -22,7 +21,7 @@ use crate::runtime::simulated::{ApprovalScript, AttemptScript, Scenario, TaskScr
 use crate::runtime::{context, simulate, RunRequest};
 use crate::source::SourceFile;
 
-use crate::diagnostics::codes::{TEST_FAILED, TEST_INVALID};
+use crate::diagnostics::codes::{RUN_UNMATCHED_TARGET, TEST_FAILED, TEST_INVALID};
 
 /// The start time of every test run (reports are byte-stable).
 const TEST_EPOCH_SECS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -37,6 +36,10 @@ pub struct TestReport {
     /// Why not (one diagnostic per failed expectation).
     #[serde(skip)]
     pub failures: Vec<Diagnostic>,
+    /// Warnings that do not fail the test (`given step` lines no attempt
+    /// used).
+    #[serde(skip)]
+    pub warnings: Vec<Diagnostic>,
     /// The run's final status, when it ran.
     pub status: Option<String>,
 }
@@ -66,6 +69,7 @@ fn invalid(file: &SourceFile, span: Span, name: &str, message: String) -> TestRe
         failures: vec![Diagnostic::error(TEST_INVALID, message)
             .with_primary(span, "in this test")
             .in_file(file)],
+        warnings: Vec::new(),
         status: None,
     }
 }
@@ -107,7 +111,8 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         ),
         now: SystemTime::UNIX_EPOCH + Duration::from_secs(TEST_EPOCH_SECS),
     };
-    let result = match simulate(request, scenario(test), None, |_| {}) {
+    let scenario = scenario(test);
+    let result = match simulate(request, scenario.clone(), None, |_| {}) {
         Ok(r) => r,
         Err(e) => return invalid(file, test.span, &name, e),
     };
@@ -116,18 +121,57 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         .iter()
         .filter_map(|e| check(e, &result).map(|why| failure(file, e, why)))
         .collect();
+    let warnings = unmatched(file, test, &scenario);
     TestReport {
         name,
         passed: failures.is_empty(),
         failures,
+        warnings,
         status: Some(result.status.word().to_string()),
+    }
+}
+
+/// A warning for each `given step` line no attempt of the run used.
+fn unmatched(file: &SourceFile, test: &TestCase, scenario: &Scenario) -> Vec<Diagnostic> {
+    let unmatched = scenario.unmatched();
+    test.givens
+        .iter()
+        .filter_map(|g| match g {
+            Given::Step { target, span, .. } => {
+                let (_, winner) = unmatched.iter().find(|(k, _)| *k == target.name)?;
+                let warning = Diagnostic::warning(
+                    RUN_UNMATCHED_TARGET,
+                    format!(
+                        "`given step {}` scripted nothing: {}",
+                        target.name,
+                        unused_reason(winner.as_deref())
+                    ),
+                )
+                .with_primary(*span, "never used")
+                .with_help(
+                    "compare it with the step ids and arguments in the report \
+                     (`coordops dry-run … --format json`)",
+                )
+                .in_file(file);
+                Some(warning)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why a `step` entry was never used: nothing matched it, or a more
+/// precise entry (`winner`) won wherever it matched.
+pub fn unused_reason(winner: Option<&str>) -> String {
+    match winner {
+        Some(w) => format!("wherever it matched, the more precise `{w}` won"),
+        None => "no attempt of the run matched it".to_string(),
     }
 }
 
 /// The scenario a test's `given` lines describe.
 fn scenario(test: &TestCase) -> Scenario {
-    let mut tasks: BTreeMap<String, TaskScript> = BTreeMap::new();
-    let mut approvals = BTreeMap::new();
+    let mut scenario = Scenario::default();
     for given in &test.givens {
         match given {
             Given::Task {
@@ -136,45 +180,14 @@ fn scenario(test: &TestCase) -> Scenario {
                 outcomes,
                 ..
             } => {
-                let attempts = outcomes
-                    .iter()
-                    .map(|o| {
-                        let latency = o
-                            .latency
-                            .as_ref()
-                            .map(|d| crate::analysis::policy::format_duration(d.millis));
-                        match &o.kind {
-                            OutcomeKind::Succeeds { outputs } => AttemptScript {
-                                outcome: Some("success".into()),
-                                latency,
-                                outputs: match outputs.as_ref().map(|e| eval(e, &Scope::default()))
-                                {
-                                    Some(Value::Object(map)) => Some(map),
-                                    _ => None,
-                                },
-                                ..AttemptScript::default()
-                            },
-                            OutcomeKind::Fails { kind, message } => AttemptScript {
-                                outcome: Some("failure".into()),
-                                latency,
-                                kind: kind.as_ref().map(|k| k.name.clone()),
-                                message: message.as_ref().map(|m| m.as_plain().unwrap_or_default()),
-                                ..AttemptScript::default()
-                            },
-                            OutcomeKind::TimesOut => AttemptScript {
-                                outcome: Some("timeout".into()),
-                                ..AttemptScript::default()
-                            },
-                        }
-                    })
-                    .collect();
-                tasks.insert(
-                    format!("{}.{}", agent.name, task.name),
-                    TaskScript {
-                        attempts,
-                        ..TaskScript::default()
-                    },
-                );
+                scenario
+                    .task
+                    .insert(format!("{}.{}", agent.name, task.name), script(outcomes));
+            }
+            Given::Step {
+                target, outcomes, ..
+            } => {
+                scenario.step.insert(target.name.clone(), script(outcomes));
             }
             Given::Approval { name, decision, .. } => {
                 let script = match decision.name.as_str() {
@@ -182,14 +195,49 @@ fn scenario(test: &TestCase) -> Scenario {
                     "never" => ApprovalScript::Never,
                     _ => ApprovalScript::Granted,
                 };
-                approvals.insert(name.name.clone(), script);
+                scenario.approval.insert(name.name.clone(), script);
             }
         }
     }
-    Scenario {
-        task: tasks,
-        approval: approvals,
-        interrupt_after: None,
+    scenario
+}
+
+/// The script of one `given` line's outcomes, one per attempt.
+fn script(outcomes: &[crate::ast::Outcome]) -> TaskScript {
+    let attempts = outcomes
+        .iter()
+        .map(|o| {
+            let latency = o
+                .latency
+                .as_ref()
+                .map(|d| crate::analysis::policy::format_duration(d.millis));
+            match &o.kind {
+                OutcomeKind::Succeeds { outputs } => AttemptScript {
+                    outcome: Some("success".into()),
+                    latency,
+                    outputs: match outputs.as_ref().map(|e| eval(e, &Scope::default())) {
+                        Some(Value::Object(map)) => Some(map),
+                        _ => None,
+                    },
+                    ..AttemptScript::default()
+                },
+                OutcomeKind::Fails { kind, message } => AttemptScript {
+                    outcome: Some("failure".into()),
+                    latency,
+                    kind: kind.as_ref().map(|k| k.name.clone()),
+                    message: message.as_ref().map(|m| m.as_plain().unwrap_or_default()),
+                    ..AttemptScript::default()
+                },
+                OutcomeKind::TimesOut => AttemptScript {
+                    outcome: Some("timeout".into()),
+                    ..AttemptScript::default()
+                },
+            }
+        })
+        .collect();
+    TaskScript {
+        attempts,
+        ..TaskScript::default()
     }
 }
 

@@ -125,6 +125,15 @@ fn coordops_run_rejects_bad_configuration() {
         .stderr(predicate::str::contains(
             "scripts tasks of agents that run as processes: `ECHO.say`",
         ));
+    // The same for one step of such an agent.
+    std::fs::write(&scenario, "[step.\"mixed.said\"]\noutcome = \"failure\"\n").expect("write");
+    coordops_run("PROC:MIXED", &["--scenario"])
+        .arg(&scenario)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "scripts tasks of agents that run as processes: step `mixed.said` (ECHO)",
+        ));
 
     coordops_run_with(&dir.path().join("missing.toml"))
         .assert()

@@ -79,6 +79,7 @@ fn request(agent: &str, args: Value, cancel: &CancellationToken) -> TaskRequest 
         deadline: "2026-01-01T00:00:30.000Z".to_string(),
         assignment: Default::default(),
         stderr: Default::default(),
+        step: None,
     }
 }
 

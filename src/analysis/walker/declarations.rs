@@ -113,9 +113,29 @@ impl<'a> Walker<'a, '_> {
             }
             for given in &test.givens {
                 match given {
+                    Given::Task { agent, task, .. }
+                        if !self.symbols.agents.contains_key(agent.name.as_str())
+                            && playbook.workflows().any(|w| w.name.name == agent.name) =>
+                    {
+                        self.out.push(
+                            Diagnostic::error(
+                                codes::CHECK_UNDEFINED_AGENT,
+                                format!(
+                                    "agent `{}` is not defined; `{}` is a workflow",
+                                    agent.name, agent.name
+                                ),
+                            )
+                            .with_primary(agent.span, "a workflow, not an agent")
+                            .with_help(format!(
+                                "to script one step of it, write `given step {}.{} …`",
+                                agent.name, task.name
+                            )),
+                        );
+                    }
                     Given::Task { agent, task, .. } => {
                         self.agent_task(agent, task);
                     }
+                    Given::Step { target, .. } => self.step_target(playbook, target),
                     Given::Approval { name, decision, .. } => {
                         self.reference(name, "approval", self.symbols.approvals.keys().copied());
                         self.one_of(decision, "approval decision", DECISIONS);
@@ -139,6 +159,22 @@ impl<'a> Walker<'a, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Checks a `given step` target names a step of the playbook.
+    fn step_target(&mut self, playbook: &Playbook, target: &Ident) {
+        let problem = crate::analysis::targets::Target::parse(&target.name)
+            .and_then(|t| crate::analysis::targets::resolve(playbook, &t).map(|_| ()));
+        if let Err(message) = problem {
+            self.out.push(
+                Diagnostic::error(codes::CHECK_UNDEFINED_STEP, message)
+                    .with_primary(target.span, "no such step")
+                    .with_help(
+                        "a step is `WORKFLOW.binding` or `WORKFLOW.N` (its `id` in reports), \
+                         optionally with `[INDEX]` or `[ARG=VALUE]` for `parallel for` elements",
+                    ),
+            );
         }
     }
 

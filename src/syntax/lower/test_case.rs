@@ -64,26 +64,40 @@ fn given(pair: Pair<'_, Rule>) -> Lowered<Given> {
                 span,
             })
         }
+        Rule::given_step => {
+            b.next(Rule::kw_step)?;
+            let target = ident(b.next(Rule::step_target)?);
+            Ok(Given::Step {
+                target,
+                outcomes: outcomes(b)?,
+                span,
+            })
+        }
         Rule::given_task => {
             let agent = ident(b.next(Rule::ident)?);
             let task = ident(b.next(Rule::name)?);
-            let mut outcomes = Vec::new();
-            for part in b.rest() {
-                match part.as_rule() {
-                    Rule::outcome => outcomes.push(outcome(part)?),
-                    Rule::kw_then => {}
-                    _ => return Err(unexpected(&part, "an outcome")),
-                }
-            }
             Ok(Given::Task {
                 agent,
                 task,
-                outcomes,
+                outcomes: outcomes(b)?,
                 span,
             })
         }
         _ => Err(crate::syntax::lower::internal(span, "unknown `given` form")),
     }
+}
+
+/// `OUTCOME then OUTCOME …`, the rest of a `given` line.
+fn outcomes(b: Cursor<'_>) -> Lowered<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    for part in b.rest() {
+        match part.as_rule() {
+            Rule::outcome => outcomes.push(outcome(part)?),
+            Rule::kw_then => {}
+            _ => return Err(unexpected(&part, "an outcome")),
+        }
+    }
+    Ok(outcomes)
 }
 
 fn outcome(pair: Pair<'_, Rule>) -> Lowered<Outcome> {
