@@ -244,8 +244,9 @@ impl<'p> Engine<'p> {
             );
         }
         let mut abandoned = Abandoned::new(self, record.clone());
-        self.handoffs(&name, call, scope);
-        self.record_handoff(&name, call, scope, place);
+        let passed = self.passed_on(call, scope);
+        self.handoffs(&name, &passed);
+        self.record_handoff(&name, call, scope, place, &passed);
 
         // Named locks are held for the whole step, retries included.
         let mut guards = Vec::new();
