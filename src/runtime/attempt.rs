@@ -42,10 +42,10 @@ pub(super) struct Work<'a> {
     pub(super) name: &'a str,
     /// The call.
     pub(super) call: &'a Call,
-    /// Its arguments, evaluated.
-    pub(super) args: Map<String, Value>,
+    /// Its arguments, evaluated (shared with each attempt's request).
+    pub(super) args: Arc<Map<String, Value>>,
     /// Its idempotency key.
-    pub(super) key: String,
+    pub(super) key: Arc<str>,
     /// Its Agent Assignment.
     pub(super) assignment: Assignment,
     /// Each attempt's timeout.
@@ -67,12 +67,13 @@ impl Engine<'_> {
         Work {
             name,
             call,
-            args: call
-                .args
-                .iter()
-                .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
-                .collect(),
-            key: self.step_key(call, scope),
+            args: Arc::new(
+                call.args
+                    .iter()
+                    .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
+                    .collect(),
+            ),
+            key: self.step_key(call, scope).into(),
             // Only a backend that reads it, or a recorder (journal, `-vv`),
             // sees the assignment; the simulated backend does not.
             assignment: if self.recorder.is_some() || self.backend.reads_assignment() {
@@ -114,16 +115,23 @@ impl Engine<'_> {
                 policy::format_duration(timeout_ms)
             ),
         );
+        // Only a backend that reads the protocol request, or a recorder,
+        // sees the deadline text.
+        let protocol = self.recorder.is_some() || self.backend.reads_assignment();
         let request = TaskRequest {
-            run_id: self.run_id.clone(),
+            run_id: Arc::clone(&self.run_id),
             agent: call.agent.name.clone(),
             task: call.task.name.clone(),
             args: work.args.clone(),
             attempt: number,
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
-            idempotency_key: work.key.clone(),
-            deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
+            idempotency_key: Arc::clone(&work.key),
+            deadline: if protocol {
+                self.timestamp_millis(started.saturating_add(timeout_ms))
+            } else {
+                String::new()
+            },
             assignment: work.assignment.clone(),
             stderr: StderrTail::default(),
         };
@@ -163,24 +171,26 @@ impl Engine<'_> {
                 }
             },
         };
-        let (outcome, kind, message) = match &end {
-            AttemptEnd::Success(_) => ("success", None, None),
-            AttemptEnd::Failure { kind, message } => {
-                ("failure", Some(kind.clone()), Some(message.clone()))
-            }
-            AttemptEnd::Timeout => ("timeout", None, None),
-            AttemptEnd::Cancelled => ("aborted", None, None),
-        };
-        self.note(Entry::AttemptEnd(RecordedEnd {
-            step: name.to_string(),
-            key: work.key.clone(),
-            attempt: number,
-            at_ms: self.now_ms(),
-            outcome: outcome.to_string(),
-            kind,
-            message,
-            stderr: info.stderr.clone(),
-        }));
+        if self.recorder.is_some() {
+            let (outcome, kind, message) = match &end {
+                AttemptEnd::Success(_) => ("success", None, None),
+                AttemptEnd::Failure { kind, message } => {
+                    ("failure", Some(kind.clone()), Some(message.clone()))
+                }
+                AttemptEnd::Timeout => ("timeout", None, None),
+                AttemptEnd::Cancelled => ("aborted", None, None),
+            };
+            self.note(Entry::AttemptEnd(RecordedEnd {
+                step: name.to_string(),
+                key: work.key.to_string(),
+                attempt: number,
+                at_ms: self.now_ms(),
+                outcome: outcome.to_string(),
+                kind,
+                message,
+                stderr: info.stderr.clone(),
+            }));
+        }
         (end, info)
     }
 }

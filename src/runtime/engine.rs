@@ -148,7 +148,7 @@ pub struct Engine<'p> {
     /// path rooted at one of them hands a step's result on.
     pub(super) step_names: std::collections::HashSet<&'p str>,
     pub(super) backend: Arc<dyn AgentBackend>,
-    pub(super) run_id: String,
+    pub(super) run_id: Arc<str>,
     pub(super) signal: String,
     pub(super) origin: SystemTime,
     pub(super) start: Instant,
@@ -206,7 +206,7 @@ impl<'p> Engine<'p> {
                 .collect(),
             step_names: super::assignment::step_names(playbook),
             backend,
-            run_id,
+            run_id: run_id.into(),
             signal,
             origin,
             start: Instant::now(),

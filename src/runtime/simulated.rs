@@ -310,7 +310,12 @@ impl SimulatedBackend {
                 Ok(c) => c,
                 Err(p) => p.into_inner(),
             };
-            *calls.entry(key.clone()).or_default() += 1;
+            match calls.get_mut(&key) {
+                Some(n) => *n += 1,
+                None => {
+                    calls.insert(key.clone(), 1);
+                }
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(latency)) => {}

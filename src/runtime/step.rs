@@ -80,9 +80,15 @@ pub fn handler_matches(h: &Handler, event: &str, kind: &str, scope: &Scope) -> b
 /// group, workflow or run timeout, an interrupt), so reports never lose it:
 /// the attempts that ended are kept, and the one still running is recorded
 /// with the outcome of what stopped it.
+///
+/// The guard holds the step's record while it runs (no copy): the step
+/// adds its attempts through [`Abandoned::attempt_ended`] and takes the
+/// record back with [`Abandoned::finish`].
 pub struct Abandoned<'e, 'p> {
     engine: &'e Engine<'p>,
-    record: Option<StepRecord>,
+    record: StepRecord,
+    /// Whether the record is still written on drop.
+    armed: bool,
     /// When the running attempt was sent ([`NOT_RUNNING`] between attempts).
     spawned: Arc<AtomicU64>,
     /// The running attempt's number.
@@ -96,7 +102,8 @@ impl<'e, 'p> Abandoned<'e, 'p> {
     pub(super) fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
         Abandoned {
             engine,
-            record: Some(record),
+            record,
+            armed: true,
             spawned: Arc::new(AtomicU64::new(NOT_RUNNING)),
             current: 0,
         }
@@ -114,24 +121,53 @@ impl<'e, 'p> Abandoned<'e, 'p> {
     }
 
     /// An attempt ended: keep it.
-    pub(super) fn ended(&mut self, attempt: &Attempt) {
+    pub(super) fn attempt_ended(&mut self, attempt: Attempt) {
         self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
-        if let Some(record) = &mut self.record {
-            record.attempts.push(attempt.clone());
-        }
+        self.record.attempts.push(attempt);
+    }
+
+    /// The record of the step so far.
+    pub(super) fn record(&mut self) -> &mut StepRecord {
+        &mut self.record
     }
 
     /// The step finished normally: record nothing on drop.
     pub(super) fn disarm(&mut self) {
-        self.record = None;
+        self.armed = false;
+    }
+
+    /// The step finished normally: its record, which the guard no longer
+    /// writes on drop.
+    pub(super) fn finish(mut self) -> StepRecord {
+        self.armed = false;
+        std::mem::replace(&mut self.record, empty_record())
+    }
+}
+
+/// A record with nothing in it (allocates nothing), left behind when a
+/// guard hands its record on.
+fn empty_record() -> StepRecord {
+    StepRecord {
+        name: String::new(),
+        kind: String::new(),
+        agent: None,
+        task: None,
+        outcome: StepOutcome::Skipped,
+        critical: false,
+        started_ms: 0,
+        duration_ms: 0,
+        attempts: Vec::new(),
+        outputs: Map::new(),
+        simulated: false,
     }
 }
 
 impl Drop for Abandoned<'_, '_> {
     fn drop(&mut self) {
-        let Some(mut record) = self.record.take() else {
+        if !self.armed {
             return;
-        };
+        }
+        let record = &mut self.record;
         let engine = self.engine;
         let (timeout, reason) = engine
             .with_log(|log| log.abandon.clone())
@@ -158,6 +194,7 @@ impl Drop for Abandoned<'_, '_> {
         };
         record.duration_ms = now.saturating_sub(record.started_ms);
         engine.event(super::result::EventKind::Abort, Some(&record.name), reason);
+        let record = std::mem::replace(record, empty_record());
         engine.with_log(|log| log.steps.push(record));
     }
 }
@@ -198,7 +235,7 @@ impl<'p> Engine<'p> {
             .iter()
             .any(|o| matches!(o, StepOption::Critical { .. }));
         let started = self.now_ms();
-        let mut record = StepRecord {
+        let record = StepRecord {
             name: name.clone(),
             kind: "task".to_string(),
             agent: Some(call.agent.name.clone()),
@@ -243,7 +280,7 @@ impl<'p> Engine<'p> {
                 Flow::Stop(super::limits::too_many_steps(limit)),
             );
         }
-        let mut abandoned = Abandoned::new(self, record.clone());
+        let mut abandoned = Abandoned::new(self, record);
         let passed = self.passed_on(call, scope);
         self.handoffs(&name, &passed);
         self.record_handoff(&name, call, scope, place, &passed);
@@ -276,7 +313,7 @@ impl<'p> Engine<'p> {
             abandoned.begin(number);
             let (end, info) = self.attempt(&work, number).await;
             let attempt_start = info.started;
-            record.simulated |= info.simulated;
+            abandoned.record().simulated |= info.simulated;
             let end = match end {
                 AttemptEnd::Success(outputs) => {
                     match outputs::judge(&inherited, &call.task.name, outputs, Some(scope)) {
@@ -289,6 +326,7 @@ impl<'p> Engine<'p> {
             let duration = self.now_ms() - attempt_start;
             let (kind, message) = match end {
                 AttemptEnd::Success(outputs) => {
+                    let mut record = abandoned.finish();
                     record.attempts.push(Attempt {
                         number,
                         started_ms: attempt_start,
@@ -298,7 +336,6 @@ impl<'p> Engine<'p> {
                         message: None,
                         stderr: info.stderr,
                     });
-                    abandoned.disarm();
                     record.outcome = StepOutcome::Success;
                     record.outputs = outputs.clone();
                     record.duration_ms = self.now_ms() - started;
@@ -312,7 +349,7 @@ impl<'p> Engine<'p> {
                     );
                 }
                 AttemptEnd::Cancelled => {
-                    abandoned.disarm();
+                    let mut record = abandoned.finish();
                     record.attempts.push(Attempt {
                         number,
                         started_ms: attempt_start,
@@ -344,7 +381,7 @@ impl<'p> Engine<'p> {
                 ),
                 AttemptEnd::Failure { kind, message } => (kind, message),
             };
-            record.attempts.push(Attempt {
+            abandoned.attempt_ended(Attempt {
                 number,
                 started_ms: attempt_start,
                 duration_ms: duration,
@@ -357,9 +394,6 @@ impl<'p> Engine<'p> {
                 message: Some(message.clone()),
                 stderr: info.stderr,
             });
-            if let Some(attempt) = record.attempts.last() {
-                abandoned.ended(attempt);
-            }
             let event = if kind == "timeout" {
                 "timeout"
             } else {
@@ -400,9 +434,8 @@ impl<'p> Engine<'p> {
                         HandlerAction::Retry { .. } if retry_allowed => {}
                         HandlerAction::Retry { .. } => break (kind, message),
                         HandlerAction::Continue { .. } => {
-                            abandoned.disarm();
                             return self.finish_failed(
-                                record,
+                                abandoned.finish(),
                                 kind,
                                 message,
                                 started,
@@ -410,10 +443,9 @@ impl<'p> Engine<'p> {
                             );
                         }
                         action => {
-                            abandoned.disarm();
                             let terminal = self.handler_terminal(action, &handler_scope);
                             return self.finish_failed(
-                                record,
+                                abandoned.finish(),
                                 kind,
                                 message,
                                 started,
@@ -444,7 +476,7 @@ impl<'p> Engine<'p> {
             number += 1;
         };
         drop(guards);
-        abandoned.disarm();
+        let record = abandoned.finish();
 
         // Failed for good: `exhausted` handlers, then (outside groups) the rules.
         let failed = Failed {
