@@ -47,12 +47,18 @@ pub(super) struct Work<'a> {
     /// Its idempotency key.
     pub(super) key: Arc<str>,
     /// Its Agent Assignment.
-    pub(super) assignment: Assignment,
+    pub(super) assignment: Arc<Assignment>,
     /// Each attempt's timeout.
     pub(super) timeout_ms: u64,
     /// Set to the send time of the running attempt, for the step's
     /// [`Abandoned`](super::step::Abandoned) guard.
     pub(super) spawned: Option<Arc<AtomicU64>>,
+}
+
+/// The empty assignment every unread request shares (no allocation per step).
+fn no_assignment() -> Arc<Assignment> {
+    static EMPTY: std::sync::OnceLock<Arc<Assignment>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(Default::default))
 }
 
 impl Engine<'_> {
@@ -77,9 +83,9 @@ impl Engine<'_> {
             // Only a backend that reads it, or a recorder (journal, `-vv`),
             // sees the assignment; the simulated backend does not.
             assignment: if self.recorder.is_some() || self.backend.reads_assignment() {
-                self.assignment(call, scope)
+                Arc::new(self.assignment(call, scope))
             } else {
-                Default::default()
+                no_assignment()
             },
             timeout_ms,
             spawned: None,
@@ -132,7 +138,7 @@ impl Engine<'_> {
             } else {
                 String::new()
             },
-            assignment: work.assignment.clone(),
+            assignment: Arc::clone(&work.assignment),
             stderr: StderrTail::default(),
         };
         let tail = request.stderr.clone();

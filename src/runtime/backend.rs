@@ -38,8 +38,8 @@ pub struct TaskRequest {
     /// reads no protocol request and nothing records one (see
     /// [`AgentBackend::reads_assignment`]).
     pub deadline: String,
-    /// The seed's Agent Assignment.
-    pub assignment: Assignment,
+    /// The seed's Agent Assignment (shared by every attempt of the step).
+    pub assignment: Arc<Assignment>,
     /// Where a backend keeps what the agent wrote to stderr so far, so the
     /// interpreter still has it when it stops waiting at the deadline.
     pub stderr: StderrTail,
@@ -101,7 +101,7 @@ impl TaskRequest {
             attempt: self.attempt,
             timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
             deadline: self.deadline.clone(),
-            assignment: self.assignment.clone(),
+            assignment: (*self.assignment).clone(),
         }
     }
 }

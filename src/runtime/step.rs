@@ -420,7 +420,8 @@ impl<'p> Engine<'p> {
                         break (kind, message); // no retry follows, so no recovery either
                     }
                     if let Some(recovery) = &h.recovery {
-                        if !self.recovery(&name, recovery, &handler_scope).await {
+                        // Boxed: a rare path, kept out of every step's future.
+                        if !Box::pin(self.recovery(&name, recovery, &handler_scope)).await {
                             break (
                                 kind,
                                 format!(
@@ -526,8 +527,8 @@ impl<'p> Engine<'p> {
             } else {
                 vec![event]
             };
-            let terminal = self
-                .apply_rules(&events, &final_kind, &rule_scope)
+            // Boxed: only a failed step gets here.
+            let terminal = Box::pin(self.apply_rules(&events, &final_kind, &rule_scope))
                 .await
                 .unwrap_or_else(|| Terminal::Failed {
                     message: format!("step `{name}` failed: {final_kind}: {final_message}"),
