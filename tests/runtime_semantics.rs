@@ -496,6 +496,28 @@ fn parallel_for_makes_one_concurrent_branch_per_element() {
 }
 
 #[test]
+fn only_a_finished_step_s_result_is_a_handoff() {
+    // Each BETA call is handed `first.id`; the element (`item`) and a `let`
+    // value are the branch's own inputs, not a handoff, so GAMMA has none.
+    let result = fixture("concurrency").run("RUN:EACH_HANDOFF", &[], TEN_SECONDS_EACH);
+    assert_eq!(result.status, RunStatus::Complete);
+    assert_eq!(
+        events(&result, EventKind::Handoff, Some("BETA.work")),
+        vec![(10 * S, "first.id -> BETA.work".to_string()); 3]
+    );
+    assert!(events(&result, EventKind::Handoff, Some("GAMMA.work")).is_empty());
+    assert_eq!(result.handoffs.len(), 3);
+    for handoff in &result.handoffs {
+        assert_eq!(
+            (handoff.from.as_str(), handoff.to.as_str()),
+            ("ALPHA", "BETA")
+        );
+        assert_eq!(handoff.current_state.len(), 1, "{handoff:?}");
+        assert!(handoff.current_state[0].starts_with("first.id = "));
+    }
+}
+
+#[test]
 fn parallel_for_over_an_empty_list_passes_vacuously() {
     // As an empty Map in Step Functions and the durable SDKs: nothing was
     // asked, so nothing failed.

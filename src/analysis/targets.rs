@@ -162,12 +162,12 @@ impl Target {
 /// Where a task call is written: its workflow, position and binding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Site {
-    /// The workflow it is written in.
-    pub workflow: String,
+    /// The workflow it is written in (shared by every step id built from it).
+    pub workflow: std::sync::Arc<str>,
     /// Its position among the workflow's task calls, from 1, in source order.
     pub position: usize,
     /// Its binding, if any.
-    pub binding: Option<String>,
+    pub binding: Option<std::sync::Arc<str>>,
 }
 
 impl Site {
@@ -223,9 +223,9 @@ pub fn sites(playbook: &Playbook) -> HashMap<usize, Site> {
             sites.insert(
                 c.call.span.start,
                 Site {
-                    workflow: w.name.name.clone(),
+                    workflow: w.name.name.as_str().into(),
                     position: i + 1,
-                    binding: c.binding.as_ref().map(|b| b.name.clone()),
+                    binding: c.binding.as_ref().map(|b| b.name.as_str().into()),
                 },
             );
         }
@@ -418,7 +418,7 @@ mod tests {
         let p = playbook();
         let mut ids: Vec<(String, Option<String>)> = sites(&p)
             .into_values()
-            .map(|s| (s.id(), s.binding))
+            .map(|s| (s.id(), s.binding.map(|b| b.to_string())))
             .collect();
         ids.sort();
         assert_eq!(

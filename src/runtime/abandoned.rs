@@ -11,9 +11,15 @@ use super::result::{Attempt, StepOutcome, StepRecord};
 /// group, workflow or run timeout, an interrupt), so reports never lose it:
 /// the attempts that ended are kept, and the one still running is recorded
 /// with the outcome of what stopped it.
+///
+/// The guard holds the step's record while it runs (no copy): the step
+/// adds its attempts through [`Abandoned::ended`] and takes the record back
+/// with [`Abandoned::finish`].
 pub struct Abandoned<'e, 'p> {
     engine: &'e Engine<'p>,
-    record: Option<StepRecord>,
+    record: StepRecord,
+    /// Whether the record is still written on drop.
+    armed: bool,
     /// When the running attempt was sent ([`NOT_RUNNING`] between attempts).
     spawned: Arc<AtomicU64>,
     /// The running attempt's number.
@@ -29,7 +35,8 @@ impl<'e, 'p> Abandoned<'e, 'p> {
     pub(super) fn new(engine: &'e Engine<'p>, record: StepRecord) -> Self {
         Abandoned {
             engine,
-            record: Some(record),
+            record,
+            armed: true,
             spawned: Arc::new(AtomicU64::new(NOT_RUNNING)),
             current: 0,
             waiting: None,
@@ -54,24 +61,54 @@ impl<'e, 'p> Abandoned<'e, 'p> {
     }
 
     /// An attempt ended: keep it.
-    pub(super) fn ended(&mut self, attempt: &Attempt) {
+    pub(super) fn ended(&mut self, attempt: Attempt) {
         self.spawned.store(NOT_RUNNING, Ordering::Relaxed);
-        if let Some(record) = &mut self.record {
-            record.attempts.push(attempt.clone());
-        }
+        self.record.attempts.push(attempt);
+    }
+
+    /// The record of the step so far.
+    pub(super) fn record(&mut self) -> &mut StepRecord {
+        &mut self.record
     }
 
     /// The step finished normally: record nothing on drop.
     pub(super) fn disarm(&mut self) {
-        self.record = None;
+        self.armed = false;
+    }
+
+    /// The step finished (or ended itself): its record, which the guard no
+    /// longer writes on drop.
+    pub(super) fn finish(mut self) -> StepRecord {
+        self.armed = false;
+        std::mem::replace(&mut self.record, empty_record())
+    }
+}
+
+/// A record with nothing in it (allocates nothing), left behind when a
+/// guard hands its record on.
+fn empty_record() -> StepRecord {
+    StepRecord {
+        id: None,
+        name: String::new(),
+        kind: String::new(),
+        agent: None,
+        task: None,
+        outcome: StepOutcome::Skipped,
+        critical: false,
+        started_ms: 0,
+        duration_ms: 0,
+        attempts: Vec::new(),
+        outputs: serde_json::Map::new(),
+        simulated: false,
     }
 }
 
 impl Drop for Abandoned<'_, '_> {
     fn drop(&mut self) {
-        let Some(mut record) = self.record.take() else {
+        if !self.armed {
             return;
-        };
+        }
+        let mut record = std::mem::replace(&mut self.record, empty_record());
         let engine = self.engine;
         let (timeout, reason) = engine
             .with_log(|log| log.abandon.clone())

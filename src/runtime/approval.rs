@@ -67,7 +67,7 @@ impl Engine<'_> {
             ),
         );
         let request = ApprovalRequest {
-            run_id: self.run_id.clone(),
+            run_id: self.run_id.to_string(),
             name: name.clone(),
             message,
         };

@@ -2,12 +2,12 @@
 //! idempotency key and Agent Assignment, handoff events and the seed's
 //! Handoff records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::ast::{Call, Ident, Stmt, Workflow};
+use crate::ast::{Call, CallStmt, Ident, Stmt, Workflow};
 
 use super::backend::StepId;
 use super::engine::{Engine, Place};
@@ -101,31 +101,42 @@ impl<'p> Engine<'p> {
         handed
     }
 
-    /// Logs the `HANDOFF` event when `call`'s arguments read results of
-    /// earlier steps (`commit.hash -> push`).
-    pub(super) fn handoffs(&self, name: &str, call: &Call, scope: &Scope) {
-        let mut sources: Vec<String> = Vec::new();
+    /// The paths of `call`'s arguments that read the result of a finished
+    /// step (an agent step, a `run` or an approval: `commit.hash`), each
+    /// once, in argument order: what the step is handed. Loop variables,
+    /// `let` values and the signal are not handoffs.
+    pub(super) fn passed_on<'c>(&self, call: &'c Call, scope: &Scope) -> Vec<&'c [Ident]> {
+        let mut paths: Vec<&'c [Ident]> = Vec::new();
         for arg in &call.args {
             arg.value.visit_paths(&mut |segments| {
                 let Some(root) = segments.first() else {
                     return;
                 };
-                let text = path_text(segments);
-                if root.name != "signal"
+                // A step's binding is set when it finishes (null unless it
+                // succeeded).
+                if self.step_names.contains(root.name.as_str())
                     && scope.get(&root.name).is_some_and(|v| !v.is_null())
-                    && !sources.contains(&text)
+                    && !paths.iter().any(|p| same_path(p, segments))
                 {
-                    sources.push(text);
+                    paths.push(segments);
                 }
             });
         }
-        if !sources.is_empty() {
-            self.event(
-                EventKind::Handoff,
-                Some(name),
-                format!("{} -> {name}", sources.join(", ")),
-            );
+        paths
+    }
+
+    /// Logs the `HANDOFF` event when `call` is handed results of earlier
+    /// steps (`commit.hash -> push`); `passed` is [`Self::passed_on`].
+    pub(super) fn handoffs(&self, name: &str, passed: &[&[Ident]]) {
+        if passed.is_empty() {
+            return;
         }
+        let sources: Vec<String> = passed.iter().map(|p| path_text(p)).collect();
+        self.event(
+            EventKind::Handoff,
+            Some(name),
+            format!("{} -> {name}", sources.join(", ")),
+        );
     }
 
     /// The seed's Agent Assignment for `call`.
@@ -182,10 +193,23 @@ impl<'p> Engine<'p> {
             .collect()
     }
 
-    /// Records the seed's Handoff when `step` receives results of earlier
-    /// steps.
-    pub(super) fn record_handoff(&self, step: &str, call: &Call, scope: &Scope, place: Place<'_>) {
-        let handed = self.handed_on(call, scope);
+    /// Records the seed's Handoff when `step` is handed results of earlier
+    /// steps; `passed` is [`Self::passed_on`].
+    pub(super) fn record_handoff(
+        &self,
+        step: &str,
+        call: &Call,
+        scope: &Scope,
+        place: Place<'_>,
+        passed: &[&[Ident]],
+    ) {
+        if passed.is_empty() {
+            return;
+        }
+        let handed: Map<String, Value> = passed
+            .iter()
+            .filter_map(|p| Some((path_text(p), path_value(scope, p)?)))
+            .collect();
         if handed.is_empty() {
             return;
         }
@@ -314,7 +338,12 @@ pub struct HandoffIndex {
 impl HandoffIndex {
     fn catch_up(&mut self, steps: &[StepRecord]) {
         for (i, s) in steps.iter().enumerate().skip(self.seen) {
-            self.by_name.entry(s.name.clone()).or_default().push(i);
+            match self.by_name.get_mut(s.name.as_str()) {
+                Some(positions) => positions.push(i),
+                None => {
+                    self.by_name.insert(s.name.clone(), vec![i]);
+                }
+            }
             if s.outcome == StepOutcome::Success {
                 self.done.push(
                     match (&s.agent, &s.task) {
@@ -356,6 +385,31 @@ impl CallSites {
         let sorted = list.windows(2).all(|w| w[0].0 < w[1].0);
         CallSites { list, sorted }
     }
+}
+
+/// Whether two paths name the same thing (`commit.hash`).
+fn same_path(a: &[Ident], b: &[Ident]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name)
+}
+
+/// The names that bind a step's result (`x = A.t`, `x = run w`,
+/// `approve x`) in any workflow of `playbook`.
+pub(super) fn step_names(playbook: &crate::ast::Playbook) -> HashSet<&str> {
+    let mut names = HashSet::new();
+    for workflow in playbook.workflows() {
+        workflow.body.walk(&mut |stmt| {
+            let name = match stmt {
+                Stmt::Call(CallStmt { binding, .. }) => binding.as_ref(),
+                Stmt::Run(r) => r.binding.as_ref(),
+                Stmt::Approve(a) => Some(&a.name),
+                _ => None,
+            };
+            if let Some(name) = name {
+                names.insert(name.name.as_str());
+            }
+        });
+    }
+    names
 }
 
 /// `commit.hash`.

@@ -46,12 +46,12 @@ pub(super) struct Work<'a> {
     pub(super) name: &'a str,
     /// The call.
     pub(super) call: &'a Call,
-    /// Its arguments, evaluated.
-    pub(super) args: Map<String, Value>,
+    /// Its arguments, evaluated (shared with each attempt's request).
+    pub(super) args: Arc<Map<String, Value>>,
     /// Its idempotency key.
-    pub(super) key: String,
+    pub(super) key: Arc<str>,
     /// Its Agent Assignment.
-    pub(super) assignment: Assignment,
+    pub(super) assignment: Arc<Assignment>,
     /// Each attempt's timeout.
     pub(super) timeout_ms: u64,
     /// The step's budget across attempts (`within D`), if any.
@@ -61,6 +61,12 @@ pub(super) struct Work<'a> {
     pub(super) spawned: Option<Arc<AtomicU64>>,
     /// Which step of the playbook this is.
     pub(super) step: Option<StepId>,
+}
+
+/// The empty assignment every unread request shares (no allocation per step).
+fn no_assignment() -> Arc<Assignment> {
+    static EMPTY: std::sync::OnceLock<Arc<Assignment>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(Default::default))
 }
 
 impl Engine<'_> {
@@ -75,18 +81,19 @@ impl Engine<'_> {
         Work {
             name,
             call,
-            args: call
-                .args
-                .iter()
-                .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
-                .collect(),
-            key: self.step_key(call, scope),
+            args: Arc::new(
+                call.args
+                    .iter()
+                    .map(|a| (a.name.name.clone(), eval(&a.value, scope)))
+                    .collect(),
+            ),
+            key: self.step_key(call, scope).into(),
             // Only a backend that reads it, or a recorder (journal, `-vv`),
             // sees the assignment; the simulated backend does not.
             assignment: if self.recorder.is_some() || self.backend.reads_assignment() {
-                self.assignment(call, scope)
+                Arc::new(self.assignment(call, scope))
             } else {
-                Default::default()
+                no_assignment()
             },
             timeout_ms,
             budget: None,
@@ -136,17 +143,24 @@ impl Engine<'_> {
                 }
             ),
         );
+        // Only a backend that reads the protocol request, or a recorder,
+        // sees the deadline text.
+        let protocol = self.recorder.is_some() || self.backend.reads_assignment();
         let request = TaskRequest {
-            run_id: self.run_id.clone(),
+            run_id: Arc::clone(&self.run_id),
             agent: call.agent.name.clone(),
             task: call.task.name.clone(),
             args: work.args.clone(),
             attempt: number,
             timeout: Duration::from_millis(timeout_ms),
             cancel: cancel.clone(),
-            idempotency_key: work.key.clone(),
-            deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
-            assignment: work.assignment.clone(),
+            idempotency_key: Arc::clone(&work.key),
+            deadline: if protocol {
+                self.timestamp_millis(started.saturating_add(timeout_ms))
+            } else {
+                String::new()
+            },
+            assignment: Arc::clone(&work.assignment),
             stderr: StderrTail::default(),
             step: work.step.clone(),
         };
@@ -187,28 +201,30 @@ impl Engine<'_> {
                 }
             },
         };
-        let (outcome, kind, message) = match &end {
-            AttemptEnd::Success(_) => ("success", None, None),
-            AttemptEnd::Failure { kind, message } => {
-                ("failure", Some(kind.clone()), Some(message.clone()))
-            }
-            AttemptEnd::Timeout => (
-                "timeout",
-                Some("timeout".to_string()),
-                Some(timeout_message(work, budget_out)),
-            ),
-            AttemptEnd::Cancelled => ("aborted", None, None),
-        };
-        self.note(Entry::AttemptEnd(RecordedEnd {
-            step: name.to_string(),
-            key: work.key.clone(),
-            attempt: number,
-            at_ms: self.now_ms(),
-            outcome: outcome.to_string(),
-            kind,
-            message,
-            stderr: info.stderr.clone(),
-        }));
+        if self.recorder.is_some() {
+            let (outcome, kind, message) = match &end {
+                AttemptEnd::Success(_) => ("success", None, None),
+                AttemptEnd::Failure { kind, message } => {
+                    ("failure", Some(kind.clone()), Some(message.clone()))
+                }
+                AttemptEnd::Timeout => (
+                    "timeout",
+                    Some("timeout".to_string()),
+                    Some(timeout_message(work, budget_out)),
+                ),
+                AttemptEnd::Cancelled => ("aborted", None, None),
+            };
+            self.note(Entry::AttemptEnd(RecordedEnd {
+                step: name.to_string(),
+                key: work.key.to_string(),
+                attempt: number,
+                at_ms: self.now_ms(),
+                outcome: outcome.to_string(),
+                kind,
+                message,
+                stderr: info.stderr.clone(),
+            }));
+        }
         (end, info)
     }
 }

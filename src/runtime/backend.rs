@@ -17,14 +17,14 @@ use super::protocol::{Assignment, Request, PROTOCOL_VERSION};
 /// A request to perform one attempt of an agent task.
 #[derive(Clone, Debug)]
 pub struct TaskRequest {
-    /// Identifier of the run.
-    pub run_id: String,
+    /// Identifier of the run (shared by every request of the run).
+    pub run_id: Arc<str>,
     /// The agent.
     pub agent: String,
     /// The task.
     pub task: String,
-    /// Named arguments, evaluated.
-    pub args: Map<String, Value>,
+    /// Named arguments, evaluated (shared by every attempt of the step).
+    pub args: Arc<Map<String, Value>>,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// Time allowed for this attempt; the interpreter enforces it.
@@ -33,11 +33,13 @@ pub struct TaskRequest {
     pub cancel: CancellationToken,
     /// The same for every attempt of this step of this run (see
     /// [`Request::idempotency_key`]).
-    pub idempotency_key: String,
-    /// When the attempt is abandoned (RFC 3339).
+    pub idempotency_key: Arc<str>,
+    /// When the attempt is abandoned (RFC 3339); empty when the backend
+    /// reads no protocol request and nothing records one (see
+    /// [`AgentBackend::reads_assignment`]).
     pub deadline: String,
-    /// The seed's Agent Assignment.
-    pub assignment: Assignment,
+    /// The seed's Agent Assignment (shared by every attempt of the step).
+    pub assignment: Arc<Assignment>,
     /// Where a backend keeps what the agent wrote to stderr so far, so the
     /// interpreter still has it when it stops waiting at the deadline.
     pub stderr: StderrTail,
@@ -51,11 +53,11 @@ pub struct TaskRequest {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StepId {
     /// The workflow the call is written in.
-    pub workflow: String,
+    pub workflow: Arc<str>,
     /// Its position among the workflow's task calls, from 1.
     pub position: usize,
     /// Its binding, if any.
-    pub binding: Option<String>,
+    pub binding: Option<Arc<str>>,
     /// The element index path inside `parallel for` (`2`, `1.0`).
     pub element: Option<String>,
 }
@@ -118,15 +120,15 @@ impl TaskRequest {
     pub fn to_protocol(&self) -> Request {
         Request {
             protocol: PROTOCOL_VERSION,
-            run_id: self.run_id.clone(),
-            idempotency_key: self.idempotency_key.clone(),
+            run_id: self.run_id.to_string(),
+            idempotency_key: self.idempotency_key.to_string(),
             agent: self.agent.clone(),
             task: self.task.clone(),
-            args: self.args.clone(),
+            args: (*self.args).clone(),
             attempt: self.attempt,
             timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
             deadline: self.deadline.clone(),
-            assignment: self.assignment.clone(),
+            assignment: (*self.assignment).clone(),
         }
     }
 }
@@ -249,9 +251,9 @@ pub trait AgentBackend: Send + Sync {
     /// (the interpreter's approval timeout applies).
     async fn approve(&self, request: ApprovalRequest) -> Decision;
 
-    /// Whether `call` reads the request's Agent Assignment; when it does
-    /// not (and nothing records the request), the interpreter does not
-    /// build one.
+    /// Whether `call` reads the request's protocol parts (its Agent
+    /// Assignment and deadline); when it does not (and nothing records the
+    /// request), the interpreter does not build them.
     fn reads_assignment(&self) -> bool {
         true
     }

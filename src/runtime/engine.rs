@@ -144,8 +144,11 @@ pub struct Engine<'p> {
     pub(super) coordinator: Option<&'p Coordinator>,
     pub(super) agents: HashMap<&'p str, &'p Agent>,
     pub(super) workflows: HashMap<&'p str, &'p Workflow>,
+    /// Names that bind a step's result somewhere in the playbook: only a
+    /// path rooted at one of them hands a step's result on.
+    pub(super) step_names: std::collections::HashSet<&'p str>,
     pub(super) backend: Arc<dyn AgentBackend>,
-    pub(super) run_id: String,
+    pub(super) run_id: Arc<str>,
     pub(super) signal: String,
     pub(super) origin: SystemTime,
     pub(super) start: Instant,
@@ -210,8 +213,9 @@ impl<'p> Engine<'p> {
                 .workflows()
                 .map(|w| (w.name.name.as_str(), w))
                 .collect(),
+            step_names: super::assignment::step_names(playbook),
             backend,
-            run_id,
+            run_id: run_id.into(),
             signal,
             origin,
             start: Instant::now(),

@@ -32,9 +32,7 @@ struct Branch<'a> {
     name: String,
     critical: bool,
     /// `(agent, task)` when the branch is a single agent task.
-    task: Option<(String, String)>,
-    /// Set when the branch first runs; a branch never polled records nothing itself.
-    started: Arc<AtomicBool>,
+    task: Option<(&'a str, &'a str)>,
     /// A single call whose `when` guard is false: skipped even if never polled.
     skip: bool,
     future: BoxFuture<'a, (usize, BranchEnd, Scope)>,
@@ -52,6 +50,12 @@ impl Drop for Alive<'_, '_> {
         self.engine
             .with_log(|log| log.branches_alive = log.branches_alive.saturating_sub(count));
     }
+}
+
+/// One "started" flag per branch, shared by the group's branches (one
+/// allocation, not one per branch).
+fn flags(n: usize) -> Arc<[AtomicBool]> {
+    (0..n).map(|_| AtomicBool::new(false)).collect()
 }
 
 fn step_name(stmt: &Stmt) -> String {
@@ -90,10 +94,14 @@ impl<'p> Engine<'p> {
         stmts: &'a [Stmt],
         mut scope: Scope,
         place: Place<'a>,
-        started: Arc<AtomicBool>,
+        started: Arc<[AtomicBool]>,
     ) -> BoxFuture<'a, (usize, BranchEnd, Scope)> {
         async move {
-            started.store(true, Ordering::Relaxed);
+            // Set when the branch first runs; a branch never polled records
+            // nothing itself.
+            if let Some(flag) = started.get(index) {
+                flag.store(true, Ordering::Relaxed);
+            }
             if let [Stmt::Call(c)] = stmts {
                 let (result, flow) = self
                     .call_step(
@@ -167,6 +175,7 @@ impl<'p> Engine<'p> {
         );
 
         let mut branches: Vec<Branch<'_>> = Vec::new();
+        let started: Arc<[AtomicBool]>;
         match &group.each {
             Some(each) => {
                 let items = match eval(&each.iterable, scope) {
@@ -179,6 +188,14 @@ impl<'p> Engine<'p> {
                         self.limits.max_elements,
                     ));
                 }
+                started = flags(items.len());
+                branches.reserve_exact(items.len());
+                let task = match &group.body.stmts[..] {
+                    [Stmt::Call(c)] => {
+                        Some((c.call.agent.name.as_str(), c.call.task.name.as_str()))
+                    }
+                    _ => None,
+                };
                 for (i, item) in items.into_iter().enumerate() {
                     let name = format!("{}={}", each.var.name, display(&item));
                     let mut inner = scope.with(&each.var.name, item);
@@ -187,30 +204,28 @@ impl<'p> Engine<'p> {
                         None => i.to_string(),
                     };
                     inner.bind(super::assignment::INDEX_KEY, Value::String(index));
-                    let started = Arc::new(AtomicBool::new(false));
-                    let task = match &group.body.stmts[..] {
-                        [Stmt::Call(c)] => {
-                            Some((c.call.agent.name.clone(), c.call.task.name.clone()))
-                        }
-                        _ => None,
-                    };
                     branches.push(Branch {
                         name,
                         critical: false,
                         task,
                         skip: guard_is_false(&group.body.stmts, &inner),
-                        started: started.clone(),
-                        future: self.branch(i, &group.body.stmts, inner, place, started),
+                        future: self.branch(
+                            i,
+                            &group.body.stmts,
+                            inner,
+                            place,
+                            Arc::clone(&started),
+                        ),
                     });
                 }
             }
             None => {
+                started = flags(group.body.stmts.len());
                 for (i, stmt) in group.body.stmts.iter().enumerate() {
                     let critical = matches!(stmt, Stmt::Call(c) if c.options.iter().any(|o| matches!(o, StepOption::Critical { .. })));
-                    let started = Arc::new(AtomicBool::new(false));
                     let task = match stmt {
                         Stmt::Call(c) => {
-                            Some((c.call.agent.name.clone(), c.call.task.name.clone()))
+                            Some((c.call.agent.name.as_str(), c.call.task.name.as_str()))
                         }
                         _ => None,
                     };
@@ -219,13 +234,12 @@ impl<'p> Engine<'p> {
                         critical,
                         task,
                         skip: guard_is_false(std::slice::from_ref(stmt), scope),
-                        started: started.clone(),
                         future: self.branch(
                             i,
                             std::slice::from_ref(stmt),
                             scope.clone(),
                             place,
-                            started,
+                            Arc::clone(&started),
                         ),
                     });
                 }
@@ -253,16 +267,20 @@ impl<'p> Engine<'p> {
             pending_critical: branches.iter().filter(|b| b.critical).count() as u64,
             ..Tally::default()
         };
-        let names: Vec<(String, bool)> = branches
-            .iter()
-            .map(|b| (b.name.clone(), b.critical))
-            .collect();
-        let tasks: Vec<Option<(String, String)>> =
-            branches.iter().map(|b| b.task.clone()).collect();
-        let started: Vec<Arc<AtomicBool>> = branches.iter().map(|b| b.started.clone()).collect();
-        let skips: Vec<bool> = branches.iter().map(|b| b.skip).collect();
+        // The branches' facts move into columns (nothing is copied); the
+        // futures run.
+        let mut names: Vec<(String, bool)> = Vec::with_capacity(branches.len());
+        let mut tasks: Vec<Option<(&str, &str)>> = Vec::with_capacity(branches.len());
+        let mut skips: Vec<bool> = Vec::with_capacity(branches.len());
         let mut finished = vec![false; branches.len()];
-        let mut running: FuturesUnordered<_> = branches.into_iter().map(|b| b.future).collect();
+        let running: FuturesUnordered<_> = FuturesUnordered::new();
+        for b in branches {
+            names.push((b.name, b.critical));
+            tasks.push(b.task);
+            skips.push(b.skip);
+            running.push(b.future);
+        }
+        let mut running = running;
         let deadline = group
             .timeout
             .as_ref()
@@ -311,7 +329,11 @@ impl<'p> Engine<'p> {
                     break;
                 }
             }
-            scopes.push(branch_scope);
+            // A `parallel for` branch's bindings stay in the branch: its
+            // scope is dropped as soon as it ends (no memory kept per branch).
+            if group.each.is_none() {
+                scopes.push(branch_scope);
+            }
             // `stop when …`: stop as soon as the verdict that option names is sure.
             if let Some(stop) = group.stop {
                 if tally.pending > 0 && tally.settled(rule).is_some_and(|v| stop.stops_on(v)) {
@@ -343,7 +365,10 @@ impl<'p> Engine<'p> {
                 continue;
             }
             // A false guard is a skip, whatever stopped the group first.
-            if skips[index] && !started[index].load(Ordering::Relaxed) {
+            let never_ran = !started
+                .get(index)
+                .is_some_and(|f| f.load(Ordering::Relaxed));
+            if skips[index] && never_ran {
                 self.skipped(&names[index].0, "task");
                 tally.skipped += 1;
                 continue;
@@ -354,7 +379,7 @@ impl<'p> Engine<'p> {
                 cancelled.push(names[index].0.clone());
             }
             // A branch that never ran has no step to record itself.
-            if !started[index].load(Ordering::Relaxed) {
+            if never_ran {
                 self.event(EventKind::Abort, Some(&names[index].0), reason.clone());
                 let now = self.now_ms();
                 self.with_log(|log| {
@@ -362,8 +387,8 @@ impl<'p> Engine<'p> {
                         id: None,
                         name: names[index].0.clone(),
                         kind: "task".to_string(),
-                        agent: tasks[index].as_ref().map(|t| t.0.clone()),
-                        task: tasks[index].as_ref().map(|t| t.1.clone()),
+                        agent: tasks[index].map(|t| t.0.to_string()),
+                        task: tasks[index].map(|t| t.1.to_string()),
                         outcome: if timed_out {
                             StepOutcome::Timeout
                         } else {
@@ -388,9 +413,7 @@ impl<'p> Engine<'p> {
             return Flow::Stop(t);
         }
         for branch_scope in scopes {
-            if group.each.is_none() {
-                scope.absorb(branch_scope);
-            }
+            scope.absorb(branch_scope);
         }
 
         // No branches at all (an empty `parallel for` list) passes vacuously;

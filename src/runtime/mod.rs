@@ -398,6 +398,9 @@ pub fn simulate(
                 cancel.cancel();
             });
         }
-        run_recorded(request, backend, cancel.clone(), recorder).await
+        // Unconstrained: on the paused clock thousands of simulated calls
+        // wake at the same instant; tokio's cooperative budget would make
+        // them pend and be polled again, more often the wider the fan-out.
+        tokio::task::unconstrained(run_recorded(request, backend, cancel.clone(), recorder)).await
     }))
 }

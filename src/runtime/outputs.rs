@@ -115,7 +115,7 @@ pub fn failed_check(
     outputs: &Map<String, Value>,
     scope: &Scope,
 ) -> Option<String> {
-    let checks = inherited
+    let mut checks = inherited
         .agent
         .map(|a| a.checks.iter())
         .into_iter()
@@ -126,7 +126,10 @@ pub fn failed_check(
                 .map(|t| t.checks.iter())
                 .into_iter()
                 .flatten(),
-        );
+        )
+        .peekable();
+    // No check to run: no scope to build (this runs for every step).
+    checks.peek()?;
     let scope = scope
         .with("output", Value::Object(outputs.clone()))
         .with("task", Value::String(task.to_string()));

@@ -102,7 +102,7 @@ mod tests {
             run_id: "r".into(),
             agent: agent.into(),
             task: "t".into(),
-            args: Map::new(),
+            args: Default::default(),
             attempt: 1,
             timeout: Duration::from_secs(30),
             cancel: CancellationToken::new(),

@@ -229,9 +229,9 @@ impl Scenario {
         let of_step: Vec<&(String, Target)> = targets
             .iter()
             .filter(|(_, t)| {
-                t.workflow == step.workflow
+                *t.workflow == *step.workflow
                     && match &t.step {
-                        StepSel::Binding(b) => step.binding.as_ref() == Some(b),
+                        StepSel::Binding(b) => step.binding.as_deref() == Some(b.as_str()),
                         StepSel::Position(n) => *n == step.position,
                     }
             })
@@ -409,7 +409,12 @@ impl SimulatedBackend {
                 Ok(c) => c,
                 Err(p) => p.into_inner(),
             };
-            *calls.entry(key.clone()).or_default() += 1;
+            match calls.get_mut(&key) {
+                Some(n) => *n += 1,
+                None => {
+                    calls.insert(key.clone(), 1);
+                }
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(latency)) => {}

@@ -116,7 +116,7 @@ impl<'p> Engine<'p> {
             .iter()
             .any(|o| matches!(o, StepOption::Critical { .. }));
         let started = self.now_ms();
-        let mut record = StepRecord {
+        let record = StepRecord {
             id: self.step_id(call, scope).map(|s| s.id()),
             name: name.clone(),
             kind: "task".to_string(),
@@ -162,9 +162,10 @@ impl<'p> Engine<'p> {
                 Flow::Stop(super::limits::too_many_steps(limit)),
             );
         }
-        let mut abandoned = Abandoned::new(self, record.clone());
-        self.handoffs(&name, call, scope);
-        self.record_handoff(&name, call, scope, place);
+        let mut abandoned = Abandoned::new(self, record);
+        let passed = self.passed_on(call, scope);
+        self.handoffs(&name, &passed);
+        self.record_handoff(&name, call, scope, place, &passed);
 
         // Named locks are held for the whole step, retries included.
         let mut guards = Vec::new();
@@ -197,7 +198,7 @@ impl<'p> Engine<'p> {
             abandoned.begin(number);
             let (end, info) = self.attempt(&work, number).await;
             let attempt_start = info.started;
-            record.simulated |= info.simulated;
+            abandoned.record().simulated |= info.simulated;
             let end = match end {
                 AttemptEnd::Success(outputs) => {
                     match outputs::judge(&inherited, &call.task.name, outputs, Some(scope)) {
@@ -210,6 +211,7 @@ impl<'p> Engine<'p> {
             let duration = self.now_ms() - attempt_start;
             let (kind, message) = match end {
                 AttemptEnd::Success(outputs) => {
+                    let mut record = abandoned.finish();
                     record.attempts.push(Attempt {
                         number,
                         started_ms: attempt_start,
@@ -219,7 +221,6 @@ impl<'p> Engine<'p> {
                         message: None,
                         stderr: info.stderr,
                     });
-                    abandoned.disarm();
                     record.outcome = StepOutcome::Success;
                     record.outputs = outputs.clone();
                     record.duration_ms = self.now_ms() - started;
@@ -233,7 +234,7 @@ impl<'p> Engine<'p> {
                     );
                 }
                 AttemptEnd::Cancelled => {
-                    abandoned.disarm();
+                    let mut record = abandoned.finish();
                     record.attempts.push(Attempt {
                         number,
                         started_ms: attempt_start,
@@ -269,7 +270,7 @@ impl<'p> Engine<'p> {
                 }
                 AttemptEnd::Failure { kind, message } => (kind, message),
             };
-            record.attempts.push(Attempt {
+            abandoned.ended(Attempt {
                 number,
                 started_ms: attempt_start,
                 duration_ms: duration,
@@ -282,9 +283,6 @@ impl<'p> Engine<'p> {
                 message: Some(message.clone()),
                 stderr: info.stderr,
             });
-            if let Some(attempt) = record.attempts.last() {
-                abandoned.ended(attempt);
-            }
             let event = if kind == "timeout" {
                 "timeout"
             } else {
@@ -324,7 +322,8 @@ impl<'p> Engine<'p> {
                         break (kind, message); // no retry follows, so no recovery either
                     }
                     if let Some(recovery) = &h.recovery {
-                        if !self.recovery(&name, recovery, &handler_scope).await {
+                        // Boxed: a rare path, kept out of every step's future.
+                        if !Box::pin(self.recovery(&name, recovery, &handler_scope)).await {
                             break (
                                 kind,
                                 format!(
@@ -338,9 +337,8 @@ impl<'p> Engine<'p> {
                         HandlerAction::Retry { .. } if retry_allowed => {}
                         HandlerAction::Retry { .. } => break (kind, message),
                         HandlerAction::Continue { .. } => {
-                            abandoned.disarm();
                             return self.finish_failed(
-                                record,
+                                abandoned.finish(),
                                 kind,
                                 message,
                                 started,
@@ -348,10 +346,9 @@ impl<'p> Engine<'p> {
                             );
                         }
                         action => {
-                            abandoned.disarm();
                             let terminal = self.handler_terminal(action, &handler_scope);
                             return self.finish_failed(
-                                record,
+                                abandoned.finish(),
                                 kind,
                                 message,
                                 started,
@@ -377,7 +374,7 @@ impl<'p> Engine<'p> {
                 .backoff(&name, &kind, number, retries.max(1), delay)
                 .await
             {
-                abandoned.disarm();
+                let mut record = abandoned.finish();
                 let reason = in_backoff("interrupted", number + 1);
                 record.outcome = StepOutcome::Aborted {
                     reason: reason.clone(),
@@ -399,7 +396,7 @@ impl<'p> Engine<'p> {
             number += 1;
         };
         drop(guards);
-        abandoned.disarm();
+        let record = abandoned.finish();
 
         // Failed for good: `exhausted` handlers, then (outside groups) the rules.
         let failed = Failed {
@@ -454,8 +451,8 @@ impl<'p> Engine<'p> {
             } else {
                 vec![event]
             };
-            let terminal = self
-                .apply_rules(&events, &final_kind, &rule_scope)
+            // Boxed: only a failed step gets here.
+            let terminal = Box::pin(self.apply_rules(&events, &final_kind, &rule_scope))
                 .await
                 .unwrap_or_else(|| Terminal::Failed {
                     message: format!("step `{name}` failed: {final_kind}: {final_message}"),

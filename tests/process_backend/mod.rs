@@ -68,14 +68,14 @@ fn backend(agents: &[(&str, ProcessAgent)]) -> ProcessBackend {
 
 fn request(agent: &str, args: Value, cancel: &CancellationToken) -> TaskRequest {
     TaskRequest {
-        run_id: "test-run".to_string(),
+        run_id: "test-run".into(),
         agent: agent.to_string(),
         task: "work".to_string(),
-        args: args.as_object().cloned().unwrap_or_default(),
+        args: std::sync::Arc::new(args.as_object().cloned().unwrap_or_default()),
         attempt: 2,
         timeout: GENEROUS,
         cancel: cancel.clone(),
-        idempotency_key: "test-run/1:1".to_string(),
+        idempotency_key: "test-run/1:1".into(),
         deadline: "2026-01-01T00:00:30.000Z".to_string(),
         assignment: Default::default(),
         stderr: Default::default(),
