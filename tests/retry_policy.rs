@@ -207,6 +207,24 @@ fn a_recovery_call_counts_against_the_budget() {
 }
 
 #[test]
+fn an_attempt_still_waiting_for_a_slot_when_the_budget_ends_is_never_sent() {
+    // `first` holds SERIAL's only slot for 20s; `second`'s 10s budget ends
+    // while it waits: nothing is sent, and the step ends `timeout`.
+    let result = run("RETRY:QUEUED", "[task.\"SERIAL.one\"]\nlatency = \"20s\"\n");
+    let second = step(&result, "second");
+    assert!(second.attempts.is_empty(), "{second:?}");
+    assert_eq!(second.outcome, StepOutcome::Timeout);
+    let spawns = events(&result, EventKind::Spawn);
+    assert_eq!(spawns.len(), 1, "{spawns:?}");
+    assert!(events(&result, EventKind::Timeout).contains(
+        &"not sent: the step's budget (`within 10s`) ran out while it waited for an agent slot"
+    ));
+    assert!(events(&result, EventKind::Failure)
+        .iter()
+        .any(|d| d.starts_with("timeout: not sent")));
+}
+
+#[test]
 fn exhausted_applies_when_the_budget_rules_out_even_the_first_retry() {
     // Attempt 1 fails at 10s; the 20s delay would end at 30s, past 25s.
     let result = run("RETRY:FIRST", &always_failing("10s"));

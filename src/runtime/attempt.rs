@@ -35,9 +35,14 @@ pub(super) struct AttemptInfo {
 /// How one attempt ended.
 pub(super) enum AttemptEnd {
     Success(Map<String, Value>),
-    Failure { kind: String, message: String },
+    Failure {
+        kind: String,
+        message: String,
+    },
     Timeout,
     Cancelled,
+    /// Not sent: the step's budget ran out while it waited for a slot.
+    BudgetSpent,
 }
 
 /// One step's work, the same for each of its attempts.
@@ -120,6 +125,15 @@ impl Engine<'_> {
         let left = work.budget.map(|b| b.deadline_ms.saturating_sub(started));
         let budget_out = left.is_some_and(|l| l < work.timeout_ms);
         let timeout_ms = left.map_or(work.timeout_ms, |l| l.min(work.timeout_ms));
+        if let (Some(0), Some(budget)) = (left, work.budget) {
+            self.event(EventKind::Timeout, Some(name), budget_spent_message(budget));
+            let info = AttemptInfo {
+                started,
+                budget_out: true,
+                ..AttemptInfo::default()
+            };
+            return (AttemptEnd::BudgetSpent, info);
+        }
         if let Some(spawned) = &work.spawned {
             spawned.store(started, Ordering::Relaxed);
         }
@@ -213,6 +227,7 @@ impl Engine<'_> {
                     Some(timeout_message(work, budget_out)),
                 ),
                 AttemptEnd::Cancelled => ("aborted", None, None),
+                AttemptEnd::BudgetSpent => return (end, info),
             };
             self.note(Entry::AttemptEnd(RecordedEnd {
                 step: name.to_string(),
@@ -242,4 +257,12 @@ pub(super) fn timeout_message(work: &Work<'_>, budget_out: bool) -> String {
             policy::format_duration(work.timeout_ms)
         ),
     }
+}
+
+/// Why an attempt was never sent: the budget ran out during the slot wait.
+pub(super) fn budget_spent_message(budget: Budget) -> String {
+    format!(
+        "not sent: the step's budget ({}) ran out while it waited for an agent slot",
+        budget.label()
+    )
 }

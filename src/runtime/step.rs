@@ -269,6 +269,13 @@ impl<'p> Engine<'p> {
                     )
                 }
                 AttemptEnd::Failure { kind, message } => (kind, message),
+                AttemptEnd::BudgetSpent => {
+                    // Nothing was sent: no attempt to record, no retry.
+                    out_of_budget = true;
+                    number -= 1;
+                    let message = work.budget.map(super::attempt::budget_spent_message);
+                    break ("timeout".to_string(), message.unwrap_or_default());
+                }
             };
             abandoned.ended(Attempt {
                 number,
@@ -516,7 +523,8 @@ impl<'p> Engine<'p> {
                 Some(kind),
                 Some(message),
             ),
-            AttemptEnd::Timeout => (
+            // A recovery has no budget: never unsent.
+            AttemptEnd::Timeout | AttemptEnd::BudgetSpent => (
                 StepOutcome::Timeout,
                 "timeout",
                 Some("timeout".to_string()),
