@@ -126,7 +126,7 @@ fn ops_commit() {
     assert_eq!(route_label(&run.result), Some("commit"));
     let steps: Vec<&str> = run.result.steps.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(steps, ["commit", "push", "pr"]);
-    has_line(&run.md, "PASSED (3/3 = 100%)");
+    has_line(&run.md, "PASSED (3/3 = 100% ≥ 80%)");
     snapshot("ops_commit", &run);
 }
 
@@ -178,7 +178,7 @@ fn ops_release() {
     assert_eq!(run.result.status, RunStatus::Complete);
     assert_eq!(run.result.summary, "Release 1.4.0 tagged and published.");
     assert_eq!(run.result.gates.len(), 1);
-    has_line(&run.md, "PASSED (2/2 = 100% ≥ 100%)");
+    has_line(&run.md, "PASSED (2/2 succeeded ≥ 2 required)");
     snapshot("ops_release", &run);
 }
 
