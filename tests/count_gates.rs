@@ -313,6 +313,36 @@ fn the_documented_early_decision_example_parses() {
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
 }
 
+#[test]
+fn a_misplaced_stop_says_where_it_goes() {
+    let message = |head: &str| {
+        let text = format!("workflow w {{\n  {head} {{\n    A.t()\n  }}\n}}\n");
+        let parsed = coordops::syntax::parse(&coordops::source::SourceFile::new("t.ops", text));
+        let d = parsed.diagnostics.first().expect("an error");
+        (d.message.clone(), d.help.clone().unwrap_or_default())
+    };
+    let (m, help) = message("parallel stop when failed");
+    assert_eq!(m, "`stop when …` follows the gate it decides early");
+    assert!(
+        help.contains("`parallel gate 80% stop when failed { … }`"),
+        "{help}"
+    );
+    let (m, _) = message("parallel gate 80% timeout 5m stop when failed");
+    assert_eq!(
+        m,
+        "`stop when …` comes right after the gate, before `timeout`"
+    );
+    let (m, help) = message("parallel gate tolerate 1 stop when failed for x in signal.items");
+    assert!(
+        m.starts_with("the `for` clause comes right after `parallel`"),
+        "{m}"
+    );
+    assert!(
+        help.contains("`parallel for x in signal.items gate tolerate 1 stop when failed { … }`"),
+        "{help}"
+    );
+}
+
 // ── check ───────────────────────────────────────────────────────────────────
 
 /// The codes `check` reports for a workflow holding `group` (a `parallel`
