@@ -424,3 +424,19 @@ fn count_gates_get_the_gate_lints_where_they_apply() {
         Vec::<&str>::new()
     );
 }
+
+#[test]
+fn a_run_whose_group_cancelled_branches_exits_partial() {
+    // Every task succeeds at once: `at least 2` passes after two, `c` is cancelled.
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "dry-run",
+            "tests/fixtures/runtime/count_gates.ops",
+            "--signal",
+            "COUNT:STOP_PASSED",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicates::str::contains("cancelled: `c`"));
+}

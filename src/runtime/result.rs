@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 pub enum RunStatus {
     /// Every step the workflow needed succeeded.
     Complete,
-    /// Completed, but some parallel group passed its gate with failures.
+    /// Completed, but some parallel group passed its gate with failures, or
+    /// an early decision (`stop when …`) cancelled branches.
     Partial,
     /// A step or gate failed, or `fail` ran.
     Failed,
