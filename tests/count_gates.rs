@@ -313,6 +313,36 @@ fn the_documented_early_decision_example_parses() {
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
 }
 
+#[test]
+fn a_misplaced_stop_says_where_it_goes() {
+    let message = |head: &str| {
+        let text = format!("workflow w {{\n  {head} {{\n    A.t()\n  }}\n}}\n");
+        let parsed = coordops::syntax::parse(&coordops::source::SourceFile::new("t.ops", text));
+        let d = parsed.diagnostics.first().expect("an error");
+        (d.message.clone(), d.help.clone().unwrap_or_default())
+    };
+    let (m, help) = message("parallel stop when failed");
+    assert_eq!(m, "`stop when …` follows the gate it decides early");
+    assert!(
+        help.contains("`parallel gate 80% stop when failed { … }`"),
+        "{help}"
+    );
+    let (m, _) = message("parallel gate 80% timeout 5m stop when failed");
+    assert_eq!(
+        m,
+        "`stop when …` comes right after the gate, before `timeout`"
+    );
+    let (m, help) = message("parallel gate tolerate 1 stop when failed for x in signal.items");
+    assert!(
+        m.starts_with("the `for` clause comes right after `parallel`"),
+        "{m}"
+    );
+    assert!(
+        help.contains("`parallel for x in signal.items gate tolerate 1 stop when failed { … }`"),
+        "{help}"
+    );
+}
+
 // ── check ───────────────────────────────────────────────────────────────────
 
 /// The codes `check` reports for a workflow holding `group` (a `parallel`
@@ -393,4 +423,20 @@ fn count_gates_get_the_gate_lints_where_they_apply() {
         codes_for("parallel gate at least 2 stop when passed timeout 5m"),
         Vec::<&str>::new()
     );
+}
+
+#[test]
+fn a_run_whose_group_cancelled_branches_exits_partial() {
+    // Every task succeeds at once: `at least 2` passes after two, `c` is cancelled.
+    assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "dry-run",
+            "tests/fixtures/runtime/count_gates.ops",
+            "--signal",
+            "COUNT:STOP_PASSED",
+        ])
+        .assert()
+        .code(3)
+        .stdout(predicates::str::contains("cancelled: `c`"));
 }

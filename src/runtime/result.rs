@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 pub enum RunStatus {
     /// Every step the workflow needed succeeded.
     Complete,
-    /// Completed, but some parallel group passed its gate with failures.
+    /// Completed, but some parallel group passed its gate with failures, or
+    /// an early decision (`stop when …`) cancelled branches.
     Partial,
     /// A step or gate failed, or `fail` ran.
     Failed,
@@ -340,6 +341,18 @@ mod gate_line_tests {
             at_least.line(),
             "PASSED (2/2 succeeded ≥ 2 required, 1 cancelled)"
         );
+        // The JSON names the rule's field and reads back (journal rebuilds).
+        let json = serde_json::to_value(&at_least).expect("serialises");
+        assert_eq!(json["at_least"], 2);
+        assert_eq!(json["cancelled"], serde_json::json!(["c"]));
+        assert!(json.get("threshold").is_none());
+        let back: GateRecord = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, at_least);
+        let percent = serde_json::to_value(gate(4, 5, 80)).expect("serialises");
+        assert_eq!(percent["threshold"], 80);
+        assert!(percent.get("cancelled").is_none(), "omitted when empty");
+        let back: GateRecord = serde_json::from_value(percent).expect("reads back");
+        assert_eq!(back.threshold(), Some(80));
         at_least.counted = 0;
         at_least.successes = 0;
         at_least.passed = false;

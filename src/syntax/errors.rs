@@ -232,6 +232,11 @@ fn special_case(
                 return Some(d);
             }
         }
+        Found::Word(word) if word == "stop" => {
+            if let Some(d) = hints::stop_without_gate(text, pos, found_span) {
+                return Some(d);
+            }
+        }
         Found::Char('/') => {
             if let Some(d) = hints::slash_comment(text, pos) {
                 return Some(d);

@@ -99,8 +99,19 @@ pub fn for_after_settings(text: &str, pos: usize, span: Span) -> Option<Diagnost
     }
     let tokens: Vec<&str> = settings.split_whitespace().collect();
     let is_setting = |t: &&str| {
-        matches!(*t, "gate" | "timeout")
-            || t.ends_with('%')
+        matches!(
+            *t,
+            "gate"
+                | "timeout"
+                | "tolerate"
+                | "at"
+                | "least"
+                | "stop"
+                | "when"
+                | "passed"
+                | "failed"
+                | "decided"
+        ) || t.ends_with('%')
             || t.starts_with(|c: char| c.is_ascii_digit())
     };
     if tokens.is_empty() || !tokens.iter().all(is_setting) {
@@ -129,6 +140,33 @@ pub fn for_after_settings(text: &str, pos: usize, span: Span) -> Option<Diagnost
         .with_help(format!(
             "write `parallel {label}{clause} {settings} {{ … }}`"
         )),
+    )
+}
+
+/// `parallel stop when failed { … }`: `stop when` follows the gate it decides.
+pub fn stop_without_gate(text: &str, pos: usize, span: Span) -> Option<Diagnostic> {
+    let before = text.get(..pos)?;
+    let keyword = before.rfind("parallel")?;
+    let between = before[keyword + "parallel".len()..].trim();
+    if between.split_whitespace().any(|t| t == "gate") {
+        return Some(
+            Diagnostic::error(
+                codes::PARSE_UNEXPECTED,
+                "`stop when …` comes right after the gate, before `timeout`",
+            )
+            .with_primary(span, "move this right after the gate")
+            .with_help("write e.g. `parallel gate 80% stop when failed timeout 5m { … }`"),
+        );
+    }
+    Some(
+        Diagnostic::error(
+            codes::PARSE_UNEXPECTED,
+            "`stop when …` follows the gate it decides early",
+        )
+        .with_primary(span, "no `gate` before it")
+        .with_help(
+            "write the gate first, e.g. `parallel gate 80% stop when failed { … }` or `parallel gate at least 2 stop when passed { … }`",
+        ),
     )
 }
 
