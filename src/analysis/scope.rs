@@ -420,6 +420,7 @@ pub fn field_type(
 
 /// A guard comparing `gate.group` with a string that names no group of the
 /// playbook (`gate.group == "audti"`): the rule could never fire for it.
+/// `groups` is sorted (a binary search per name).
 pub fn unknown_groups(guard: &crate::ast::Expr, groups: &[String], out: &mut Vec<Diagnostic>) {
     use crate::ast::{BinaryOp, ExprKind};
     let is_group = |e: &crate::ast::Expr| {
@@ -452,7 +453,7 @@ pub fn unknown_groups(guard: &crate::ast::Expr, groups: &[String], out: &mut Vec
         let Some(name) = value.as_plain() else {
             continue;
         };
-        if groups.contains(&name) {
+        if groups.binary_search(&name).is_ok() {
             continue;
         }
         out.push(

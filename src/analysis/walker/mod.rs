@@ -71,6 +71,8 @@ pub fn check(
             .workflows()
             .flat_map(|w| super::scope::group_names(&w.name.name, &w.body))
             .map(|(_, name)| name)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect(),
         symbols,
         out,
@@ -106,7 +108,7 @@ pub fn check(
 struct Walker<'a, 'o> {
     /// What decides where the playbook's rules can run.
     present: super::scope::Present,
-    /// Every `parallel` group's name (`gate.group`).
+    /// Every `parallel` group's name (`gate.group`), sorted.
     groups: Vec<String>,
     symbols: &'o Symbols<'a>,
     out: &'o mut Vec<Diagnostic>,
