@@ -376,3 +376,33 @@ fn a_labelled_group_is_named_in_the_gate_line_and_event() {
     assert_eq!(result.gates[0].group, "gate#1");
     assert!(coordops::report::ops_result(&result).contains("\nFAILED (1/2 = 50% < 100%)"));
 }
+
+#[test]
+fn a_guard_naming_no_group_is_reported_with_a_suggestion() {
+    let rule = |guard: &str| {
+        RULES
+            .replace("%EVENT%", &format!("gate_failed when {guard}"))
+            .replace("%ACTION%", "fail \"x\"")
+    };
+    for fine in [
+        r#"gate.group == "audit""#,
+        r#"gate.group != "gate#1""#,
+        r#"gate.group in ["audit", "gate#1"]"#,
+    ] {
+        assert_eq!(errors(&rule(fine)), Vec::<String>::new(), "{fine}");
+    }
+    let found = check_source(&SourceFile::new(
+        "scope.ops",
+        rule(r#"gate.group == "audti""#),
+    ));
+    let d = found
+        .iter()
+        .find(|d| d.code == coordops::diagnostics::codes::CHECK_UNDEFINED_REFERENCE)
+        .expect("reported");
+    assert_eq!(d.message, "no `parallel` group is named `audti`");
+    assert_eq!(d.help.as_deref(), Some("did you mean `audit`?"));
+    assert_eq!(
+        errors(&rule(r#"gate.group in ["audit", "named#1"]"#)).len(),
+        1
+    );
+}

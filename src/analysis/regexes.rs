@@ -12,7 +12,10 @@ use crate::diagnostics::{codes, Diagnostic};
 /// Compiles `pattern` for a whole-string match. The pattern must compile on
 /// its own first, so `a)|(b` is not accepted through the wrapping group.
 pub fn anchored(pattern: &str) -> Result<regex::Regex, regex::Error> {
-    regex::Regex::new(pattern)?;
+    // Parsing alone (no automaton) is enough to reject it; one build follows.
+    if let Err(err) = regex_syntax::Parser::new().parse(pattern) {
+        return Err(regex::Error::Syntax(err.to_string()));
+    }
     regex::Regex::new(&format!(r"\A(?s:{pattern})\z"))
 }
 

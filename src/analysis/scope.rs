@@ -427,6 +427,59 @@ pub fn field_type(
     }
 }
 
+/// A guard comparing `gate.group` with a string that names no group of the
+/// playbook (`gate.group == "audti"`): the rule could never fire for it.
+/// `groups` is sorted (a binary search per name).
+pub fn unknown_groups(guard: &crate::ast::Expr, groups: &[String], out: &mut Vec<Diagnostic>) {
+    use crate::ast::{BinaryOp, ExprKind};
+    let is_group = |e: &crate::ast::Expr| {
+        matches!(&e.kind, ExprKind::Path { segments }
+            if segments.len() == 2 && segments[0].name == "gate" && segments[1].name == "group")
+    };
+    let mut named: Vec<&crate::ast::Expr> = Vec::new();
+    match &guard.kind {
+        ExprKind::Binary { op, lhs, rhs } => {
+            match op {
+                BinaryOp::Eq | BinaryOp::Ne if is_group(lhs) => named.push(rhs),
+                BinaryOp::Eq | BinaryOp::Ne if is_group(rhs) => named.push(lhs),
+                BinaryOp::In if is_group(lhs) => {
+                    if let ExprKind::List { items } = &rhs.kind {
+                        named.extend(items.iter());
+                    }
+                }
+                _ => {}
+            }
+            unknown_groups(lhs, groups, out);
+            unknown_groups(rhs, groups, out);
+        }
+        ExprKind::Unary { operand, .. } => unknown_groups(operand, groups, out),
+        _ => {}
+    }
+    for expr in named {
+        let ExprKind::Str { value } = &expr.kind else {
+            continue;
+        };
+        let Some(name) = value.as_plain() else {
+            continue;
+        };
+        if groups.binary_search(&name).is_ok() {
+            continue;
+        }
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_UNDEFINED_REFERENCE,
+                format!("no `parallel` group is named `{name}`"),
+            )
+            .with_primary(expr.span, "not a group of this playbook")
+            .with_help(suggest::help(
+                &name,
+                "group",
+                groups.iter().map(String::as_str),
+            )),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

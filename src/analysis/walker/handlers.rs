@@ -74,6 +74,9 @@ impl<'a> Walker<'a, '_> {
         }
         if let Some(guard) = &handler.guard {
             types::condition(&env, guard, self.out);
+            if site == HandlerSite::TopLevel && event.name == "gate_failed" {
+                scope::unknown_groups(guard, &self.groups, self.out);
+            }
         }
         if let Some(call) = &handler.recovery {
             self.call(call, &env);

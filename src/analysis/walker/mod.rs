@@ -67,6 +67,13 @@ pub fn check(
 ) {
     let mut walker = Walker {
         present: super::scope::Present::of(playbook),
+        groups: playbook
+            .workflows()
+            .flat_map(|w| super::scope::group_names(&w.name.name, &w.body))
+            .map(|(_, name)| name)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         symbols,
         out,
         signals: Rc::new(None),
@@ -101,6 +108,8 @@ pub fn check(
 struct Walker<'a, 'o> {
     /// What decides where the playbook's rules can run.
     present: super::scope::Present,
+    /// Every `parallel` group's name (`gate.group`), sorted.
+    groups: Vec<String>,
     symbols: &'o Symbols<'a>,
     out: &'o mut Vec<Diagnostic>,
     /// Signals reaching the workflow being walked.
