@@ -4,39 +4,16 @@
 //! branches an early decision cancels, and how the reports show it.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
-use coordops::runtime::simulated::Scenario;
-use coordops::runtime::{context, simulate, RunRequest};
+use coordops::testing::harness::{dry_run, load_checked, Strictness};
 
 fn run(signal: &str, sets: &[(&str, &str)], scenario: &str) -> RunResult {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/count_gates.ops");
-    let file = coordops::source::load(&path).expect("the fixture loads");
-    let checked = coordops::analysis::parse_and_check(&file);
-    let errors: Vec<String> = checked
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{}: {}", d.code, d.message))
-        .collect();
-    assert!(errors.is_empty(), "count_gates.ops has errors: {errors:#?}");
-    let playbook = checked.playbook.expect("the fixture parses");
-    let sets: Vec<(String, String)> = sets
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
-    let context = context::build(&playbook, signal, &sets).expect("context builds");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: signal.to_string(),
-        context,
-        run_id: "count-gates".to_string(),
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-    };
-    let scenario = Scenario::parse(scenario).expect("the scenario parses");
-    simulate(request, scenario, None, |_| {}).expect("the run runs")
+    let (file, playbook) =
+        load_checked(&path, Strictness::Errors).unwrap_or_else(|e| panic!("{e}"));
+    dry_run(&file, &playbook, signal, sets, scenario, "count-gates")
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn step<'r>(result: &'r RunResult, name: &str) -> &'r StepRecord {

@@ -5,11 +5,9 @@
 //! starts no attempt.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
-use coordops::runtime::simulated::Scenario;
-use coordops::runtime::{context, simulate, RunRequest};
+use coordops::testing::harness::{dry_run, load_checked, Strictness};
 
 const S: u64 = 1000;
 
@@ -23,26 +21,8 @@ fn always_failing(latency: &str) -> String {
 fn run_as(run_id: &str, signal: &str, scenario: &str) -> RunResult {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/retry_policy.ops");
-    let file = coordops::source::load(&path).expect("the fixture loads");
-    let checked = coordops::analysis::parse_and_check(&file);
-    let problems: Vec<String> = checked
-        .diagnostics
-        .iter()
-        .map(|d| format!("{}: {}", d.code, d.message))
-        .collect();
-    assert!(problems.is_empty(), "retry_policy.ops: {problems:#?}");
-    let playbook = checked.playbook.expect("the fixture parses");
-    let context = context::build(&playbook, signal, &[]).expect("context builds");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: signal.to_string(),
-        context,
-        run_id: run_id.to_string(),
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-    };
-    let scenario = Scenario::parse(scenario).expect("the scenario parses");
-    simulate(request, scenario, None, |_| {}).expect("the run runs")
+    let (file, playbook) = load_checked(&path, Strictness::All).unwrap_or_else(|e| panic!("{e}"));
+    dry_run(&file, &playbook, signal, &[], scenario, run_id).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(signal: &str, scenario: &str) -> RunResult {

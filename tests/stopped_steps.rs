@@ -3,11 +3,9 @@
 //! whatever stopped its group. Virtual time (the simulated backend).
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use coordops::runtime::result::{Attempt, RunResult, RunStatus, StepOutcome, StepRecord};
-use coordops::runtime::simulated::Scenario;
-use coordops::runtime::{context, simulate, RunRequest};
+use coordops::testing::harness::{dry_run, load_checked, Strictness};
 
 const S: u64 = 1000;
 
@@ -22,27 +20,9 @@ attempts = [
 
 fn run(signal: &str, scenario: &str) -> RunResult {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runtime/stopped.ops");
-    let file = coordops::source::load(&path).expect("the fixture loads");
-    let checked = coordops::analysis::parse_and_check(&file);
-    let errors: Vec<String> = checked
-        .diagnostics
-        .into_iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{}: {}", d.code, d.message))
-        .collect();
-    assert!(errors.is_empty(), "stopped.ops has errors: {errors:#?}");
-    let playbook = checked.playbook.expect("the fixture parses");
-    let context = context::build(&playbook, signal, &[]).expect("context builds");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: signal.to_string(),
-        context,
-        run_id: "stopped".to_string(),
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-    };
-    let scenario = Scenario::parse(scenario).expect("the scenario parses");
-    simulate(request, scenario, None, |_| {}).expect("the run runs")
+    let (file, playbook) =
+        load_checked(&path, Strictness::Errors).unwrap_or_else(|e| panic!("{e}"));
+    dry_run(&file, &playbook, signal, &[], scenario, "stopped").unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn step<'r>(result: &'r RunResult, name: &str) -> &'r StepRecord {

@@ -7,6 +7,7 @@
 
 pub mod fuzz;
 pub mod generate;
+pub mod harness;
 
 use std::time::{Duration, SystemTime};
 
@@ -23,8 +24,8 @@ use crate::source::SourceFile;
 
 use crate::diagnostics::codes::{RUN_UNMATCHED_TARGET, TEST_FAILED, TEST_INVALID};
 
-/// The start time of every test run (reports are byte-stable).
-const TEST_EPOCH_SECS: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+// The start time of every test run (reports are byte-stable).
+use harness::EPOCH_SECS as TEST_EPOCH_SECS;
 
 /// The outcome of one test.
 #[derive(Debug, Serialize)]
