@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
@@ -16,8 +15,8 @@ use coordops::runtime::backend::{
     AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
 };
 use coordops::runtime::result::{RunResult, RunStatus, StepOutcome, StepRecord};
+use coordops::runtime::run;
 use coordops::runtime::simulated::{Scenario, SimulatedBackend};
-use coordops::runtime::{context, run, RunRequest};
 use coordops::source::SourceFile;
 
 fn fixture() -> (SourceFile, Playbook) {
@@ -34,15 +33,8 @@ fn fixture() -> (SourceFile, Playbook) {
 fn run_on(signal: &str, backend: impl FnOnce(&Playbook) -> Arc<dyn AgentBackend>) -> RunResult {
     let (file, playbook) = fixture();
     let backend = backend(&playbook);
-    let context = context::build(&playbook, signal, &[]).expect("context builds");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: signal.to_string(),
-        context,
-        run_id: "outputs".to_string(),
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-    };
+    let request = coordops::testing::harness::request(&file, &playbook, signal, &[], "outputs")
+        .unwrap_or_else(|e| panic!("{e}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)

@@ -9,15 +9,14 @@
 //! fires, and none of them may read as unknown (`?`).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
 use coordops::analysis::check_source;
 use coordops::analysis::scope::{self, Object, Site, FIELDS};
 use coordops::runtime::result::{RunResult, RunStatus};
+use coordops::runtime::run;
 use coordops::runtime::simulated::{Scenario, SimulatedBackend};
-use coordops::runtime::{context, run, RunRequest};
 use coordops::source::SourceFile;
 
 /// Handlers after steps and approvals, one event each.
@@ -149,15 +148,8 @@ fn run_text(text: &str, signal: &str, scenario: &str) -> RunResult {
     let playbook = coordops::syntax::parse(&file).playbook.expect("parses");
     let scenario = Scenario::parse(scenario).expect("the scenario parses");
     let backend = Arc::new(SimulatedBackend::new(&playbook, scenario));
-    let context = context::build(&playbook, signal, &[]).expect("context builds");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: signal.to_string(),
-        context,
-        run_id: "scope".to_string(),
-        now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-    };
+    let request = coordops::testing::harness::request(&file, &playbook, signal, &[], "scope")
+        .unwrap_or_else(|e| panic!("{e}"));
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)

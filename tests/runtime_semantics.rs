@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
@@ -18,8 +18,8 @@ use coordops::runtime::backend::{
     AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
 };
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
+use coordops::runtime::run;
 use coordops::runtime::simulated::{Scenario, SimulatedBackend};
-use coordops::runtime::{context, run, RunRequest};
 use coordops::source::SourceFile;
 
 /// One second of virtual time, in milliseconds.
@@ -71,19 +71,14 @@ impl Fixture {
         backend: Arc<dyn AgentBackend>,
         interrupt_ms: Option<u64>,
     ) -> RunResult {
-        let sets: Vec<(String, String)> = sets
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect();
-        let context = context::build(&self.playbook, signal, &sets).expect("context builds");
-        let request = RunRequest {
-            playbook: &self.playbook,
-            source: Some(&self.file),
-            signal: signal.to_string(),
-            context,
-            run_id: "semantics".to_string(),
-            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
-        };
+        let request = coordops::testing::harness::request(
+            &self.file,
+            &self.playbook,
+            signal,
+            sets,
+            "semantics",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .start_paused(true)
