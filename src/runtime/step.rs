@@ -81,6 +81,28 @@ use super::abandoned::in_backoff;
 pub use super::abandoned::Abandoned;
 
 impl<'p> Engine<'p> {
+    /// Records a step the run's interrupt stopped (`reason` says where) and
+    /// stops the run.
+    fn interrupted(
+        &self,
+        mut record: StepRecord,
+        reason: String,
+        started: u64,
+    ) -> (StepResult, Flow) {
+        record.outcome = StepOutcome::Aborted { reason };
+        record.duration_ms = self.now_ms() - started;
+        let outcome = record.outcome.clone();
+        self.with_log(|log| log.steps.push(record));
+        let result = StepResult {
+            outcome,
+            outputs: Map::new(),
+        };
+        let stop = Flow::Stop(Terminal::Aborted {
+            reason: "interrupted".to_string(),
+        });
+        (result, stop)
+    }
+
     pub(super) fn inherited(&self, call: &Call) -> Inherited<'p> {
         let agent = self.agents.get(call.agent.name.as_str()).copied();
         Inherited {
@@ -244,21 +266,7 @@ impl<'p> Engine<'p> {
                         message: Some("interrupted".to_string()),
                         stderr: info.stderr,
                     });
-                    record.outcome = StepOutcome::Aborted {
-                        reason: "interrupted".to_string(),
-                    };
-                    record.duration_ms = self.now_ms() - started;
-                    let outcome = record.outcome.clone();
-                    self.with_log(|log| log.steps.push(record));
-                    return (
-                        StepResult {
-                            outcome,
-                            outputs: Map::new(),
-                        },
-                        Flow::Stop(Terminal::Aborted {
-                            reason: "interrupted".to_string(),
-                        }),
-                    );
+                    return self.interrupted(record, "interrupted".to_string(), started);
                 }
                 AttemptEnd::Timeout => {
                     // The budget stopped it: the policy has given up.
@@ -381,24 +389,10 @@ impl<'p> Engine<'p> {
                 .backoff(&name, &kind, number, retries.max(1), delay)
                 .await
             {
-                let mut record = abandoned.finish();
+                let record = abandoned.finish();
                 let reason = in_backoff("interrupted", number + 1);
-                record.outcome = StepOutcome::Aborted {
-                    reason: reason.clone(),
-                };
-                record.duration_ms = self.now_ms() - started;
-                self.event(EventKind::Abort, Some(&name), reason);
-                let outcome = record.outcome.clone();
-                self.with_log(|log| log.steps.push(record));
-                return (
-                    StepResult {
-                        outcome,
-                        outputs: Map::new(),
-                    },
-                    Flow::Stop(Terminal::Aborted {
-                        reason: "interrupted".to_string(),
-                    }),
-                );
+                self.event(EventKind::Abort, Some(&name), reason.clone());
+                return self.interrupted(record, reason, started);
             }
             number += 1;
         };
