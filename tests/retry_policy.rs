@@ -516,6 +516,15 @@ mod check {
     }
 
     #[test]
+    fn the_temporal_port_in_the_reference_checks_clean() {
+        let text = "agent SITE { task deploy }\nsignal X:Y\nroute X:Y => w\n\
+                    workflow w {\n  SITE.deploy() retry 3 backoff 2s x2 except [quota]\n\
+                    \x20   on failure(quota) => escalate Resource \"out of quota\"\n  complete \"done\"\n}\n";
+        let found = check_source(&SourceFile::new("port.ops", text));
+        assert!(found.is_empty(), "{}", rendered(&found));
+    }
+
+    #[test]
     fn a_budget_of_zero_is_out_of_range() {
         let found = checked("retry 3 backoff 2s within 0s", "");
         assert_eq!(codes(&found), [codes::CHECK_OUT_OF_RANGE]);
