@@ -384,6 +384,63 @@ fn an_interrupt_after_the_backoff_stops_the_running_attempt() {
     assert_eq!(s.attempts[1].outcome, "aborted");
 }
 
+// ── `except [KIND, …]` ──────────────────────────────────────────────────
+
+/// `WORKER.flaky` fails with these kinds in turn (the last repeats).
+fn failing_with(kinds: &[&str]) -> String {
+    let attempts: Vec<String> = kinds
+        .iter()
+        .map(|k| format!("{{ outcome = \"failure\", kind = \"{k}\", message = \"{k}\" }}"))
+        .collect();
+    format!(
+        "[task.\"WORKER.flaky\"]\nattempts = [{}]\n",
+        attempts.join(", ")
+    )
+}
+
+fn attempt_kinds(s: &StepRecord) -> Vec<Option<&str>> {
+    s.attempts.iter().map(|a| a.kind.as_deref()).collect()
+}
+
+#[test]
+fn except_retries_other_kinds_and_stops_at_a_listed_one() {
+    // `retry 3 backoff 1s except [quota]`: two network failures are retried,
+    // the quota failure that follows is not.
+    let result = run(
+        "RETRY:EXCEPT",
+        &failing_with(&["network", "network", "quota"]),
+    );
+    let s = step(&result, "s");
+    assert_eq!(
+        attempt_kinds(s),
+        [Some("network"), Some("network"), Some("quota")]
+    );
+    assert_eq!(events(&result, EventKind::Retry).len(), 2);
+    // The step was retried and the policy gave up, so `exhausted(quota)`
+    // applies (the fixture's rule), as for a kind outside an `on` list.
+    assert_eq!(result.status, RunStatus::Escalated);
+}
+
+#[test]
+fn except_does_not_retry_a_listed_kind_even_once() {
+    let result = run("RETRY:EXCEPT", &failing_with(&["quota"]));
+    let s = step(&result, "s");
+    assert_eq!(attempt_kinds(s), [Some("quota")]);
+    assert!(events(&result, EventKind::Retry).is_empty());
+    // Not retried, so not `exhausted`: the step's `on exhausted` does not run.
+    assert_eq!(result.status, RunStatus::Failed);
+    assert_ne!(result.summary, "caught");
+}
+
+#[test]
+fn except_keeps_the_default_exclusions_and_retries_the_rest_fully() {
+    let result = run("RETRY:EXCEPT", &failing_with(&["quality_check"]));
+    assert_eq!(step(&result, "s").attempts.len(), 1);
+    let result = run("RETRY:EXCEPT", &failing_with(&["network"]));
+    assert_eq!(step(&result, "s").attempts.len(), 4, "retry 3: 4 attempts");
+    assert_eq!(result.summary, "caught", "`on exhausted` after the retries");
+}
+
 // ── check: ranges and lints ─────────────────────────────────────────────
 
 mod check {
@@ -434,6 +491,15 @@ mod check {
         let text = "agent SITE { task deploy }\nsignal X:Y\nroute X:Y => w\n\
                     workflow w {\n  SITE.deploy() retry 3 backoff 2s x2 max 30s jitter on [network]\n\
                     \x20   on exhausted(network) => continue\n  complete \"done\"\n}\n";
+        let found = check_source(&SourceFile::new("port.ops", text));
+        assert!(found.is_empty(), "{}", rendered(&found));
+    }
+
+    #[test]
+    fn the_temporal_port_in_the_reference_checks_clean() {
+        let text = "agent SITE { task deploy }\nsignal X:Y\nroute X:Y => w\n\
+                    workflow w {\n  SITE.deploy() retry 3 backoff 2s x2 except [quota]\n\
+                    \x20   on failure(quota) => escalate Resource \"out of quota\"\n  complete \"done\"\n}\n";
         let found = check_source(&SourceFile::new("port.ops", text));
         assert!(found.is_empty(), "{}", rendered(&found));
     }
@@ -510,6 +576,48 @@ mod check {
             .as_deref()
             .is_some_and(|h| h.contains("`on exhausted(timeout) => fail \"slow\"`")));
         assert!(checked("retry 2 on [network]", "    on timeout => fail \"slow\"").is_empty());
+    }
+
+    #[test]
+    fn the_lint_knows_what_except_leaves_out() {
+        let coordinator = "retry 3 except [quota]";
+        // A listed kind is not retried: failing on it at once pre-empts nothing.
+        for options in [
+            "    on failure(quota) => fail \"out of quota\"",
+            "    on failure(quality_check) => fail \"bad output\"",
+        ] {
+            assert!(checked(coordinator, options).is_empty(), "{options}");
+        }
+        // Any other kind is retried, so failing on it at once is linted.
+        let found = checked(
+            coordinator,
+            "    on failure(network, quota) => fail \"down\"",
+        );
+        assert_eq!(codes(&found), [codes::LINT_PREMATURE_ESCALATION]);
+        assert!(found[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("`on exhausted(network) => fail \"down\"`")));
+        let found = checked(coordinator, "    on timeout => fail \"slow\"");
+        assert_eq!(codes(&found), [codes::LINT_PREMATURE_ESCALATION]);
+        assert!(checked(
+            "retry 3 except [timeout]",
+            "    on timeout => fail \"slow\""
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn on_and_except_together_are_an_error_in_either_order() {
+        for policy in [
+            "retry 3 on [rejected] except [network]",
+            "retry 3 backoff 1s jitter within 1m except [network] on [rejected]",
+        ] {
+            let found = checked(policy, "");
+            assert_eq!(codes(&found), [codes::CHECK_OUT_OF_RANGE], "{policy}");
+            assert!(found[0].message.contains("not both"), "{policy}");
+        }
+        assert!(checked("retry 3 backoff 1s jitter within 1m except [network]", "").is_empty());
     }
 
     #[test]

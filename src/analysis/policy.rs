@@ -109,11 +109,14 @@ pub fn default_gate(coordinator: Option<&Coordinator>) -> u64 {
         .unwrap_or(DEFAULT_GATE_PERCENT)
 }
 
-/// Failure kinds a policy retries; an empty `on` list means every kind
-/// except `quality_check` and `protocol`.
+/// Whether a policy retries failures of `kind`: the kinds in its `on` list,
+/// or without one every kind except `quality_check`, `protocol` and those
+/// in its `except` list. (A policy with both lists is a check error; `on`
+/// wins here.)
 pub fn retries_kind(policy: &RetryPolicy, kind: &str) -> bool {
     if policy.on.is_empty() {
         !matches!(kind, "quality_check" | "protocol")
+            && !policy.except.iter().any(|k| k.name == kind)
     } else {
         policy.on.iter().any(|k| k.name == kind)
     }
@@ -182,6 +185,31 @@ pub fn format_duration(millis: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn policy(src: &str) -> RetryPolicy {
+        let file = crate::source::SourceFile::new("t.ops", src);
+        let p = crate::syntax::parse(&file).playbook.expect("parses");
+        let c = p.coordinators().next().expect("coordinator");
+        setting_retry(&c.settings).expect("retry").clone()
+    }
+
+    #[test]
+    fn except_retries_every_default_kind_but_those_listed() {
+        let p = policy("coordinator C { retry 3 except [network, timeout] }");
+        for (kind, retried) in [
+            ("rejected", true),
+            ("quota", true),
+            ("network", false),
+            ("timeout", false),
+            ("quality_check", false),
+            ("protocol", false),
+        ] {
+            assert_eq!(retries_kind(&p, kind), retried, "{kind}");
+        }
+        // `on` alone still opts kinds in, the defaults' exclusions too.
+        let p = policy("coordinator C { retry 3 on [protocol] }");
+        assert!(retries_kind(&p, "protocol") && !retries_kind(&p, "network"));
+    }
 
     #[test]
     fn formats_durations() {

@@ -131,6 +131,19 @@ pub fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
         }
     }
     within(policy, out);
+    if let (Some(on), Some(except)) = (policy.on.first(), policy.except.first()) {
+        out.push(
+            Diagnostic::error(
+                codes::CHECK_OUT_OF_RANGE,
+                "a retry policy lists the kinds it retries (`on`) or those it does not (`except`), not both",
+            )
+            .with_primary(except.span, "`except` list")
+            .with_secondary(on.span, "`on` list")
+            .with_help(
+                "keep `on [KIND, …]` to retry only those kinds, or `except [KIND, …]` to retry every other kind (`quality_check` and `protocol` stay excluded)",
+            ),
+        );
+    }
 }
 
 /// A step budget (`within D`) must leave time for the first retry.

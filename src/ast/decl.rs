@@ -31,7 +31,7 @@ pub struct IntLit {
     pub span: Span,
 }
 
-/// `retry N backoff D xF max D jitter within D on [KIND, …]`
+/// `retry N backoff D xF max D jitter within D on [KIND, …]` (or `except [KIND, …]`)
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so `retry 3` allows 4 attempts).
@@ -50,6 +50,10 @@ pub struct RetryPolicy {
     pub within: Option<DurationLit>,
     /// Failure kinds the policy applies to; empty means the default set.
     pub on: Vec<Ident>,
+    /// `except [KIND, …]`: failure kinds the policy does not retry (Temporal's
+    /// `NonRetryableErrorTypes`); the default exclusions still hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<Ident>,
     /// The whole policy.
     pub span: Span,
 }

@@ -45,6 +45,7 @@ const PLACE_KEYWORDS: &[&str] = &[
     "max",
     "jitter",
     "within",
+    "except",
     "max_concurrent",
     "check",
     "forbid",

@@ -361,6 +361,40 @@ mod lowering_tests {
     }
 
     #[test]
+    fn retry_policy_except() {
+        let retry = |src: &str| {
+            let p = playbook(src);
+            let c = p.coordinators().next().expect("coordinator");
+            let Setting::Retry(r) = &c.settings[0] else {
+                panic!()
+            };
+            let names = |v: &[crate::ast::Ident]| -> Vec<String> {
+                v.iter().map(|k| k.name.clone()).collect()
+            };
+            (names(&r.on), names(&r.except))
+        };
+        let (on, except) = retry("coordinator C { retry 3 jitter except [network, quota] }");
+        assert!(on.is_empty());
+        assert_eq!(except, ["network", "quota"]);
+        // Both, in either order, parse: check reports the conflict.
+        for src in [
+            "coordinator C { retry 3 on [rejected] except [network] }",
+            "coordinator C { retry 3 except [network] on [rejected] }",
+        ] {
+            assert_eq!(
+                retry(src),
+                (vec!["rejected".into()], vec!["network".into()])
+            );
+        }
+        // `except` is a keyword only in a retry policy.
+        let p = playbook("agent A { task except }");
+        assert_eq!(
+            p.agents().next().expect("agent").tasks[0].name.name,
+            "except"
+        );
+    }
+
+    #[test]
     fn routes_labels_patterns_and_targets() {
         let p = playbook(
             "route fast: OPS:COMMIT when signal.simple => RM.commit(files: [])\n\

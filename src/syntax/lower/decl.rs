@@ -54,6 +54,7 @@ pub(super) fn retry_policy(pair: Pair<'_, Rule>) -> Lowered<RetryPolicy> {
         jitter: None,
         within: None,
         on: Vec::new(),
+        except: Vec::new(),
         span,
     };
     if let Some(backoff) = c.optional(Rule::backoff) {
@@ -81,13 +82,23 @@ pub(super) fn retry_policy(pair: Pair<'_, Rule>) -> Lowered<RetryPolicy> {
         w.next(Rule::kw_within)?;
         policy.within = Some(duration(w.next(Rule::duration)?)?);
     }
-    if let Some(on) = c.optional(Rule::retry_on) {
-        let mut o = Cursor::new(on);
-        o.next(Rule::kw_on)?;
-        policy.on = Cursor::new(o.next(Rule::kind_list)?)
+    // `on` and `except`, in either order (check reports having both).
+    while let Some(list) = c
+        .optional(Rule::retry_on)
+        .or_else(|| c.optional(Rule::retry_except))
+    {
+        let is_on = list.as_rule() == Rule::retry_on;
+        let mut o = Cursor::new(list);
+        o.next(if is_on { Rule::kw_on } else { Rule::kw_except })?;
+        let kinds = Cursor::new(o.next(Rule::kind_list)?)
             .rest()
             .map(ident)
             .collect();
+        if is_on {
+            policy.on = kinds;
+        } else {
+            policy.except = kinds;
+        }
     }
     Ok(policy)
 }
