@@ -5,6 +5,7 @@
 //! warnings (`ops::lint::*`) can be silenced with `# ops:allow(CODE)` on or
 //! above the line, or turned into errors with `--deny-warnings`.
 
+mod cancelled;
 mod flow;
 mod lints;
 mod outputs;

@@ -181,6 +181,8 @@ pub(crate) mod work {
     pub fn add(_: usize) {}
 }
 
+pub use super::cancelled::Cancellable;
+
 /// Names supplied from outside an [`Env`] (the bindings of a workflow), looked
 /// up on demand rather than copied into the environment at every statement.
 pub trait Scope<'a> {
@@ -189,6 +191,10 @@ pub trait Scope<'a> {
     /// Every name in scope with what it refers to, in the order a sequence of
     /// [`Env::bind`] calls would leave them (used only to word diagnostics).
     fn roots(&self) -> Vec<(String, Root<'a>)>;
+    /// Whether `name` is a result an early decision may have cancelled.
+    fn cancellable(&self, _name: &str) -> Option<Cancellable> {
+        None
+    }
 }
 
 /// The names visible to an expression: an optional base [`Scope`], shadowed
@@ -197,6 +203,9 @@ pub trait Scope<'a> {
 pub struct Env<'a, 's> {
     base: Option<&'s dyn Scope<'a>>,
     roots: Vec<(String, Root<'a>)>,
+    /// Inside a condition: an unknown there makes it not hold, which is
+    /// how a maybe-cancelled result is tested.
+    testing: bool,
 }
 
 impl<'a, 's> Env<'a, 's> {
@@ -205,6 +214,7 @@ impl<'a, 's> Env<'a, 's> {
         Env {
             base: Some(base),
             roots: Vec::new(),
+            testing: false,
         }
     }
 
@@ -226,6 +236,15 @@ impl<'a, 's> Env<'a, 's> {
             Some((_, root)) => Some(root.clone()),
             None => self.base.and_then(|base| base.lookup(name)),
         }
+    }
+
+    /// Whether `name` (not shadowed here) may have been cancelled, outside
+    /// a condition.
+    fn cancellable(&self, name: &str) -> Option<Cancellable> {
+        if self.testing || self.roots.iter().any(|(n, _)| n == name) {
+            return None;
+        }
+        self.base.and_then(|base| base.cancellable(name))
     }
 
     /// Every name in scope, in binding order (each where it was last bound).
@@ -254,7 +273,9 @@ pub fn keep_last(names: Vec<String>) -> Vec<String> {
 
 /// Checks an expression used as a condition: it must be a boolean.
 pub fn condition(env: &Env<'_, '_>, expr: &Expr, out: &mut Vec<Diagnostic>) {
-    let ty = infer(env, expr, out);
+    let mut env = env.clone();
+    env.testing = true;
+    let ty = infer(&env, expr, out);
     if !matches!(ty, Ty::Bool | Ty::Any) {
         out.push(
             Diagnostic::error(
@@ -479,7 +500,12 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
             );
             Ty::Any
         }
-        Some(Root::Value) => Ty::Any,
+        Some(Root::Value) => {
+            if let Some(c) = env.cancellable(&root.name) {
+                out.push(super::cancelled::read(root, c));
+            }
+            Ty::Any
+        }
         Some(Root::MaybeBound(bound)) => {
             out.push(
                 Diagnostic::error(
@@ -516,7 +542,12 @@ fn path(env: &Env<'_, '_>, segments: &[Ident], out: &mut Vec<Diagnostic>) -> Ty 
             super::scope::field_type(root, object, &sites, segments, out)
         }
         Some(Root::Signal(signals)) => signal_field(signals.as_deref(), segments, out),
-        Some(Root::Outputs(declared)) => declared.field(segments, out),
+        Some(Root::Outputs(declared)) => {
+            if let Some(c) = env.cancellable(&root.name) {
+                out.push(super::cancelled::read(root, c));
+            }
+            declared.field(segments, out)
+        }
     }
 }
 

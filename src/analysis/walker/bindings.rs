@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::ast::{SignalDecl, Span};
 
 use super::super::outputs::Declared;
-use super::super::types::{self, Root, Scope};
+use super::super::types::{self, Cancellable, Root, Scope};
 
 /// One change to [`Bindings`], with what undoes it.
 enum Undo {
@@ -27,6 +27,8 @@ enum Undo {
     LoopVar,
     /// A `taken` entry set; the previous span, if any.
     Taken(String, Option<Span>),
+    /// A `cancellable` entry set or removed; the previous entry, if any.
+    Cancellable(String, Option<Cancellable>),
 }
 
 /// Names with where they were bound.
@@ -51,6 +53,8 @@ pub(super) struct Bindings {
     first: HashMap<String, Span>,
     /// Result names taken on some path so far (each needs its own name).
     taken: BTreeMap<String, Span>,
+    /// Results a `stop when` may have cancelled, not yet tested by a condition.
+    cancellable: BTreeMap<String, Cancellable>,
     /// Changes since the workflow's start, oldest first.
     log: Vec<Undo>,
 }
@@ -112,6 +116,22 @@ impl Bindings {
         self.log.push(Undo::Taken(name.to_string(), old));
     }
 
+    /// Whether `name` may have been cancelled by an early decision (and is
+    /// not tested by an enclosing condition).
+    pub fn cancellable(&self, name: &str) -> Option<Cancellable> {
+        self.cancellable.get(name).copied()
+    }
+
+    /// Marks (`Some`) or unmarks (`None`) `name` as maybe cancelled.
+    pub fn set_cancellable(&mut self, name: &str, entry: Option<Cancellable>) {
+        types::work::add(1);
+        let old = match entry {
+            Some(entry) => self.cancellable.insert(name.to_string(), entry),
+            None => self.cancellable.remove(name),
+        };
+        self.log.push(Undo::Cancellable(name.to_string(), old));
+    }
+
     /// The current point of the log.
     pub fn mark(&self) -> Mark {
         Mark(self.log.len())
@@ -168,6 +188,12 @@ impl Bindings {
                     self.loop_vars.pop();
                 }
                 Undo::Taken(name, old) => restore(&mut self.taken, name, old),
+                Undo::Cancellable(name, old) => {
+                    match old {
+                        Some(entry) => self.cancellable.insert(name, entry),
+                        None => self.cancellable.remove(&name),
+                    };
+                }
             }
         }
     }
@@ -222,6 +248,14 @@ impl<'a> Scope<'a> for WorkflowScope<'a, '_> {
         } else {
             None
         }
+    }
+
+    fn cancellable(&self, name: &str) -> Option<Cancellable> {
+        let b = self.bindings;
+        if b.loop_vars.iter().any(|n| n == name) || !b.first.contains_key(name) {
+            return None;
+        }
+        b.cancellable(name)
     }
 
     fn roots(&self) -> Vec<(String, Root<'a>)> {

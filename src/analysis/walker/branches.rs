@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ast::{Ident, Span, Stmt};
+use crate::ast::{Expr, Ident, ParallelStmt, Span, StepOption, Stmt, StopWhen};
 use crate::diagnostics::{codes, Diagnostic};
 
-use super::super::types::{self, Env, Ty};
+use super::super::types::{self, Cancellable, Env, Ty};
 use super::super::values;
 use super::bindings::Bindings;
 
@@ -46,12 +46,27 @@ impl<'a> Walker<'a, '_> {
         // bound on every path), so each starts from the names taken before
         // the `if`; after it, the names any branch took are taken.
         let mut taken_after: Vec<(String, Span)> = Vec::new();
+        // Results a group inside a branch may have cancelled.
+        let mut cancellable: Vec<(String, Cancellable)> = Vec::new();
+        let conditions = stmt.branches.iter().map(|b| Some(&b.condition));
         let blocks = stmt.branches.iter().map(|b| &b.block);
-        for block in blocks.chain(&stmt.else_block) {
+        let else_block = stmt.else_block.iter().map(|b| (None, b));
+        for (condition, block) in conditions.zip(blocks).chain(else_block) {
+            // A branch runs only when its condition holds, which it does
+            // not when a maybe-cancelled result it reads is unknown.
+            if let Some(condition) = condition {
+                tested(condition, bindings);
+            }
             let ends = self.block(block, bindings, enclosing);
             let (maybe, taken) = bindings.changes_since(mark);
             taken_after.extend(taken);
             if !ends {
+                let bound = bindings.definite_since(before).iter().chain(&maybe);
+                for (name, _) in bound {
+                    if let Some(entry) = bindings.cancellable(name) {
+                        cancellable.push((name.clone(), entry));
+                    }
+                }
                 outcomes.push(Outcome {
                     definite: bindings.definite_since(before).to_vec(),
                     maybe,
@@ -67,6 +82,9 @@ impl<'a> Walker<'a, '_> {
         }
         if outcomes.is_empty() {
             return true;
+        }
+        for (name, entry) in cancellable {
+            bindings.set_cancellable(&name, Some(entry));
         }
         // Bound after the `if`: what every path bound; the rest maybe.
         let sets: Vec<HashSet<&str>> = outcomes
@@ -209,6 +227,7 @@ impl<'a> Walker<'a, '_> {
             }
         }
         let mut results = Vec::new();
+        let mut cancellable = Vec::new();
         for (i, branch) in branches.iter().enumerate() {
             let mark = bindings.mark();
             for (name, _) in &branch_names[i] {
@@ -225,6 +244,21 @@ impl<'a> Walker<'a, '_> {
             }
             self.stmt(branch, bindings, inner_enclosing);
             results.push(bindings.definite_since(before).to_vec());
+            let entry = cancels(group, branch);
+            for (name, span) in &branch_names[i] {
+                // This group may cancel the branch; else a nested group may
+                // have cancelled the step that binds it.
+                match entry.map(|e| (*span, e)) {
+                    Some((bound, (gate, stop))) => {
+                        cancellable.push((name.clone(), Cancellable { bound, gate, stop }));
+                    }
+                    None => {
+                        if let Some(inner) = bindings.cancellable(name) {
+                            cancellable.push((name.clone(), inner));
+                        }
+                    }
+                }
+            }
             // Result names taken in a branch stay taken for the next ones.
             let (_, taken) = bindings.changes_since(mark);
             bindings.rollback(mark);
@@ -242,7 +276,35 @@ impl<'a> Walker<'a, '_> {
                 bindings.bind(&name, span);
             }
         }
+        for (name, entry) in cancellable {
+            bindings.set_cancellable(&name, Some(entry));
+        }
     }
+}
+
+/// The gate and `stop when` of a group that may cancel `branch`: a group
+/// that stops when its gate is sure to pass, and a branch that is not a
+/// `critical` step (a pending critical branch is never cancelled that way).
+/// A group that stops on a failed gate ends the run, as no `gate_failed`
+/// rule can continue it, so nothing after it reads a cancelled result.
+fn cancels(group: &ParallelStmt, branch: &Stmt) -> Option<(Span, StopWhen)> {
+    let stop = group.stop.filter(|s| s.stops_on(true))?;
+    let gate = group.gate.as_ref()?;
+    let critical = matches!(branch, Stmt::Call(c)
+        if c.options.iter().any(|o| matches!(o, StepOption::Critical { .. })));
+    (!critical).then_some((gate.span, stop))
+}
+
+/// Unmarks the maybe-cancelled results `condition` reads, for the branch
+/// it guards (the mark is undone with the branch).
+fn tested(condition: &Expr, bindings: &mut Bindings) {
+    condition.visit_paths(&mut |segments| {
+        if let Some(root) = segments.first() {
+            if bindings.cancellable(&root.name).is_some() {
+                bindings.set_cancellable(&root.name, None);
+            }
+        }
+    });
 }
 
 /// Names a statement binds (including inside nested blocks).
