@@ -1,6 +1,7 @@
 //! Linearity of a dry run, proved by counting: the heap allocations (and
 //! bytes) per simulated call of a `parallel for` stay under a small bound
-//! and do not grow from 1,000 to 10,000 calls. Its own test target, because the
+//! and do not grow from 1,000 to 10,000 calls, nor do the bytes per step of
+//! a sequential pipeline. Its own test target, because the
 //! counting global allocator would otherwise count every integration test.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -40,6 +41,13 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Held while measuring: the counters are global, and tests run in parallel.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Allocations and bytes of one dry run of `parallel for` over `n` items.
 fn dry_run_cost(n: usize) -> (u64, u64) {
@@ -81,6 +89,7 @@ const MAX_BYTES_PER_CALL: f64 = 7_800.0;
 
 #[test]
 fn allocations_per_call_do_not_grow_with_the_fan_out() {
+    let _serial = serial();
     let small = 1_000;
     let large = 10_000;
     let (a_small, b_small) = dry_run_cost(small);
@@ -108,4 +117,41 @@ fn allocations_per_call_do_not_grow_with_the_fan_out() {
         "allocations per call grew: {a1:.1} -> {a2:.1}"
     );
     assert!(b2 <= b1 * 1.5, "bytes per call grew: {b1:.0} -> {b2:.0}");
+}
+
+/// Bytes requested by one dry run of a pipeline of `n` sequential steps.
+fn pipeline_bytes(n: usize) -> u64 {
+    let source = SourceFile::new("gen.ops", generate::sequential_workflow(n));
+    let parsed = syntax::parse(&source);
+    let Some(playbook) = parsed.playbook else {
+        panic!("generated playbook must parse: {:?}", parsed.diagnostics);
+    };
+    let request = RunRequest {
+        playbook: &playbook,
+        source: None,
+        signal: "GEN:GO".to_string(),
+        context: Map::new(),
+        run_id: "growth".to_string(),
+        now: SystemTime::UNIX_EPOCH,
+    };
+    let b0 = BYTES.load(Ordering::Relaxed);
+    let result = match runtime::simulate(request, Scenario::default(), None, |_| {}) {
+        Ok(result) => result,
+        Err(e) => panic!("dry run failed to start: {e}"),
+    };
+    let bytes = BYTES.load(Ordering::Relaxed) - b0;
+    assert_eq!(result.steps.len(), n, "one step per call");
+    bytes
+}
+
+#[test]
+fn bytes_per_pipeline_step_do_not_grow_with_its_length() {
+    let _serial = serial();
+    // Each step records a handoff listing the next 20 steps: listing them
+    // once copied every later step first (bytes per step grew 23 -> 60 KB).
+    let (small, large) = (1_000, 10_000);
+    let b1 = pipeline_bytes(small) as f64 / small as f64;
+    let b2 = pipeline_bytes(large) as f64 / large as f64;
+    eprintln!("bytes/step: {b1:.0} at {small}, {b2:.0} at {large}");
+    assert!(b2 <= b1 * 1.5, "bytes per step grew: {b1:.0} -> {b2:.0}");
 }

@@ -10,6 +10,7 @@ mod outputs;
 mod span;
 mod stmt;
 mod test_case;
+mod visit;
 
 pub use decl::*;
 pub use expr::*;

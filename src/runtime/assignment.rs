@@ -282,24 +282,30 @@ impl<'p> Engine<'p> {
                 .clone()
         });
         let after = call.span.start;
-        let ahead: Vec<&Arc<str>> = if sites.sorted {
+        // Only the first HANDOFF_LIST are copied; the rest are only counted
+        // (in O(1) when sorted), so a step's cost does not grow with the
+        // number of steps after it.
+        let (mut listed, ahead): (Vec<Arc<str>>, usize) = if sites.sorted {
             let first = sites.list.partition_point(|(start, _)| *start <= after);
-            sites.list[first..].iter().map(|(_, w)| w).collect()
-        } else {
-            sites
-                .list
+            let rest = &sites.list[first..];
+            let listed = rest
                 .iter()
-                .filter(|(start, _)| *start > after)
-                .map(|(_, w)| w)
-                .collect()
+                .take(HANDOFF_LIST)
+                .map(|(_, w)| Arc::clone(w))
+                .collect();
+            (listed, rest.len())
+        } else {
+            let mut rest = sites.list.iter().filter(|(start, _)| *start > after);
+            let listed: Vec<Arc<str>> = rest
+                .by_ref()
+                .take(HANDOFF_LIST)
+                .map(|(_, w)| Arc::clone(w))
+                .collect();
+            let count = listed.len() + rest.count();
+            (listed, count)
         };
-        let mut listed: Vec<Arc<str>> = ahead
-            .iter()
-            .take(HANDOFF_LIST)
-            .map(|w| Arc::clone(w))
-            .collect();
-        if ahead.len() > HANDOFF_LIST {
-            listed.push(format!("… and {} more", ahead.len() - HANDOFF_LIST).into());
+        if ahead > HANDOFF_LIST {
+            listed.push(format!("… and {} more", ahead - HANDOFF_LIST).into());
         }
         listed
     }

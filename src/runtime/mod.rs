@@ -28,6 +28,7 @@ mod placeholders;
 pub mod process;
 pub mod protocol;
 pub mod reach;
+mod read_fields;
 pub mod record;
 pub mod result;
 mod retry;

@@ -61,6 +61,7 @@ use super::backend::{
     AgentBackend, ApprovalRequest, Decision, Reply, StepId, TaskOutcome, TaskRequest,
 };
 use super::placeholders::TaskModel;
+use super::read_fields::read_fields;
 use crate::analysis::targets::{ElementSel, StepSel, Target};
 
 /// A parsed scenario file.
@@ -317,61 +318,6 @@ impl SimulatedBackend {
             .saturating_sub(1)
             .min(task.attempts.len() - 1);
         task.attempts[index].clone()
-    }
-}
-
-/// For each `AGENT.task`, the (binding, field) pairs the playbook reads.
-/// Bindings are per workflow, so each workflow is read on its own.
-fn read_fields(playbook: &Playbook) -> HashMap<String, BTreeSet<(String, String)>> {
-    let mut fields: HashMap<String, BTreeSet<(String, String)>> = HashMap::new();
-    for w in playbook.workflows() {
-        let mut bound: HashMap<String, String> = HashMap::new();
-        w.body.walk(&mut |s| {
-            if let Stmt::Call(c) = s {
-                if let Some(b) = &c.binding {
-                    bound.insert(
-                        b.name.clone(),
-                        format!("{}.{}", c.call.agent.name, c.call.task.name),
-                    );
-                }
-            }
-        });
-        let mut paths = Vec::new();
-        collect_paths(
-            &serde_json::to_value(&w.body).unwrap_or(Value::Null),
-            &mut paths,
-        );
-        for (root, field) in paths {
-            if let Some(task) = bound.get(&root) {
-                fields
-                    .entry(task.clone())
-                    .or_default()
-                    .insert((root, field));
-            }
-        }
-    }
-    fields
-}
-
-/// Every `root.field` path in a serialised AST.
-fn collect_paths(value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(map) => {
-            if map.get("expr").and_then(Value::as_str) == Some("path") {
-                if let Some(Value::Array(segments)) = map.get("segments") {
-                    let names: Vec<&str> = segments
-                        .iter()
-                        .filter_map(|s| s.get("name").and_then(Value::as_str))
-                        .collect();
-                    if let [root, field, ..] = names[..] {
-                        out.push((root.to_string(), field.to_string()));
-                    }
-                }
-            }
-            map.values().for_each(|v| collect_paths(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_paths(v, out)),
-        _ => {}
     }
 }
 
