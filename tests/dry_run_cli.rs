@@ -654,3 +654,19 @@ fn dry_run_reports_every_signal_of_the_playbook_with_its_exit_code() {
             )));
     }
 }
+
+// ── where the report goes ───────────────────────────────────────────────────
+
+#[cfg(unix)]
+#[test]
+fn output_to_dev_null_writes_to_the_device_and_keeps_it() {
+    use std::os::unix::fs::FileTypeExt;
+    dry_run("OPS:COMMIT", &["--output", "/dev/null"])
+        .assert()
+        .code(0);
+    let meta = std::fs::metadata("/dev/null").expect("/dev/null exists");
+    assert!(
+        meta.file_type().is_char_device(),
+        "`--output /dev/null` must not replace the device with a file"
+    );
+}
