@@ -4,15 +4,15 @@
 //! Precedence: element index > element argument > step > task > default.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use coordops::ast::Playbook;
 use coordops::diagnostics::{codes, render_all, RenderOptions};
 use coordops::runtime::result::{RunResult, StepOutcome};
+use coordops::runtime::simulate;
 use coordops::runtime::simulated::Scenario;
-use coordops::runtime::{context, simulate, RunRequest};
 use coordops::source::SourceFile;
 use coordops::{analysis, testing};
 
@@ -42,17 +42,7 @@ fn ship(scenario: &str) -> (RunResult, Vec<(String, Option<String>)>) {
     let checked = analysis::parse_and_check(&file);
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
     let playbook = checked.playbook.expect("parses");
-    let scenario = Scenario::parse(scenario).expect("scenario parses");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: "OPS:SHIP".into(),
-        context: context::build(&playbook, "OPS:SHIP", &[]).expect("context"),
-        run_id: "targeted".into(),
-        now: SystemTime::UNIX_EPOCH,
-    };
-    let result = simulate(request, scenario.clone(), None, |_| {}).expect("runs");
-    (result, scenario.unmatched())
+    run_with(&file, &playbook, "OPS:SHIP", scenario, "targeted")
 }
 
 /// The failure kind (or `success`) of the step with `id`.
@@ -191,15 +181,21 @@ fn an_argument_matches_a_string_unquoted_or_quoted() {
 fn inline(playbook: &str, scenario: &str) -> (RunResult, Vec<(String, Option<String>)>) {
     let file = SourceFile::new("inline.ops", playbook.to_string());
     let playbook = coordops::syntax::parse(&file).playbook.expect("parses");
+    run_with(&file, &playbook, "OPS:X", scenario, "inline")
+}
+
+/// Dry-runs `signal` under `scenario`: the result, and the scenario's
+/// targeted entries no attempt used.
+fn run_with(
+    file: &SourceFile,
+    playbook: &Playbook,
+    signal: &str,
+    scenario: &str,
+    run_id: &str,
+) -> (RunResult, Vec<(String, Option<String>)>) {
     let scenario = Scenario::parse(scenario).expect("scenario parses");
-    let request = RunRequest {
-        playbook: &playbook,
-        source: Some(&file),
-        signal: "OPS:X".into(),
-        context: context::build(&playbook, "OPS:X", &[]).expect("context"),
-        run_id: "inline".into(),
-        now: SystemTime::UNIX_EPOCH,
-    };
+    let request = coordops::testing::harness::request(file, playbook, signal, &[], run_id)
+        .unwrap_or_else(|e| panic!("{e}"));
     let result = simulate(request, scenario.clone(), None, |_| {}).expect("runs");
     (result, scenario.unmatched())
 }
