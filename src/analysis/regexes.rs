@@ -20,8 +20,39 @@ pub fn anchored(pattern: &str) -> Result<regex::Regex, regex::Error> {
 }
 
 /// Whether `text` matches `pattern` as a whole (`None`: the pattern does not compile).
+/// Each pattern is compiled once per thread (a run evaluates the same few
+/// patterns once per step), in a cache of at most [`CACHE_LIMIT`] patterns.
 pub fn full_match(pattern: &str, text: &str) -> Option<bool> {
-    anchored(pattern).ok().map(|re| re.is_match(text))
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(compiled) = cache.get(pattern) {
+            return compiled.as_ref().map(|re| re.is_match(text));
+        }
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        #[cfg(test)]
+        COMPILED.with(|c| c.set(c.get() + 1));
+        let compiled = anchored(pattern).ok();
+        let found = compiled.as_ref().map(|re| re.is_match(text));
+        cache.insert(pattern.to_string(), compiled);
+        found
+    })
+}
+
+/// Most patterns [`full_match`] keeps compiled per thread; past it the cache
+/// starts again empty (a playbook with more distinct patterns recompiles).
+pub const CACHE_LIMIT: usize = 1024;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many patterns [`full_match`] compiled on this thread.
+    static COMPILED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// A pattern whose meaning under `~` probably differs from what was meant,
@@ -311,5 +342,18 @@ mod tests {
     #[test]
     fn string_literals_escape() {
         assert_eq!(string_literal(r#"a"b\{c}"#), r#""a\"b\\\{c\}""#);
+    }
+
+    #[test]
+    fn full_match_compiles_each_pattern_once() {
+        let before = COMPILED.with(|c| c.get());
+        for text in ["feat: x", "fix: y", "feat: z"] {
+            let _ = full_match("feat: .+ cache-test", text);
+        }
+        assert_eq!(full_match("feat: .+", "feat: x\ny"), Some(true));
+        assert_eq!(full_match("a)|(b", "a"), None);
+        assert_eq!(full_match("a)|(b", "a"), None);
+        // Three patterns, each compiled once (the broken one too).
+        assert_eq!(COMPILED.with(|c| c.get()) - before, 3);
     }
 }
