@@ -7,6 +7,7 @@
 
 mod cancelled;
 mod flow;
+mod kind_lints;
 mod lints;
 mod outputs;
 mod placement;
@@ -40,6 +41,7 @@ pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
     walker::check(playbook, &symbols, &reach, &mut out);
     flow::recursion(playbook, &symbols, &mut out);
     lints::check(playbook, &symbols, &mut out);
+    kind_lints::misspelt_kinds(playbook, &mut out);
     placement::check(playbook, source.text(), &mut out);
 
     let allowances = suppress::Allowances::parse(source.text());

@@ -132,6 +132,8 @@ pub const LINT_PREMATURE_ESCALATION: &str = "ops::lint::premature_escalation";
 pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
 /// A regex whose meaning under the anchored `~` probably differs from what was meant.
 pub const LINT_ANCHORED_REGEX: &str = "ops::lint::anchored_regex";
+/// A failure kind written once that looks like a typo of another kind.
+pub const LINT_MISSPELT_KIND: &str = "ops::lint::misspelt_kind";
 /// A read, after a `stop when` group, of a result one of its branches may not
 /// have bound because it was cancelled.
 pub const LINT_CANCELLABLE_RESULT: &str = "ops::lint::cancellable_result_used";
@@ -227,6 +229,7 @@ code_lists! {
         LINT_PREMATURE_ESCALATION,
         LINT_OVER_SERIALIZED,
         LINT_ANCHORED_REGEX,
+        LINT_MISSPELT_KIND,
         LINT_CANCELLABLE_RESULT,
     ],
 }

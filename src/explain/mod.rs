@@ -97,6 +97,7 @@ explanations! {
     LINT_PREMATURE_ESCALATION => "premature_escalation",
     LINT_OVER_SERIALIZED      => "over_serialized",
     LINT_ANCHORED_REGEX       => "anchored_regex",
+    LINT_MISSPELT_KIND        => "misspelt_kind",
     LINT_CANCELLABLE_RESULT   => "cancellable_result_used",
 }
 
