@@ -9,7 +9,7 @@
 //!   quoted map key decodes to it; a `namespace` pattern reads `NS:*`).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use coordops::source::SourceFile;
 use coordops::syntax;
@@ -365,24 +365,10 @@ fn spans_survive_crlf_tabs_and_utf8() {
     assert!(spans > 30 && names > 10, "{spans} spans, {names} names");
 }
 
-fn ops_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            ops_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "ops") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn playbook_directory_spans_cover_exactly_their_text() {
     let mut files = Vec::new();
-    ops_files(&manifest_dir().join("playbooks"), &mut files);
+    coordops::testing::harness::ops_files(&manifest_dir().join("playbooks"), &mut files);
     files.sort();
     // The directory may still be empty; every file added later is checked.
     for path in files {

@@ -5,7 +5,8 @@ use std::path::Path;
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// folder, flushed and synced, then renamed over the target. A symlink is
-/// followed (the file it points at is replaced, the link kept); a device, a
+/// followed (the file it points at is replaced, the link kept; a dangling
+/// link is itself replaced); a device, a
 /// pipe or a socket (`/dev/null`, `/dev/stdout`, a FIFO) is written to, never
 /// replaced.
 pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -15,14 +16,12 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
             return file.write_all(contents.as_bytes());
         }
     }
-    let resolved;
-    let path = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => {
-            resolved = std::fs::canonicalize(path)?;
-            resolved.as_path()
-        }
-        _ => path,
+    // A dangling link has no file to replace: the link itself is replaced.
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
+        _ => None,
     };
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),

@@ -100,20 +100,6 @@ mod tests {
         }
     }
 
-    fn ops_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                ops_files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "ops") {
-                out.push(path);
-            }
-        }
-    }
-
     /// Returns whether the text parsed (and so was compared).
     fn same_as_oracle(name: &str, text: &str) -> bool {
         let parsed = crate::syntax::parse(&SourceFile::new(name, text));
@@ -129,7 +115,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
         for dir in ["playbooks", "tests/fixtures", "examples", "fuzz/seeds"] {
-            ops_files(&root.join(dir), &mut files);
+            crate::testing::harness::ops_files(&root.join(dir), &mut files);
         }
         let mut compared = 0;
         let mut reading = 0;

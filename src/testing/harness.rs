@@ -42,6 +42,22 @@ pub fn load_checked(path: &Path, strictness: Strictness) -> Result<(SourceFile, 
     Ok((file, playbook))
 }
 
+/// Appends every `*.ops` file under `dir` (recursively) to `out`; a
+/// folder that cannot be read adds nothing.
+pub fn ops_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            ops_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "ops") {
+            out.push(path);
+        }
+    }
+}
+
 /// A request for `signal` with `sets` as `--set` values, starting at
 /// [`EPOCH_SECS`].
 pub fn request<'a>(
