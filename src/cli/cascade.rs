@@ -131,7 +131,7 @@ impl CascadeState {
                     .unwrap_or_else(|| json!({ "issue": r.summary }));
                 self.signal("ESCALATE", at, record)
             }
-            RunStatus::Failed | RunStatus::Aborted | RunStatus::Unfinished => {
+            RunStatus::Failed | RunStatus::Aborted | RunStatus::Unfinished | RunStatus::Waiting => {
                 let kind = match r.status {
                     RunStatus::Failed => last_failure_kind(r).unwrap_or("failed"),
                     _ => status,

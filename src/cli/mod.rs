@@ -40,6 +40,8 @@ pub enum Exit {
     Partial = 3,
     /// 4: a run failed, escalated or was aborted.
     RunFailed = 4,
+    /// 5: a run stopped to wait for a person's approval (`coordops resume`).
+    Waiting = 5,
     /// 130: interrupted twice (Ctrl-C).
     Interrupted = 130,
 }
@@ -57,6 +59,7 @@ Exit codes:
   2  usage error, or a file or directory could not be read
   3  a run ended in partial success
   4  a run failed, escalated or was aborted
+  5  a run is waiting for an approval: `coordops approve`, then `coordops resume`
 
 -q prints nothing but errors (and the status line of a run that did not
 complete); -v prints every run event as a line; -vv adds each attempt's

@@ -133,6 +133,7 @@ pub fn exit_for(status: RunStatus) -> Exit {
     match status {
         RunStatus::Complete | RunStatus::Ignored => Exit::Success,
         RunStatus::Partial => Exit::Partial,
+        RunStatus::Waiting => Exit::Waiting,
         RunStatus::Failed | RunStatus::Escalated | RunStatus::Aborted | RunStatus::Unfinished => {
             Exit::RunFailed
         }

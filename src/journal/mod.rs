@@ -198,6 +198,10 @@ mod tests {
             started_at: "2026-01-01T00:00:00Z".into(),
             quality_gate: 80,
             agents: vec!["A".into()],
+            version: crate::runtime::record::JOURNAL_VERSION,
+            started_unix_ms: 0,
+            playbook: None,
+            backends: None,
         })
     }
 
@@ -218,7 +222,9 @@ mod tests {
         let journal = Journal::create(&path).expect("reopen");
         journal.record(&start("two"));
         let text = std::fs::read_to_string(&path).expect("text");
-        assert!(text.ends_with("\"agents\":[\"A\"]}\n"), "{text}");
+        // The torn line is closed, and the new entry has a line of its own.
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.ends_with("}\n"), "{text}");
         assert_eq!(read(&path).expect("read").entries, vec![start("two")]);
     }
 

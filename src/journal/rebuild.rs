@@ -74,7 +74,12 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
     let mut last_ms = 0;
     for entry in entries {
         match entry {
-            Entry::Start(_) | Entry::End(_) => {}
+            Entry::Start(_)
+            | Entry::End(_)
+            | Entry::ApprovalWait(_)
+            | Entry::Decision(_)
+            | Entry::Suspend(_)
+            | Entry::Resume(_) => {}
             Entry::Route(route) => result.route = Some(route.clone()),
             Entry::Event(event) => {
                 last_ms = last_ms.max(event.at_ms);

@@ -216,8 +216,12 @@ impl Engine<'_> {
             },
         };
         if self.recorder.is_some() {
+            let mut recorded_outputs = Map::new();
             let (outcome, kind, message) = match &end {
-                AttemptEnd::Success(_) => ("success", None, None),
+                AttemptEnd::Success(outputs) => {
+                    recorded_outputs.clone_from(outputs);
+                    ("success", None, None)
+                }
                 AttemptEnd::Failure { kind, message } => {
                     ("failure", Some(kind.clone()), Some(message.clone()))
                 }
@@ -238,6 +242,7 @@ impl Engine<'_> {
                 kind,
                 message,
                 stderr: info.stderr.clone(),
+                outputs: recorded_outputs,
             }));
         }
         (end, info)

@@ -128,6 +128,13 @@ pub async fn run_limited(
             .agents()
             .map(|a| a.name.name.clone())
             .collect(),
+        version: record::JOURNAL_VERSION,
+        started_unix_ms: request
+            .now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        playbook: None,
+        backends: None,
     }));
     let mut scope = Scope::default();
     scope.bind("signal", Value::Object(request.context.clone()));
@@ -324,7 +331,7 @@ fn finish(
         RunStatus::Complete | RunStatus::Partial | RunStatus::Ignored => EventKind::Complete,
         RunStatus::Failed => EventKind::Failure,
         RunStatus::Escalated => EventKind::Escalate,
-        RunStatus::Aborted | RunStatus::Unfinished => EventKind::Abort,
+        RunStatus::Aborted | RunStatus::Unfinished | RunStatus::Waiting => EventKind::Abort,
     };
     engine.event(
         kind,

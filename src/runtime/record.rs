@@ -35,6 +35,93 @@ pub enum Entry {
     Handoff(Handoff),
     /// The run ended: the whole result.
     End(Box<RunResult>),
+    /// An approval is waiting for a person (its deadline on the wall clock).
+    ApprovalWait(ApprovalWait),
+    /// A person (or the backends file's policy) decided an approval.
+    Decision(ApprovalDecision),
+    /// The run stopped to wait for the approvals named (status WAITING);
+    /// `coordops resume` continues it.
+    Suspend(Suspend),
+    /// `coordops resume` continued the run from here.
+    Resume(Resume),
+}
+
+/// The journal format this coordops writes (`start.version`); see
+/// docs/durability.md. Journals without a version are version 1.
+pub const JOURNAL_VERSION: u32 = 2;
+
+/// A file a run depends on, by path and content hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileIdentity {
+    /// The path as given on the command line.
+    pub path: String,
+    /// `sha256:` and the hex SHA-256 of the file's bytes.
+    pub hash: String,
+}
+
+/// An approval waiting for a decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalWait {
+    /// The approval step's name.
+    pub name: String,
+    /// The step's identity (`WORKFLOW.N`), when written in a workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// What is asked (interpolated, redacted).
+    pub message: String,
+    /// Milliseconds since the run began when it was requested.
+    pub at_ms: u64,
+    /// Milliseconds since the run began when it times out.
+    pub deadline_ms: u64,
+    /// When it was requested (RFC 3339).
+    pub requested_at: String,
+    /// When it times out (RFC 3339).
+    pub deadline: String,
+}
+
+/// A decision on an approval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalDecision {
+    /// The approval step's name.
+    pub name: String,
+    /// Granted (`true`) or denied.
+    pub granted: bool,
+    /// Who decided (`--by`, the terminal's user, or `policy`).
+    pub by: String,
+    /// Why, if said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When (RFC 3339, milliseconds).
+    pub at: String,
+    /// When, in milliseconds since the run began (on the wall clock).
+    pub at_ms: u64,
+    /// How: `terminal`, `command` (`coordops approve`) or `policy`.
+    pub via: String,
+}
+
+/// The run stopped to wait for a person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suspend {
+    /// Milliseconds since the run began.
+    pub at_ms: u64,
+    /// The approvals it waits for.
+    pub waiting_for: Vec<String>,
+}
+
+/// A resume of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    /// When (RFC 3339, milliseconds).
+    pub at: String,
+    /// Milliseconds since the run began (on the wall clock).
+    pub at_ms: u64,
+    /// Whether `--allow-changed` let a changed playbook, signal or backends
+    /// file resume the run.
+    #[serde(default)]
+    pub allow_changed: bool,
+    /// Where the current playbook diverges from the recorded history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub divergences: Vec<String>,
 }
 
 /// The first entry of a run.
@@ -54,6 +141,23 @@ pub struct RunStart {
     pub quality_gate: u64,
     /// The agents the playbook declares (for the reports).
     pub agents: Vec<String>,
+    /// The journal format ([`JOURNAL_VERSION`]; 1 when absent).
+    #[serde(default = "version_one")]
+    pub version: u32,
+    /// When it started, in milliseconds since the Unix epoch (0 in
+    /// version 1 journals).
+    #[serde(default)]
+    pub started_unix_ms: u64,
+    /// The playbook run, when read from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook: Option<FileIdentity>,
+    /// The backends file, in a real run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backends: Option<FileIdentity>,
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 /// An attempt sent to an agent.
@@ -96,6 +200,9 @@ pub struct AttemptEnd {
     /// The last lines the agent wrote to stderr.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stderr: Vec<String>,
+    /// The outputs, for a success (redacted): what a replay returns.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub outputs: Map<String, Value>,
 }
 
 /// The seed's "Handoff" state: what one part of the workflow hands the next.

@@ -25,6 +25,9 @@ pub enum RunStatus {
     /// The run stopped without finishing (rebuilt from a journal whose run
     /// was killed): what was in flight is listed as aborted.
     Unfinished,
+    /// The run stopped to wait for a person's decision on an approval;
+    /// `coordops approve` and `coordops resume` continue it.
+    Waiting,
 }
 
 impl RunStatus {
@@ -38,6 +41,7 @@ impl RunStatus {
             RunStatus::Aborted => "aborted",
             RunStatus::Ignored => "ignored",
             RunStatus::Unfinished => "unfinished",
+            RunStatus::Waiting => "waiting",
         }
     }
 }
