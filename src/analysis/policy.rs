@@ -109,14 +109,18 @@ pub fn default_gate(coordinator: Option<&Coordinator>) -> u64 {
         .unwrap_or(DEFAULT_GATE_PERCENT)
 }
 
+/// Kinds a policy retries only when its `on` list names them: retrying
+/// would send the same wrong request or reply again (an HTTP 4xx is
+/// `rejected_request`).
+pub const NOT_RETRIED_BY_DEFAULT: [&str; 3] = ["quality_check", "protocol", "rejected_request"];
+
 /// Whether a policy retries failures of `kind`: the kinds in its `on` list,
-/// or without one every kind except `quality_check`, `protocol` and those
-/// in its `except` list. (A policy with both lists is a check error; `on`
+/// or without one every kind except [`NOT_RETRIED_BY_DEFAULT`] and those in
+/// its `except` list. (A policy with both lists is a check error; `on`
 /// wins here.)
 pub fn retries_kind(policy: &RetryPolicy, kind: &str) -> bool {
     if policy.on.is_empty() {
-        !matches!(kind, "quality_check" | "protocol")
-            && !policy.except.iter().any(|k| k.name == kind)
+        !NOT_RETRIED_BY_DEFAULT.contains(&kind) && !policy.except.iter().any(|k| k.name == kind)
     } else {
         policy.on.iter().any(|k| k.name == kind)
     }
@@ -203,12 +207,20 @@ mod tests {
             ("timeout", false),
             ("quality_check", false),
             ("protocol", false),
+            ("rejected_request", false),
+            ("too_many_requests", true),
+            ("unavailable", true),
+            ("server_error", true),
         ] {
             assert_eq!(retries_kind(&p, kind), retried, "{kind}");
         }
         // `on` alone still opts kinds in, the defaults' exclusions too.
         let p = policy("coordinator C { retry 3 on [protocol] }");
         assert!(retries_kind(&p, "protocol") && !retries_kind(&p, "network"));
+        let p = policy("coordinator C { retry 3 on [rejected_request] }");
+        assert!(retries_kind(&p, "rejected_request"));
+        let p = policy("coordinator C { retry 3 }");
+        assert!(!retries_kind(&p, "rejected_request") && retries_kind(&p, "network"));
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub fn retry(policy: &RetryPolicy, out: &mut Vec<Diagnostic>) {
             .with_primary(except.span, "`except` list")
             .with_secondary(on.span, "`on` list")
             .with_help(
-                "keep `on [KIND, …]` to retry only those kinds, or `except [KIND, …]` to retry every other kind (`quality_check` and `protocol` stay excluded)",
+                "keep `on [KIND, …]` to retry only those kinds, or `except [KIND, …]` to retry every other kind (`quality_check`, `protocol` and `rejected_request` stay excluded)",
             ),
         );
     }

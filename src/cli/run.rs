@@ -19,6 +19,7 @@ use crate::diagnostics::RenderOptions;
 use crate::journal;
 use crate::output;
 use crate::runtime::config::BackendsConfig;
+use crate::runtime::http::HttpBackend;
 use crate::runtime::process::ProcessBackend;
 use crate::runtime::record::{Recorder, Recorders};
 use crate::runtime::routing_backend::RoutingBackend;
@@ -36,7 +37,8 @@ Examples:
 
 Agents listed in the backends file with a `command` run as child processes
 (one per attempt, in their own process group, with a cleared environment plus
-the variables named in `env` and `secrets`). An agent marked
+the variables named in `env` and `secrets`); agents with `backend = \"http\"`
+and a `url` get one POST per attempt. An agent marked
 `backend = \"simulated\"` uses the simulated backend, scripted by --scenario
 if given. Every agent the signal can reach must have a backend: otherwise
 nothing starts (exit 2). Approvals follow the file's `approvals` policy.
@@ -199,12 +201,19 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
     let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario.clone()));
-    let backend = Arc::new(RoutingBackend::new(
-        process.clone(),
-        simulated,
-        backends.simulated_agents(),
-        backends.approvals,
-    ));
+    let http = HttpBackend::new(backends.http_agents()).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Usage
+    })?;
+    let backend = Arc::new(
+        RoutingBackend::new(
+            process.clone(),
+            simulated,
+            backends.simulated_agents(),
+            backends.approvals,
+        )
+        .with_http(Arc::new(http)),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -275,7 +284,7 @@ fn refuse_unmapped(
     );
     for agent in unmapped {
         eprintln!(
-            "  add [agents.{agent}] with a `command`, or `backend = \"simulated\"` to simulate it on purpose"
+            "  add [agents.{agent}] with a `command` or a `url`, or `backend = \"simulated\"` to simulate it on purpose"
         );
     }
     eprintln!("nothing was started");

@@ -30,6 +30,8 @@ pub(super) struct AttemptInfo {
     /// Whether the step's budget (`within D`), not the attempt's own
     /// timeout, stopped it.
     pub(super) budget_out: bool,
+    /// The delay the agent asked for before a retry (HTTP `Retry-After`), ms.
+    pub(super) retry_after: Option<u64>,
 }
 
 /// How one attempt ended.
@@ -198,9 +200,11 @@ impl Engine<'_> {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
             answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
-                Ok(Reply { outcome, stderr_tail, simulated }) => {
+                Ok(Reply { outcome, stderr_tail, simulated, retry_after }) => {
                     info.stderr = stderr_tail.iter().map(|l| crate::output::redact(l)).collect();
                     info.simulated = simulated;
+                    info.retry_after = retry_after
+                        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
                     match outcome.redacted() {
                         TaskOutcome::Success(outputs) => AttemptEnd::Success(outputs),
                         TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },

@@ -163,6 +163,18 @@ pub mod kinds {
     pub const CANCELLED: &str = "cancelled";
     /// No backend is configured for the agent.
     pub const CONFIGURATION: &str = "configuration";
+    /// An HTTP agent could not be reached (connection refused or reset,
+    /// DNS, TLS, the connection closed before a response).
+    pub const NETWORK: &str = "network";
+    /// An HTTP agent answered 502, 503 or 504.
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// An HTTP agent answered 429 (its `Retry-After` sets the next delay).
+    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+    /// An HTTP agent answered another 4xx: the request itself is wrong, so
+    /// a policy without an `on` list never retries it.
+    pub const REJECTED_REQUEST: &str = "rejected_request";
+    /// An HTTP agent answered 500 or another 5xx not listed above.
+    pub const SERVER_ERROR: &str = "server_error";
 }
 
 /// What a backend answered for one attempt: the outcome plus what the
@@ -178,6 +190,10 @@ pub struct Reply {
     /// (set by the routing backend; `false` in dry runs, where everything
     /// is simulated anyway).
     pub simulated: bool,
+    /// How long the agent asked to be left alone before the next attempt
+    /// (an HTTP `Retry-After`): when the policy retries this failure, the
+    /// next delay, instead of the backoff's.
+    pub retry_after: Option<Duration>,
 }
 
 impl From<TaskOutcome> for Reply {
@@ -186,6 +202,7 @@ impl From<TaskOutcome> for Reply {
             outcome,
             stderr_tail: Vec::new(),
             simulated: false,
+            retry_after: None,
         }
     }
 }

@@ -48,6 +48,17 @@ impl Budget {
     }
 }
 
+/// Where the delay before a retry came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Source {
+    /// The policy's backoff.
+    Backoff,
+    /// The policy's backoff with full jitter, drawn from `0..=` this (ms).
+    Jitter(u64),
+    /// The agent's `Retry-After` (HTTP 429 or 503).
+    RetryAfter,
+}
+
 /// What the wait before a retry came to.
 pub(super) enum Wait {
     /// The delay passed: the next attempt may start.
@@ -73,16 +84,21 @@ impl Plan {
         }
     }
 
-    /// The delay before retry `number` (1 = the first retry) and, with
-    /// jitter, the delay it was drawn from. `seed` identifies the step in
-    /// its run (its idempotency key, which starts with the run id).
-    pub(super) fn delay(&self, seed: &str, number: u32) -> (u64, Option<u64>) {
+    /// The delay before retry `number` (1 = the first retry) and where it
+    /// came from: the delay the agent asked for (`retry_after`, ms) if it
+    /// did, else the backoff's (with jitter, drawn from it). `seed`
+    /// identifies the step in its run (its idempotency key, which starts
+    /// with the run id).
+    pub(super) fn delay(&self, seed: &str, number: u32, retry_after: Option<u64>) -> (u64, Source) {
+        if let Some(asked) = retry_after {
+            return (asked, Source::RetryAfter);
+        }
         let index = usize::try_from(number.saturating_sub(1)).unwrap_or(usize::MAX);
         let base = self.delays.get(index).copied().unwrap_or(0);
         if self.jitter {
-            (full_jitter(base, seed, number), Some(base))
+            (full_jitter(base, seed, number), Source::Jitter(base))
         } else {
-            (base, None)
+            (base, Source::Backoff)
         }
     }
 
@@ -132,11 +148,13 @@ impl Engine<'_> {
         kind: &str,
         number: u32,
         of: u32,
-        (delay, drawn_from): (u64, Option<u64>),
+        (delay, source): (u64, Source),
     ) -> Wait {
-        let jitter = drawn_from.map_or_else(String::new, |d| {
-            format!(" (jittered, up to {})", format_duration(d))
-        });
+        let jitter = match source {
+            Source::Backoff => String::new(),
+            Source::Jitter(d) => format!(" (jittered, up to {})", format_duration(d)),
+            Source::RetryAfter => " (as the agent's Retry-After asked)".to_string(),
+        };
         self.event(
             EventKind::Retry,
             Some(name),
@@ -231,7 +249,8 @@ mod tests {
         assert!(plan.over_budget(8_999, 1000).is_none());
         assert!(plan.over_budget(9_000, 1000).is_some());
         assert!(plan.over_budget(12_000, 0).is_some());
-        assert_eq!(plan.delay("k", 2), (2000, None));
-        assert_eq!(plan.delay("k", 9), (0, None));
+        assert_eq!(plan.delay("k", 2, None), (2000, Source::Backoff));
+        assert_eq!(plan.delay("k", 9, None), (0, Source::Backoff));
+        assert_eq!(plan.delay("k", 2, Some(7)), (7, Source::RetryAfter));
     }
 }

@@ -10,14 +10,16 @@ use super::backend::{
     kinds, AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
 };
 use super::config::ApprovalPolicy;
+use super::http::HttpBackend;
 use super::process::ProcessBackend;
 
 /// Dispatches each call by agent: agents with a command to the process
-/// backend, agents configured `backend = "simulated"` to the simulated
+/// backend, agents with a `url` to the HTTP backend, agents configured `backend = "simulated"` to the simulated
 /// backend (their replies marked [`Reply::simulated`]), and any other agent
 /// to a `configuration` failure: nothing is simulated implicitly.
 pub struct RoutingBackend {
     process: Arc<ProcessBackend>,
+    http: Option<Arc<HttpBackend>>,
     simulated: Arc<dyn AgentBackend>,
     simulated_agents: BTreeSet<String>,
     approvals: ApprovalPolicy,
@@ -36,10 +38,17 @@ impl RoutingBackend {
     ) -> Self {
         RoutingBackend {
             process,
+            http: None,
             simulated,
             simulated_agents: simulated_agents.into_iter().collect(),
             approvals,
         }
+    }
+
+    /// Also routes the agents `http` serves to it.
+    pub fn with_http(mut self, http: Arc<HttpBackend>) -> Self {
+        self.http = Some(http);
+        self
     }
 }
 
@@ -48,6 +57,8 @@ impl AgentBackend for RoutingBackend {
     async fn call(&self, request: TaskRequest) -> Reply {
         if self.process.serves(&request.agent) {
             self.process.call(request).await
+        } else if let Some(http) = self.http.as_ref().filter(|h| h.serves(&request.agent)) {
+            http.call(request).await
         } else if self.simulated_agents.contains(&request.agent) {
             let mut reply = self.simulated.call(request).await;
             reply.simulated = true;
@@ -57,7 +68,7 @@ impl AgentBackend for RoutingBackend {
             TaskOutcome::failure(
                 kinds::CONFIGURATION,
                 format!(
-                    "no backend is configured for agent `{}`: add it to the backends file (a command, or `backend = \"simulated\"`)",
+                    "no backend is configured for agent `{}`: add it to the backends file (a command, a url, or `backend = \"simulated\"`)",
                     request.agent
                 ),
             )

@@ -319,7 +319,7 @@ impl<'p> Engine<'p> {
                 .find(|h| handler_matches(h, event, &kind, &handler_scope));
             let retry_allowed = number <= retries.max(if handler.is_some() { 1 } else { 0 });
             // The next delay, and whether the step's budget rules the retry out.
-            let delay = plan.delay(&work.key, number);
+            let delay = plan.delay(&work.key, number, info.retry_after);
             let over = plan.over_budget(self.now_ms(), delay.0);
             let retrying = match handler {
                 Some(h) => matches!(h.action, HandlerAction::Retry { .. }) && retry_allowed,

@@ -8,6 +8,13 @@
 //! cwd = "/srv/repo"                                    # optional; relative to this file
 //! grace = "5s"                                         # optional; SIGTERM → SIGKILL
 //!
+//! [agents.TOOLSMITH]
+//! backend = "http"                                     # one POST per attempt
+//! url = "https://agents.example.com/toolsmith"
+//! headers = { Authorization = "Bearer ${TOOLSMITH_TOKEN}" }  # `${NAME}`: a secret
+//! secrets = ["TOOLSMITH_TOKEN"]
+//! max_reply = "1MiB"                                   # optional (default 1MiB)
+//!
 //! [agents.META_UPDATER]
 //! backend = "simulated"                                # simulating is always explicit
 //!
@@ -34,9 +41,11 @@ use serde::Deserialize;
 
 use crate::ast::Playbook;
 
+use super::http::HttpAgent;
 use super::process::ProcessAgent;
 
 mod checks;
+mod http;
 use checks::{base_folder, check_cwd, resolve_program, secrets, valid_var};
 
 /// The grace period between SIGTERM and SIGKILL when none is configured.
@@ -64,6 +73,8 @@ pub enum ApprovalPolicy {
 pub enum AgentBackendConfig {
     /// A child process per attempt.
     Process(ProcessAgent),
+    /// An HTTP `POST` per attempt.
+    Http(HttpAgent),
     /// The simulated backend (with the run's scenario, if any).
     Simulated,
 }
@@ -102,7 +113,18 @@ impl BackendsConfig {
             .iter()
             .filter_map(|(name, a)| match a {
                 AgentBackendConfig::Process(p) => Some((name.clone(), p.clone())),
-                AgentBackendConfig::Simulated => None,
+                AgentBackendConfig::Http(_) | AgentBackendConfig::Simulated => None,
+            })
+            .collect()
+    }
+
+    /// The agents served over HTTP.
+    pub fn http_agents(&self) -> HashMap<String, HttpAgent> {
+        self.agents
+            .iter()
+            .filter_map(|(name, a)| match a {
+                AgentBackendConfig::Http(h) => Some((name.clone(), h.clone())),
+                AgentBackendConfig::Process(_) | AgentBackendConfig::Simulated => None,
             })
             .collect()
     }
@@ -121,10 +143,13 @@ impl BackendsConfig {
     pub fn secret_values(&self) -> Vec<(String, String)> {
         let mut all = BTreeMap::new();
         for agent in self.agents.values() {
-            if let AgentBackendConfig::Process(p) = agent {
-                for (name, value) in &p.secrets {
-                    all.insert(name.clone(), value.clone());
-                }
+            let secrets = match agent {
+                AgentBackendConfig::Process(p) => &p.secrets,
+                AgentBackendConfig::Http(h) => &h.secrets,
+                AgentBackendConfig::Simulated => continue,
+            };
+            for (name, value) in secrets {
+                all.insert(name.clone(), value.clone());
             }
         }
         all.into_iter().collect()
@@ -191,27 +216,66 @@ impl BackendsConfig {
                     format!("names an agent the playbook does not declare{hint}"),
                 ));
             }
-            let config = match (agent.backend, agent.command) {
-                (Some(BackendKind::Simulated), command) => {
-                    let extra = [
-                        ("command", command.is_some()),
-                        ("env", !agent.env.is_empty()),
-                        ("secrets", agent.secrets.is_some()),
-                        ("cwd", agent.cwd.is_some()),
-                        ("grace", agent.grace.is_some()),
-                    ];
-                    if let Some((field, _)) = extra.iter().find(|(_, set)| *set) {
-                        return Err(key_error(
-                            &format!("{key}.{field}"),
-                            "does not apply to a simulated agent".to_string(),
-                        ));
+            let misplaced = |kind: Option<BackendKind>| {
+                let process_only = [
+                    ("command", agent.command.is_some()),
+                    ("env", !agent.env.is_empty()),
+                    ("cwd", agent.cwd.is_some()),
+                    ("grace", agent.grace.is_some()),
+                ];
+                let http_only = [
+                    ("url", agent.url.is_some()),
+                    ("headers", !agent.headers.is_empty()),
+                    ("max_reply", agent.max_reply.is_some()),
+                ];
+                let secrets = [("secrets", agent.secrets.is_some())];
+                let (what, wrong): (&str, Vec<(&str, bool)>) = match kind {
+                    Some(BackendKind::Simulated) => (
+                        "a simulated agent",
+                        [&process_only[..], &http_only[..], &secrets[..]].concat(),
+                    ),
+                    Some(BackendKind::Http) => ("an HTTP agent", process_only.to_vec()),
+                    Some(BackendKind::Process) | None => ("a process agent", http_only.to_vec()),
+                };
+                wrong.iter().find(|(_, set)| *set).map(|(field, _)| {
+                    key_error(
+                        &format!("{key}.{field}"),
+                        format!("does not apply to {what}"),
+                    )
+                })
+            };
+            // Without `backend`, a `url` alone says "http".
+            let kind = match agent.backend {
+                None if agent.command.is_none() && agent.url.is_some() => Some(BackendKind::Http),
+                kind => kind,
+            };
+            if let Some(error) = misplaced(kind) {
+                return Err(error);
+            }
+            let config = match (kind, agent.command) {
+                (Some(BackendKind::Simulated), _) => AgentBackendConfig::Simulated,
+                (Some(BackendKind::Http), _) => {
+                    let mut secrets_map = default_secrets.clone();
+                    if let Some(own) = &agent.secrets {
+                        secrets_map.extend(
+                            secrets(own, env)
+                                .map_err(|e| key_error(&format!("{key}.secrets"), e))?,
+                        );
                     }
-                    AgentBackendConfig::Simulated
+                    let config = http::http_agent(
+                        agent.url.as_deref(),
+                        &agent.headers,
+                        agent.max_reply.as_deref(),
+                        secrets_map,
+                    )
+                    .map_err(|(field, e)| key_error(&format!("{key}.{field}"), e))?;
+                    AgentBackendConfig::Http(config)
                 }
                 (Some(BackendKind::Process) | None, None) => {
                     return Err(key_error(
                         &format!("{key}.command"),
-                        "is missing (or set `backend = \"simulated\"`)".to_string(),
+                        "is missing (or set `url` for an HTTP agent, or `backend = \"simulated\"`)"
+                            .to_string(),
                     ))
                 }
                 (Some(BackendKind::Process) | None, Some(command)) => {
@@ -316,12 +380,17 @@ struct RawAgent {
     secrets: Option<Vec<String>>,
     cwd: Option<PathBuf>,
     grace: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    max_reply: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum BackendKind {
     Process,
+    Http,
     Simulated,
 }
 

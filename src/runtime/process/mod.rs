@@ -64,8 +64,8 @@ use super::backend::{
 };
 use group::{signal_group, Group, Signal};
 
+pub use super::reply::parse_reply;
 pub use pipes::{stderr_tail, TAIL_BYTES, TAIL_LINES, TAIL_LINE_CHARS};
-pub use reply::parse_reply;
 
 /// Most bytes of stdout read; past this the agent is killed at once and the
 /// attempt fails with `output_too_large`.
@@ -371,8 +371,7 @@ async fn supervise(
         }
     };
     Reply {
-        outcome,
         stderr_tail: tail.lines(),
-        simulated: false,
+        ..Reply::from(outcome)
     }
 }
