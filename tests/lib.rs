@@ -14,6 +14,7 @@ mod formats;
 mod fuzz_props;
 mod fuzz_regressions;
 mod graph;
+mod http_backend;
 mod journal;
 mod outputs_runtime;
 mod playbooks;
