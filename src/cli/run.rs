@@ -92,13 +92,18 @@ fn load_scenario(
         eprintln!("error: scenario `{}` {what}", path.display());
         Exit::Usage
     };
-    let processes = backends.process_agents();
+    // Agents that run for real: processes and HTTP agents.
+    let processes: std::collections::HashSet<String> = backends
+        .process_agents()
+        .into_keys()
+        .chain(backends.http_agents().into_keys())
+        .collect();
     let scripted: Vec<String> = scenario
         .task
         .keys()
         .filter(|k| {
             k.split_once('.')
-                .is_some_and(|(a, _)| processes.contains_key(a))
+                .is_some_and(|(a, _)| processes.contains(a))
         })
         .map(|k| format!("`{k}`"))
         .collect();
@@ -108,13 +113,13 @@ fn load_scenario(
         .chain(
             scripted_steps
                 .iter()
-                .filter(|(_, agent)| processes.contains_key(*agent))
+                .filter(|(_, agent)| processes.contains(*agent))
                 .map(|(k, agent)| format!("step `{k}` ({agent})")),
         )
         .collect();
     if !scripted.is_empty() {
         return Err(fail(format!(
-            "scripts tasks of agents that run as processes: {}",
+            "scripts tasks of agents that run as processes or over HTTP: {}",
             scripted.join(", ")
         )));
     }

@@ -388,3 +388,32 @@ fn a_retry_after_past_the_steps_budget_is_not_waited_for() {
     );
     assert_eq!(server.received().len(), 1);
 }
+
+#[test]
+fn a_scenario_cannot_script_an_http_agent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "[task.\"TOOLSMITH.fetch\"]\noutcome = \"success\"\n",
+    )
+    .expect("scenario");
+    let out = Command::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(root())
+        .env("HTTP_TOKEN", TOKEN)
+        .args(["run", PLAYBOOK, "--signal", "HTTP:FETCH", "--backends"])
+        .arg(backends(&dir, "http://127.0.0.1:9/x", ""))
+        .arg("--scenario")
+        .arg(&scenario)
+        .timeout(HANG_GUARD)
+        .output()
+        .expect("coordops runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "scripts tasks of agents that run as processes or over HTTP: `TOOLSMITH.fetch`"
+        ),
+        "{stderr}"
+    );
+}

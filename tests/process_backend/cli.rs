@@ -123,7 +123,7 @@ fn coordops_run_rejects_bad_configuration() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "scripts tasks of agents that run as processes: `ECHO.say`",
+            "scripts tasks of agents that run as processes or over HTTP: `ECHO.say`",
         ));
     // The same for one step of such an agent.
     std::fs::write(&scenario, "[step.\"mixed.said\"]\noutcome = \"failure\"\n").expect("write");
@@ -132,7 +132,7 @@ fn coordops_run_rejects_bad_configuration() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "scripts tasks of agents that run as processes: step `mixed.said` (ECHO)",
+            "scripts tasks of agents that run as processes or over HTTP: step `mixed.said` (ECHO)",
         ));
 
     coordops_run_with(&dir.path().join("missing.toml"))
