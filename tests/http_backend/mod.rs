@@ -417,3 +417,32 @@ fn a_scenario_cannot_script_an_http_agent() {
         "{stderr}"
     );
 }
+
+#[test]
+fn http_agents_are_mapped_and_their_secrets_redacted() {
+    use coordops::runtime::config::{AgentBackendConfig, BackendsConfig};
+    use coordops::testing::harness::{load_checked, Strictness};
+
+    let (_, playbook) =
+        load_checked(&root().join(PLAYBOOK), Strictness::All).unwrap_or_else(|e| panic!("{e}"));
+    let env = |name: &str| (name == "SHARED_TOKEN").then(|| TOKEN.to_string());
+    let text = "[agents.TOOLSMITH]\nurl = \"https://agents.example.com/t\"\n\
+                headers = { X-Key = \"k-${SHARED_TOKEN}\" }\n\
+                max_reply = \"512KiB\"\n\n[defaults]\nsecrets = [\"SHARED_TOKEN\"]\n";
+    let config = BackendsConfig::parse_with_env(text, Path::new("b.toml"), &playbook, &env)
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A `url` without `backend` is an HTTP agent; `defaults.secrets` apply.
+    let Some(AgentBackendConfig::Http(agent)) = config.backend_for("TOOLSMITH") else {
+        panic!("not an HTTP agent: {config:?}");
+    };
+    assert_eq!(agent.max_reply, 512 << 10);
+    assert_eq!(agent.headers["x-key"], format!("k-{TOKEN}").as_str());
+    assert!(config.unmapped_agents().is_empty());
+    assert_eq!(
+        config.secret_values(),
+        vec![("SHARED_TOKEN".to_string(), TOKEN.to_string())]
+    );
+    assert!(!format!("{config:?}").contains(TOKEN));
+    assert_eq!(config.http_agents().len(), 1);
+    assert!(config.process_agents().is_empty());
+}

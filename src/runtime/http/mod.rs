@@ -135,11 +135,12 @@ impl AgentBackend for HttpBackend {
             .into(),
             reply = exchange(client, agent, &request) => reply,
         };
-        tracing::debug!(%label, outcome = ?reply.outcome, retry_after = ?reply.retry_after, "HTTP attempt ended");
-        Reply {
+        let reply = Reply {
             outcome: reply.outcome.redacted(),
             ..reply
-        }
+        };
+        tracing::debug!(%label, outcome = ?reply.outcome, retry_after = ?reply.retry_after, "HTTP attempt ended");
+        reply
     }
 
     async fn approve(&self, _request: ApprovalRequest) -> Decision {
