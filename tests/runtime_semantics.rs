@@ -933,6 +933,45 @@ fn an_attempt_is_cancelled_at_its_deadline_and_a_late_answer_discarded() {
     );
 }
 
+/// A backend whose first attempt is refused with a `Retry-After` of 7s (as
+/// an HTTP 429) and whose second succeeds.
+struct BusyBackend;
+
+#[async_trait]
+impl AgentBackend for BusyBackend {
+    async fn call(&self, request: TaskRequest) -> Reply {
+        if request.attempt == 1 {
+            return Reply {
+                retry_after: Some(Duration::from_secs(7)),
+                ..Reply::from(TaskOutcome::failure("too_many_requests", "429"))
+            };
+        }
+        TaskOutcome::Success(json!({"ok": true}).as_object().cloned().unwrap()).into()
+    }
+
+    async fn approve(&self, _request: ApprovalRequest) -> Decision {
+        Decision::Granted
+    }
+}
+
+#[test]
+fn a_retry_after_replaces_the_backoff_delay() {
+    // `retry 2` without `backoff` would wait 1s.
+    let result = fixture("retries").run_on("RETRY:EMPTY_ON", &[], Arc::new(BusyBackend), None);
+    assert_eq!(result.status, RunStatus::Complete, "{}", result.summary);
+    let s = step(&result, "s");
+    assert_eq!(attempt_outcomes(s), ["failure", "success"]);
+    assert_eq!(s.attempts[1].started_ms, 7 * S);
+    assert_eq!(
+        events(&result, EventKind::Retry, Some("s")),
+        [(
+            0,
+            "attempt 1 failed (too_many_requests); retry 1 of 2 in 7s (as the agent's Retry-After asked)"
+                .to_string()
+        )]
+    );
+}
+
 // ── retries ─────────────────────────────────────────────────────────────────
 
 #[test]
