@@ -446,3 +446,15 @@ fn http_agents_are_mapped_and_their_secrets_redacted() {
     assert_eq!(config.http_agents().len(), 1);
     assert!(config.process_agents().is_empty());
 }
+
+#[test]
+fn https_to_a_server_without_tls_is_a_network_failure() {
+    // The TLS handshake runs (rustls) and fails: the server speaks plain HTTP.
+    let server = Server::start(vec![Answer::status(400, "plain HTTP")]);
+    let url = server.url("x").replacen("http://", "https://", 1);
+    let run = run("HTTP:SLOW", &url, "", &[]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let attempts = run.attempts();
+    assert_eq!(attempts[0].1, "network", "{attempts:?}");
+    assert!(attempts[0].2.contains("got no response"), "{attempts:?}");
+}
