@@ -7,8 +7,24 @@ use std::collections::HashMap;
 use crate::ast::{Handler, Ident, Playbook, Setting, StepOption, Stmt};
 use crate::diagnostics::{codes, Diagnostic};
 
-/// Kinds coordops itself reports, whatever the agents say.
-const BUILT_IN: &[&str] = &["timeout", "quality_check", "protocol"];
+/// Kinds coordops itself reports, whatever the agents say: the
+/// interpreter's and every backend's (`runtime::backend::kinds`, kept in
+/// step by a test there).
+pub(crate) const BUILT_IN: &[&str] = &[
+    "timeout",
+    "quality_check",
+    "protocol",
+    "spawn",
+    "exit",
+    "output_too_large",
+    "cancelled",
+    "configuration",
+    "network",
+    "unavailable",
+    "too_many_requests",
+    "rejected_request",
+    "server_error",
+];
 
 /// Warns on a kind written once in the playbook that is a likely typo of a
 /// built-in kind or of a kind written elsewhere in it (of two such kinds
@@ -36,6 +52,12 @@ pub(super) fn misspelt_kinds(playbook: &Playbook, out: &mut Vec<Diagnostic>) {
         let Some(meant) = super::suggest::closest(&kind.name, others) else {
             continue;
         };
+        // Kinds are free words: `rejected` is not a typo of
+        // `rejected_request` (a prefix pair, which names elsewhere accept).
+        let limit = (kind.name.chars().count() / 3).max(1);
+        if strsim::damerau_levenshtein(&kind.name, meant) > limit {
+            continue;
+        }
         // Two kinds written once each and close to each other: the first
         // written is taken as meant, the later one is flagged (once).
         let meant_later = match uses.get(meant).map(Vec::as_slice) {
@@ -136,6 +158,14 @@ mod tests {
             1,
             "a near miss of a built-in kind"
         );
+    }
+
+    #[test]
+    fn a_near_miss_of_a_backend_kind_is_flagged() {
+        let text = format!("{HEAD}workflow w {{\n  A.t() retry 2 on [too_many_request]\n}}\n");
+        let found = warnings(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("`too_many_requests`"), "{found:?}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 mod cancelled;
 mod flow;
-mod kind_lints;
+pub(crate) mod kind_lints;
 mod lints;
 mod outputs;
 mod placement;

@@ -175,6 +175,34 @@ pub mod kinds {
     pub const REJECTED_REQUEST: &str = "rejected_request";
     /// An HTTP agent answered 500 or another 5xx not listed above.
     pub const SERVER_ERROR: &str = "server_error";
+
+    /// Every kind a backend reports.
+    pub const ALL: &[&str] = &[
+        SPAWN,
+        EXIT,
+        PROTOCOL,
+        OUTPUT_TOO_LARGE,
+        CANCELLED,
+        CONFIGURATION,
+        NETWORK,
+        UNAVAILABLE,
+        TOO_MANY_REQUESTS,
+        REJECTED_REQUEST,
+        SERVER_ERROR,
+    ];
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_misspelt_kind_lint_knows_every_backend_kind() {
+            for kind in super::ALL {
+                assert!(
+                    crate::analysis::kind_lints::BUILT_IN.contains(kind),
+                    "{kind} is missing from analysis::kind_lints::BUILT_IN"
+                );
+            }
+        }
+    }
 }
 
 /// What a backend answered for one attempt: the outcome plus what the
