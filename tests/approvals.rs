@@ -428,3 +428,82 @@ fn runs_lists_journals_newest_first_with_what_they_wait_for() {
     assert_eq!(waiting["waiting_for"][0]["name"], "release");
     assert!(waiting["waiting_for"][0]["deadline"].is_string());
 }
+
+#[test]
+fn two_decisions_at_once_are_taken_one_after_the_other() {
+    let (_dir, journal, _) = suspended();
+    let spawn = |flag: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_coordops"))
+            .arg("approve")
+            .arg(&journal)
+            .args(["release", flag])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("approve starts")
+    };
+    let (grant, deny) = (spawn("--grant"), spawn("--deny"));
+    let outputs = [
+        grant.wait_with_output().expect("grant"),
+        deny.wait_with_output().expect("deny"),
+    ];
+    let codes: Vec<Option<i32>> = outputs.iter().map(|o| o.status.code()).collect();
+    assert!(
+        codes == [Some(0), Some(2)] || codes == [Some(2), Some(0)],
+        "{codes:?}"
+    );
+    let refused = outputs
+        .iter()
+        .find(|o| o.status.code() == Some(2))
+        .expect("one refused");
+    assert!(text(&refused.stderr).contains("was already decided"));
+    let decisions = lines(&journal)
+        .into_iter()
+        .filter(|e| e["type"] == "decision")
+        .count();
+    assert_eq!(decisions, 1);
+}
+
+#[test]
+fn a_decision_after_the_deadline_is_recorded_with_a_warning() {
+    let dir = TempDir::new().expect("tempdir");
+    let journal = dir.path().join("late.jsonl");
+    std::fs::write(
+        &journal,
+        concat!(
+            r#"{"type":"start","run_id":"r","coordinator":"C","signal":"S:X","context":{},"started_at":"2026-01-01T00:00:00Z","quality_gate":80,"agents":["A"],"version":2,"started_unix_ms":1767225600000}"#,
+            "\n",
+            r#"{"type":"approval_wait","name":"go","message":"Go?","at_ms":10,"deadline_ms":3600010,"requested_at":"2026-01-01T00:00:00.010Z","deadline":"2026-01-01T01:00:00.010Z"}"#,
+            "\n",
+            r#"{"type":"suspend","at_ms":12,"waiting_for":["go"]}"#,
+            "\n",
+        ),
+    )
+    .expect("journal");
+    let out = coordops()
+        .arg("approve")
+        .arg(&journal)
+        .args(["go", "--grant"])
+        .output()
+        .expect("approve");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("recorded: `go` granted by tester via command"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("note: the deadline passed at 2026-01-01T01:00:00.010Z: `coordops resume` takes the approval's timeout path"),
+        "{stdout}"
+    );
+    let listing = coordops()
+        .arg("runs")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let listing = text(&listing.stdout);
+    assert!(
+        listing.contains("waits for `go` (granted: resume it)"),
+        "{listing}"
+    );
+}

@@ -68,12 +68,20 @@ impl TerminalAsker {
     }
 }
 
-/// Shows the live display again when the prompt ends in any way.
-struct Paused<'a>(&'a Progress);
+/// Shows the live display again when the prompt ends in any way; a prompt
+/// left unanswered (its approval timed out, the run was interrupted) first
+/// gets its line ended.
+struct Paused<'a> {
+    progress: &'a Progress,
+    answered: bool,
+}
 
 impl Drop for Paused<'_> {
     fn drop(&mut self) {
-        self.0.resume();
+        if !self.answered {
+            crate::output::stderr("\n");
+        }
+        self.progress.resume();
     }
 }
 
@@ -87,8 +95,13 @@ impl Asker for TerminalAsker {
         }
         let rx = lines.as_mut()?;
         self.progress.pause();
-        let _paused = Paused(&self.progress);
-        prompt(request, rx, crate::output::stderr).await
+        let mut paused = Paused {
+            progress: &self.progress,
+            answered: false,
+        };
+        let answer = prompt(request, rx, crate::output::stderr).await;
+        paused.answered = true;
+        answer
     }
 
     fn who(&self) -> String {
