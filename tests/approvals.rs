@@ -269,6 +269,27 @@ fn approve_refuses_finished_runs_and_unreadable_journals() {
         text(&finished.stderr)
     );
 
+    let killed = dir.path().join("killed.jsonl");
+    let start = read(&journal)
+        .lines()
+        .next()
+        .expect("a start line")
+        .to_string();
+    std::fs::write(&killed, format!("{start}\n")).expect("journal");
+    let unfinished = coordops()
+        .arg("approve")
+        .arg(&killed)
+        .args(["release", "--grant"])
+        .output()
+        .expect("approve");
+    assert_eq!(unfinished.status.code(), Some(2));
+    assert!(
+        text(&unfinished.stderr)
+            .contains("is UNFINISHED, not waiting for an approval: it has not suspended"),
+        "{}",
+        text(&unfinished.stderr)
+    );
+
     let missing = coordops()
         .arg("approve")
         .arg(dir.path().join("missing.jsonl"))
