@@ -3,6 +3,7 @@
 //! One file per subcommand. Library code returns values and diagnostics; only
 //! this layer prints them and picks an exit code.
 
+mod approve;
 mod cascade;
 mod check;
 mod dry_run;
@@ -11,10 +12,12 @@ mod graph;
 mod interrupt;
 mod parse;
 pub mod progress;
+mod prompt;
 mod report;
 mod routes;
 mod run;
 mod run_input;
+mod runs;
 mod scenario_check;
 mod schema;
 mod signal_check;
@@ -133,6 +136,10 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Rebuild a run's report from its journal (also of a killed run).
     Report(report::ReportArgs),
+    /// Record a decision on an approval a suspended run waits for.
+    Approve(approve::ApproveArgs),
+    /// List the runs in a folder of journals: status, age, what they wait for.
+    Runs(runs::RunsArgs),
     /// Print the JSON Schema of the agent protocol's request or reply.
     Schema(schema::SchemaArgs),
 }
@@ -151,6 +158,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
         Command::Report(args) => report::run(&args),
+        Command::Approve(args) => approve::run(&args),
+        Command::Runs(args) => runs::run(&args),
         Command::Schema(args) => schema::run(&args),
     }
 }

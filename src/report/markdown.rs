@@ -8,6 +8,8 @@ use serde_json::Value;
 use super::human_duration;
 use crate::runtime::eval::display;
 use crate::runtime::record::Handoff;
+
+use super::approvals::{all_decided, approvals_section};
 use crate::runtime::result::{RunResult, RunStatus, StepOutcome, StepRecord};
 
 /// All reports for a run: Ops Result, Ops Quality Report, Ops Escalation
@@ -111,7 +113,10 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
         cancelled: Vec::new(),
         critical_failed: None,
     };
-    if matches!(result.status, RunStatus::Aborted | RunStatus::Unfinished) {
+    if matches!(
+        result.status,
+        RunStatus::Aborted | RunStatus::Unfinished | RunStatus::Waiting
+    ) {
         return vec![format!(
             "INCOMPLETE ({} of the steps that finished)",
             record.ratio()
@@ -236,6 +241,7 @@ pub fn ops_result(result: &RunResult) -> String {
             let _ = writeln!(out, "- {} failed: {}", s.name, outcome_text(&s.outcome));
         }
     }
+    approvals_section(&mut out, result);
     stderr_section(&mut out, result);
     let _ = writeln!(out, "\n### Next Steps");
     let next = match (&result.next_steps, result.status) {
@@ -249,6 +255,13 @@ pub fn ops_result(result: &RunResult) -> String {
         }
         (None, RunStatus::Unfinished) => "Check what the steps in flight did (their agents \
             may have done part of their work), then re-send the signal."
+            .to_string(),
+        (None, RunStatus::Waiting) if all_decided(result) => {
+            "Every approval it waits for is decided: continue with `coordops resume JOURNAL`."
+                .to_string()
+        }
+        (None, RunStatus::Waiting) => "Decide with `coordops approve JOURNAL NAME --grant` \
+            (or `--deny`), then continue with `coordops resume JOURNAL`."
             .to_string(),
         (None, _) => "None.".to_string(),
     };

@@ -168,6 +168,9 @@ pub(super) struct Live {
     pub(super) bar: ProgressBar,
     pub(super) lines_above: bool,
     pub(super) ticker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// Set once the display is cleared for good (a prompt ending later
+    /// must not show it again).
+    pub(super) ended: std::sync::atomic::AtomicBool,
 }
 
 /// The live display being drawn, if any, so other messages (an interrupt's)
@@ -192,12 +195,14 @@ pub(super) fn frame(state: &LiveState, began: Instant, tick: usize) -> String {
         .join("\n")
 }
 
+/// Where the live display draws: stderr, through the redacting terminal.
+pub(super) fn draw_target() -> ProgressDrawTarget {
+    ProgressDrawTarget::term_like_with_hz(Box::new(RedactingTerm::stderr()), 10)
+}
+
 /// Starts the live display and its ticker thread.
 pub(super) fn start_live(state: &Arc<Mutex<LiveState>>, began: Instant, lines_above: bool) -> Live {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        ProgressDrawTarget::term_like_with_hz(Box::new(RedactingTerm::stderr()), 10),
-    );
+    let bar = ProgressBar::with_draw_target(None, draw_target());
     bar.set_style(
         ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
@@ -221,6 +226,7 @@ pub(super) fn start_live(state: &Arc<Mutex<LiveState>>, began: Instant, lines_ab
         bar,
         lines_above,
         ticker: Mutex::new(ticker.map(|handle| (stop, handle))),
+        ended: std::sync::atomic::AtomicBool::new(false),
     }
 }
 
