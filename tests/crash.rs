@@ -1,5 +1,5 @@
 //! Crash tests: a real `coordops run` with real agent processes
-//! (tests/fixtures/crash/worker.sh, which logs every invocation) is killed
+//! (tests/fixtures/durable/worker.sh, which logs every invocation) is killed
 //! with `kill -9` at a random moment, then `coordops resume` (itself killed
 //! again in some iterations) until a resume ends normally. Checked each
 //! time: the final report equals an uninterrupted run's (apart from times
@@ -23,7 +23,7 @@ use tempfile::TempDir;
 
 use crate::support::{alive, root, signal, wait_exit, wait_for, Rng};
 
-const PLAYBOOK: &str = "tests/fixtures/crash/crash.ops";
+const PLAYBOOK: &str = "tests/fixtures/durable/crash.ops";
 const SIGNAL: &str = "CRASH:RUN";
 /// Killed runs in CI; more with `COORDOPS_CRASH_ITERATIONS`.
 const DEFAULT_ITERATIONS: u64 = 50;
@@ -56,7 +56,7 @@ impl Setup {
         let dir = TempDir::new().expect("tempdir");
         let log = dir.path().join("inv.log");
         let backends = dir.path().join("backends.toml");
-        let worker = root().join("tests/fixtures/crash/worker.sh");
+        let worker = root().join("tests/fixtures/durable/worker.sh");
         std::fs::write(
             &backends,
             format!(
@@ -398,5 +398,5 @@ fn the_crash_fixture_checks_clean() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(Path::new(&root().join("tests/fixtures/crash/worker.sh")).exists());
+    assert!(Path::new(&root().join("tests/fixtures/durable/worker.sh")).exists());
 }
