@@ -22,6 +22,7 @@ mod progress;
 mod props;
 mod protocol;
 mod real_runs;
+mod resume;
 mod retry_policy;
 mod rule_scope;
 mod run_limits;

@@ -179,7 +179,9 @@ impl ReplayBackend {
     /// Waits for the horizon: every recorded answer delivered. Then, in
     /// resume mode, moves to the real clock and returns the real backend;
     /// in check mode records what was found and never returns.
-    async fn horizon(&self, unexplained: Divergence) -> Arc<dyn AgentBackend> {
+    /// `certain`: the effect contradicts the journal (another agent or
+    /// task where it recorded one), a divergence even past the horizon.
+    async fn horizon(&self, unexplained: Divergence, certain: bool) -> Arc<dyn AgentBackend> {
         if !self.is_live() {
             tokio::time::sleep_until(self.at(self.history.last_ms)).await;
             // Answers due at that very instant land first.
@@ -193,7 +195,7 @@ impl ReplayBackend {
                 Arc::clone(inner)
             }
             Mode::Check { complete } => {
-                if *complete || self.unused() > 0 {
+                if certain || *complete || self.unused() > 0 {
                     self.diverge(unexplained);
                 } else {
                     crate::sync::lock(&self.used).horizon = true;
@@ -271,8 +273,10 @@ impl AgentBackend for ReplayBackend {
             None => target.clone(),
         };
         let recorded = self.history.attempt(&key, request.attempt);
+        let certain =
+            recorded.is_some_and(|r| format!("{}.{}", r.start.agent, r.start.task) != target);
         let unexplained = match recorded {
-            Some(r) if format!("{}.{}", r.start.agent, r.start.task) != target => Divergence {
+            Some(r) if certain => Divergence {
                 step: request.step.clone(),
                 name,
                 now: format!("calls {target} (attempt {})", request.attempt),
@@ -304,7 +308,7 @@ impl AgentBackend for ReplayBackend {
                 recorded: "no such attempt".to_string(),
             },
         };
-        let live = self.horizon(unexplained).await;
+        let live = self.horizon(unexplained, certain).await;
         // In flight at the crash and already past its deadline: the
         // interpreter's timeout ends it; nothing is sent.
         if Instant::now() >= called + request.timeout {
@@ -343,12 +347,15 @@ impl AgentBackend for ReplayBackend {
             }
         }
         let live = self
-            .horizon(Divergence {
-                step: None,
-                name: request.name.clone(),
-                now: "asks for an approval".to_string(),
-                recorded: "no decision".to_string(),
-            })
+            .horizon(
+                Divergence {
+                    step: None,
+                    name: request.name.clone(),
+                    now: "asks for an approval".to_string(),
+                    recorded: "no decision".to_string(),
+                },
+                false,
+            )
             .await;
         live.approve(request).await
     }
