@@ -12,6 +12,7 @@ mod interrupt;
 mod parse;
 pub mod progress;
 mod replay_input;
+mod replay_test;
 mod report;
 mod resume;
 mod routes;
