@@ -24,6 +24,8 @@ mod progress;
 mod props;
 mod protocol;
 mod real_runs;
+mod replay_test;
+mod resume;
 mod retry_policy;
 mod rule_scope;
 mod run_limits;

@@ -11,7 +11,10 @@ mod graph;
 mod interrupt;
 mod parse;
 pub mod progress;
+mod replay_input;
+mod replay_test;
 mod report;
+mod resume;
 mod routes;
 mod run;
 mod run_input;
@@ -133,6 +136,8 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Rebuild a run's report from its journal (also of a killed run).
     Report(report::ReportArgs),
+    /// Continue a run from its journal (after a crash, a kill or a suspend).
+    Resume(resume::ResumeArgs),
     /// Print the JSON Schema of the agent protocol's request or reply.
     Schema(schema::SchemaArgs),
 }
@@ -151,6 +156,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
         Command::Report(args) => report::run(&args),
+        Command::Resume(args) => resume::run(&args, render, verbosity),
         Command::Schema(args) => schema::run(&args),
     }
 }

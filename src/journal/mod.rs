@@ -8,6 +8,7 @@
 //! process died mid-write — is skipped when read, and the next append starts
 //! on a new line.
 
+pub mod identity;
 mod rebuild;
 
 use std::fs::{File, OpenOptions};

@@ -36,7 +36,13 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         return Err("the journal records no run start".to_string());
     };
     let agents = start.agents.clone();
-    if let Some(Entry::End(result)) = entries.iter().rev().find(|e| matches!(e, Entry::End(_))) {
+    // The run's end: the last `end` no `resume` follows (a run suspended
+    // and resumed, or resumed after its WAITING end, goes on).
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Entry::End(_) | Entry::Resume(_)));
+    if let Some(Entry::End(result)) = last {
         if result.run_id != start.run_id {
             return Err(format!(
                 "the journal's end belongs to run `{}`, not to `{}` that it starts: two runs wrote the same file",

@@ -30,6 +30,7 @@ pub mod protocol;
 pub mod reach;
 mod read_fields;
 pub mod record;
+pub mod replay;
 pub mod result;
 mod retry;
 pub mod routing;

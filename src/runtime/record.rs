@@ -53,7 +53,9 @@ pub const JOURNAL_VERSION: u32 = 2;
 /// A file a run depends on, by path and content hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileIdentity {
-    /// The path as given on the command line.
+    /// The path: absolute in a real run (so `coordops resume` finds it
+    /// from anywhere), as given on the command line in a dry run (so its
+    /// journal is a portable fixture).
     pub path: String,
     /// `sha256:` and the hex SHA-256 of the file's bytes.
     pub hash: String,

@@ -1,0 +1,217 @@
+use std::sync::atomic::AtomicUsize;
+
+use serde_json::{json, Map};
+
+use super::*;
+use crate::ast::Playbook;
+use crate::runtime::record::{Entry, Recorder};
+use crate::runtime::result::{RunResult, RunStatus};
+use crate::runtime::{simulate, simulated::Scenario, RunRequest};
+use crate::source::SourceFile;
+
+#[derive(Default)]
+struct Memory(Mutex<Vec<Entry>>);
+
+impl Recorder for Memory {
+    fn record(&self, entry: &Entry) {
+        crate::sync::lock(&self.0).push(entry.clone());
+    }
+}
+
+/// Answers every call with `out`, counting calls by idempotency key.
+#[derive(Default)]
+struct Counting {
+    calls: Mutex<Vec<(String, u32)>>,
+    approvals: AtomicUsize,
+}
+
+#[async_trait]
+impl AgentBackend for Counting {
+    async fn call(&self, request: TaskRequest) -> Reply {
+        crate::sync::lock(&self.calls).push((request.idempotency_key.to_string(), request.attempt));
+        let mut out = Map::new();
+        out.insert("out".into(), json!("live"));
+        TaskOutcome::Success(out).into()
+    }
+    async fn approve(&self, _request: ApprovalRequest) -> Decision {
+        self.approvals.fetch_add(1, Ordering::Relaxed);
+        Decision::Granted
+    }
+}
+
+fn playbook(text: &str) -> (SourceFile, Playbook) {
+    let file = SourceFile::new("p.ops", text);
+    let checked = crate::analysis::parse_and_check(&file);
+    let playbook = checked.playbook.expect("parses");
+    (file, playbook)
+}
+
+const START: u64 = 1_767_225_600_000;
+
+fn request<'a>(file: &'a SourceFile, playbook: &'a Playbook) -> RunRequest<'a> {
+    RunRequest {
+        playbook,
+        source: Some(file),
+        signal: "GEN:GO".into(),
+        context: crate::runtime::context::build(playbook, "GEN:GO", &[]).expect("context"),
+        run_id: "r".into(),
+        now: SystemTime::UNIX_EPOCH + Duration::from_millis(START),
+    }
+}
+
+fn recorded(file: &SourceFile, playbook: &Playbook) -> (RunResult, Vec<Entry>) {
+    let memory = Arc::new(Memory::default());
+    let result = simulate(
+        request(file, playbook),
+        Scenario::default(),
+        Some(memory.clone()),
+        |_| {},
+    )
+    .expect("dry run");
+    let entries = crate::sync::lock(&memory.0).clone();
+    (result, entries)
+}
+
+/// Replays `entries` on a paused runtime in `mode` (built by `make`).
+fn replay(
+    file: &SourceFile,
+    playbook: &Playbook,
+    entries: &[Entry],
+    mode: Mode,
+    origin: SystemTime,
+    recorder: Option<Arc<dyn Recorder>>,
+) -> (RunResult, Option<Divergence>, bool) {
+    let history = Arc::new(History::new(entries).expect("history"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let layer = Arc::new(ReplayBackend::new(
+            history,
+            mode,
+            origin,
+            cancel.clone(),
+            BTreeSet::new(),
+        ));
+        let mut req = request(file, playbook);
+        req.now = origin;
+        let result = crate::runtime::run_recorded(req, layer.clone(), cancel, recorder).await;
+        (result, layer.divergence(), layer.is_live())
+    })
+}
+
+fn path(result: &RunResult) -> Vec<(String, String, usize)> {
+    result
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.outcome.word().to_string(),
+                s.attempts.len(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_replay_of_a_dry_run_takes_the_recorded_path_and_diverges_nowhere() {
+    let text = crate::testing::generate::sequential_workflow(3);
+    let (file, playbook) = playbook(&text);
+    let (original, entries) = recorded(&file, &playbook);
+    let origin = SystemTime::UNIX_EPOCH + Duration::from_millis(START);
+    let (replayed, divergence, live) = replay(
+        &file,
+        &playbook,
+        &entries,
+        Mode::Check { complete: true },
+        origin,
+        None,
+    );
+    assert_eq!(divergence, None);
+    assert!(!live);
+    assert_eq!(replayed.status, original.status);
+    assert_eq!(path(&replayed), path(&original));
+    assert_eq!(replayed.duration_ms, original.duration_ms);
+    assert_eq!(replayed.payload, original.payload);
+}
+
+#[test]
+fn a_changed_step_is_the_first_divergence() {
+    let text = crate::testing::generate::sequential_workflow(3);
+    let (file, playbook_a) = playbook(&text);
+    let (_, entries) = recorded(&file, &playbook_a);
+    let changed = text.replace(
+        "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n}",
+        "agent A \"generated\" {\n  task t \"one step\" { timeout 30s }\n  task u \"other\" { timeout 30s }\n}",
+    );
+    // Keep the call sites where they were: change the last call's task only.
+    let changed = changed.replace("s2 = A.t(", "s2 = A.u(");
+    let (file_b, playbook_b) = playbook(&changed);
+    let origin = SystemTime::UNIX_EPOCH + Duration::from_millis(START);
+    let (_, divergence, _) = replay(
+        &file_b,
+        &playbook_b,
+        &entries,
+        Mode::Check { complete: true },
+        origin,
+        None,
+    );
+    let divergence = divergence.expect("diverges");
+    assert_eq!(divergence.name, "s2");
+    assert!(divergence.now.contains("A.u"), "{divergence}");
+}
+
+#[test]
+fn a_resume_answers_recorded_attempts_and_sends_only_the_rest() {
+    let text = crate::testing::generate::sequential_workflow(3);
+    let (file, playbook) = playbook(&text);
+    let (_, entries) = recorded(&file, &playbook);
+    // The crash: right after s1's attempt was sent.
+    let cut = entries
+        .iter()
+        .position(|e| matches!(e, Entry::Attempt(a) if a.step == "s1"))
+        .expect("s1 sent");
+    let kept = &entries[..=cut];
+    let live = Arc::new(Counting::default());
+    let journal = Arc::new(Memory::default());
+    let history = History::new(kept).expect("history");
+    let appending: Arc<dyn Recorder> = Arc::new(Appending::new(journal.clone(), &history));
+    // The run began "now" on the wall clock, so the downtime is nothing.
+    let (result, divergence, went_live) = replay(
+        &file,
+        &playbook,
+        kept,
+        Mode::Resume(live.clone()),
+        SystemTime::now(),
+        Some(appending),
+    );
+    assert_eq!(divergence, None);
+    assert!(went_live);
+    assert_eq!(result.status, RunStatus::Complete, "{}", result.summary);
+    let calls = crate::sync::lock(&live.calls).clone();
+    let keys: Vec<&str> = calls.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), 2, "s0 is never sent again: {keys:?}");
+    let s1_key = match &entries[cut] {
+        Entry::Attempt(a) => history::attempt_key(a),
+        _ => unreachable!(),
+    };
+    assert_eq!(keys[0], s1_key, "the attempt in flight, with its key");
+    // Only what the journal lacked was appended: s0's step is not again.
+    let appended = crate::sync::lock(&journal.0).clone();
+    assert!(!appended.iter().any(|e| matches!(e, Entry::Start(_))));
+    assert!(!appended
+        .iter()
+        .any(|e| matches!(e, Entry::Step(s) if s.name == "s0")));
+    assert!(!appended
+        .iter()
+        .any(|e| matches!(e, Entry::Attempt(a) if a.step == "s1")));
+    assert!(appended
+        .iter()
+        .any(|e| matches!(e, Entry::AttemptEnd(a) if a.step == "s1")));
+    assert!(matches!(appended.last(), Some(Entry::End(_))));
+    assert_eq!(live.approvals.load(Ordering::Relaxed), 0);
+}

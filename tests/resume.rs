@@ -1,0 +1,254 @@
+//! `coordops resume` on the real binary with real agent processes that log
+//! every invocation: a run killed (`kill -9`) while its second step is in
+//! flight resumes to COMPLETE without calling the first step's agent again;
+//! a changed playbook is refused (or, with --allow-changed, its divergence
+//! shown); an ended run has nothing to resume.
+//!
+//! The tests wait for what the agents did (a line in their log), never on
+//! wall-clock budgets; the caps are hang guards only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+const CAP: Duration = Duration::from_secs(60);
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temp dir with a copy of the fixture playbook and a backends file whose
+/// WORKER logs to `log` and blocks its `block` task until `release` exists.
+struct Setup {
+    dir: TempDir,
+}
+
+impl Setup {
+    fn new(block: &str) -> Setup {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = root().join("tests/fixtures/resume");
+        std::fs::copy(fixture.join("resume.ops"), dir.path().join("resume.ops")).expect("copy");
+        let text = format!(
+            "[agents.WORKER]\ncommand = [\"python3\", {worker:?}]\n\
+             env = {{ LOG = {log:?}, BLOCK_TASK = {block:?}, RELEASE = {release:?} }}\n",
+            worker = fixture.join("worker.py").to_string_lossy(),
+            log = dir.path().join("log").to_string_lossy(),
+            release = dir.path().join("release").to_string_lossy(),
+        );
+        std::fs::write(dir.path().join("backends.toml"), text).expect("backends");
+        Setup { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.path("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Invocations of `task`: (key, attempt) per line.
+    fn invocations(&self, task: &str) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter(|l| l.starts_with(&format!("{task} ")))
+            .collect()
+    }
+
+    /// Waits until the log has `n` lines `started TASK`.
+    fn wait_started(&self, task: &str, n: usize) {
+        let start = Instant::now();
+        let line = format!("started {task}");
+        while self.log().iter().filter(|l| **l == line).count() < n {
+            assert!(start.elapsed() < CAP, "gave up waiting for {line} #{n}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn release(&self) {
+        std::fs::write(self.path("release"), "").expect("release");
+    }
+
+    /// Starts `coordops ARGS…` in the background (cwd: the temp dir).
+    fn spawn(&self, args: &[&str]) -> Child {
+        StdCommand::new(env!("CARGO_BIN_EXE_coordops"))
+            .current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("coordops starts")
+    }
+
+    /// `coordops run` of the fixture, in the background.
+    fn spawn_run(&self) -> Child {
+        self.spawn(&[
+            "run",
+            "resume.ops",
+            "--signal",
+            "RESUME:GO",
+            "--backends",
+            "backends.toml",
+            "--journal",
+            "run.jsonl",
+        ])
+    }
+
+    fn coordops(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+        cmd.current_dir(self.dir.path()).env("COLUMNS", "80");
+        cmd
+    }
+}
+
+fn kill9(child: &mut Child) {
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+}
+
+/// Runs until the second step is in flight, then kills coordops.
+fn killed_in_step_two() -> Setup {
+    let setup = Setup::new("second");
+    let mut run = setup.spawn_run();
+    setup.wait_started("second", 1);
+    kill9(&mut run);
+    setup
+}
+
+#[test]
+fn a_run_killed_mid_step_resumes_to_complete_without_redoing_finished_steps() {
+    let setup = killed_in_step_two();
+    setup.release();
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl", "--format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"status\": \"COMPLETE\""));
+    assert_eq!(setup.invocations("first").len(), 1, "{:?}", setup.log());
+    let second = setup.invocations("second");
+    assert_eq!(second.len(), 2, "{:?}", setup.log());
+    assert_eq!(
+        second[0], second[1],
+        "sent again with the same key and attempt"
+    );
+    assert_eq!(setup.invocations("third").len(), 1, "{:?}", setup.log());
+    // The journal is one run: its report is the resumed run's, COMPLETE.
+    setup
+        .coordops()
+        .args(["report", "run.jsonl"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("**Status:** COMPLETE"));
+    let journal = std::fs::read_to_string(setup.path("run.jsonl")).expect("journal");
+    assert_eq!(journal.matches("\"type\":\"start\"").count(), 1);
+    assert_eq!(journal.matches("\"type\":\"resume\"").count(), 1);
+    assert_eq!(
+        journal
+            .matches("\"type\":\"step\",\"name\":\"one\"")
+            .count(),
+        1,
+        "a replayed step is not written again"
+    );
+    // Nothing left to resume now.
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("nothing to resume").and(predicate::str::contains("COMPLETE")),
+        );
+}
+
+#[test]
+fn a_resumed_run_killed_again_resumes_again() {
+    let setup = killed_in_step_two();
+    let mut resume = setup.spawn(&["resume", "run.jsonl"]);
+    setup.wait_started("second", 2);
+    kill9(&mut resume);
+    setup.release();
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("**Status:** COMPLETE"));
+    assert_eq!(setup.invocations("first").len(), 1, "{:?}", setup.log());
+    assert_eq!(setup.invocations("second").len(), 3, "{:?}", setup.log());
+    assert_eq!(setup.invocations("third").len(), 1, "{:?}", setup.log());
+}
+
+#[test]
+fn a_changed_playbook_is_refused_unless_allowed_and_then_its_divergence_is_shown() {
+    let setup = killed_in_step_two();
+    let path = setup.path("resume.ops");
+    let text = std::fs::read_to_string(&path).expect("playbook");
+    std::fs::write(
+        &path,
+        text.replace("two = WORKER.second(", "two = WORKER.third("),
+    )
+    .expect("edit");
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("changed since the run started")
+                .and(predicate::str::contains("nothing was started")),
+        );
+    assert_eq!(setup.log().len(), 3, "nothing ran: {:?}", setup.log());
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl", "--allow-changed"])
+        .assert()
+        .code(0)
+        .stderr(
+            predicate::str::contains("leaves the recorded path")
+                .and(predicate::str::contains("WORKER.third"))
+                .and(predicate::str::contains("recorded: WORKER.second"))
+                .and(predicate::str::contains("two = WORKER.third")),
+        );
+    let journal = std::fs::read_to_string(setup.path("run.jsonl")).expect("journal");
+    assert!(journal.contains("\"allow_changed\":true"), "{journal}");
+    assert!(journal.contains("\"divergences\":[\""), "{journal}");
+}
+
+#[test]
+fn a_dry_run_journal_and_a_missing_journal_cannot_be_resumed() {
+    let setup = Setup::new("none");
+    setup
+        .coordops()
+        .args([
+            "dry-run",
+            "resume.ops",
+            "--signal",
+            "RESUME:GO",
+            "--journal",
+            "dry.jsonl",
+        ])
+        .assert()
+        .code(0);
+    setup
+        .coordops()
+        .args(["resume", "dry.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nothing to resume"));
+    setup
+        .coordops()
+        .args(["resume", "missing.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read journal"));
+}
