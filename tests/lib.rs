@@ -2,6 +2,7 @@
 
 mod agents_e2e;
 mod agents_py;
+mod approvals;
 mod approvals_e2e;
 mod check_cap;
 mod checks;

@@ -3,6 +3,7 @@
 //! One file per subcommand. Library code returns values and diagnostics; only
 //! this layer prints them and picks an exit code.
 
+mod approve;
 mod cascade;
 mod check;
 mod dry_run;
@@ -11,6 +12,7 @@ mod graph;
 mod interrupt;
 mod parse;
 pub mod progress;
+mod prompt;
 mod replay_input;
 mod replay_test;
 mod report;
@@ -18,6 +20,7 @@ mod resume;
 mod routes;
 mod run;
 mod run_input;
+mod runs;
 mod scenario_check;
 mod schema;
 mod signal_check;
@@ -138,6 +141,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Continue a run from its journal (after a crash, a kill or a suspend).
     Resume(resume::ResumeArgs),
+    /// Record a decision on an approval a suspended run waits for.
+    Approve(approve::ApproveArgs),
+    /// List the runs in a folder of journals: status, age, what they wait for.
+    Runs(runs::RunsArgs),
     /// Print the JSON Schema of the agent protocol's request or reply.
     Schema(schema::SchemaArgs),
 }
@@ -157,6 +164,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Test(args) => test_cmd::run(&args, render),
         Command::Report(args) => report::run(&args),
         Command::Resume(args) => resume::run(&args, render, verbosity),
+        Command::Approve(args) => approve::run(&args),
+        Command::Runs(args) => runs::run(&args),
         Command::Schema(args) => schema::run(&args),
     }
 }

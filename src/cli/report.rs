@@ -19,11 +19,14 @@ Examples:
 The journal is what `coordops run` (and `coordops dry-run --journal FILE`)
 appends while a run goes. A run that ended gives back its exact report; a run
 that was killed (SIGKILL, power loss) gives status UNFINISHED and lists the
-steps that were in flight. A torn last line is skipped (with a note on
+steps that were in flight. A run that suspended to wait for a person gives
+status WAITING with the approvals it waits for and the decisions recorded
+since (`coordops approve`). A torn last line is skipped (with a note on
 stderr). When a file holds several runs, the last one is reported.
 
 Exit codes: those of the run (0 complete or ignored, 3 partial, 4 failed,
-escalated, aborted or unfinished); 2 when the journal cannot be read.")]
+escalated, aborted or unfinished, 5 waiting); 2 when the journal cannot be
+read.")]
 pub struct ReportArgs {
     /// The journal (JSON lines) of a run.
     #[arg(value_name = "JOURNAL")]

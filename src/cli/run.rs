@@ -1,6 +1,7 @@
 //! `coordops run`: run a signal against real agents, as configured in a
 //! backends file (docs/backends.md), on the real clock.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,15 +13,17 @@ use serde_json::{Map, Value};
 
 use super::cascade::Cascade;
 use super::progress::{self, Display, Progress, Verbosity};
+use super::prompt::TerminalAsker;
 use super::run_input::{self, check_emit, emit_report, exit_for, prepare, RunTarget};
 use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
 use crate::journal;
 use crate::output;
-use crate::runtime::config::BackendsConfig;
+use crate::runtime::config::{ApprovalPolicy, BackendsConfig};
 use crate::runtime::process::ProcessBackend;
 use crate::runtime::record::{Recorder, Recorders};
+use crate::runtime::result::RunStatus;
 use crate::runtime::routing_backend::RoutingBackend;
 use crate::runtime::simulated::{Scenario, SimulatedBackend};
 use crate::runtime::{self, reach, RunRequest};
@@ -39,8 +42,14 @@ Agents listed in the backends file with a `command` run as child processes
 the variables named in `env` and `secrets`). An agent marked
 `backend = \"simulated\"` uses the simulated backend, scripted by --scenario
 if given. Every agent the signal can reach must have a backend: otherwise
-nothing starts (exit 2). Approvals follow the file's `approvals` policy.
-Time is real. See docs/backends.md.
+nothing starts (exit 2). Time is real. See docs/backends.md.
+
+Approvals follow `defaults.approvals` in the backends file: `grant` or
+`deny` decide at once, `never` lets them time out; by default (`ask`) a
+person decides: on a terminal (stdin and stderr) coordops asks y/n,
+otherwise the run suspends: it records the pending approval in the journal,
+writes a WAITING report and exits 5. Then `coordops approve JOURNAL NAME
+--grant|--deny` and `coordops resume JOURNAL`.
 
 Every run appends a journal (JSON lines, one per event) to --journal FILE,
 by default .coordops/runs/RUN_ID.jsonl; `coordops report JOURNAL` rebuilds
@@ -59,7 +68,7 @@ kills on stderr.
 
 Exit codes: 0 complete or ignored, 1 the playbook has errors, 2 usage,
 configuration or I/O error, 3 partial success, 4 failed, escalated or
-aborted, 130 interrupted twice.")]
+aborted, 5 waiting for an approval, 130 interrupted twice.")]
 pub struct RunArgs {
     /// Playbook, signal, context, scenario (for the simulated agents) and report.
     #[command(flatten)]
@@ -204,12 +213,19 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
     let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario.clone()));
-    let backend = Arc::new(RoutingBackend::new(
+    let mut routing = RoutingBackend::new(
         process.clone(),
         simulated,
         backends.simulated_agents(),
         backends.approvals,
-    ));
+    );
+    if backends.approvals == ApprovalPolicy::Ask
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+    {
+        routing = routing.with_asker(Arc::new(TerminalAsker::new(progress.clone())));
+    }
+    let backend = Arc::new(routing);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -239,6 +255,12 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     super::cascade::finish(cascade.as_deref());
 
     run_input::warn_unmatched(target, &scenario);
+    // A suspended run's report is its journal's, as `coordops report`
+    // and `coordops resume` will read it.
+    let result = match result.status {
+        RunStatus::Waiting => super::approve::rebuilt(&journal_path).unwrap_or(result),
+        _ => result,
+    };
     emit_report(target, &playbook, &result)?;
     let exit = exit_for(result.status);
     if verbosity.chatty() || exit != Exit::Success {
@@ -249,6 +271,9 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
             Some(&journal_path),
         );
         output::stderr(&format!("{line}\n"));
+    }
+    if result.status == RunStatus::Waiting {
+        output::stderr(&super::approve::next_steps(&result, &journal_path));
     }
     Ok(exit)
 }

@@ -4,7 +4,8 @@
 //!
 //! Every line is written through the redacting output sink, flushed as it is
 //! written (one `write` per line, no buffer) and fsynced at step boundaries
-//! (the start, each finished step and gate, the end). A torn last line — the
+//! (the start, each finished step and gate, the end, approval waits,
+//! decisions, suspends and resumes). A torn last line — the
 //! process died mid-write — is skipped when read, and the next append starts
 //! on a new line.
 
@@ -98,7 +99,9 @@ impl Journal {
         self.failed.load(Ordering::Relaxed)
     }
 
-    fn append(&self, entry: &Entry) -> std::io::Result<()> {
+    /// Appends `entry` as one line (one `write`), fsyncing it when it is a
+    /// boundary; unlike [`Recorder::record`], reports a failure.
+    pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
         let json = serde_json::to_string(entry).map_err(std::io::Error::other)?;
         let mut line = crate::output::redact_json(&json);
         line.push('\n');
@@ -108,7 +111,15 @@ impl Journal {
         // journal still knows which agents may have been at work.
         if matches!(
             entry,
-            Entry::Start(_) | Entry::Attempt(_) | Entry::Step(_) | Entry::Gate(_) | Entry::End(_)
+            Entry::Start(_)
+                | Entry::Attempt(_)
+                | Entry::Step(_)
+                | Entry::Gate(_)
+                | Entry::End(_)
+                | Entry::ApprovalWait(_)
+                | Entry::Decision(_)
+                | Entry::Suspend(_)
+                | Entry::Resume(_)
         ) {
             file.sync_data()?;
         }
@@ -127,6 +138,38 @@ impl Recorder for Journal {
                 ));
             }
         }
+    }
+}
+
+/// An exclusive advisory lock (`flock`) on a journal, held until dropped:
+/// commands that read a journal and append to it (`coordops approve`) take
+/// it, so two of them never decide on the same state.
+#[derive(Debug)]
+pub struct JournalLock {
+    /// The open file whose lock this is (closing it releases the lock).
+    _file: File,
+}
+
+impl JournalLock {
+    /// Waits for the lock on `path` (which must exist).
+    pub fn acquire(path: &Path) -> std::io::Result<JournalLock> {
+        let file = File::open(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            loop {
+                // SAFETY: flock on a file descriptor this function owns.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+                if rc == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(JournalLock { _file: file })
     }
 }
 

@@ -1,12 +1,13 @@
 //! Rebuilding a run's result from its journal: exact when the run ended,
-//! `UNFINISHED` with what was in flight when it was killed.
+//! `UNFINISHED` with what was in flight when it was killed, `WAITING` with
+//! the approvals it waits for when it suspended.
 
 use std::collections::BTreeMap;
 
 use serde_json::Map;
 
 use crate::report::human_duration;
-use crate::runtime::record::{AttemptStart, Entry};
+use crate::runtime::record::{ApprovalWait, AttemptStart, Entry, Suspend};
 use crate::runtime::result::{Attempt, RunResult, RunStatus, StepOutcome, StepRecord};
 
 /// A rebuilt run.
@@ -73,19 +74,34 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         escalation: None,
         events: Vec::new(),
         handoffs: Vec::new(),
+        waiting_for: Vec::new(),
+        decisions: Vec::new(),
     };
+    // The approvals asked of a person, and the last suspend not followed
+    // by a resume.
+    let mut waits: Vec<ApprovalWait> = Vec::new();
+    let mut suspended: Option<&Suspend> = None;
     // Steps with attempts sent and no step record yet, by idempotency key
     // (unique per step: `parallel for` branches share a name, not a key).
     let mut open: BTreeMap<String, (AttemptStart, Vec<Attempt>)> = BTreeMap::new();
     let mut last_ms = 0;
     for entry in entries {
         match entry {
-            Entry::Start(_)
-            | Entry::End(_)
-            | Entry::ApprovalWait(_)
-            | Entry::Decision(_)
-            | Entry::Suspend(_)
-            | Entry::Resume(_) => {}
+            Entry::Start(_) | Entry::End(_) => {}
+            Entry::ApprovalWait(wait) => {
+                last_ms = last_ms.max(wait.at_ms);
+                waits.retain(|w| w.name != wait.name);
+                waits.push(wait.clone());
+            }
+            Entry::Decision(decision) => result.decisions.push(decision.clone()),
+            Entry::Suspend(suspend) => {
+                last_ms = last_ms.max(suspend.at_ms);
+                suspended = Some(suspend);
+            }
+            Entry::Resume(resume) => {
+                last_ms = last_ms.max(resume.at_ms);
+                suspended = None;
+            }
             Entry::Route(route) => result.route = Some(route.clone()),
             Entry::Event(event) => {
                 last_ms = last_ms.max(event.at_ms);
@@ -135,10 +151,17 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
             Entry::Handoff(h) => result.handoffs.push(h.clone()),
         }
     }
-    let reason = format!(
-        "in flight when the run stopped (the journal ends at +{})",
-        human_duration(last_ms)
-    );
+    let reason = if suspended.is_some() {
+        format!(
+            "in flight when the run suspended at +{}: `coordops resume` sends it again",
+            human_duration(last_ms)
+        )
+    } else {
+        format!(
+            "in flight when the run stopped (the journal ends at +{})",
+            human_duration(last_ms)
+        )
+    };
     let mut in_flight = Vec::new();
     for (_, (attempt, mut attempts)) in open {
         let name = attempt.step.clone();
@@ -178,6 +201,24 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
     }
     result.steps.sort_by_key(|s| s.started_ms);
     result.duration_ms = last_ms;
+    if let Some(suspend) = suspended {
+        result.status = RunStatus::Waiting;
+        result.waiting_for = waits
+            .into_iter()
+            .filter(|w| suspend.waiting_for.contains(&w.name))
+            .collect();
+        let names: Vec<String> = suspend
+            .waiting_for
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect();
+        result.summary = format!("Waiting for a decision on approval {}.", names.join(", "));
+        return Ok(Rebuilt {
+            result,
+            agents,
+            finished: false,
+        });
+    }
     result.summary = if in_flight.is_empty() {
         format!(
             "The run did not finish: its journal ends at +{} with no step in flight.",
@@ -196,4 +237,51 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         agents,
         finished: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(lines: &[&str]) -> Vec<Entry> {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("an entry"))
+            .collect()
+    }
+
+    const START: &str = r#"{"type":"start","run_id":"r","coordinator":"C","signal":"S:X","context":{},"started_at":"2026-01-01T00:00:00Z","quality_gate":80,"agents":["A"],"version":2,"started_unix_ms":1767225600000}"#;
+    const ATTEMPT: &str = r#"{"type":"attempt","step":"work","agent":"A","task":"t","attempt":1,"at_ms":5,"request":{"idempotency_key":"r/1:1"}}"#;
+    const WAIT: &str = r#"{"type":"approval_wait","name":"go","message":"Go?","at_ms":10,"deadline_ms":3600010,"requested_at":"2026-01-01T00:00:00.010Z","deadline":"2026-01-01T01:00:00.010Z"}"#;
+    const SUSPEND: &str = r#"{"type":"suspend","at_ms":12,"waiting_for":["go"]}"#;
+    const DECISION: &str = r#"{"type":"decision","name":"go","granted":true,"by":"alice","at":"2026-01-01T00:05:00.000Z","at_ms":300000,"via":"command"}"#;
+    const RESUME: &str = r#"{"type":"resume","at":"2026-01-01T00:06:00.000Z","at_ms":360000}"#;
+
+    #[test]
+    fn a_journal_ending_in_suspend_is_waiting_with_its_approvals_and_decisions() {
+        let rebuilt =
+            rebuild(&entries(&[START, ATTEMPT, WAIT, SUSPEND, DECISION])).expect("rebuilt");
+        let result = rebuilt.result;
+        assert_eq!(result.status, RunStatus::Waiting);
+        assert_eq!(result.waiting_for.len(), 1);
+        assert_eq!(result.waiting_for[0].message, "Go?");
+        assert_eq!(result.decisions.len(), 1);
+        assert_eq!(result.decisions[0].by, "alice");
+        assert_eq!(result.summary, "Waiting for a decision on approval `go`.");
+        // The attempt in flight is sent again on resume.
+        let work = &result.steps[0];
+        assert!(
+            matches!(&work.outcome, StepOutcome::Aborted { reason } if reason.contains("`coordops resume` sends it again"))
+        );
+        assert_eq!(result.duration_ms, 12);
+    }
+
+    #[test]
+    fn a_resumed_run_that_stops_again_is_unfinished() {
+        let rebuilt =
+            rebuild(&entries(&[START, WAIT, SUSPEND, DECISION, RESUME])).expect("rebuilt");
+        assert_eq!(rebuilt.result.status, RunStatus::Unfinished);
+        assert!(rebuilt.result.waiting_for.is_empty());
+        assert_eq!(rebuilt.result.decisions.len(), 1);
+    }
 }

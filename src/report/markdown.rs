@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::human_duration;
 use crate::runtime::eval::display;
-use crate::runtime::record::Handoff;
+use crate::runtime::record::{ApprovalDecision, ApprovalWait, Handoff};
 use crate::runtime::result::{RunResult, RunStatus, StepOutcome, StepRecord};
 
 /// All reports for a run: Ops Result, Ops Quality Report, Ops Escalation
@@ -111,7 +111,10 @@ fn gate_lines(result: &RunResult) -> Vec<String> {
         cancelled: Vec::new(),
         critical_failed: None,
     };
-    if matches!(result.status, RunStatus::Aborted | RunStatus::Unfinished) {
+    if matches!(
+        result.status,
+        RunStatus::Aborted | RunStatus::Unfinished | RunStatus::Waiting
+    ) {
         return vec![format!(
             "INCOMPLETE ({} of the steps that finished)",
             record.ratio()
@@ -236,6 +239,7 @@ pub fn ops_result(result: &RunResult) -> String {
             let _ = writeln!(out, "- {} failed: {}", s.name, outcome_text(&s.outcome));
         }
     }
+    approvals_section(&mut out, result);
     stderr_section(&mut out, result);
     let _ = writeln!(out, "\n### Next Steps");
     let next = match (&result.next_steps, result.status) {
@@ -250,10 +254,74 @@ pub fn ops_result(result: &RunResult) -> String {
         (None, RunStatus::Unfinished) => "Check what the steps in flight did (their agents \
             may have done part of their work), then re-send the signal."
             .to_string(),
+        (None, RunStatus::Waiting) if all_decided(result) => {
+            "Every approval it waits for is decided: continue with `coordops resume JOURNAL`."
+                .to_string()
+        }
+        (None, RunStatus::Waiting) => "Decide with `coordops approve JOURNAL NAME --grant` \
+            (or `--deny`), then continue with `coordops resume JOURNAL`."
+            .to_string(),
         (None, _) => "None.".to_string(),
     };
     let _ = writeln!(out, "{next}");
     out
+}
+
+/// The approvals a WAITING run waits for, and every decision recorded.
+fn approvals_section(out: &mut String, result: &RunResult) {
+    if result.waiting_for.is_empty() && result.decisions.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n### Approvals");
+    for w in &result.waiting_for {
+        let _ = writeln!(
+            out,
+            "- `{}` waiting since {}: {} (deadline {})",
+            w.name,
+            w.requested_at,
+            w.message.replace('\n', " "),
+            w.deadline
+        );
+    }
+    for d in &result.decisions {
+        let _ = writeln!(out, "- {}", decision_line(d));
+    }
+}
+
+/// Whether a decision was recorded on every approval a run waits for
+/// since it was requested.
+pub fn all_decided(result: &RunResult) -> bool {
+    result
+        .waiting_for
+        .iter()
+        .all(|w| decision_on(result, w).is_some())
+}
+
+/// The decision recorded on `wait` since it was requested, if any.
+pub fn decision_on<'r>(result: &'r RunResult, wait: &ApprovalWait) -> Option<&'r ApprovalDecision> {
+    result
+        .decisions
+        .iter()
+        .find(|d| d.name == wait.name && d.at_ms >= wait.at_ms)
+}
+
+/// `` `release` granted by alice via command at 2026-…Z (note: …) ``.
+pub fn decision_line(d: &ApprovalDecision) -> String {
+    let word = if d.granted { "granted" } else { "denied" };
+    let note = d
+        .note
+        .as_deref()
+        .map(|n| {
+            format!(
+                " (note: {})",
+                n.split_whitespace().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "`{}` {word} by {} via {} at {}{note}",
+        d.name, d.by, d.via, d.at
+    )
 }
 
 /// The steps that failed or timed out.

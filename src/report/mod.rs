@@ -5,7 +5,10 @@
 mod markdown;
 mod write;
 
-pub use markdown::{escalation, handoff_state, ops_result, quality_report, render_markdown};
+pub use markdown::{
+    decision_line, decision_on, escalation, handoff_state, ops_result, quality_report,
+    render_markdown,
+};
 pub use write::write_atomically;
 
 use crate::runtime::result::RunResult;
@@ -16,6 +19,21 @@ pub fn render_json(result: &RunResult) -> String {
         serde_json::to_string_pretty(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+/// A duration to the two largest units, for people deciding or browsing
+/// (`1d2h`, `23h59m`, `5m`, `40s`): time left and ages.
+pub fn coarse_duration(ms: u64) -> String {
+    let s = ms / 1000;
+    let (d, h, m) = (s / 86_400, s / 3600 % 24, s / 60 % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h{m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d{h}h"),
+    }
 }
 
 /// `1h 2m 3s`, `45s`, `500ms`, `0s` — durations as the seed writes them.

@@ -8,9 +8,10 @@ use crate::analysis::policy;
 use crate::analysis::scope::{self, Object, Site};
 use crate::ast::{ApproveStmt, Handler, StepOption};
 
-use super::backend::{ApprovalRequest, Decision};
+use super::backend::{ApprovalRequest, Approver, Decision};
 use super::engine::{Engine, Flow, Place, Terminal};
 use super::eval::{holds, interpolate, Scope};
+use super::record::{ApprovalDecision, ApprovalWait, Entry};
 use super::result::{Attempt, EventKind, StepOutcome, StepRecord};
 
 impl Engine<'_> {
@@ -66,19 +67,45 @@ impl Engine<'_> {
                 policy::format_duration(timeout_ms)
             ),
         );
+        let approver = self.backend.approver();
+        if let Approver::Person { .. } = approver {
+            self.waiting(ApprovalWait {
+                name: name.clone(),
+                step: None,
+                message: message.clone(),
+                at_ms: started,
+                deadline_ms: started.saturating_add(timeout_ms),
+                requested_at: self.timestamp_millis(started),
+                deadline: self.timestamp_millis(started.saturating_add(timeout_ms)),
+            });
+        }
         let request = ApprovalRequest {
             run_id: self.run_id.to_string(),
             name: name.clone(),
             message,
+            time_left: Duration::from_millis(timeout_ms),
         };
         let decision = tokio::select! {
             biased;
-            () = self.cancel.cancelled() => return Flow::Stop(Terminal::Aborted { reason: "interrupted".to_string() }),
+            () = self.cancel.cancelled() => {
+                self.not_waiting(&name);
+                return Flow::Stop(Terminal::Aborted { reason: "interrupted".to_string() });
+            }
             d = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.approve(request)) => d.ok(),
         };
+        if decision == Some(Decision::Suspend) {
+            abandoned.disarm();
+            self.suspend();
+            return Flow::Stop(Terminal::Waiting);
+        }
+        self.not_waiting(&name);
+        let granted = decision == Some(Decision::Granted);
+        if decision.is_some() {
+            self.decided(&name, granted, &approver);
+        }
         let (outcome, event, word) = match decision {
             Some(Decision::Granted) => (StepOutcome::Success, None, "granted"),
-            Some(Decision::Denied) => (
+            Some(_) => (
                 StepOutcome::Failure {
                     kind: "denied".into(),
                     message: "approval denied".into(),
@@ -159,5 +186,29 @@ impl Engine<'_> {
                 .await
                 .unwrap_or(fallback),
         )
+    }
+}
+
+impl Engine<'_> {
+    /// Journals a decision on `name` (unless the approver's decisions go
+    /// unrecorded, as in dry runs).
+    fn decided(&self, name: &str, granted: bool, approver: &Approver) {
+        let (via, by) = match approver {
+            Approver::Unrecorded => return,
+            Approver::Policy => ("policy".to_string(), "policy".to_string()),
+            Approver::Person { via, by } => (via.clone(), by.clone()),
+        };
+        let at_ms = self.now_ms();
+        let decision = ApprovalDecision {
+            name: name.to_string(),
+            granted,
+            by,
+            note: None,
+            at: self.timestamp_millis(at_ms),
+            at_ms,
+            via,
+        };
+        self.note(Entry::Decision(decision.clone()));
+        self.with_log(|log| log.decisions.push(decision));
     }
 }

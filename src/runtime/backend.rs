@@ -229,6 +229,9 @@ pub struct ApprovalRequest {
     pub name: String,
     /// What is asked.
     pub message: String,
+    /// How long until the approval times out (its deadline counts from
+    /// when it was requested, on the wall clock).
+    pub time_left: Duration,
 }
 
 /// An outside decision.
@@ -238,6 +241,28 @@ pub enum Decision {
     Granted,
     /// Do not.
     Denied,
+    /// Nobody here can decide: the run suspends (status WAITING) until
+    /// `coordops approve` records a decision and `coordops resume` goes on.
+    Suspend,
+}
+
+/// Who decides a backend's approvals, as the journal records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Approver {
+    /// Decisions are not journalled (a dry run's scenario, tests).
+    Unrecorded,
+    /// `defaults.approvals` decides at once: decisions are journalled
+    /// `via: "policy"`, `by: "policy"`.
+    Policy,
+    /// A person: the wait is journalled (`approval_wait`) before asking,
+    /// then the decision `via` how, `by` whom; [`Decision::Suspend`] when
+    /// nobody can answer.
+    Person {
+        /// How the person answers (`terminal`).
+        via: String,
+        /// Who answers (the terminal's user).
+        by: String,
+    },
 }
 
 /// Runs agent tasks. A backend that never answers is cut off by the
@@ -250,6 +275,11 @@ pub trait AgentBackend: Send + Sync {
     /// Waits for an approval decision; never returning means no decision
     /// (the interpreter's approval timeout applies).
     async fn approve(&self, request: ApprovalRequest) -> Decision;
+
+    /// Who decides approvals (what the journal records about them).
+    fn approver(&self) -> Approver {
+        Approver::Unrecorded
+    }
 
     /// Whether `call` reads the request's protocol parts (its Agent
     /// Assignment and deadline); when it does not (and nothing records the

@@ -56,6 +56,8 @@ pub enum Terminal {
     },
     /// `escalate` (directly or through a rule).
     Escalated(Box<super::result::EscalationRecord>),
+    /// The run suspended to wait for a person (see [`super::suspend`]).
+    Waiting,
     /// A run limit was passed (see [`super::limits`]): the run fails.
     Limit {
         /// The `ops::run::*` code.
@@ -93,6 +95,11 @@ impl<T> Recorded<T> {
     pub fn into_vec(self) -> Vec<T> {
         self.items
     }
+
+    /// Keeps only the first `len` items.
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+    }
 }
 
 impl<T> std::ops::Deref for Recorded<T> {
@@ -127,6 +134,12 @@ pub struct Log {
     /// Why unfinished steps are being dropped right now, and whether it is
     /// a timeout (read by [`Abandoned`](super::step::Abandoned) guards).
     pub abandon: Option<(bool, String)>,
+    /// Approvals waiting for a person now.
+    pub pending: Vec<super::record::ApprovalWait>,
+    /// Decisions journalled so far.
+    pub decisions: Vec<super::record::ApprovalDecision>,
+    /// Set when the run suspended (see [`super::suspend`]).
+    pub sealed: Option<super::suspend::SealedAt>,
 }
 
 /// Where a statement runs.
@@ -159,6 +172,8 @@ pub struct Engine<'p> {
     pub(super) locks: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
     pub(super) cancel: CancellationToken,
     pub(super) recorder: Option<Arc<dyn Recorder>>,
+    /// The recorder's seal, set when the run suspends.
+    pub(super) seal: Option<Arc<super::suspend::Sealable>>,
     /// The playbook's source, for step positions (idempotency keys).
     pub(super) source: Option<&'p crate::source::SourceFile>,
     /// The run's scale limits.
@@ -204,6 +219,8 @@ impl<'p> Engine<'p> {
             .workflows()
             .flat_map(|w| crate::analysis::scope::group_names(&w.name.name, &w.body))
             .collect();
+        let seal = recorder.map(|r| Arc::new(super::suspend::Sealable::new(r)));
+        let recorder = seal.clone().map(|s| s as Arc<dyn Recorder>);
         Engine {
             group_names,
             playbook,
@@ -230,6 +247,9 @@ impl<'p> Engine<'p> {
                 steps_started: 0,
                 branches_alive: 0,
                 abandon: None,
+                pending: Vec::new(),
+                decisions: Vec::new(),
+                sealed: None,
             }),
             slots,
             global_slots: playbook.coordinators().next().and_then(|c| {
@@ -243,6 +263,7 @@ impl<'p> Engine<'p> {
             locks,
             cancel,
             recorder,
+            seal,
             source: None,
             limits: Default::default(),
             sites: crate::analysis::targets::sites(playbook),

@@ -38,6 +38,7 @@ pub mod routing_backend;
 mod rules;
 pub mod simulated;
 mod step;
+mod suspend;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -269,7 +270,12 @@ fn finish(
     route: Option<result::RouteChoice>,
     terminal: Option<Terminal>,
 ) -> RunResult {
-    let duration_ms = engine.now_ms();
+    let sealed = engine.with_log(|log| log.sealed);
+    let duration_ms = sealed.map_or_else(|| engine.now_ms(), |s| s.at_ms);
+    let terminal = match sealed {
+        Some(_) => Some(Terminal::Waiting),
+        None => terminal,
+    };
     let (status, summary, payload, next_steps, escalation) = match terminal {
         None => (
             RunStatus::Ignored,
@@ -320,6 +326,21 @@ fn finish(
             None,
             None,
         ),
+        Some(Terminal::Waiting) => {
+            let names = engine.with_log(|log| {
+                log.pending
+                    .iter()
+                    .map(|w| format!("`{}`", w.name))
+                    .collect::<Vec<_>>()
+            });
+            (
+                RunStatus::Waiting,
+                format!("Waiting for a decision on approval {}.", names.join(", ")),
+                Map::new(),
+                None,
+                None,
+            )
+        }
         Some(Terminal::Escalated(record)) => (
             RunStatus::Escalated,
             format!("Escalated to {}: {}", record.reports_to, record.title),
@@ -343,7 +364,16 @@ fn finish(
     let quality_gate = crate::analysis::policy::default_gate(engine.coordinator);
     let started_at = engine.timestamp(0);
     let recorder = engine.recorder.clone();
-    let log = engine.log.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut log = engine.log.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(at) = sealed {
+        // What the journal does not hold, the result does not either.
+        log.events.truncate(at.events);
+        log.steps.truncate(at.steps);
+        log.gates.truncate(at.gates);
+        log.handoffs.truncate(at.handoffs);
+    } else {
+        log.pending.clear();
+    }
     let mut steps = log.steps.into_vec();
     steps.sort_by_key(|s| s.started_ms);
     let result = RunResult {
@@ -364,6 +394,8 @@ fn finish(
         escalation,
         events: log.events.into_vec(),
         handoffs: log.handoffs,
+        waiting_for: log.pending,
+        decisions: log.decisions,
     };
     if let Some(r) = recorder {
         r.record(&record::Entry::End(Box::new(result.clone())));

@@ -501,4 +501,11 @@ pub struct RunResult {
     /// Every handoff in the seed's Handoff format, in order.
     #[serde(default)]
     pub handoffs: Vec<super::record::Handoff>,
+    /// The approvals a WAITING run waits for (omitted when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<super::record::ApprovalWait>,
+    /// The decisions on approvals the journal records: who, when, how and
+    /// why (omitted when none; dry runs record none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<super::record::ApprovalDecision>,
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::backend::{
-    kinds, AgentBackend, ApprovalRequest, Decision, Reply, TaskOutcome, TaskRequest,
+    kinds, AgentBackend, ApprovalRequest, Approver, Decision, Reply, TaskOutcome, TaskRequest,
 };
 use super::config::ApprovalPolicy;
 use super::process::ProcessBackend;
@@ -21,6 +21,18 @@ pub struct RoutingBackend {
     simulated: Arc<dyn AgentBackend>,
     simulated_agents: BTreeSet<String>,
     approvals: ApprovalPolicy,
+    asker: Option<Arc<dyn Asker>>,
+}
+
+/// Asks a person for a decision (the terminal prompt of `coordops run`).
+#[async_trait]
+pub trait Asker: Send + Sync {
+    /// The person's answer: `Some(true)` grants, `Some(false)` denies,
+    /// `None` is no answer (the run suspends).
+    async fn ask(&self, request: &ApprovalRequest) -> Option<bool>;
+
+    /// Who answers (journalled as the decision's `by`).
+    fn who(&self) -> String;
 }
 
 impl RoutingBackend {
@@ -39,7 +51,15 @@ impl RoutingBackend {
             simulated,
             simulated_agents: simulated_agents.into_iter().collect(),
             approvals,
+            asker: None,
         }
+    }
+
+    /// Asks `asker` when the policy is [`ApprovalPolicy::Ask`] (without
+    /// one, such approvals suspend the run).
+    pub fn with_asker(mut self, asker: Arc<dyn Asker>) -> Self {
+        self.asker = Some(asker);
+        self
     }
 }
 
@@ -71,6 +91,25 @@ impl AgentBackend for RoutingBackend {
             ApprovalPolicy::Grant => Decision::Granted,
             ApprovalPolicy::Deny => Decision::Denied,
             ApprovalPolicy::Never => std::future::pending().await,
+            ApprovalPolicy::Ask => match &self.asker {
+                None => Decision::Suspend,
+                Some(asker) => match asker.ask(&request).await {
+                    Some(true) => Decision::Granted,
+                    Some(false) => Decision::Denied,
+                    None => Decision::Suspend,
+                },
+            },
+        }
+    }
+
+    fn approver(&self) -> Approver {
+        match self.approvals {
+            ApprovalPolicy::Grant | ApprovalPolicy::Deny => Approver::Policy,
+            ApprovalPolicy::Never => Approver::Unrecorded,
+            ApprovalPolicy::Ask => Approver::Person {
+                via: "terminal".to_string(),
+                by: self.asker.as_ref().map(|a| a.who()).unwrap_or_default(),
+            },
         }
     }
 }
@@ -132,5 +171,75 @@ mod tests {
             TaskOutcome::Failure { ref kind, ref message }
                 if kind == kinds::CONFIGURATION && message.contains("`OTHER`")
         ));
+    }
+
+    fn routing(policy: ApprovalPolicy) -> RoutingBackend {
+        RoutingBackend::new(
+            Arc::new(ProcessBackend::new(HashMap::new())),
+            Arc::new(Fake),
+            Vec::new(),
+            policy,
+        )
+    }
+
+    fn approval() -> ApprovalRequest {
+        ApprovalRequest {
+            run_id: "r".into(),
+            name: "go".into(),
+            message: "Go?".into(),
+            time_left: Duration::from_secs(60),
+        }
+    }
+
+    struct Answers(Option<bool>);
+
+    #[async_trait]
+    impl Asker for Answers {
+        async fn ask(&self, _request: &ApprovalRequest) -> Option<bool> {
+            self.0
+        }
+        fn who(&self) -> String {
+            "alice".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn policies_decide_at_once_and_ask_suspends_without_a_person() {
+        assert_eq!(
+            routing(ApprovalPolicy::Grant).approve(approval()).await,
+            Decision::Granted
+        );
+        assert_eq!(routing(ApprovalPolicy::Grant).approver(), Approver::Policy);
+        assert_eq!(
+            routing(ApprovalPolicy::Deny).approve(approval()).await,
+            Decision::Denied
+        );
+        assert_eq!(
+            routing(ApprovalPolicy::Never).approver(),
+            Approver::Unrecorded
+        );
+        assert_eq!(
+            routing(ApprovalPolicy::Ask).approve(approval()).await,
+            Decision::Suspend
+        );
+    }
+
+    #[tokio::test]
+    async fn ask_takes_the_persons_answer_and_suspends_on_none() {
+        for (answer, decision) in [
+            (Some(true), Decision::Granted),
+            (Some(false), Decision::Denied),
+            (None, Decision::Suspend),
+        ] {
+            let backend = routing(ApprovalPolicy::Ask).with_asker(Arc::new(Answers(answer)));
+            assert_eq!(backend.approve(approval()).await, decision);
+            assert_eq!(
+                backend.approver(),
+                Approver::Person {
+                    via: "terminal".into(),
+                    by: "alice".into()
+                }
+            );
+        }
     }
 }

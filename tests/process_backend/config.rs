@@ -39,7 +39,7 @@ fn the_backends_file_parses_with_defaults() {
         "#,
     )
     .expect("valid");
-    assert_eq!(config.approvals, ApprovalPolicy::Never);
+    assert_eq!(config.approvals, ApprovalPolicy::Ask);
     let Some(AgentBackendConfig::Process(echo)) = config.backend_for("ECHO") else {
         panic!("ECHO runs as a process");
     };

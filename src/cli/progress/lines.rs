@@ -113,6 +113,15 @@ pub fn event_line(entry: &Entry, requests: bool) -> Option<String> {
             one_line(&step.name),
             step_summary(step)
         )),
+        Entry::Suspend(s) => Some(format!(
+            "{} SUSPEND waiting for {}",
+            clock(s.at_ms),
+            s.waiting_for
+                .iter()
+                .map(|n| format!("`{}`", one_line(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         Entry::Attempt(a) if requests => Some(format!(
             "{} REQUEST {} {}",
             clock(a.at_ms),

@@ -192,12 +192,14 @@ pub(super) fn frame(state: &LiveState, began: Instant, tick: usize) -> String {
         .join("\n")
 }
 
+/// Where the live display draws: stderr, through the redacting terminal.
+pub(super) fn draw_target() -> ProgressDrawTarget {
+    ProgressDrawTarget::term_like_with_hz(Box::new(RedactingTerm::stderr()), 10)
+}
+
 /// Starts the live display and its ticker thread.
 pub(super) fn start_live(state: &Arc<Mutex<LiveState>>, began: Instant, lines_above: bool) -> Live {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        ProgressDrawTarget::term_like_with_hz(Box::new(RedactingTerm::stderr()), 10),
-    );
+    let bar = ProgressBar::with_draw_target(None, draw_target());
     bar.set_style(
         ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );

@@ -149,6 +149,26 @@ impl Progress {
         }
     }
 
+    /// Clears and hides the live display (while a prompt waits for an
+    /// answer) until [`Self::resume`]; messages go straight to stderr.
+    pub fn pause(&self) {
+        if let Some(live) = &self.live {
+            lock(&SHOWN).take();
+            live.bar.finish_and_clear();
+            live.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            live.bar.reset();
+        }
+    }
+
+    /// Shows the live display again after [`Self::pause`].
+    pub fn resume(&self) {
+        if let Some(live) = &self.live {
+            live.bar.set_draw_target(live::draw_target());
+            *lock(&SHOWN) = Some(live.bar.clone());
+        }
+    }
+
     fn redraw(&self, state: &LiveState) {
         if let Some(live) = &self.live {
             live.bar.set_message(frame(state, self.began, 0));

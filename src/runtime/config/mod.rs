@@ -13,7 +13,7 @@
 //!
 //! [defaults]
 //! grace = "2s"                                         # default 2s
-//! approvals = "never"                                  # deny | grant | never (default)
+//! approvals = "deny"                                   # ask (default) | deny | grant | never
 //! secrets = []                                         # extended by each agent's list
 //! ```
 //!
@@ -50,12 +50,15 @@ pub const MIN_SECRET_LEN: usize = 6;
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ApprovalPolicy {
+    /// A person decides: a prompt when stdin and stderr are terminals,
+    /// otherwise the run suspends (status WAITING) for `coordops approve`.
+    #[default]
+    Ask,
     /// Every approval is refused at once.
     Deny,
     /// Every approval is granted at once.
     Grant,
     /// No decision: approvals time out (the playbook's `on timeout`).
-    #[default]
     Never,
 }
 
