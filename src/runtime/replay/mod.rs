@@ -353,6 +353,14 @@ impl AgentBackend for ReplayBackend {
             let Some(decision) = recorded.decision else {
                 return std::future::pending().await; // it timed out
             };
+            // Decided at or after its deadline: the approval times out.
+            if self
+                .history
+                .deadline(&request.name, index)
+                .is_some_and(|deadline| recorded.at_ms >= deadline)
+            {
+                return std::future::pending().await;
+            }
             if !self.is_live() {
                 tokio::time::sleep_until(self.at(recorded.at_ms)).await;
             }
@@ -376,6 +384,11 @@ impl AgentBackend for ReplayBackend {
                 false,
             )
             .await;
+        // An approval whose deadline passed during the downtime times out
+        // now: let its timer land before a person is asked.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
         live.approve(request).await
     }
 

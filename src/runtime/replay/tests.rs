@@ -341,3 +341,93 @@ fn a_retry_delay_still_running_at_the_resume_keeps_its_original_deadline() {
         "on the real clock"
     );
 }
+
+const APPROVING: &str = "agent A \"a\" {\n  task t \"t\" { timeout 30s }\n}\n\
+signal GEN:GO \"go\" {}\nroute go: GEN:GO => w\n\
+workflow w \"w\" {\n  approve ship \"Ship it?\"\n    timeout 1h\n    on timeout => fail \"no decision\"\n\
+  s = A.t()\n  complete \"done\"\n}\n";
+
+/// A run of [`APPROVING`] stopped while its approval waited, plus
+/// `decision` (granted at that many ms) appended by `coordops approve`.
+fn waiting_for_approval(
+    file: &SourceFile,
+    playbook: &Playbook,
+    decision: Option<u64>,
+) -> Vec<Entry> {
+    let (_, entries) = recorded(file, playbook);
+    let cut = entries
+        .iter()
+        .position(|e| matches!(e, Entry::Step(s) if s.kind == "approval"))
+        .expect("the approval");
+    let mut kept = entries[..cut].to_vec();
+    kept.push(Entry::ApprovalWait(crate::runtime::record::ApprovalWait {
+        name: "ship".into(),
+        step: None,
+        message: "Ship it?".into(),
+        at_ms: 0,
+        deadline_ms: 3_600_000,
+        requested_at: String::new(),
+        deadline: String::new(),
+    }));
+    if let Some(at_ms) = decision {
+        kept.push(Entry::Decision(crate::runtime::record::ApprovalDecision {
+            name: "ship".into(),
+            granted: true,
+            by: "ann".into(),
+            note: None,
+            at: String::new(),
+            at_ms,
+            via: "command".into(),
+        }));
+    }
+    kept
+}
+
+/// Resumes [`APPROVING`] `ago` after it started; its status and the
+/// number of calls and approvals sent live.
+fn resume_approval(decision: Option<u64>, ago: Duration) -> (RunStatus, usize, usize) {
+    let (file, playbook) = playbook(APPROVING);
+    let kept = waiting_for_approval(&file, &playbook, decision);
+    let live = Arc::new(Counting::default());
+    let (result, _, _) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(live.clone()),
+        SystemTime::now() - ago,
+        None,
+    );
+    let calls = crate::sync::lock(&live.calls).len();
+    (result.status, calls, live.approvals.load(Ordering::Relaxed))
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[test]
+fn a_recorded_decision_before_the_deadline_decides_the_approval() {
+    assert_eq!(
+        resume_approval(Some(1_800_000), 2 * HOUR),
+        (RunStatus::Complete, 1, 0)
+    );
+}
+
+#[test]
+fn a_decision_after_the_deadline_comes_too_late() {
+    assert_eq!(
+        resume_approval(Some(5_400_000), 2 * HOUR),
+        (RunStatus::Failed, 0, 0)
+    );
+}
+
+#[test]
+fn an_approval_whose_deadline_passed_during_the_downtime_times_out_unasked() {
+    assert_eq!(resume_approval(None, 2 * HOUR), (RunStatus::Failed, 0, 0));
+}
+
+#[test]
+fn an_approval_still_within_its_deadline_is_asked_again() {
+    assert_eq!(
+        resume_approval(None, Duration::from_secs(60)),
+        (RunStatus::Complete, 1, 1)
+    );
+}
