@@ -252,3 +252,26 @@ fn a_dry_run_journal_and_a_missing_journal_cannot_be_resumed() {
         .code(2)
         .stderr(predicate::str::contains("cannot read journal"));
 }
+
+#[test]
+fn a_run_still_going_cannot_be_resumed_beside_it() {
+    let setup = Setup::new("second");
+    let mut run = setup.spawn_run();
+    setup.wait_started("second", 1);
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "another coordops process is writing",
+        ));
+    assert_eq!(setup.invocations("second").len(), 1, "{:?}", setup.log());
+    setup.release();
+    let start = Instant::now();
+    while run.try_wait().expect("try_wait").is_none() {
+        assert!(start.elapsed() < CAP, "the run did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(setup.invocations("third").len(), 1, "{:?}", setup.log());
+}

@@ -269,9 +269,14 @@ fn run_replay(
             cancel.clone(),
             simulated_agents,
         ));
+        let switcher = {
+            let layer = Arc::clone(&layer);
+            tokio::spawn(async move { layer.go_live_at_horizon().await })
+        };
         let result =
             crate::runtime::run_recorded(request, layer.clone(), cancel.clone(), Some(recorder))
                 .await;
+        switcher.abort();
         if layer.is_live() {
             // Abandoned attempts may still be in their grace period.
             process.drain().await;

@@ -73,6 +73,7 @@ impl Journal {
                 let _ = dir.sync_all();
             }
         }
+        lock_exclusive(&file, path)?;
         let len = file.metadata()?.len();
         if len > 0 {
             let mut last = [0u8; 1];
@@ -125,6 +126,32 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Takes the journal for this process (an advisory `flock`, released when
+/// the file is closed or the process dies, even by `kill -9`): a run still
+/// going and a `coordops resume` of it never write one journal together.
+#[cfg(unix)]
+fn lock_exclusive(file: &File, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this function borrows, open for
+    // the whole call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.kind() == std::io::ErrorKind::WouldBlock {
+        return Err(std::io::Error::other(format!(
+            "another coordops process is writing `{}` (a run still going?)",
+            path.display()
+        )));
+    }
+    Err(error)
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File, _path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Recorder for Journal {
@@ -270,6 +297,20 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(text.ends_with("}\n"), "{text}");
         assert_eq!(read(&path).expect("read").entries, vec![start("two")]);
+    }
+
+    #[test]
+    fn a_journal_is_written_by_one_process_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::create(&path).expect("create");
+        let second = Journal::create(&path).expect_err("taken");
+        assert!(
+            second.to_string().contains("another coordops process"),
+            "{second}"
+        );
+        drop(first);
+        assert!(Journal::create(&path).is_ok());
     }
 
     #[test]

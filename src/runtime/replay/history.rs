@@ -37,7 +37,12 @@ pub struct History {
     pub attempts: HashMap<(String, u32), RecordedAttempt>,
     /// Decisions by approval name, in the order they were made.
     pub decisions: HashMap<String, VecDeque<RecordedDecision>>,
-    /// The latest time any entry records (ms since the run began).
+    /// Deadlines of approvals that waited for a person, by name, in order
+    /// (from `approval_wait` entries).
+    pub waits: HashMap<String, Vec<u64>>,
+    /// The latest time the run itself recorded (ms since the run began):
+    /// decisions appended by `coordops approve` while it was stopped do
+    /// not count (they are delivered after the horizon).
     pub last_ms: u64,
     /// How the run ended, if its journal says it did (an `end` entry no
     /// `resume` follows; a WAITING end does not count).
@@ -95,6 +100,7 @@ impl History {
             start: start.clone(),
             attempts: HashMap::new(),
             decisions: HashMap::new(),
+            waits: HashMap::new(),
             last_ms: 0,
             ended: None,
             last_end: None,
@@ -149,9 +155,15 @@ impl History {
                         }
                     }
                 }
-                Entry::ApprovalWait(w) => history.saw(w.at_ms),
+                Entry::ApprovalWait(w) => {
+                    history.saw(w.at_ms);
+                    history
+                        .waits
+                        .entry(w.name.clone())
+                        .or_default()
+                        .push(w.deadline_ms);
+                }
                 Entry::Decision(d) => {
-                    history.saw(d.at_ms);
                     decided_by_entry
                         .entry(d.name.clone())
                         .or_default()
@@ -189,6 +201,13 @@ impl History {
     /// The recorded attempt `number` of the step keyed `key`.
     pub fn attempt(&self, key: &str, number: u32) -> Option<&RecordedAttempt> {
         self.attempts.get(&(key.to_string(), number))
+    }
+
+    /// The deadline of the `index`th wait of approval `name` (the last one
+    /// recorded when there are fewer), if the journal records one.
+    pub fn deadline(&self, name: &str, index: usize) -> Option<u64> {
+        let waits = self.waits.get(name)?;
+        waits.get(index).or(waits.last()).copied()
     }
 
     /// The number of answered attempts the journal holds.
@@ -320,6 +339,7 @@ mod tests {
                 at_ms: 3_600_000
             })
         );
-        assert_eq!(h.last_ms, 3_600_000);
+        // A decision appended while the run was stopped is past the horizon.
+        assert_eq!(h.last_ms, 5);
     }
 }

@@ -182,13 +182,7 @@ impl ReplayBackend {
     /// `certain`: the effect contradicts the journal (another agent or
     /// task where it recorded one), a divergence even past the horizon.
     async fn horizon(&self, unexplained: Divergence, certain: bool) -> Arc<dyn AgentBackend> {
-        if !self.is_live() {
-            tokio::time::sleep_until(self.at(self.history.last_ms)).await;
-            // Answers due at that very instant land first.
-            for _ in 0..32 {
-                tokio::task::yield_now().await;
-            }
-        }
+        self.wait_for_horizon().await;
         match &self.mode {
             Mode::Resume(inner) => {
                 self.switch().await;
@@ -203,6 +197,31 @@ impl ReplayBackend {
                 self.cancel.cancel();
                 std::future::pending().await
             }
+        }
+    }
+
+    /// In resume mode, goes live when the virtual clock reaches the
+    /// journal's last recorded time (spawn it beside the run): from there
+    /// on nothing recorded is left to deliver, so retry delays and timeouts
+    /// still running wait out what is left of them on the real clock
+    /// rather than the paused clock jumping over them.
+    pub async fn go_live_at_horizon(&self) {
+        if !matches!(self.mode, Mode::Resume(_)) {
+            return;
+        }
+        self.wait_for_horizon().await;
+        self.switch().await;
+    }
+
+    /// Waits (virtually) until the journal's last recorded time, and lets
+    /// answers due at that very instant land first.
+    async fn wait_for_horizon(&self) {
+        if self.is_live() {
+            return;
+        }
+        tokio::time::sleep_until(self.at(self.history.last_ms)).await;
+        for _ in 0..32 {
+            tokio::task::yield_now().await;
         }
     }
 
@@ -334,6 +353,14 @@ impl AgentBackend for ReplayBackend {
             let Some(decision) = recorded.decision else {
                 return std::future::pending().await; // it timed out
             };
+            // Decided at or after its deadline: the approval times out.
+            if self
+                .history
+                .deadline(&request.name, index)
+                .is_some_and(|deadline| recorded.at_ms >= deadline)
+            {
+                return std::future::pending().await;
+            }
             if !self.is_live() {
                 tokio::time::sleep_until(self.at(recorded.at_ms)).await;
             }
@@ -357,6 +384,11 @@ impl AgentBackend for ReplayBackend {
                 false,
             )
             .await;
+        // An approval whose deadline passed during the downtime times out
+        // now: let its timer land before a person is asked.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
         live.approve(request).await
     }
 

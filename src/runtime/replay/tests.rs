@@ -98,7 +98,12 @@ fn replay(
         ));
         let mut req = request(file, playbook);
         req.now = origin;
+        let switcher = {
+            let layer = Arc::clone(&layer);
+            tokio::spawn(async move { layer.go_live_at_horizon().await })
+        };
         let result = crate::runtime::run_recorded(req, layer.clone(), cancel, recorder).await;
+        switcher.abort();
         (result, layer.divergence(), layer.is_live())
     })
 }
@@ -214,4 +219,215 @@ fn a_resume_answers_recorded_attempts_and_sends_only_the_rest() {
         .any(|e| matches!(e, Entry::AttemptEnd(a) if a.step == "s1")));
     assert!(matches!(appended.last(), Some(Entry::End(_))));
     assert_eq!(live.approvals.load(Ordering::Relaxed), 0);
+}
+
+/// Fails attempt 1 (`network`), answers the others.
+struct FlakyOnce;
+
+#[async_trait]
+impl AgentBackend for FlakyOnce {
+    async fn call(&self, request: TaskRequest) -> Reply {
+        if request.attempt == 1 {
+            TaskOutcome::failure("network", "reset").into()
+        } else {
+            TaskOutcome::Success(Map::new()).into()
+        }
+    }
+    async fn approve(&self, _request: ApprovalRequest) -> Decision {
+        Decision::Granted
+    }
+}
+
+const RETRYING: &str = "agent A \"a\" {\n  task t \"t\" { timeout 30s }\n}\n\
+signal GEN:GO \"go\" {}\nroute go: GEN:GO => w\n\
+workflow w \"w\" {\n  s = A.t() retry 1 backoff 1s on [network]\n}\n";
+
+/// The entries of a run of [`RETRYING`] up to attempt 1's failure (a
+/// crash during the backoff).
+fn crashed_in_backoff(file: &SourceFile, playbook: &Playbook) -> Vec<Entry> {
+    let memory = Arc::new(Memory::default());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    let result = runtime.block_on(crate::runtime::run_recorded(
+        request(file, playbook),
+        Arc::new(FlakyOnce),
+        CancellationToken::new(),
+        Some(memory.clone()),
+    ));
+    assert_eq!(result.status, RunStatus::Complete, "{}", result.summary);
+    let entries = crate::sync::lock(&memory.0).clone();
+    let cut = entries
+        .iter()
+        .position(|e| matches!(e, Entry::AttemptEnd(a) if a.attempt == 1))
+        .expect("attempt 1 answered");
+    entries[..=cut].to_vec()
+}
+
+/// When the resumed run sent attempt 2 (ms since the run began).
+fn retry_sent_at(appended: &[Entry]) -> u64 {
+    appended
+        .iter()
+        .find_map(|e| match e {
+            Entry::Attempt(a) if a.attempt == 2 => Some(a.at_ms),
+            _ => None,
+        })
+        .expect("attempt 2 sent")
+}
+
+#[test]
+fn a_retry_delay_that_ran_out_during_the_downtime_is_not_waited_again() {
+    let (file, playbook) = playbook(RETRYING);
+    let kept = crashed_in_backoff(&file, &playbook);
+    let history = History::new(&kept).expect("history");
+    let journal = Arc::new(Memory::default());
+    let appending: Arc<dyn Recorder> = Arc::new(Appending::new(journal.clone(), &history));
+    let live = Arc::new(Counting::default());
+    // The run began 60 s ago: its 1 s retry delay ran out long ago.
+    let origin = SystemTime::now() - Duration::from_secs(60);
+    let (result, _, went_live) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(live.clone()),
+        origin,
+        Some(appending),
+    );
+    assert!(went_live);
+    assert_eq!(result.status, RunStatus::Complete, "{}", result.summary);
+    let calls = crate::sync::lock(&live.calls).clone();
+    assert_eq!(calls.len(), 1, "only the retry is sent: {calls:?}");
+    assert_eq!(calls[0].1, 2);
+    let at = retry_sent_at(&crate::sync::lock(&journal.0));
+    assert!(
+        at >= 60_000,
+        "sent on the wall clock's time, not at +1s: {at}"
+    );
+}
+
+#[test]
+fn a_retry_delay_still_running_at_the_resume_keeps_its_original_deadline() {
+    let (file, playbook) = playbook(RETRYING);
+    let kept = crashed_in_backoff(&file, &playbook);
+    let failed_at = kept
+        .iter()
+        .find_map(|e| match e {
+            Entry::AttemptEnd(a) => Some(a.at_ms),
+            _ => None,
+        })
+        .expect("failure");
+    let history = History::new(&kept).expect("history");
+    let journal = Arc::new(Memory::default());
+    let appending: Arc<dyn Recorder> = Arc::new(Appending::new(journal.clone(), &history));
+    let live = Arc::new(Counting::default());
+    // Resumed the moment attempt 1 failed: all of the 1 s delay is ahead.
+    let origin = SystemTime::now() - Duration::from_millis(failed_at);
+    let before = std::time::Instant::now();
+    let (result, _, _) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(live.clone()),
+        origin,
+        Some(appending),
+    );
+    assert_eq!(result.status, RunStatus::Complete, "{}", result.summary);
+    let at = retry_sent_at(&crate::sync::lock(&journal.0));
+    assert!(at >= failed_at + 1000, "the delay is waited out: {at}");
+    assert!(
+        before.elapsed() >= Duration::from_millis(900),
+        "on the real clock"
+    );
+}
+
+const APPROVING: &str = "agent A \"a\" {\n  task t \"t\" { timeout 30s }\n}\n\
+signal GEN:GO \"go\" {}\nroute go: GEN:GO => w\n\
+workflow w \"w\" {\n  approve ship \"Ship it?\"\n    timeout 1h\n    on timeout => fail \"no decision\"\n\
+  s = A.t()\n  complete \"done\"\n}\n";
+
+/// A run of [`APPROVING`] stopped while its approval waited, plus
+/// `decision` (granted at that many ms) appended by `coordops approve`.
+fn waiting_for_approval(
+    file: &SourceFile,
+    playbook: &Playbook,
+    decision: Option<u64>,
+) -> Vec<Entry> {
+    let (_, entries) = recorded(file, playbook);
+    let cut = entries
+        .iter()
+        .position(|e| matches!(e, Entry::Step(s) if s.kind == "approval"))
+        .expect("the approval");
+    let mut kept = entries[..cut].to_vec();
+    kept.push(Entry::ApprovalWait(crate::runtime::record::ApprovalWait {
+        name: "ship".into(),
+        step: None,
+        message: "Ship it?".into(),
+        at_ms: 0,
+        deadline_ms: 3_600_000,
+        requested_at: String::new(),
+        deadline: String::new(),
+    }));
+    if let Some(at_ms) = decision {
+        kept.push(Entry::Decision(crate::runtime::record::ApprovalDecision {
+            name: "ship".into(),
+            granted: true,
+            by: "ann".into(),
+            note: None,
+            at: String::new(),
+            at_ms,
+            via: "command".into(),
+        }));
+    }
+    kept
+}
+
+/// Resumes [`APPROVING`] `ago` after it started; its status and the
+/// number of calls and approvals sent live.
+fn resume_approval(decision: Option<u64>, ago: Duration) -> (RunStatus, usize, usize) {
+    let (file, playbook) = playbook(APPROVING);
+    let kept = waiting_for_approval(&file, &playbook, decision);
+    let live = Arc::new(Counting::default());
+    let (result, _, _) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(live.clone()),
+        SystemTime::now() - ago,
+        None,
+    );
+    let calls = crate::sync::lock(&live.calls).len();
+    (result.status, calls, live.approvals.load(Ordering::Relaxed))
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+#[test]
+fn a_recorded_decision_before_the_deadline_decides_the_approval() {
+    assert_eq!(
+        resume_approval(Some(1_800_000), 2 * HOUR),
+        (RunStatus::Complete, 1, 0)
+    );
+}
+
+#[test]
+fn a_decision_after_the_deadline_comes_too_late() {
+    assert_eq!(
+        resume_approval(Some(5_400_000), 2 * HOUR),
+        (RunStatus::Failed, 0, 0)
+    );
+}
+
+#[test]
+fn an_approval_whose_deadline_passed_during_the_downtime_times_out_unasked() {
+    assert_eq!(resume_approval(None, 2 * HOUR), (RunStatus::Failed, 0, 0));
+}
+
+#[test]
+fn an_approval_still_within_its_deadline_is_asked_again() {
+    assert_eq!(
+        resume_approval(None, Duration::from_secs(60)),
+        (RunStatus::Complete, 1, 1)
+    );
 }
