@@ -269,6 +269,27 @@ fn approve_refuses_finished_runs_and_unreadable_journals() {
         text(&finished.stderr)
     );
 
+    let killed = dir.path().join("killed.jsonl");
+    let start = read(&journal)
+        .lines()
+        .next()
+        .expect("a start line")
+        .to_string();
+    std::fs::write(&killed, format!("{start}\n")).expect("journal");
+    let unfinished = coordops()
+        .arg("approve")
+        .arg(&killed)
+        .args(["release", "--grant"])
+        .output()
+        .expect("approve");
+    assert_eq!(unfinished.status.code(), Some(2));
+    assert!(
+        text(&unfinished.stderr)
+            .contains("is UNFINISHED, not waiting for an approval: it has not suspended"),
+        "{}",
+        text(&unfinished.stderr)
+    );
+
     let missing = coordops()
         .arg("approve")
         .arg(dir.path().join("missing.jsonl"))
@@ -506,4 +527,69 @@ fn a_decision_after_the_deadline_is_recorded_with_a_warning() {
         listing.contains("waits for `go` (granted: resume it)"),
         "{listing}"
     );
+}
+
+/// Runs APPROVALS:RELEASE on a pseudo-terminal, answering `answer` at the
+/// prompt; the exit code, the terminal's transcript and the journal.
+fn on_a_terminal(answer: &str) -> (Option<i32>, String, Vec<Value>) {
+    let dir = TempDir::new().expect("tempdir");
+    let (journal, transcript) = (dir.path().join("j.jsonl"), dir.path().join("t.txt"));
+    let out = std::process::Command::new("python3")
+        .current_dir(root())
+        .env("USER", "carol")
+        .env("COLUMNS", "80")
+        .arg("tests/fixtures/approvals/answer_in_pty.py")
+        .arg(&transcript)
+        .arg(answer)
+        .arg(env!("CARGO_BIN_EXE_coordops"))
+        .args([
+            "run",
+            PLAYBOOK,
+            "--signal",
+            "APPROVALS:RELEASE",
+            "--backends",
+        ])
+        .arg(backends(dir.path(), None))
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--output")
+        .arg(dir.path().join("report.md"))
+        .output()
+        .expect("python3 runs");
+    let shown =
+        String::from_utf8_lossy(&std::fs::read(&transcript).unwrap_or_default()).into_owned();
+    (out.status.code(), shown, lines(&journal))
+}
+
+#[test]
+fn on_a_terminal_a_person_answers_the_prompt() {
+    let (code, shown, entries) = on_a_terminal("n");
+    assert_eq!(code, Some(4), "{shown}");
+    assert!(
+        shown.contains("approve `release`? Release 1.2 to production (times out in 23h59m) [y/n] "),
+        "{shown}"
+    );
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["type"].as_str()).collect();
+    let wait = kinds
+        .iter()
+        .position(|k| *k == "approval_wait")
+        .expect("a wait");
+    let decision = kinds
+        .iter()
+        .position(|k| *k == "decision")
+        .expect("a decision");
+    assert!(wait < decision, "{kinds:?}");
+    let d = &entries[decision];
+    assert_eq!(d["granted"], false);
+    assert_eq!(d["via"], "terminal");
+    assert_eq!(d["by"], "carol");
+    assert_eq!(kinds.last(), Some(&"end"));
+
+    let (code, shown, entries) = on_a_terminal("EOF");
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(
+        shown.contains("no answer (end of input): the run suspends"),
+        "{shown}"
+    );
+    assert_eq!(entries.last().expect("entries")["type"], "suspend");
 }

@@ -89,7 +89,7 @@ fn decide(args: &ApproveArgs) -> Result<String, String> {
         let why = if rebuilt.finished {
             "it finished"
         } else {
-            "it stopped without suspending (see `coordops report`)"
+            "it has not suspended: it is still running, or it was killed (see `coordops report`)"
         };
         return Err(format!(
             "run {} is {}, not waiting for an approval: {why}",

@@ -143,18 +143,20 @@ fn text_lines(listed: &[Listed]) -> String {
     );
     let mut text = String::new();
     for l in listed {
-        let age = if l.error.is_some() {
-            String::new()
-        } else {
-            format!("{} ago", coarse_duration(l.age_ms))
-        };
-        let mut line = format!(
-            "{:w_id$}  {:w_status$}  {:w_signal$}  {age}",
-            l.run_id, l.status, l.signal
-        );
         if let Some(e) = &l.error {
-            line.push_str(&format!("{}: {e}", l.journal));
+            text.push_str(&format!(
+                "{:w_id$}  {:w_status$}  {}: {e}\n",
+                l.run_id, l.status, l.journal
+            ));
+            continue;
         }
+        let mut line = format!(
+            "{:w_id$}  {:w_status$}  {:w_signal$}  {} ago",
+            l.run_id,
+            l.status,
+            l.signal,
+            coarse_duration(l.age_ms)
+        );
         let waits: Vec<String> = l
             .waiting_for
             .iter()

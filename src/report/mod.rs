@@ -2,13 +2,12 @@
 //! the seed's "Ops Result", "Ops Quality Report" and "Ops Escalation" as
 //! Markdown for people, and the run result as JSON for machines.
 
+mod approvals;
 mod markdown;
 mod write;
 
-pub use markdown::{
-    decision_line, decision_on, escalation, handoff_state, ops_result, quality_report,
-    render_markdown,
-};
+pub use approvals::{decision_line, decision_on};
+pub use markdown::{escalation, handoff_state, ops_result, quality_report, render_markdown};
 pub use write::write_atomically;
 
 use crate::runtime::result::RunResult;

@@ -168,6 +168,9 @@ pub(super) struct Live {
     pub(super) bar: ProgressBar,
     pub(super) lines_above: bool,
     pub(super) ticker: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    /// Set once the display is cleared for good (a prompt ending later
+    /// must not show it again).
+    pub(super) ended: std::sync::atomic::AtomicBool,
 }
 
 /// The live display being drawn, if any, so other messages (an interrupt's)
@@ -223,6 +226,7 @@ pub(super) fn start_live(state: &Arc<Mutex<LiveState>>, began: Instant, lines_ab
         bar,
         lines_above,
         ticker: Mutex::new(ticker.map(|handle| (stop, handle))),
+        ended: std::sync::atomic::AtomicBool::new(false),
     }
 }
 

@@ -14,6 +14,7 @@ mod live;
 mod term;
 
 use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -130,6 +131,7 @@ impl Progress {
     /// line starts on a clean line; harmless to call twice.
     pub fn finish(&self) {
         if let Some(live) = &self.live {
+            live.ended.store(true, Ordering::SeqCst);
             lock(&SHOWN).take();
             let ticker = lock(&live.ticker).take();
             if let Some((stop, handle)) = ticker {
@@ -144,6 +146,7 @@ impl Progress {
     /// exiting at once on a second interrupt).
     pub fn clear_now(&self) {
         if let Some(live) = &self.live {
+            live.ended.store(true, Ordering::SeqCst);
             lock(&SHOWN).take();
             live.bar.finish_and_clear();
         }
@@ -161,9 +164,14 @@ impl Progress {
         }
     }
 
-    /// Shows the live display again after [`Self::pause`].
+    /// Shows the live display again after [`Self::pause`] (unless it was
+    /// cleared for good meanwhile).
     pub fn resume(&self) {
-        if let Some(live) = &self.live {
+        if let Some(live) = self
+            .live
+            .as_ref()
+            .filter(|l| !l.ended.load(Ordering::SeqCst))
+        {
             live.bar.set_draw_target(live::draw_target());
             *lock(&SHOWN) = Some(live.bar.clone());
         }
