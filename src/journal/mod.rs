@@ -17,6 +17,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::runtime::record::{Entry, Recorder};
 
@@ -90,6 +91,23 @@ impl Journal {
         })
     }
 
+    /// [`Journal::create`], waiting up to `patience` while another process
+    /// holds the journal: commands that take it for a moment (`coordops
+    /// approve`) queue, while a run still going is reported, not waited for.
+    pub fn create_patiently(path: &Path, patience: Duration) -> std::io::Result<Journal> {
+        let start = std::time::Instant::now();
+        loop {
+            match Journal::create(path) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock && start.elapsed() < patience =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The journal's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -141,10 +159,13 @@ fn lock_exclusive(file: &File, path: &Path) -> std::io::Result<()> {
     }
     let error = std::io::Error::last_os_error();
     if error.kind() == std::io::ErrorKind::WouldBlock {
-        return Err(std::io::Error::other(format!(
-            "another coordops process is writing `{}` (a run still going?)",
-            path.display()
-        )));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another coordops process is writing `{}` (a run still going?)",
+                path.display()
+            ),
+        ));
     }
     Err(error)
 }
@@ -165,38 +186,6 @@ impl Recorder for Journal {
                 ));
             }
         }
-    }
-}
-
-/// An exclusive advisory lock (`flock`) on a journal, held until dropped:
-/// commands that read a journal and append to it (`coordops approve`) take
-/// it, so two of them never decide on the same state.
-#[derive(Debug)]
-pub struct JournalLock {
-    /// The open file whose lock this is (closing it releases the lock).
-    _file: File,
-}
-
-impl JournalLock {
-    /// Waits for the lock on `path` (which must exist).
-    pub fn acquire(path: &Path) -> std::io::Result<JournalLock> {
-        let file = File::open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            loop {
-                // SAFETY: flock on a file descriptor this function owns.
-                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-                if rc == 0 {
-                    break;
-                }
-                let err = std::io::Error::last_os_error();
-                if err.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
-        }
-        Ok(JournalLock { _file: file })
     }
 }
 
