@@ -3,6 +3,8 @@
 //! small seeded PRNG for tests whose randomness must be replayable.
 
 use std::path::Path;
+
+use serde_json::Value;
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -79,4 +81,30 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
+}
+
+/// A report without what differs between two equal runs: times, durations,
+/// the run id, and the order in which concurrent things happened (events,
+/// and which steps a handoff saw finished first): every list is compared
+/// as a multiset.
+pub fn normalise(report: &Value, run_id: &str) -> Value {
+    fn strip(value: &mut Value, run_id: &str) {
+        match value {
+            Value::Object(map) => {
+                for key in ["run_id", "started_at", "duration_ms", "started_ms", "at_ms"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(|v| strip(v, run_id));
+            }
+            Value::Array(items) => {
+                items.iter_mut().for_each(|v| strip(v, run_id));
+                items.sort_by_key(|v| v.to_string());
+            }
+            Value::String(s) if !run_id.is_empty() => *s = s.replace(run_id, "RUN"),
+            _ => {}
+        }
+    }
+    let mut report = report.clone();
+    strip(&mut report, run_id);
+    report
 }

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::super::backend::Decision;
-use super::super::record::{AttemptEnd, AttemptStart, Entry, RunStart};
+use super::super::record::{ApprovalDecision, AttemptEnd, AttemptStart, Entry, RunStart};
 use super::super::result::{RunResult, RunStatus};
 
 /// One recorded attempt: when it was sent and, if it was, how it was answered.
@@ -53,6 +53,8 @@ pub struct History {
     pub identities: HashMap<String, usize>,
     /// The number of resumes so far.
     pub resumes: usize,
+    /// The `decision` entries themselves (who, when, how, note), in order.
+    pub decision_entries: Vec<ApprovalDecision>,
 }
 
 /// The identity of an entry across replays: what makes a replayed entry
@@ -106,6 +108,7 @@ impl History {
             last_end: None,
             identities: HashMap::new(),
             resumes: 0,
+            decision_entries: Vec::new(),
         };
         // Approvals decided by an entry of their own; the others are read
         // from their step records.
@@ -164,6 +167,7 @@ impl History {
                         .push(w.deadline_ms);
                 }
                 Entry::Decision(d) => {
+                    history.decision_entries.push(d.clone());
                     decided_by_entry
                         .entry(d.name.clone())
                         .or_default()

@@ -32,8 +32,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::backend::TaskRequest;
-use super::backend::{AgentBackend, ApprovalRequest, Decision, Reply, StepId, TaskOutcome};
-use super::record::AttemptEnd;
+use super::backend::{
+    AgentBackend, ApprovalRequest, Approver, Decision, Reply, StepId, TaskOutcome,
+};
+use super::record::{ApprovalDecision, AttemptEnd};
 
 pub use dedupe::Appending;
 pub use history::History;
@@ -99,6 +101,8 @@ pub struct ReplayBackend {
 struct Used {
     attempts: HashSet<(String, u32)>,
     decisions: HashMap<String, usize>,
+    /// The recorded decision entry each approval was last answered with.
+    replayed: HashMap<String, ApprovalDecision>,
     divergence: Option<Divergence>,
     horizon: bool,
 }
@@ -364,6 +368,16 @@ impl AgentBackend for ReplayBackend {
             if !self.is_live() {
                 tokio::time::sleep_until(self.at(recorded.at_ms)).await;
             }
+            let entry = self
+                .history
+                .decision_entries
+                .iter()
+                .find(|d| d.name == request.name && d.at_ms == recorded.at_ms);
+            if let Some(entry) = entry {
+                crate::sync::lock(&self.used)
+                    .replayed
+                    .insert(request.name.clone(), entry.clone());
+            }
             return decision;
         }
         {
@@ -390,6 +404,19 @@ impl AgentBackend for ReplayBackend {
             tokio::task::yield_now().await;
         }
         live.approve(request).await
+    }
+
+    /// The live backend's: a resumed run that asks again (or anew) journals
+    /// its waits and decisions as the run would have.
+    fn approver(&self) -> Approver {
+        match &self.mode {
+            Mode::Resume(inner) => inner.approver(),
+            Mode::Check { .. } => Approver::Unrecorded,
+        }
+    }
+
+    fn replayed_decision(&self, name: &str) -> Option<ApprovalDecision> {
+        crate::sync::lock(&self.used).replayed.remove(name)
     }
 
     fn reads_assignment(&self) -> bool {
