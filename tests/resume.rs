@@ -275,3 +275,24 @@ fn a_run_still_going_cannot_be_resumed_beside_it() {
     }
     assert_eq!(setup.invocations("third").len(), 1, "{:?}", setup.log());
 }
+
+#[test]
+fn lines_added_above_keep_the_path_and_the_key_of_the_attempt_in_flight() {
+    let setup = killed_in_step_two();
+    let path = setup.path("resume.ops");
+    let text = std::fs::read_to_string(&path).expect("playbook");
+    std::fs::write(&path, format!("# A note added later\n\n{text}")).expect("edit");
+    setup.release();
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl", "--allow-changed"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "takes the recorded path as far as the journal goes",
+        ));
+    assert_eq!(setup.invocations("first").len(), 1, "{:?}", setup.log());
+    let second = setup.invocations("second");
+    assert_eq!(second.len(), 2, "{:?}", setup.log());
+    assert_eq!(second[0], second[1], "the key it was first sent with");
+}

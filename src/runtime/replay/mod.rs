@@ -101,6 +101,7 @@ struct Used {
     decisions: HashMap<String, usize>,
     divergence: Option<Divergence>,
     horizon: bool,
+    keys: history::ReplayKeys,
 }
 
 impl ReplayBackend {
@@ -280,10 +281,14 @@ impl ReplayBackend {
 
 #[async_trait]
 impl AgentBackend for ReplayBackend {
-    async fn call(&self, request: TaskRequest) -> Reply {
+    async fn call(&self, mut request: TaskRequest) -> Reply {
         let called = Instant::now();
-        let key = request.idempotency_key.to_string();
         let target = format!("{}.{}", request.agent, request.task);
+        let key = crate::sync::lock(&self.used).keys.key(
+            request.step.as_ref().map(StepId::id).as_deref(),
+            &target,
+            &request.idempotency_key,
+        );
         let name = match &request.step {
             Some(s) => s
                 .binding
@@ -327,6 +332,11 @@ impl AgentBackend for ReplayBackend {
                 recorded: "no such attempt".to_string(),
             },
         };
+        // In flight when the run stopped: sent again with the key it was
+        // sent with (lines added above its call since do not change it).
+        if let Some(r) = recorded.filter(|_| !certain) {
+            request.idempotency_key = history::attempt_key(&r.start).into();
+        }
         let live = self.horizon(unexplained, certain).await;
         // In flight at the crash and already past its deadline: the
         // interpreter's timeout ends it; nothing is sent.
