@@ -431,11 +431,7 @@ pub fn check(
     history: Arc<History>,
     complete: bool,
 ) -> Result<Checked, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = super::effects::runtime(super::effects::Clock::Virtual)?;
     let origin = request.now;
     Ok(runtime.block_on(async {
         let cancel = CancellationToken::new();
@@ -446,7 +442,12 @@ pub fn check(
             cancel.clone(),
             BTreeSet::new(),
         ));
-        let result = super::run(request, layer.clone(), cancel).await;
+        let effects = super::effects::Effects {
+            backend: layer.clone(),
+            recorder: None,
+            cancel,
+        };
+        let result = super::run_with(request, effects).await;
         Checked {
             result,
             divergence: layer.divergence(),
