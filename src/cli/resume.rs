@@ -200,6 +200,9 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         ));
     }
     let progress = Progress::new(Display::choose(verbosity, false), verbosity);
+    // The display learns the run's signal from its start, which the journal
+    // already holds (the replay's own start is not written again).
+    progress.record(&Entry::Start(history.start.clone()));
     let recorders: Arc<dyn Recorder> = Arc::new(Recorders(vec![journal.clone(), progress.clone()]));
     let recorder: Arc<dyn Recorder> = Arc::new(Appending::new(recorders, &history));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
