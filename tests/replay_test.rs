@@ -133,3 +133,20 @@ fn a_journal_without_a_version_cannot_be_replayed() {
         .code(2)
         .stderr(predicate::str::contains("version 1 journal"));
 }
+
+#[test]
+fn lines_added_above_the_steps_do_not_change_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join("playbooks/coord_ops.ops")).expect("playbook");
+    let playbook = dir.path().join("coord_ops.ops");
+    std::fs::write(&playbook, format!("# A comment\n\n# and another\n{text}")).expect("write");
+    coordops()
+        .args(["test", "--replay"])
+        .arg(fixture("commit_push_rejected.jsonl"))
+        .arg(fixture("release.jsonl"))
+        .arg("--playbook")
+        .arg(&playbook)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 passed, 0 failed"));
+}

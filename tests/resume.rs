@@ -63,12 +63,20 @@ impl Setup {
             .collect()
     }
 
-    /// Waits until the log has `n` lines `started TASK`.
-    fn wait_started(&self, task: &str, n: usize) {
+    /// Waits until the log has `n` lines `started TASK PID`; the pids.
+    fn wait_started(&self, task: &str, n: usize) -> Vec<i32> {
         let start = Instant::now();
-        let line = format!("started {task}");
-        while self.log().iter().filter(|l| **l == line).count() < n {
-            assert!(start.elapsed() < CAP, "gave up waiting for {line} #{n}");
+        let prefix = format!("started {task} ");
+        loop {
+            let pids: Vec<i32> = self
+                .log()
+                .iter()
+                .filter_map(|l| l.strip_prefix(&prefix)?.trim().parse().ok())
+                .collect();
+            if pids.len() >= n {
+                return pids;
+            }
+            assert!(start.elapsed() < CAP, "gave up waiting for {prefix}#{n}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -119,9 +127,22 @@ fn kill9(child: &mut Child) {
 fn killed_in_step_two() -> Setup {
     let setup = Setup::new("second");
     let mut run = setup.spawn_run();
-    setup.wait_started("second", 1);
+    let pids = setup.wait_started("second", 1);
     kill9(&mut run);
+    // `kill -9` of coordops takes its agents with it.
+    wait_gone(&pids);
     setup
+}
+
+/// Waits until each of `pids` is gone, failing after [`CAP`].
+fn wait_gone(pids: &[i32]) {
+    for &pid in pids {
+        let start = Instant::now();
+        while alive(pid) {
+            assert!(start.elapsed() < CAP, "agent {pid} outlived coordops");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 #[test]
@@ -274,4 +295,74 @@ fn a_run_still_going_cannot_be_resumed_beside_it() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(setup.invocations("third").len(), 1, "{:?}", setup.log());
+}
+
+#[test]
+fn lines_added_above_keep_the_path_and_the_key_of_the_attempt_in_flight() {
+    let setup = killed_in_step_two();
+    let path = setup.path("resume.ops");
+    let text = std::fs::read_to_string(&path).expect("playbook");
+    std::fs::write(&path, format!("# A note added later\n\n{text}")).expect("edit");
+    setup.release();
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl", "--allow-changed"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "takes the recorded path as far as the journal goes",
+        ));
+    assert_eq!(setup.invocations("first").len(), 1, "{:?}", setup.log());
+    let second = setup.invocations("second");
+    assert_eq!(second.len(), 2, "{:?}", setup.log());
+    assert_eq!(second[0], second[1], "the key it was first sent with");
+}
+
+#[test]
+fn sigterm_during_a_resume_aborts_it_with_a_record_and_no_agent_left() {
+    let setup = killed_in_step_two();
+    let mut resume = setup.spawn(&["resume", "run.jsonl", "--output", "report.md"]);
+    let pids = setup.wait_started("second", 2);
+    let pid = i32::try_from(resume.id()).expect("pid");
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = resume.wait().expect("exits");
+    assert_eq!(status.code(), Some(4));
+    let report = std::fs::read_to_string(setup.path("report.md")).expect("report");
+    assert!(report.contains("**Status:** ABORTED"), "{report}");
+    // The journal ends with the aborted run: nothing left to resume.
+    setup
+        .coordops()
+        .args(["resume", "run.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("nothing to resume").and(predicate::str::contains("ABORTED")),
+        );
+    assert_eq!(setup.invocations("third").len(), 0, "{:?}", setup.log());
+    wait_gone(&pids);
+}
+
+/// Whether `pid` is a live process (a zombie counts as gone: in containers
+/// nobody may reap orphans).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn an_unfinished_journal_replays_as_a_test_without_calling_agents() {
+    let setup = killed_in_step_two();
+    let before = setup.log();
+    setup
+        .coordops()
+        .args(["test", "--replay", "run.jsonl"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("run.jsonl ... ok (unfinished)"));
+    assert_eq!(setup.log(), before, "no agent was called");
 }

@@ -16,6 +16,7 @@ use crate::diagnostics::RenderOptions;
 use crate::journal;
 use crate::output;
 use crate::runtime::config::BackendsConfig;
+use crate::runtime::effects;
 use crate::runtime::process::ProcessBackend;
 use crate::runtime::record::{Entry, FileIdentity, Recorder, Recorders, Resume};
 use crate::runtime::replay::{self, Appending, History, Mode, ReplayBackend};
@@ -199,6 +200,9 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         ));
     }
     let progress = Progress::new(Display::choose(verbosity, false), verbosity);
+    // The display learns the run's signal from its start, which the journal
+    // already holds (the replay's own start is not written again).
+    progress.record(&Entry::Start(history.start.clone()));
     let recorders: Arc<dyn Recorder> = Arc::new(Recorders(vec![journal.clone(), progress.clone()]));
     let recorder: Arc<dyn Recorder> = Arc::new(Appending::new(recorders, &history));
     let process = Arc::new(ProcessBackend::new(backends.process_agents()));
@@ -246,11 +250,7 @@ fn run_replay(
     recorder: Arc<dyn Recorder>,
     simulated_agents: std::collections::BTreeSet<String>,
 ) -> Result<crate::runtime::result::RunResult, Exit> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .map_err(|e| usage(format_args!("cannot start the runtime: {e}")))?;
+    let runtime = effects::runtime(effects::Clock::Virtual).map_err(usage)?;
     let cancel = CancellationToken::new();
     let origin = request.now;
     let result = runtime.block_on(async {
@@ -273,9 +273,12 @@ fn run_replay(
             let layer = Arc::clone(&layer);
             tokio::spawn(async move { layer.go_live_at_horizon().await })
         };
-        let result =
-            crate::runtime::run_recorded(request, layer.clone(), cancel.clone(), Some(recorder))
-                .await;
+        let effects = effects::Effects {
+            backend: layer.clone(),
+            recorder: Some(recorder),
+            cancel: cancel.clone(),
+        };
+        let result = crate::runtime::run_with(request, effects).await;
         switcher.abort();
         if layer.is_live() {
             // Abandoned attempts may still be in their grace period.

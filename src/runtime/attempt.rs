@@ -182,6 +182,7 @@ impl Engine<'_> {
         if self.recorder.is_some() {
             self.note(Entry::Attempt(AttemptStart {
                 step: name.to_string(),
+                id: work.step.as_ref().map(StepId::id),
                 agent: request.agent.clone(),
                 task: request.task.clone(),
                 attempt: number,

@@ -167,6 +167,10 @@ fn version_one() -> u32 {
 pub struct AttemptStart {
     /// The step.
     pub step: String,
+    /// The step's id (`WORKFLOW.N[INDEX]`), when its call is written in a
+    /// workflow: how a replay finds it, whatever lines were added above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The agent.
     pub agent: String,
     /// The task.

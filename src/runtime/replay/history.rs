@@ -33,7 +33,7 @@ pub struct RecordedDecision {
 pub struct History {
     /// The run's `start` entry.
     pub start: RunStart,
-    /// Attempts by (idempotency key, attempt number).
+    /// Attempts by ([`ReplayKeys`] key, attempt number).
     pub attempts: HashMap<(String, u32), RecordedAttempt>,
     /// Decisions by approval name, in the order they were made.
     pub decisions: HashMap<String, VecDeque<RecordedDecision>>,
@@ -75,6 +75,39 @@ pub fn identity(entry: &Entry) -> Option<String> {
     })
 }
 
+/// The key a replay finds a step's attempts by, stable when lines are
+/// added above its call: its step id plus the call site's occurrence (`#N`
+/// of the idempotency key) when the call is written in a workflow;
+/// otherwise (a route's task, a recovery) `AGENT.task~N`, the N-th such
+/// step of that task in the run.
+#[derive(Clone, Debug, Default)]
+pub struct ReplayKeys {
+    unplaced: HashMap<String, String>,
+    counts: HashMap<String, usize>,
+}
+
+impl ReplayKeys {
+    /// The replay key of the step with `id` (if any), `target`
+    /// (`AGENT.task`) and `idempotency_key`.
+    pub fn key(&mut self, id: Option<&str>, target: &str, idempotency_key: &str) -> String {
+        if let Some(id) = id {
+            return match idempotency_key.rsplit_once('#') {
+                Some((_, n)) if n.bytes().all(|b| b.is_ascii_digit()) => format!("{id}#{n}"),
+                _ => id.to_string(),
+            };
+        }
+        if let Some(key) = self.unplaced.get(idempotency_key) {
+            return key.clone();
+        }
+        let n = self.counts.entry(target.to_string()).or_insert(0);
+        *n += 1;
+        let key = format!("{target}~{n}");
+        self.unplaced
+            .insert(idempotency_key.to_string(), key.clone());
+        key
+    }
+}
+
 /// The idempotency key an `attempt` entry's request carries (its step's
 /// name in journals written before keys existed).
 pub fn attempt_key(a: &AttemptStart) -> String {
@@ -114,6 +147,9 @@ impl History {
         // from their step records.
         let mut decided_by_entry: HashMap<String, VecDeque<RecordedDecision>> = HashMap::new();
         let mut decided_by_step: HashMap<String, VecDeque<RecordedDecision>> = HashMap::new();
+        // Each idempotency key's replay key (ends carry only the former).
+        let mut replay_keys: HashMap<String, String> = HashMap::new();
+        let mut keys = ReplayKeys::default();
         for entry in entries {
             if let Some(id) = identity(entry) {
                 *history.identities.entry(id).or_insert(0) += 1;
@@ -124,8 +160,12 @@ impl History {
                 Entry::Handoff(h) => history.saw(h.at_ms),
                 Entry::Attempt(a) => {
                     history.saw(a.at_ms);
+                    let key = attempt_key(a);
+                    let target = format!("{}.{}", a.agent, a.task);
+                    let replay = keys.key(a.id.as_deref(), &target, &key);
+                    replay_keys.insert(key, replay.clone());
                     history.attempts.insert(
-                        (attempt_key(a), a.attempt),
+                        (replay, a.attempt),
                         RecordedAttempt {
                             start: a.clone(),
                             end: None,
@@ -134,7 +174,9 @@ impl History {
                 }
                 Entry::AttemptEnd(e) => {
                     history.saw(e.at_ms);
-                    if let Some(a) = history.attempts.get_mut(&(end_key(e), e.attempt)) {
+                    let key = end_key(e);
+                    let replay = replay_keys.get(&key).cloned().unwrap_or(key);
+                    if let Some(a) = history.attempts.get_mut(&(replay, e.attempt)) {
                         a.end = Some(e.clone());
                     }
                 }
@@ -202,7 +244,7 @@ impl History {
         self.last_ms = self.last_ms.max(at_ms);
     }
 
-    /// The recorded attempt `number` of the step keyed `key`.
+    /// The recorded attempt `number` of the step with replay key `key`.
     pub fn attempt(&self, key: &str, number: u32) -> Option<&RecordedAttempt> {
         self.attempts.get(&(key.to_string(), number))
     }
@@ -246,6 +288,7 @@ mod tests {
     fn attempt(key: &str, n: u32, at_ms: u64) -> Entry {
         Entry::Attempt(AttemptStart {
             step: "s".into(),
+            id: None,
             agent: "A".into(),
             task: "t".into(),
             attempt: n,
@@ -269,6 +312,20 @@ mod tests {
     }
 
     #[test]
+    fn a_step_in_a_workflow_is_found_by_its_id_and_occurrence() {
+        let mut keys = ReplayKeys::default();
+        assert_eq!(keys.key(Some("w.2"), "A.t", "r/9:3"), "w.2");
+        assert_eq!(keys.key(Some("w.2[1]"), "A.t", "r/9:3/1#3"), "w.2[1]#3");
+        assert_eq!(keys.key(None, "A.fix", "r/30:9"), "A.fix~1");
+        assert_eq!(keys.key(None, "A.fix", "r/30:9#2"), "A.fix~2");
+        assert_eq!(
+            keys.key(None, "A.fix", "r/30:9"),
+            "A.fix~1",
+            "again for a retry"
+        );
+    }
+
+    #[test]
     fn attempts_are_indexed_by_key_and_number_with_their_answers() {
         let entries = vec![
             start(),
@@ -281,12 +338,12 @@ mod tests {
         let h = History::new(&entries).expect("history");
         assert_eq!(h.attempts.len(), 3);
         assert_eq!(
-            h.attempt("r/1:1", 2)
+            h.attempt("A.t~1", 2)
                 .and_then(|a| a.end.as_ref())
                 .map(|e| e.outcome.as_str()),
             Some("success")
         );
-        assert!(h.attempt("r/2:1", 1).is_some_and(|a| a.end.is_none()));
+        assert!(h.attempt("A.t~2", 1).is_some_and(|a| a.end.is_none()));
         assert_eq!(h.answered(), 2);
         assert_eq!(h.last_ms, 1100);
         assert_eq!(h.identities.get("attempt r/1:1 1"), Some(&1));

@@ -105,6 +105,7 @@ struct Used {
     replayed: HashMap<String, ApprovalDecision>,
     divergence: Option<Divergence>,
     horizon: bool,
+    keys: history::ReplayKeys,
 }
 
 impl ReplayBackend {
@@ -284,10 +285,14 @@ impl ReplayBackend {
 
 #[async_trait]
 impl AgentBackend for ReplayBackend {
-    async fn call(&self, request: TaskRequest) -> Reply {
+    async fn call(&self, mut request: TaskRequest) -> Reply {
         let called = Instant::now();
-        let key = request.idempotency_key.to_string();
         let target = format!("{}.{}", request.agent, request.task);
+        let key = crate::sync::lock(&self.used).keys.key(
+            request.step.as_ref().map(StepId::id).as_deref(),
+            &target,
+            &request.idempotency_key,
+        );
         let name = match &request.step {
             Some(s) => s
                 .binding
@@ -331,6 +336,11 @@ impl AgentBackend for ReplayBackend {
                 recorded: "no such attempt".to_string(),
             },
         };
+        // In flight when the run stopped: sent again with the key it was
+        // sent with (lines added above its call since do not change it).
+        if let Some(r) = recorded.filter(|_| !certain) {
+            request.idempotency_key = history::attempt_key(&r.start).into();
+        }
         let live = self.horizon(unexplained, certain).await;
         // In flight at the crash and already past its deadline: the
         // interpreter's timeout ends it; nothing is sent.
@@ -448,11 +458,7 @@ pub fn check(
     history: Arc<History>,
     complete: bool,
 ) -> Result<Checked, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = super::effects::runtime(super::effects::Clock::Virtual)?;
     let origin = request.now;
     Ok(runtime.block_on(async {
         let cancel = CancellationToken::new();
@@ -463,7 +469,12 @@ pub fn check(
             cancel.clone(),
             BTreeSet::new(),
         ));
-        let result = super::run(request, layer.clone(), cancel).await;
+        let effects = super::effects::Effects {
+            backend: layer.clone(),
+            recorder: None,
+            cancel,
+        };
+        let result = super::run_with(request, effects).await;
         Checked {
             result,
             divergence: layer.divergence(),

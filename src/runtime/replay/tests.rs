@@ -4,6 +4,7 @@ use serde_json::{json, Map};
 
 use super::*;
 use crate::ast::Playbook;
+use crate::runtime::effects::Effects;
 use crate::runtime::record::{Entry, Recorder};
 use crate::runtime::result::{RunResult, RunStatus};
 use crate::runtime::{simulate, simulated::Scenario, RunRequest};
@@ -82,11 +83,8 @@ fn replay(
     recorder: Option<Arc<dyn Recorder>>,
 ) -> (RunResult, Option<Divergence>, bool) {
     let history = Arc::new(History::new(entries).expect("history"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime =
+        crate::runtime::effects::runtime(crate::runtime::effects::Clock::Virtual).expect("runtime");
     runtime.block_on(async {
         let cancel = CancellationToken::new();
         let layer = Arc::new(ReplayBackend::new(
@@ -102,7 +100,9 @@ fn replay(
             let layer = Arc::clone(&layer);
             tokio::spawn(async move { layer.go_live_at_horizon().await })
         };
-        let result = crate::runtime::run_recorded(req, layer.clone(), cancel, recorder).await;
+        let mut effects = Effects::new(layer.clone()).recorded(recorder);
+        effects.cancel = cancel;
+        let result = crate::runtime::run_with(req, effects).await;
         switcher.abort();
         (result, layer.divergence(), layer.is_live())
     })
