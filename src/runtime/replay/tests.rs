@@ -431,3 +431,65 @@ fn an_approval_still_within_its_deadline_is_asked_again() {
         (RunStatus::Complete, 1, 1)
     );
 }
+
+#[test]
+fn a_replayed_decision_is_reported_as_recorded() {
+    let (file, playbook) = playbook(APPROVING);
+    let kept = waiting_for_approval(&file, &playbook, Some(1_800_000));
+    let (result, _, _) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(Arc::new(Counting::default())),
+        SystemTime::now() - 2 * HOUR,
+        None,
+    );
+    assert_eq!(result.status, RunStatus::Complete);
+    let who: Vec<(&str, &str)> = result
+        .decisions
+        .iter()
+        .map(|d| (d.by.as_str(), d.via.as_str()))
+        .collect();
+    assert_eq!(who, [("ann", "command")]);
+}
+
+/// A person decides, and nobody is there: every approval suspends.
+struct Nobody;
+
+#[async_trait]
+impl AgentBackend for Nobody {
+    async fn call(&self, _request: TaskRequest) -> Reply {
+        TaskOutcome::Success(Map::new()).into()
+    }
+    async fn approve(&self, _request: ApprovalRequest) -> Decision {
+        Decision::Suspend
+    }
+    fn approver(&self) -> Approver {
+        Approver::Person {
+            via: "terminal".into(),
+            by: "nobody".into(),
+        }
+    }
+}
+
+#[test]
+fn an_undecided_approval_suspends_again_waiting_for_it() {
+    let (file, playbook) = playbook(APPROVING);
+    let kept = waiting_for_approval(&file, &playbook, None);
+    let memory = Arc::new(Memory::default());
+    let (result, _, _) = replay(
+        &file,
+        &playbook,
+        &kept,
+        Mode::Resume(Arc::new(Nobody)),
+        SystemTime::now() - Duration::from_secs(60),
+        Some(memory.clone()),
+    );
+    assert_eq!(result.status, RunStatus::Waiting);
+    let names: Vec<&str> = result.waiting_for.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["ship"]);
+    let suspended = crate::sync::lock(&memory.0)
+        .iter()
+        .any(|e| matches!(e, Entry::Suspend(s) if s.waiting_for == ["ship"]));
+    assert!(suspended, "the suspend names the approval");
+}
