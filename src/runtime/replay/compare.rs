@@ -92,3 +92,106 @@ pub fn first_mismatch(recorded: &RunResult, now: &RunResult) -> Option<Mismatch>
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::runtime::result::{Attempt, RouteChoice, RunStatus, StepOutcome, StepRecord};
+
+    fn step(name: &str, outcome: StepOutcome, attempts: u32) -> StepRecord {
+        StepRecord {
+            id: Some(format!("w.{}", name.len())),
+            name: name.into(),
+            kind: "task".into(),
+            agent: Some("A".into()),
+            task: Some("t".into()),
+            outcome,
+            critical: false,
+            started_ms: 0,
+            duration_ms: 0,
+            attempts: (1..=attempts)
+                .map(|number| Attempt {
+                    number,
+                    started_ms: 0,
+                    duration_ms: 0,
+                    outcome: "success".into(),
+                    kind: None,
+                    message: None,
+                    stderr: Vec::new(),
+                })
+                .collect(),
+            outputs: Map::new(),
+            simulated: false,
+        }
+    }
+
+    fn run(steps: Vec<StepRecord>, status: RunStatus) -> RunResult {
+        RunResult {
+            run_id: "r".into(),
+            coordinator: "C".into(),
+            signal: "S:X".into(),
+            context: Map::new(),
+            route: Some(RouteChoice {
+                index: 0,
+                label: None,
+                pattern: "S:X".into(),
+                target: "workflow w".into(),
+            }),
+            status,
+            started_at: String::new(),
+            duration_ms: 7,
+            summary: String::new(),
+            payload: Map::new(),
+            next_steps: None,
+            steps,
+            gates: Vec::new(),
+            quality_gate: 80,
+            escalation: None,
+            events: Vec::new(),
+            handoffs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_same_path_at_other_times_is_no_mismatch() {
+        let a = run(
+            vec![step("s", StepOutcome::Success, 1)],
+            RunStatus::Complete,
+        );
+        let mut b = a.clone();
+        b.duration_ms = 9;
+        b.steps[0].duration_ms = 5;
+        assert_eq!(first_mismatch(&a, &b), None);
+    }
+
+    #[test]
+    fn the_first_step_that_differs_is_named_with_its_id() {
+        let recorded = run(
+            vec![
+                step("s", StepOutcome::Success, 2),
+                step("tt", StepOutcome::Success, 1),
+            ],
+            RunStatus::Complete,
+        );
+        let now = run(vec![step("s", StepOutcome::Timeout, 1)], RunStatus::Failed);
+        let m = first_mismatch(&recorded, &now).expect("differs");
+        assert_eq!(m.step_id.as_deref(), Some("w.1"));
+        assert!(!m.route);
+        assert_eq!(
+            m.what,
+            "step 1: now `s` timeout after 1 attempt(s); recorded: `s` success after 2 attempt(s)"
+        );
+    }
+
+    #[test]
+    fn another_route_or_status_is_a_mismatch() {
+        let recorded = run(Vec::new(), RunStatus::Complete);
+        let mut now = recorded.clone();
+        now.status = RunStatus::Partial;
+        assert!(first_mismatch(&recorded, &now).is_some_and(|m| m.what.starts_with("status")));
+        now.route = None;
+        assert!(first_mismatch(&recorded, &now).is_some_and(|m| m.route));
+    }
+}
