@@ -151,6 +151,8 @@ mod tests {
             escalation: None,
             events: Vec::new(),
             handoffs: Vec::new(),
+            waiting_for: Vec::new(),
+            decisions: Vec::new(),
         }
     }
 
