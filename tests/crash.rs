@@ -60,7 +60,8 @@ impl Setup {
         std::fs::write(
             &backends,
             format!(
-                "[agents.W]\ncommand = [{:?}]\nenv = {{ CRASH_LOG = {:?} }}\ngrace = \"1s\"\n",
+                "[agents.W]\ncommand = [{:?}]\nenv = {{ CRASH_LOG = {:?} }}\ngrace = \"1s\"\n\n\
+                 [defaults]\napprovals = \"grant\"\n",
                 worker.to_string_lossy(),
                 log.to_string_lossy()
             ),

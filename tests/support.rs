@@ -83,15 +83,26 @@ impl Rng {
     }
 }
 
-/// A report without what differs between two equal runs: times, durations,
-/// the run id, and the order in which concurrent things happened (events,
+/// A report without what differs between two equal runs: times, durations
+/// (also inside texts: `granted after 1ms`), timestamps, the run id, and the order in which concurrent things happened (events,
 /// and which steps a handoff saw finished first): every list is compared
 /// as a multiset.
 pub fn normalise(report: &Value, run_id: &str) -> Value {
     fn strip(value: &mut Value, run_id: &str) {
         match value {
             Value::Object(map) => {
-                for key in ["run_id", "started_at", "duration_ms", "started_ms", "at_ms"] {
+                for key in [
+                    "run_id",
+                    "started_at",
+                    "duration_ms",
+                    "started_ms",
+                    "at_ms",
+                    "at",
+                    "timestamp",
+                    "requested_at",
+                    "deadline",
+                    "deadline_ms",
+                ] {
                     map.remove(key);
                 }
                 map.values_mut().for_each(|v| strip(v, run_id));
@@ -100,11 +111,26 @@ pub fn normalise(report: &Value, run_id: &str) -> Value {
                 items.iter_mut().for_each(|v| strip(v, run_id));
                 items.sort_by_key(|v| v.to_string());
             }
-            Value::String(s) if !run_id.is_empty() => *s = s.replace(run_id, "RUN"),
+            Value::String(s) => {
+                let text = if run_id.is_empty() {
+                    s.clone()
+                } else {
+                    s.replace(run_id, "RUN")
+                };
+                *s = durations().replace_all(&text, "DURATION").into_owned();
+            }
             _ => {}
         }
     }
     let mut report = report.clone();
     strip(&mut report, run_id);
     report
+}
+
+/// Durations as reports write them (`1ms`, `2s`, `1m30s`, `0.3s`).
+fn durations() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\b\d+(\.\d+)?(ms|s|m|h)(\d+(ms|s|m))*\b").expect("a regex")
+    })
 }
