@@ -168,8 +168,26 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-/// The uninterrupted run: its normalised report and its invocation count.
-fn baseline() -> (Value, usize) {
+/// What an uninterrupted run did.
+struct Baseline {
+    /// Its normalised report.
+    report: Value,
+    /// The lines of its invocation log.
+    lines: usize,
+    /// Every `(key without the run id, attempt)` it sent.
+    sent: BTreeSet<(String, u64)>,
+}
+
+/// `(key without the run id, attempt)` of every invocation.
+fn sent(invocations: &[Invocation], run_id: &str) -> BTreeSet<(String, u64)> {
+    invocations
+        .iter()
+        .map(|i| (i.key.replacen(run_id, "RUN", 1), i.attempt))
+        .collect()
+}
+
+/// The uninterrupted run.
+fn baseline() -> Baseline {
     let setup = Setup::new();
     let mut run = setup.run();
     let status = wait_exit(&mut run).expect("the baseline run ends");
@@ -185,11 +203,16 @@ fn baseline() -> (Value, usize) {
         10,
         "7 steps, 3 `parallel for` elements… {invocations:?}"
     );
-    (normalise(&report, &run_id), invocations.len())
+    Baseline {
+        report: normalise(&report, &run_id),
+        lines: invocations.len(),
+        sent: sent(&invocations, &run_id),
+    }
 }
 
 /// One killed-and-resumed run: how many kills landed, or what went wrong.
-fn iteration(seed: u64, expected: &Value, lines: usize) -> Result<(usize, String), String> {
+fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> {
+    let (expected, lines) = (&baseline.report, baseline.lines);
     let mut rng = Rng::new(seed);
     let setup = Setup::new();
     let mut child = setup.run();
@@ -298,7 +321,7 @@ fn iteration(seed: u64, expected: &Value, lines: usize) -> Result<(usize, String
         if let Some(report) = finished {
             let run_id = report["run_id"].as_str().unwrap_or_default().to_string();
             let got = normalise(&report, &run_id);
-            if &got != expected {
+            if got != *expected {
                 return Err(format!(
                     "the final report differs from the uninterrupted run's:\n{}\n---- expected\n{}\n{}",
                     serde_json::to_string_pretty(&got).unwrap_or_default(),
@@ -306,12 +329,21 @@ fn iteration(seed: u64, expected: &Value, lines: usize) -> Result<(usize, String
                     context()
                 ));
             }
-            // At-least-once, with one key per step: every key the agents
-            // saw is the run's.
+            // At-least-once, with one key per step: what was sent again
+            // was sent with the key (and attempt number) it had before, and
+            // nothing else was sent.
             if let Some(other) = invocations.iter().find(|i| !i.key.starts_with(&run_id)) {
                 return Err(format!(
                     "{} is not a key of {run_id}\n{}",
                     other.key,
+                    context()
+                ));
+            }
+            let now = sent(&invocations, &run_id);
+            if now != baseline.sent {
+                return Err(format!(
+                    "sent {now:?}, an uninterrupted run sends {:?}\n{}",
+                    baseline.sent,
                     context()
                 ));
             }
@@ -332,16 +364,16 @@ fn kill_9_at_random_moments_then_resume_ends_as_an_uninterrupted_run() {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let (expected, lines) = baseline();
+    let baseline = baseline();
     let (failures, kills): (Vec<String>, usize) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let expected = &expected;
+                let baseline = &baseline;
                 scope.spawn(move || {
                     let (mut failures, mut kills) = (Vec::new(), 0);
                     for i in (w..iterations).step_by(WORKERS as usize) {
                         let iteration_seed = seed.wrapping_add(i);
-                        match iteration(iteration_seed, expected, lines) {
+                        match iteration(iteration_seed, baseline) {
                             Ok((landed, phases)) => {
                                 kills += landed;
                                 if std::env::var_os("COORDOPS_CRASH_VERBOSE").is_some() {
