@@ -15,7 +15,10 @@ fn root() -> &'static Path {
 
 fn coordops() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(root()).env("COLUMNS", "1000");
+    // A hang guard only.
+    cmd.current_dir(root())
+        .env("COLUMNS", "1000")
+        .timeout(std::time::Duration::from_secs(60));
     cmd
 }
 

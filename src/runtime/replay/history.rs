@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::super::backend::Decision;
 use super::super::record::{ApprovalDecision, AttemptEnd, AttemptStart, Entry, RunStart};
-use super::super::result::{RunResult, RunStatus};
+use super::super::result::{RunResult, RunStatus, StepOutcome};
 
 /// One recorded attempt: when it was sent and, if it was, how it was answered.
 #[derive(Clone, Debug)]
@@ -45,7 +45,8 @@ pub struct History {
     /// not count (they are delivered after the horizon).
     pub last_ms: u64,
     /// How the run ended, if its journal says it did (an `end` entry no
-    /// `resume` follows; a WAITING end does not count).
+    /// `resume` follows; the end of a WAITING run, or of one an interrupt
+    /// stopped, does not count: those can be resumed).
     pub ended: Option<Box<RunResult>>,
     /// The journal's last `end`, whatever its status and whatever follows.
     pub last_end: Option<Box<RunResult>>,
@@ -57,10 +58,30 @@ pub struct History {
     pub decision_entries: Vec<ApprovalDecision>,
 }
 
+/// The summary of a run an interrupt (Ctrl-C, SIGTERM, SIGHUP) stopped:
+/// such a run can be resumed, as after a `kill -9`.
+pub const INTERRUPTED: &str = "Aborted: interrupted";
+
+/// Whether `entry` records what an interrupt did (an attempt or a step it
+/// stopped): a resume does that work again.
+fn interrupted(entry: &Entry) -> bool {
+    match entry {
+        Entry::AttemptEnd(e) => e.outcome == "aborted",
+        Entry::Step(s) => {
+            matches!(&s.outcome, StepOutcome::Aborted { reason } if reason.starts_with("interrupted"))
+        }
+        _ => false,
+    }
+}
+
 /// The identity of an entry across replays: what makes a replayed entry
 /// "the same" as a recorded one, whatever its times. `None` for entries
-/// that are never deduplicated (start, end, suspend, resume).
+/// that are never deduplicated (start, end, suspend, resume, and what an
+/// interrupt stopped).
 pub fn identity(entry: &Entry) -> Option<String> {
+    if interrupted(entry) {
+        return None;
+    }
     Some(match entry {
         Entry::Start(_) | Entry::End(_) | Entry::Suspend(_) | Entry::Resume(_) => return None,
         Entry::Route(_) => "route".to_string(),
@@ -172,6 +193,8 @@ impl History {
                         },
                     );
                 }
+                // Stopped by an interrupt: in flight, as far as a resume goes.
+                Entry::AttemptEnd(e) if e.outcome == "aborted" => history.saw(e.at_ms),
                 Entry::AttemptEnd(e) => {
                     history.saw(e.at_ms);
                     let key = end_key(e);
@@ -179,6 +202,9 @@ impl History {
                     if let Some(a) = history.attempts.get_mut(&(replay, e.attempt)) {
                         a.end = Some(e.clone());
                     }
+                }
+                Entry::Step(s) if interrupted(entry) => {
+                    history.saw(s.started_ms.saturating_add(s.duration_ms));
                 }
                 Entry::Step(s) => {
                     history.saw(s.started_ms.saturating_add(s.duration_ms));
@@ -229,7 +255,10 @@ impl History {
                 }
                 Entry::End(result) => {
                     history.last_end = Some(result.clone());
-                    if result.status != RunStatus::Waiting {
+                    // A WAITING run, or one an interrupt stopped, goes on.
+                    let resumable = result.status == RunStatus::Waiting
+                        || (result.status == RunStatus::Aborted && result.summary == INTERRUPTED);
+                    if !resumable {
                         history.ended = Some(result.clone());
                     }
                 }

@@ -112,7 +112,10 @@ impl ReplayBackend {
     /// A replay of `history` for a run that began at `origin` on the wall
     /// clock; `cancel` is the run's token (check mode cancels the run at
     /// the horizon). Replies for agents in `simulated_agents` are marked
-    /// simulated, as the routing backend marked them.
+    /// simulated, as the routing backend marked them. Build it inside a
+    /// runtime from [`super::effects::runtime`] with
+    /// [`Clock::Virtual`](super::effects::Clock::Virtual): resume mode
+    /// moves that paused clock to real time at the horizon.
     pub fn new(
         history: Arc<History>,
         mode: Mode,
@@ -252,8 +255,9 @@ impl ReplayBackend {
     }
 
     /// Answers with a recorded attempt end, at its time (but before the
-    /// attempt's own deadline: the replay's clock runs a little ahead of
-    /// the recorded one, without the interpreter's own computing time).
+    /// attempt's own deadline: without the interpreter's own computing
+    /// time, the replay's clock reads a little earlier than the recorded
+    /// one, and so does the deadline).
     async fn answer(
         &self,
         end: &AttemptEnd,
