@@ -1,7 +1,8 @@
 //! Crash tests: a real `coordops run` with real agent processes
 //! (tests/fixtures/durable/worker.sh, which logs every invocation) is killed
 //! with `kill -9` at a random moment, then `coordops resume` (itself killed
-//! again in some iterations) until a resume ends normally. Checked each
+//! again in some iterations, or stopped by SIGTERM as at a reboot) until a
+//! resume ends normally. Checked each
 //! time: the final report equals an uninterrupted run's (apart from times
 //! and the run id); no attempt whose end was journalled is ever started
 //! again; every journal reads back with `coordops report`; no agent process
@@ -135,12 +136,14 @@ impl Setup {
         std::fs::read_to_string(self.dir.path().join("stderr.txt")).unwrap_or_default()
     }
 
-    /// `(key, attempt)` of every `attempt_end` in the journal.
+    /// `(key, attempt)` of every attempt the journal records an answer
+    /// (or a timeout) for.
     fn journalled_ends(&self) -> BTreeSet<(String, u64)> {
         let text = std::fs::read_to_string(&self.journal).unwrap_or_default();
         text.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["type"] == "attempt_end")
+            // An attempt an interrupt stopped (`aborted`) is sent again.
+            .filter(|e| e["type"] == "attempt_end" && e["outcome"] != "aborted")
             .map(|e| {
                 (
                     e["key"].as_str().unwrap_or_default().to_string(),
@@ -210,13 +213,14 @@ fn baseline() -> Baseline {
     }
 }
 
-/// One killed-and-resumed run: how many kills landed, or what went wrong.
+/// One killed-and-resumed run: how many `kill -9`s landed, or what went
+/// wrong.
 fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> {
     let (expected, lines) = (&baseline.report, baseline.lines);
     let mut rng = Rng::new(seed);
     let setup = Setup::new();
     let mut child = setup.run();
-    let mut kills = 0;
+    let (mut kills, mut kill_9s) = (0, 0);
     // `(key, attempt)` journalled as ended before the current process started.
     let mut ended_before: BTreeSet<(String, u64)> = BTreeSet::new();
     let mut seen = 0;
@@ -225,7 +229,7 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
         // Kill the first run after at least one agent started (so its
         // journal has begun), a resume anywhere (even before it starts one).
         let may_kill = kills == 0 || (kills < MAX_KILLS && rng.below(2) == 0);
-        let mut killed = false;
+        let (mut killed, mut terminated) = (false, false);
         if may_kill {
             // The first run always dies before its last agent is done.
             let k = if kills == 0 {
@@ -236,10 +240,18 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
             wait_for("the k-th invocation line or coordops's exit", || {
                 setup.invocations().len() >= k || child.try_wait().ok().flatten().is_some()
             })?;
+            // Some resumes are stopped as at a reboot (SIGTERM) instead.
+            let how = if kills > 0 && rng.below(3) == 0 {
+                libc::SIGTERM
+            } else {
+                libc::SIGKILL
+            };
             std::thread::sleep(Duration::from_micros(rng.below(30_000)));
             if child.try_wait().ok().flatten().is_none() {
-                signal(&child, libc::SIGKILL);
+                signal(&child, how);
                 killed = true;
+                terminated = how == libc::SIGTERM;
+                kill_9s += usize::from(!terminated);
             }
         }
         let status = wait_exit(&mut child)?;
@@ -247,7 +259,11 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
         let started: Vec<&Invocation> = invocations[seen..].iter().filter(|i| !i.done).collect();
         phases.push(format!(
             "{} after {} line(s): {}",
-            if killed { "killed" } else { "ended" },
+            match (killed, terminated) {
+                (true, true) => "terminated",
+                (true, false) => "killed",
+                _ => "ended",
+            },
             invocations.len(),
             started
                 .iter()
@@ -291,9 +307,16 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
         // report); a run that ended, as exactly the report it wrote.
         let (code, rebuilt) = setup.report_from_journal();
         let finished = if killed {
+            // SIGTERM: the run stops its agents and ends ABORTED (exit 4);
+            // a SIGTERM before coordops handles signals just ends it.
+            let stopped = if terminated && status.code() == Some(4) {
+                "ABORTED"
+            } else {
+                "UNFINISHED"
+            };
             if code == Some(0) && rebuilt["status"] == "COMPLETE" {
                 Some(rebuilt)
-            } else if code != Some(4) || rebuilt["status"] != "UNFINISHED" {
+            } else if code != Some(4) || rebuilt["status"] != stopped {
                 return Err(format!(
                     "the killed run's journal reads back as {code:?} {}\n{}",
                     rebuilt["status"],
@@ -347,7 +370,7 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
                     context()
                 ));
             }
-            return Ok((kills + usize::from(killed), phases.join("; ")));
+            return Ok((kill_9s, phases.join("; ")));
         }
         kills += 1;
         ended_before = setup.journalled_ends();
