@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{normalise, root, wait_for};
+use crate::support::{normalise, root, signal, wait_exit, wait_for};
 
 const PLAYBOOK: &str = "tests/fixtures/durable/release.ops";
 
@@ -25,20 +25,32 @@ struct Release {
 
 impl Release {
     fn new() -> Self {
+        Release::holding("")
+    }
+
+    /// With `task` held in flight until [`Release::hold_until`] exists.
+    fn holding(task: &str) -> Self {
         let dir = TempDir::new().expect("tempdir");
         let backends = dir.path().join("backends.toml");
         std::fs::write(
             &backends,
             format!(
-                "[agents.W]\ncommand = [{:?}]\nenv = {{ CRASH_LOG = {:?} }}\n",
+                "[agents.W]\ncommand = [{:?}]\n\
+                 env = {{ CRASH_LOG = {:?}, HOLD_TASK = {task:?}, HOLD_UNTIL = {:?} }}\n",
                 root()
                     .join("tests/fixtures/durable/worker.sh")
                     .to_string_lossy(),
-                dir.path().join("inv.log").to_string_lossy()
+                dir.path().join("inv.log").to_string_lossy(),
+                dir.path().join("go").to_string_lossy(),
             ),
         )
         .expect("backends file");
         Release { dir, backends }
+    }
+
+    /// The file whose existence lets a held task go on.
+    fn hold_until(&self) -> PathBuf {
+        self.dir.path().join("go")
     }
 
     /// `coordops ARGS…` in the temp dir, stdin not a terminal.
@@ -256,4 +268,44 @@ fn resuming_after_the_approval_deadline_takes_the_timeout_path() {
         "{report}"
     );
     assert_eq!(release.invoked(), ["build"], "nothing is published");
+}
+
+#[test]
+fn a_resume_killed_after_the_decision_resumes_again_without_asking() {
+    let release = Release::holding("publish");
+    let journal = release.suspended_run("REL:RELEASE");
+    assert_success(
+        &release.coordops(&["approve", &journal, "release", "--grant", "--by", "carol"]),
+    );
+    let mut resume = Command::new(env!("CARGO_BIN_EXE_coordops"))
+        .current_dir(release.dir.path())
+        .args(["resume", &journal, "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("resume starts");
+    wait_for("publish to start", || {
+        release.invoked().iter().any(|t| t == "publish")
+    })
+    .expect("publish starts");
+    signal(&resume, libc::SIGKILL);
+    wait_exit(&mut resume).expect("the resume dies");
+    std::fs::write(release.hold_until(), "").expect("let publish go");
+
+    let (code, report) = release.resume(&journal);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["status"], "COMPLETE", "{report}");
+    assert!(report.to_string().contains("carol"), "{report}");
+    let invoked = release.invoked();
+    assert_eq!(
+        invoked,
+        ["build", "publish", "publish"],
+        "publish, in flight at the kill, is sent again"
+    );
+    let decisions = entries(Path::new(&journal))
+        .into_iter()
+        .filter(|e| e["type"] == "decision")
+        .count();
+    assert_eq!(decisions, 1, "the decision is not asked for again");
 }

@@ -2,11 +2,10 @@
 //! (tests/fixtures/durable/worker.sh, which logs every invocation) is killed
 //! with `kill -9` at a random moment, then `coordops resume` (itself killed
 //! again in some iterations, or stopped by SIGTERM as at a reboot) until a
-//! resume ends normally. Checked each
-//! time: the final report equals an uninterrupted run's (apart from times
-//! and the run id); no attempt whose end was journalled is ever started
-//! again; every journal reads back with `coordops report`; no agent process
-//! is left behind.
+//! resume ends normally. Checked each time: the final report equals an
+//! uninterrupted run's (apart from times and the run id); no attempt whose
+//! end was journalled is ever started again; every journal reads back with
+//! `coordops report`; no agent process is left behind.
 //!
 //! The kill moment is chosen by synchronising on what happened (the k-th
 //! line of the invocation log, for a random k) plus a small random extra
@@ -221,6 +220,8 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
     let setup = Setup::new();
     let mut child = setup.run();
     let (mut kills, mut kill_9s) = (0, 0);
+    // Whether a SIGTERM ended a process ABORTED (as it journals).
+    let mut aborted_before = false;
     // `(key, attempt)` journalled as ended before the current process started.
     let mut ended_before: BTreeSet<(String, u64)> = BTreeSet::new();
     let mut seen = 0;
@@ -307,16 +308,17 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
         // report); a run that ended, as exactly the report it wrote.
         let (code, rebuilt) = setup.report_from_journal();
         let finished = if killed {
-            // SIGTERM: the run stops its agents and ends ABORTED (exit 4);
-            // a SIGTERM before coordops handles signals just ends it.
-            let stopped = if terminated && status.code() == Some(4) {
-                "ABORTED"
-            } else {
-                "UNFINISHED"
-            };
+            // SIGTERM: the run stops its agents and ends ABORTED (exit 4).
+            // A process killed before it wrote anything (a SIGTERM before
+            // coordops handles signals, too) leaves the journal as it was:
+            // UNFINISHED, or ABORTED by an earlier SIGTERM.
+            let handled = terminated && status.code() == Some(4);
+            aborted_before |= handled;
+            let stopped = rebuilt["status"] == "UNFINISHED"
+                || (aborted_before && rebuilt["status"] == "ABORTED");
             if code == Some(0) && rebuilt["status"] == "COMPLETE" {
                 Some(rebuilt)
-            } else if code != Some(4) || rebuilt["status"] != stopped {
+            } else if code != Some(4) || !stopped || (handled && rebuilt["status"] != "ABORTED") {
                 return Err(format!(
                     "the killed run's journal reads back as {code:?} {}\n{}",
                     rebuilt["status"],
