@@ -169,7 +169,7 @@ fn a_new_approval_fails_at_its_statement() {
         .code(1)
         .stderr(
             predicate::str::contains(
-                "step `second_opinion`: now asks for an approval; recorded: no decision",
+                "approval `second_opinion`: now asks for an approval; recorded: no decision",
             )
             .and(predicate::str::contains(
                 "this approval differs from the journal",
