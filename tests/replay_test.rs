@@ -153,3 +153,29 @@ fn lines_added_above_the_steps_do_not_change_the_path() {
         .code(0)
         .stdout(predicate::str::contains("2 passed, 0 failed"));
 }
+
+#[test]
+fn a_new_approval_fails_at_its_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = edited(
+        &dir,
+        "  approve release_approval ",
+        "  approve second_opinion \"Really?\" timeout 1h\n  approve release_approval ",
+    );
+    coordops()
+        .args(["test", "--replay", &fixture("release.jsonl"), "--playbook"])
+        .arg(&playbook)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains(
+                "approval `second_opinion`: now asks for an approval; recorded: no decision",
+            )
+            .and(predicate::str::contains(
+                "this approval differs from the journal",
+            ))
+            .and(predicate::str::contains(
+                "approve second_opinion \"Really?\"",
+            )),
+        );
+}

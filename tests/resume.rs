@@ -377,3 +377,31 @@ fn an_unfinished_journal_replays_as_a_test_without_calling_agents() {
         .stdout(predicate::str::contains("run.jsonl ... ok (unfinished)"));
     assert_eq!(setup.log(), before, "no agent was called");
 }
+
+#[test]
+fn a_real_run_s_journal_replays_as_a_test_without_calling_agents() {
+    let setup = Setup::new("none");
+    setup
+        .coordops()
+        .args([
+            "run",
+            "resume.ops",
+            "--signal",
+            "RESUME:GO",
+            "--backends",
+            "backends.toml",
+            "--journal",
+            "run.jsonl",
+        ])
+        .assert()
+        .code(0);
+    let before = setup.log();
+    assert_eq!(before.len(), 3, "{before:?}");
+    setup
+        .coordops()
+        .args(["test", "--replay", "run.jsonl"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("run.jsonl ... ok (complete)"));
+    assert_eq!(setup.log(), before, "no agent was called");
+}

@@ -89,17 +89,36 @@ pub fn pointing_at(
     }
 }
 
+/// The span of the `approve NAME` statement, if the playbook has one.
+fn approval_span(playbook: &Playbook, name: &str) -> Option<crate::ast::Span> {
+    let mut found = None;
+    for w in playbook.workflows() {
+        w.body.walk(&mut |stmt| {
+            if let crate::ast::Stmt::Approve(a) = stmt {
+                if found.is_none() && a.name.name == name {
+                    found = Some(a.span);
+                }
+            }
+        });
+    }
+    found
+}
+
 /// The diagnostic of a replay's first divergence.
 pub fn divergence(file: &SourceFile, playbook: &Playbook, d: &Divergence) -> Diagnostic {
     let id = d.step.as_ref().map(crate::runtime::backend::StepId::id);
-    pointing_at(
+    let diagnostic = pointing_at(
         file,
         playbook,
         format!("the playbook leaves the recorded path: {d}"),
         id.as_deref(),
         None,
         "this step differs from the journal",
-    )
+    );
+    match approval_span(playbook, &d.name).filter(|_| d.step.is_none()) {
+        Some(span) => diagnostic.with_primary(span, "this approval differs from the journal"),
+        None => diagnostic,
+    }
 }
 
 /// The diagnostic of a replay that took another path than the recorded one.

@@ -75,7 +75,7 @@ fn replay_one(journal: &Path, playbook: Option<&Path>, options: RenderOptions) -
     match replay_input::check(&Arc::new(history), &file, &playbook) {
         Ok(None) => Outcome::Passed(status),
         Ok(Some(diagnostic)) => {
-            eprint!("{}", render(&diagnostic, options));
+            crate::output::stderr(&render(&diagnostic, options));
             eprintln!("  recorded in: {}", journal.display());
             Outcome::Failed(status)
         }

@@ -164,7 +164,7 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         }
         match replay_input::check(&history, &file, &playbook)? {
             Some(diagnostic) => {
-                eprint!("{}", crate::diagnostics::render(&diagnostic, render));
+                output::stderr(&crate::diagnostics::render(&diagnostic, render));
                 divergences.push(diagnostic.message.clone());
             }
             None => output::stderr(

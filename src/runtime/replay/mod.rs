@@ -46,6 +46,8 @@ pub struct Divergence {
     /// The step of the current playbook, when the effect belongs to one
     /// written in a workflow (for its source span).
     pub step: Option<StepId>,
+    /// `step` or `approval`.
+    pub kind: &'static str,
     /// The step's or approval's name.
     pub name: String,
     /// What the current playbook does there.
@@ -62,8 +64,8 @@ impl std::fmt::Display for Divergence {
             .map_or_else(String::new, |s| format!(" ({})", s.id()));
         write!(
             f,
-            "step `{}`{id}: now {}; recorded: {}",
-            self.name, self.now, self.recorded
+            "{} `{}`{id}: now {}; recorded: {}",
+            self.kind, self.name, self.now, self.recorded
         )
     }
 }
@@ -310,6 +312,7 @@ impl AgentBackend for ReplayBackend {
         let unexplained = match recorded {
             Some(r) if certain => Divergence {
                 step: request.step.clone(),
+                kind: "step",
                 name,
                 now: format!("calls {target} (attempt {})", request.attempt),
                 recorded: format!(
@@ -328,6 +331,7 @@ impl AgentBackend for ReplayBackend {
                 }
                 Divergence {
                     step: request.step.clone(),
+                    kind: "step",
                     name,
                     now: format!("waits for {target} (attempt {})", request.attempt),
                     recorded: "the attempt sent, never answered".to_string(),
@@ -335,6 +339,7 @@ impl AgentBackend for ReplayBackend {
             }
             None => Divergence {
                 step: request.step.clone(),
+                kind: "step",
                 name,
                 now: format!("calls {target} (attempt {})", request.attempt),
                 recorded: "no such attempt".to_string(),
@@ -405,6 +410,7 @@ impl AgentBackend for ReplayBackend {
             .horizon(
                 Divergence {
                     step: None,
+                    kind: "approval",
                     name: request.name.clone(),
                     now: "asks for an approval".to_string(),
                     recorded: "no decision".to_string(),
