@@ -7,22 +7,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::{self, alive, root, signal, wait_for};
+
 const PLAYBOOK: &str = "tests/fixtures/runs/runs.ops";
 /// A multi-line secret, as a private key or a token file might be.
 const SECRET: &str = "ghp_Zx9secretValue123\nsecond-line-secret-456";
-/// How long to wait for a process to do something before failing.
-const CAP: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> String {
     root()
@@ -74,13 +69,9 @@ fn spawn_run(dir: &TempDir, signal: &str) -> Child {
         .expect("coordops starts")
 }
 
-/// Waits until `done` holds, failing after [`CAP`].
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < CAP, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_secs(1) / 20);
-    }
+/// Waits until `done` holds, failing after [`support::CAP`].
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    wait_for(what, done).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The agent's pid, once it has written it.
@@ -94,30 +85,8 @@ fn agent_pid(dir: &TempDir) -> i32 {
         .expect("a pid")
 }
 
-/// Whether `pid` is a live process (a zombie counts as gone: in containers
-/// nobody may reap orphans).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
-}
-
-fn signal(child: &Child, signal: i32) {
-    let pid = i32::try_from(child.id()).expect("pid");
-    // SAFETY: kill(2) on the pid of a child we started and have not reaped.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-}
-
 fn wait_exit(child: &mut Child) -> ExitStatus {
-    let mut status = None;
-    wait_until("coordops to exit", || {
-        status = child.try_wait().expect("try_wait");
-        status.is_some()
-    });
-    status.expect("exited")
+    support::wait_exit(child).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn read(path: &Path) -> String {

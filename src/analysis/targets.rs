@@ -177,6 +177,14 @@ impl Site {
     }
 }
 
+/// The span of step `WORKFLOW.N` (a step id without its element index):
+/// the `N`th task call written in the workflow.
+pub fn step_span(playbook: &Playbook, workflow: &str, position: usize) -> Option<crate::ast::Span> {
+    let w = playbook.workflows().find(|w| w.name.name == workflow)?;
+    let (call, _) = calls(w).into_iter().nth(position.checked_sub(1)?)?;
+    Some(call.span)
+}
+
 /// Every task call of `workflow` in source order (nested blocks included),
 /// with the `parallel for` lists around it, innermost last.
 fn calls(workflow: &Workflow) -> Vec<(&CallStmt, Vec<&crate::ast::Expr>)> {

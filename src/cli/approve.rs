@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use clap::Args;
 
 use super::Exit;
-use crate::journal::{self, Journal, JournalLock};
+use crate::journal::{self, Journal};
 use crate::output;
 use crate::report::{coarse_duration, decision_line, decision_on};
 use crate::runtime::record::{ApprovalDecision, Entry};
@@ -31,7 +31,7 @@ run takes the approval's timeout path: the decision came too late.
 
 The journal is locked (flock) while it is read and appended to, so two
 decisions at once are taken one after the other; the second one is refused
-as already decided.
+as already decided. A journal a run is still writing is refused after 10s.
 
 Exit codes: 0 recorded; 2 the journal cannot be read or written, the run is
 not waiting for NAME, or NAME was already decided.")]
@@ -70,14 +70,22 @@ pub(super) fn run(args: &ApproveArgs) -> Exit {
     }
 }
 
+/// How long `approve` waits for another process to release the journal.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Checks that the run waits for the approval, appends the decision and
 /// says what was recorded and what to do next.
 fn decide(args: &ApproveArgs) -> Result<String, String> {
     let path = &args.journal;
     let shown = path.display();
-    // Held until the decision is written (see the help text).
-    let _lock =
-        JournalLock::acquire(path).map_err(|e| format!("cannot read journal `{shown}`: {e}"))?;
+    if !path.is_file() {
+        // Opening the journal below would create it: say why it is unreadable.
+        journal::read(path)?;
+    }
+    // Held (flock) until the decision is written (see the help text); a
+    // run still writing the journal is refused after a few seconds.
+    let journal = Journal::create_patiently(path, LOCK_PATIENCE)
+        .map_err(|e| format!("cannot open `{shown}`: {e}"))?;
     let file = journal::read(path)?;
     let Some(Entry::Start(start)) = file.entries.first() else {
         return Err(format!("`{shown}` records no run start"));
@@ -131,7 +139,6 @@ fn decide(args: &ApproveArgs) -> Result<String, String> {
         via: "command".to_string(),
     };
     let late = decision.at_ms > wait.deadline_ms;
-    let journal = Journal::create(path).map_err(|e| format!("cannot open `{shown}`: {e}"))?;
     journal
         .append(&Entry::Decision(decision.clone()))
         .map_err(|e| format!("cannot write the decision to `{shown}`: {e}"))?;

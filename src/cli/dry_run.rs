@@ -75,7 +75,21 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     let display = Display::choose(verbosity, true);
     let mut recorders: Vec<Arc<dyn Recorder>> = Vec::new();
     if let Some(journal) = &journal {
-        recorders.push(journal.clone());
+        // The playbook's path as given: a dry-run journal is a portable
+        // fixture for `coordops test --replay`.
+        let playbook = crate::journal::identity::of_file(
+            &target.playbook,
+            target.playbook.display().to_string(),
+        )
+        .map_err(|e| {
+            eprintln!("error: cannot read `{}`: {e}", target.playbook.display());
+            Exit::Usage
+        })?;
+        recorders.push(Arc::new(crate::journal::identity::Stamped {
+            inner: journal.clone(),
+            playbook: Some(playbook),
+            backends: None,
+        }));
     }
     if display != Display::Off {
         recorders.push(Progress::new(display, verbosity));

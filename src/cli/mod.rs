@@ -13,7 +13,10 @@ mod interrupt;
 mod parse;
 pub mod progress;
 mod prompt;
+mod replay_input;
+mod replay_test;
 mod report;
+mod resume;
 mod routes;
 mod run;
 mod run_input;
@@ -136,6 +139,8 @@ pub enum Command {
     Test(test_cmd::TestArgs),
     /// Rebuild a run's report from its journal (also of a killed run).
     Report(report::ReportArgs),
+    /// Continue a run from its journal (after a crash, a kill or a suspend).
+    Resume(resume::ResumeArgs),
     /// Record a decision on an approval a suspended run waits for.
     Approve(approve::ApproveArgs),
     /// List the runs in a folder of journals: status, age, what they wait for.
@@ -158,6 +163,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
         Command::Report(args) => report::run(&args),
+        Command::Resume(args) => resume::run(&args, render, verbosity),
         Command::Approve(args) => approve::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Schema(args) => schema::run(&args),

@@ -207,7 +207,12 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         now,
     };
     let progress = Progress::new(Display::choose(verbosity, false), verbosity);
-    let mut recorders: Vec<Arc<dyn Recorder>> = vec![journal.clone(), progress.clone()];
+    let stamped = Arc::new(journal::identity::Stamped {
+        inner: journal.clone(),
+        playbook: Some(identify(&target.playbook)?),
+        backends: Some(identify(&args.backends)?),
+    });
+    let mut recorders: Vec<Arc<dyn Recorder>> = vec![stamped, progress.clone()];
     let cascade = target.emit.is_some().then(|| Arc::new(Cascade::new()));
     if let Some(cascade) = &cascade {
         recorders.push(cascade.clone());
@@ -283,6 +288,16 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         output::stderr(&super::approve::next_steps(&result, &journal_path));
     }
     Ok(exit)
+}
+
+/// The identity a real run records of `path`: its absolute path and hash.
+pub(super) fn identify(
+    path: &std::path::Path,
+) -> Result<crate::runtime::record::FileIdentity, Exit> {
+    journal::identity::of_file(path, journal::identity::absolute(path)).map_err(|e| {
+        eprintln!("error: cannot read `{}`: {e}", path.display());
+        Exit::Usage
+    })
 }
 
 /// Refuses to start when an agent the signal can reach has no backend: a

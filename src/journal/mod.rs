@@ -9,6 +9,7 @@
 //! process died mid-write — is skipped when read, and the next append starts
 //! on a new line.
 
+pub mod identity;
 mod rebuild;
 
 use std::fs::{File, OpenOptions};
@@ -16,6 +17,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::runtime::record::{Entry, Recorder};
 
@@ -72,6 +74,7 @@ impl Journal {
                 let _ = dir.sync_all();
             }
         }
+        lock_exclusive(&file, path)?;
         let len = file.metadata()?.len();
         if len > 0 {
             let mut last = [0u8; 1];
@@ -86,6 +89,23 @@ impl Journal {
             path: path.to_path_buf(),
             failed: AtomicBool::new(false),
         })
+    }
+
+    /// [`Journal::create`], waiting up to `patience` while another process
+    /// holds the journal: commands that take it for a moment (`coordops
+    /// approve`) queue, while a run still going is reported, not waited for.
+    pub fn create_patiently(path: &Path, patience: Duration) -> std::io::Result<Journal> {
+        let start = std::time::Instant::now();
+        loop {
+            match Journal::create(path) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock && start.elapsed() < patience =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The journal's path.
@@ -126,6 +146,35 @@ impl Journal {
     }
 }
 
+/// Takes the journal for this process (an advisory `flock`, released when
+/// the file is closed or the process dies, even by `kill -9`): a run still
+/// going and a `coordops resume` of it never write one journal together.
+#[cfg(unix)]
+fn lock_exclusive(file: &File, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this function borrows, open for
+    // the whole call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.kind() == std::io::ErrorKind::WouldBlock {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another coordops process is writing `{}` (a run still going?)",
+                path.display()
+            ),
+        ));
+    }
+    Err(error)
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File, _path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
 impl Recorder for Journal {
     fn record(&self, entry: &Entry) {
         if let Err(e) = self.append(entry) {
@@ -137,38 +186,6 @@ impl Recorder for Journal {
                 ));
             }
         }
-    }
-}
-
-/// An exclusive advisory lock (`flock`) on a journal, held until dropped:
-/// commands that read a journal and append to it (`coordops approve`) take
-/// it, so two of them never decide on the same state.
-#[derive(Debug)]
-pub struct JournalLock {
-    /// The open file whose lock this is (closing it releases the lock).
-    _file: File,
-}
-
-impl JournalLock {
-    /// Waits for the lock on `path` (which must exist).
-    pub fn acquire(path: &Path) -> std::io::Result<JournalLock> {
-        let file = File::open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            loop {
-                // SAFETY: flock on a file descriptor this function owns.
-                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-                if rc == 0 {
-                    break;
-                }
-                let err = std::io::Error::last_os_error();
-                if err.kind() != std::io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
-        }
-        Ok(JournalLock { _file: file })
     }
 }
 
@@ -269,6 +286,20 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(text.ends_with("}\n"), "{text}");
         assert_eq!(read(&path).expect("read").entries, vec![start("two")]);
+    }
+
+    #[test]
+    fn a_journal_is_written_by_one_process_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::create(&path).expect("create");
+        let second = Journal::create(&path).expect_err("taken");
+        assert!(
+            second.to_string().contains("another coordops process"),
+            "{second}"
+        );
+        drop(first);
+        assert!(Journal::create(&path).is_ok());
     }
 
     #[test]

@@ -37,7 +37,13 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         return Err("the journal records no run start".to_string());
     };
     let agents = start.agents.clone();
-    if let Some(Entry::End(result)) = entries.iter().rev().find(|e| matches!(e, Entry::End(_))) {
+    // The run's end: the last `end` no `resume` follows (a run suspended
+    // and resumed, or resumed after its WAITING end, goes on).
+    let last = entries
+        .iter()
+        .rev()
+        .find(|e| matches!(e, Entry::End(_) | Entry::Resume(_)));
+    if let Some(Entry::End(result)) = last {
         if result.run_id != start.run_id {
             return Err(format!(
                 "the journal's end belongs to run `{}`, not to `{}` that it starts: two runs wrote the same file",
@@ -236,6 +242,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::record::{Resume, RunStart, JOURNAL_VERSION};
 
     fn entries(lines: &[&str]) -> Vec<Entry> {
         lines
@@ -277,5 +284,56 @@ mod tests {
         assert_eq!(rebuilt.result.status, RunStatus::Unfinished);
         assert!(rebuilt.result.waiting_for.is_empty());
         assert_eq!(rebuilt.result.decisions.len(), 1);
+    }
+
+    fn start() -> Entry {
+        Entry::Start(RunStart {
+            run_id: "r".into(),
+            coordinator: "C".into(),
+            signal: "S:X".into(),
+            context: Map::new(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            quality_gate: 80,
+            agents: Vec::new(),
+            version: JOURNAL_VERSION,
+            started_unix_ms: 1,
+            playbook: None,
+            backends: None,
+        })
+    }
+
+    fn end(status: RunStatus) -> Entry {
+        let Ok(Rebuilt { mut result, .. }) = rebuild(&[start()]) else {
+            unreachable!("a start alone rebuilds");
+        };
+        result.status = status;
+        Entry::End(Box::new(result))
+    }
+
+    fn resume() -> Entry {
+        Entry::Resume(Resume {
+            at: String::new(),
+            at_ms: 5,
+            allow_changed: false,
+            divergences: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn an_end_that_a_resume_follows_is_not_the_run_s_end() {
+        let waiting = [start(), end(RunStatus::Waiting), resume()];
+        let rebuilt = rebuild(&waiting).expect("rebuilds");
+        assert!(!rebuilt.finished);
+        assert_eq!(rebuilt.result.status, RunStatus::Unfinished);
+
+        let resumed = [
+            start(),
+            end(RunStatus::Waiting),
+            resume(),
+            end(RunStatus::Complete),
+        ];
+        let rebuilt = rebuild(&resumed).expect("rebuilds");
+        assert!(rebuilt.finished);
+        assert_eq!(rebuilt.result.status, RunStatus::Complete);
     }
 }

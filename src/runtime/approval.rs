@@ -193,6 +193,11 @@ impl Engine<'_> {
     /// Journals a decision on `name` (unless the approver's decisions go
     /// unrecorded, as in dry runs).
     fn decided(&self, name: &str, granted: bool, approver: &Approver) {
+        if let Some(recorded) = self.backend.replayed_decision(name) {
+            // Already in the journal: only the report needs it.
+            self.with_log(|log| log.decisions.push(recorded));
+            return;
+        }
         let (via, by) = match approver {
             Approver::Unrecorded => return,
             Approver::Policy => ("policy".to_string(), "policy".to_string()),

@@ -184,6 +184,7 @@ impl Engine<'_> {
         if self.recorder.is_some() {
             self.note(Entry::Attempt(AttemptStart {
                 step: name.to_string(),
+                id: work.step.as_ref().map(StepId::id),
                 agent: request.agent.clone(),
                 task: request.task.clone(),
                 attempt: number,
@@ -247,6 +248,7 @@ impl Engine<'_> {
                 message,
                 stderr: info.stderr.clone(),
                 outputs: recorded_outputs,
+                retry_after_ms: info.retry_after,
             }));
         }
         (end, info)

@@ -326,6 +326,13 @@ pub trait AgentBackend: Send + Sync {
         Approver::Unrecorded
     }
 
+    /// The journalled decision the last [`AgentBackend::approve`] on `name`
+    /// answered with, when it came from a journal (a replay): who, when
+    /// and why, as recorded. Taken once.
+    fn replayed_decision(&self, _name: &str) -> Option<super::record::ApprovalDecision> {
+        None
+    }
+
     /// Whether `call` reads the request's protocol parts (its Agent
     /// Assignment and deadline); when it does not (and nothing records the
     /// request), the interpreter does not build them.

@@ -18,6 +18,7 @@ mod attempt;
 pub mod backend;
 pub mod config;
 pub mod context;
+pub mod effects;
 mod engine;
 pub mod eval;
 pub mod gate;
@@ -31,6 +32,7 @@ pub mod protocol;
 pub mod reach;
 mod read_fields;
 pub mod record;
+pub mod replay;
 pub mod reply;
 pub mod result;
 mod retry;
@@ -80,6 +82,18 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> RunResult {
     run_recorded(request, backend, cancel, None).await
+}
+
+/// Runs one signal to the end with `effects` (see [`effects`]).
+pub async fn run_with(request: RunRequest<'_>, effects: effects::Effects) -> RunResult {
+    run_limited(
+        request,
+        effects.backend,
+        effects.cancel,
+        effects.recorder,
+        limits::Limits::default(),
+    )
+    .await
 }
 
 /// [`run`], handing every entry of the run to `recorder` as it happens:
@@ -424,12 +438,7 @@ pub fn simulate(
 ) -> Result<RunResult, String> {
     let interrupt_after = scenario.interrupt_after_ms();
     let backend = Arc::new(simulated::SimulatedBackend::new(request.playbook, scenario));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .enable_io()
-        .start_paused(true)
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let runtime = effects::runtime(effects::Clock::Virtual)?;
     let cancel = CancellationToken::new();
     Ok(runtime.block_on(async {
         setup(&cancel);

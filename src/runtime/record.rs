@@ -53,7 +53,9 @@ pub const JOURNAL_VERSION: u32 = 2;
 /// A file a run depends on, by path and content hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileIdentity {
-    /// The path as given on the command line.
+    /// The path: absolute in a real run (so `coordops resume` finds it
+    /// from anywhere), as given on the command line in a dry run (so its
+    /// journal is a portable fixture).
     pub path: String,
     /// `sha256:` and the hex SHA-256 of the file's bytes.
     pub hash: String,
@@ -165,6 +167,10 @@ fn version_one() -> u32 {
 pub struct AttemptStart {
     /// The step.
     pub step: String,
+    /// The step's id (`WORKFLOW.N[INDEX]`), when its call is written in a
+    /// workflow: how a replay finds it, whatever lines were added above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The agent.
     pub agent: String,
     /// The task.
@@ -200,6 +206,10 @@ pub struct AttemptEnd {
     /// The last lines the agent wrote to stderr.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stderr: Vec<String>,
+    /// The delay the agent asked for before a retry (HTTP `Retry-After`,
+    /// ms): a replay waits it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
     /// The outputs, for a success (redacted): what a replay returns.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub outputs: Map<String, Value>,

@@ -1,0 +1,181 @@
+//! `coordops test --replay`: dry-run journals of playbooks/coord_ops.ops
+//! (tests/fixtures/replay/) replay clean against the playbook; a changed
+//! step or route fails, pointing at the playbook text.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const FIXTURES: &str = "tests/fixtures/replay";
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn coordops() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+    // A hang guard only.
+    cmd.current_dir(root())
+        .env("COLUMNS", "1000")
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+fn fixture(name: &str) -> String {
+    format!("{FIXTURES}/{name}")
+}
+
+/// A copy of coord_ops.ops with `from` replaced by `to` (which must occur).
+fn edited(dir: &tempfile::TempDir, from: &str, to: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("playbooks/coord_ops.ops")).expect("playbook");
+    assert!(text.contains(from), "the playbook has `{from}`");
+    let path = dir.path().join("coord_ops.ops");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    path
+}
+
+#[test]
+fn every_fixture_journal_replays_against_the_playbook() {
+    let mut journals: Vec<String> = std::fs::read_dir(root().join(FIXTURES))
+        .expect("fixtures")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jsonl"))
+        .map(|n| fixture(&n))
+        .collect();
+    journals.sort();
+    assert!(journals.len() >= 4, "{journals:?}");
+    coordops()
+        .arg("test")
+        .arg("--replay")
+        .args(&journals)
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains(format!("test result: {} passed, 0 failed", journals.len()))
+                .and(predicate::str::contains(
+                    "commit_push_rejected.jsonl ... ok (complete)",
+                ))
+                .and(predicate::str::contains(
+                    "commit_times_out.jsonl ... ok (escalated)",
+                ))
+                .and(predicate::str::contains(
+                    "release_denied.jsonl ... ok (failed)",
+                )),
+        );
+}
+
+#[test]
+fn a_changed_step_fails_at_its_span_with_what_was_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = edited(
+        &dir,
+        "on failure(rejected) => RELEASE_MANAGER.fetch(branch: signal.branch) then retry",
+        "on failure(rejected) => escalate Conflict \"push rejected\" { recommended: \"rebase\" }",
+    );
+    let text = std::fs::read_to_string(&playbook).expect("edited");
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("  push = RELEASE_MANAGER.push("))
+        .expect("the push step");
+    coordops()
+        .args(["test", "--replay", &fixture("commit_push_rejected.jsonl"), "--playbook"])
+        .arg(&playbook)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("... FAILED (complete)"))
+        .stderr(
+            predicate::str::contains("ops::test::failed")
+                .and(predicate::str::contains(
+                    "now `push` failure after 1 attempt(s); recorded: `push` success after 2 attempt(s)",
+                ))
+                .and(predicate::str::contains(format!("coord_ops.ops:{line}:3")))
+                .and(predicate::str::contains("push = RELEASE_MANAGER.push(")),
+        );
+}
+
+#[test]
+fn a_changed_route_fails_at_the_route_taken_now() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = edited(
+        &dir,
+        "route audit: OPS:AUDIT => full_audit",
+        "route audit_off: OPS:AUDIT => ignore\nroute audit: OPS:AUDIT => full_audit",
+    );
+    coordops()
+        .args(["test", "--replay", &fixture("audit.jsonl"), "--playbook"])
+        .arg(&playbook)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains(
+                "route: now OPS:AUDIT => ignore; recorded: OPS:AUDIT => workflow full_audit",
+            )
+            .and(predicate::str::contains(
+                "route audit_off: OPS:AUDIT => ignore",
+            )),
+        );
+}
+
+#[test]
+fn a_journal_without_a_version_cannot_be_replayed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join(fixture("audit.jsonl"))).expect("fixture");
+    let first = text.lines().next().expect("start");
+    let mut start: serde_json::Value = serde_json::from_str(first).expect("json");
+    let object = start.as_object_mut().expect("object");
+    object.remove("version");
+    object.remove("started_unix_ms");
+    let path = dir.path().join("v1.jsonl");
+    std::fs::write(&path, format!("{start}\n")).expect("write");
+    coordops()
+        .args(["test", "--replay"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("version 1 journal"));
+}
+
+#[test]
+fn lines_added_above_the_steps_do_not_change_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join("playbooks/coord_ops.ops")).expect("playbook");
+    let playbook = dir.path().join("coord_ops.ops");
+    std::fs::write(&playbook, format!("# A comment\n\n# and another\n{text}")).expect("write");
+    coordops()
+        .args(["test", "--replay"])
+        .arg(fixture("commit_push_rejected.jsonl"))
+        .arg(fixture("release.jsonl"))
+        .arg("--playbook")
+        .arg(&playbook)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 passed, 0 failed"));
+}
+
+#[test]
+fn a_new_approval_fails_at_its_statement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let playbook = edited(
+        &dir,
+        "  approve release_approval ",
+        "  approve second_opinion \"Really?\" timeout 1h\n  approve release_approval ",
+    );
+    coordops()
+        .args(["test", "--replay", &fixture("release.jsonl"), "--playbook"])
+        .arg(&playbook)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains(
+                "approval `second_opinion`: now asks for an approval; recorded: no decision",
+            )
+            .and(predicate::str::contains(
+                "this approval differs from the journal",
+            ))
+            .and(predicate::str::contains(
+                "approve second_opinion \"Really?\"",
+            )),
+        );
+}

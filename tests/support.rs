@@ -1,0 +1,136 @@
+//! Helpers shared by the tests that run real processes: waiting on what a
+//! process did (never on a wall-clock budget), live-process checks, and a
+//! small seeded PRNG for tests whose randomness must be replayable.
+
+use std::path::Path;
+
+use serde_json::Value;
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// How long to wait for a process to do something before failing: a hang
+/// guard, never a budget.
+pub const CAP: Duration = Duration::from_secs(60);
+
+/// The repository root, where the tests run coordops.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Waits until `done` holds; `Err` after [`CAP`].
+pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() >= CAP {
+            return Err(format!("gave up waiting for {what} after {CAP:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(())
+}
+
+/// Whether `pid` is a live process (a zombie counts as gone: in containers
+/// nobody may reap orphans).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+/// Sends `signal` to a child we started and have not reaped yet.
+pub fn signal(child: &Child, signal: i32) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: kill(2) on the pid of a child we started and have not reaped
+    // (its pid cannot have been reused).
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+/// Waits for `child` to exit; `Err` after [`CAP`].
+pub fn wait_exit(child: &mut Child) -> Result<ExitStatus, String> {
+    let mut status = None;
+    wait_for("coordops to exit", || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    })?;
+    status.ok_or_else(|| "no exit status".to_string())
+}
+
+/// SplitMix64: a tiny seeded PRNG, so a failing random test can be replayed
+/// from the seed it prints.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// A report without what differs between two equal runs: times, durations
+/// (also inside texts: `granted after 1ms`), timestamps, the run id, and the order in which concurrent things happened (events,
+/// and which steps a handoff saw finished first): every list is compared
+/// as a multiset.
+pub fn normalise(report: &Value, run_id: &str) -> Value {
+    fn strip(value: &mut Value, run_id: &str) {
+        match value {
+            Value::Object(map) => {
+                for key in [
+                    "run_id",
+                    "started_at",
+                    "duration_ms",
+                    "started_ms",
+                    "at_ms",
+                    "at",
+                    "timestamp",
+                    "requested_at",
+                    "deadline",
+                    "deadline_ms",
+                ] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(|v| strip(v, run_id));
+            }
+            Value::Array(items) => {
+                items.iter_mut().for_each(|v| strip(v, run_id));
+                items.sort_by_key(|v| v.to_string());
+            }
+            Value::String(s) => {
+                let text = if run_id.is_empty() {
+                    s.clone()
+                } else {
+                    s.replace(run_id, "RUN")
+                };
+                *s = durations().replace_all(&text, "DURATION").into_owned();
+            }
+            _ => {}
+        }
+    }
+    let mut report = report.clone();
+    strip(&mut report, run_id);
+    report
+}
+
+/// Durations as reports write them (`1ms`, `2s`, `1m30s`, `0.3s`).
+fn durations() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"\b\d+(\.\d+)?(ms|s|m|h)(\d+(ms|s|m))*\b").expect("a regex")
+    })
+}
