@@ -277,6 +277,7 @@ fn run_replay(
             backend: layer.clone(),
             recorder: Some(recorder),
             cancel: cancel.clone(),
+            timers: None,
         };
         let result = crate::runtime::run_with(request, effects).await;
         switcher.abort();

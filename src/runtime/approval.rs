@@ -91,7 +91,7 @@ impl Engine<'_> {
                 self.not_waiting(&name);
                 return Flow::Stop(Terminal::Aborted { reason: "interrupted".to_string() });
             }
-            d = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.approve(request)) => d.ok(),
+            d = self.within(timeout_ms, self.backend.approve(request)) => d,
         };
         if decision == Some(Decision::Suspend) {
             abandoned.disarm();

@@ -200,8 +200,8 @@ impl Engine<'_> {
         let end = tokio::select! {
             biased;
             () = self.cancel.cancelled() => AttemptEnd::Cancelled,
-            answer = tokio::time::timeout(Duration::from_millis(timeout_ms), self.backend.call(request)) => match answer {
-                Ok(Reply { outcome, stderr_tail, simulated, retry_after }) => {
+            answer = self.within(timeout_ms, self.backend.call(request)) => match answer {
+                Some(Reply { outcome, stderr_tail, simulated, retry_after }) => {
                     info.stderr = stderr_tail.iter().map(|l| crate::output::redact(l)).collect();
                     info.simulated = simulated;
                     info.retry_after = retry_after
@@ -211,7 +211,7 @@ impl Engine<'_> {
                         TaskOutcome::Failure { kind, message } => AttemptEnd::Failure { kind, message },
                     }
                 }
-                Err(_) => {
+                None => {
                     cancel.cancel();
                     // What the agent wrote before its deadline.
                     info.stderr = tail.lines();

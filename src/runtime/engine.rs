@@ -13,7 +13,6 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::ast::{Agent, Block, Coordinator, Playbook, Setting, Stmt, Workflow};
@@ -164,7 +163,8 @@ pub struct Engine<'p> {
     pub(super) run_id: Arc<str>,
     pub(super) signal: String,
     pub(super) origin: SystemTime,
-    pub(super) start: Instant,
+    /// The run's clock (see [`super::effects::Timers`]).
+    pub(super) timers: Arc<dyn super::effects::Timers>,
     pub(super) log: Mutex<Log>,
     pub(super) slots: HashMap<&'p str, Arc<Semaphore>>,
     /// The coordinator's `max_concurrent`: agent tasks running at once.
@@ -235,7 +235,7 @@ impl<'p> Engine<'p> {
             run_id: run_id.into(),
             signal,
             origin,
-            start: Instant::now(),
+            timers: Arc::new(super::effects::TokioTimers::starting_now()),
             log: Mutex::new(Log {
                 events: Recorded::new(recorder.clone(), |e| Entry::Event(e.clone())),
                 steps: Recorded::new(recorder.clone(), |s| Entry::Step(s.clone())),
@@ -270,9 +270,31 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Virtual milliseconds since the run began.
+    /// Milliseconds since the run began, on the run's clock.
     pub fn now_ms(&self) -> u64 {
-        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.timers.now_ms()
+    }
+
+    /// Waits `ms` on the run's clock.
+    pub async fn sleep(&self, ms: u64) {
+        let at = self.now_ms().saturating_add(ms);
+        self.timers.sleep_until(at).await;
+    }
+
+    /// `work`'s output, or `None` when `ms` pass first on the run's clock
+    /// (`work` is polled first, as `tokio::time::timeout` does).
+    pub async fn within<F: std::future::Future>(&self, ms: u64, work: F) -> Option<F::Output> {
+        let at = self.now_ms().saturating_add(ms);
+        self.until(at, work).await
+    }
+
+    /// `work`'s output, or `None` when the run's clock reaches `at_ms` first.
+    pub async fn until<F: std::future::Future>(&self, at_ms: u64, work: F) -> Option<F::Output> {
+        tokio::select! {
+            biased;
+            out = work => Some(out),
+            () = self.timers.sleep_until(at_ms) => None,
+        }
     }
 
     /// RFC 3339 time of `ms` after the start.
@@ -321,9 +343,9 @@ impl<'p> Engine<'p> {
             return Some(body.await);
         };
         let mut body = body;
-        match tokio::time::timeout(std::time::Duration::from_millis(limit), &mut body).await {
-            Ok(flow) => Some(flow),
-            Err(_) => {
+        match self.within(limit, &mut body).await {
+            Some(flow) => Some(flow),
+            None => {
                 let reason = format!(
                     "{what} timeout of {}",
                     crate::analysis::policy::format_duration(limit)

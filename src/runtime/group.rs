@@ -1,8 +1,6 @@
 //! `parallel` groups: branches run concurrently; once all have ended (or the
 //! group's timeout), the gate decides.
 
-use std::time::Duration;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -284,7 +282,7 @@ impl<'p> Engine<'p> {
         let deadline = group
             .timeout
             .as_ref()
-            .map(|t| tokio::time::Instant::now() + Duration::from_millis(t.millis));
+            .map(|t| self.now_ms().saturating_add(t.millis));
         let mut stopped: Option<Terminal> = None;
         // The group waits for every branch (or its timeout), then decides:
         // the seed's gather-then-gate. Only `stop when …` decides early.
@@ -296,9 +294,9 @@ impl<'p> Engine<'p> {
 
         loop {
             let next = match deadline {
-                Some(d) => match tokio::time::timeout_at(d, running.next()).await {
-                    Ok(next) => next,
-                    Err(_) => {
+                Some(d) => match self.until(d, running.next()).await {
+                    Some(next) => next,
+                    None => {
                         timed_out = true;
                         break;
                     }

@@ -86,14 +86,7 @@ pub async fn run(
 
 /// Runs one signal to the end with `effects` (see [`effects`]).
 pub async fn run_with(request: RunRequest<'_>, effects: effects::Effects) -> RunResult {
-    run_limited(
-        request,
-        effects.backend,
-        effects.cancel,
-        effects.recorder,
-        limits::Limits::default(),
-    )
-    .await
+    run_engine(request, effects, limits::Limits::default()).await
 }
 
 /// [`run`], handing every entry of the run to `recorder` as it happens:
@@ -122,15 +115,34 @@ pub async fn run_limited(
     recorder: Option<Arc<dyn record::Recorder>>,
     limits: limits::Limits,
 ) -> RunResult {
+    let effects = effects::Effects {
+        backend,
+        recorder,
+        cancel,
+        timers: None,
+    };
+    run_engine(request, effects, limits).await
+}
+
+/// Runs `request` through `effects`, held to `limits`.
+async fn run_engine(
+    request: RunRequest<'_>,
+    effects: effects::Effects,
+    limits: limits::Limits,
+) -> RunResult {
+    let cancel = effects.cancel;
     let mut engine = Engine::new(
         request.playbook,
-        backend,
+        effects.backend,
         request.run_id.clone(),
         request.signal.clone(),
         request.now,
         cancel.clone(),
-        recorder,
+        effects.recorder,
     );
+    if let Some(timers) = effects.timers {
+        engine.timers = timers;
+    }
     engine.source = request.source;
     engine.limits = limits;
     engine.note(record::Entry::Start(record::RunStart {

@@ -3,8 +3,6 @@
 //! total budget across attempts (`within D`), and the backoff wait, which an
 //! interrupt ends without starting another attempt.
 
-use std::time::Duration;
-
 use crate::analysis::policy::{self, format_duration};
 use crate::ast::RetryPolicy;
 
@@ -166,7 +164,7 @@ impl Engine<'_> {
         tokio::select! {
             biased;
             () = self.cancel.cancelled() => return Wait::Interrupted,
-            () = tokio::time::sleep(Duration::from_millis(delay)) => {}
+            () = self.sleep(delay) => {}
         }
         // An interrupt due at the very moment the delay ends wins: let it
         // land before deciding to start the next attempt.

@@ -485,6 +485,7 @@ pub fn check(
             backend: layer.clone(),
             recorder: None,
             cancel,
+            timers: None,
         };
         let result = super::run_with(request, effects).await;
         Checked {
