@@ -46,3 +46,70 @@ impl Recorder for Appending {
         self.inner.record(entry);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+
+    use super::*;
+    use crate::runtime::record::{Resume, RunStart, JOURNAL_VERSION};
+    use crate::runtime::result::{Event, EventKind};
+
+    #[derive(Default)]
+    struct Memory(Mutex<Vec<Entry>>);
+
+    impl Recorder for Memory {
+        fn record(&self, entry: &Entry) {
+            crate::sync::lock(&self.0).push(entry.clone());
+        }
+    }
+
+    fn start() -> Entry {
+        Entry::Start(RunStart {
+            run_id: "r".into(),
+            coordinator: "C".into(),
+            signal: "S:X".into(),
+            context: Map::new(),
+            started_at: String::new(),
+            quality_gate: 80,
+            agents: Vec::new(),
+            version: JOURNAL_VERSION,
+            started_unix_ms: 1,
+            playbook: None,
+            backends: None,
+        })
+    }
+
+    fn spawn(step: &str, at_ms: u64) -> Entry {
+        Entry::Event(Event {
+            at_ms,
+            kind: EventKind::Spawn,
+            step: Some(step.into()),
+            detail: String::new(),
+        })
+    }
+
+    #[test]
+    fn only_what_the_journal_lacks_is_appended_whatever_its_time() {
+        let history = History::new(&[start(), spawn("a", 10), spawn("a", 20)]).expect("history");
+        let journal = Arc::new(Memory::default());
+        let appending = Appending::new(journal.clone(), &history);
+        appending.record(&start());
+        // The replay's times differ a little: identity, not time, decides.
+        appending.record(&spawn("a", 9));
+        appending.record(&spawn("a", 19));
+        appending.record(&spawn("a", 30));
+        appending.record(&spawn("b", 30));
+        let resume = Entry::Resume(Resume {
+            at: String::new(),
+            at_ms: 40,
+            allow_changed: false,
+            divergences: Vec::new(),
+        });
+        appending.record(&resume);
+        assert_eq!(
+            *crate::sync::lock(&journal.0),
+            vec![spawn("a", 30), spawn("b", 30), resume]
+        );
+    }
+}

@@ -281,11 +281,12 @@ impl ReplayBackend {
             let latest = called + timeout.saturating_sub(Duration::from_millis(1));
             tokio::time::sleep_until(self.at(end.at_ms).min(latest)).await;
         }
-        Reply {
-            outcome,
-            stderr_tail: end.stderr.clone(),
-            simulated: self.simulated_agents.contains(agent),
-        }
+        // Built from the outcome, so fields other backends add keep their
+        // defaults.
+        let mut reply = Reply::from(outcome);
+        reply.stderr_tail.clone_from(&end.stderr);
+        reply.simulated = self.simulated_agents.contains(agent);
+        reply
     }
 }
 
