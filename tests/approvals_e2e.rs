@@ -3,7 +3,8 @@
 //! logs every invocation): a run with stdin not a terminal suspends at its
 //! approval (exit 5, WAITING); `coordops runs` lists it; `coordops approve`
 //! records a decision; `coordops resume` takes the granted, denied or timed
-//! out path without invoking the agents that ran before the approval again.
+//! out path without invoking the agents that ran before the approval again,
+//! and a resume killed after the decision resumes again without asking.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -94,7 +95,7 @@ impl Release {
         journal.to_string_lossy().into_owned()
     }
 
-    /// `(task, attempt)` of every invocation that started.
+    /// The task of every invocation that started, in order.
     fn invoked(&self) -> Vec<String> {
         std::fs::read_to_string(self.dir.path().join("inv.log"))
             .unwrap_or_default()

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{alive, normalise, root, signal, wait_exit, wait_for, Rng};
+use crate::support::{alive, group_alive, normalise, root, signal, wait_exit, wait_for, Rng};
 
 const PLAYBOOK: &str = "tests/fixtures/durable/crash.ops";
 const SIGNAL: &str = "CRASH:RUN";
@@ -273,11 +273,13 @@ fn iteration(seed: u64, baseline: &Baseline) -> Result<(usize, String), String> 
                 .join(" ")
         ));
         let context = || format!("phases: {phases:?}\nstderr:\n{}", setup.stderr());
-        // No agent outlives coordops.
+        // No agent outlives coordops, nor what it started (each agent
+        // leads its own process group and leaves a `sleep 300` in it).
         for inv in &invocations[seen..] {
-            wait_for(&format!("agent pid {} to be gone", inv.pid), || {
-                !alive(inv.pid)
-            })
+            wait_for(
+                &format!("agent pid {} and its group to be gone", inv.pid),
+                || !alive(inv.pid) && !group_alive(inv.pid),
+            )
             .map_err(|e| format!("{e}: an agent outlived coordops\n{}", context()))?;
         }
         // Within one process an attempt starts once; and never again once

@@ -40,6 +40,25 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// Whether any live process is in process group `pgid` (an agent's group:
+/// what it started, as well as itself).
+pub fn group_alive(pgid: i32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        // After the command name: state, ppid, pgrp, …
+        let fields: Vec<&str> = rest.split_whitespace().take(3).collect();
+        fields.len() == 3 && !fields[0].starts_with(['Z', 'X']) && fields[2].parse() == Ok(pgid)
+    })
+}
+
 /// Sends `signal` to a child we started and have not reaped yet.
 pub fn signal(child: &Child, signal: i32) {
     let pid = i32::try_from(child.id()).expect("pid");
@@ -133,4 +152,21 @@ fn durations() -> &'static regex::Regex {
     RE.get_or_init(|| {
         regex::Regex::new(r"\b\d+(\.\d+)?(ms|s|m|h)(\d+(ms|s|m))*\b").expect("a regex")
     })
+}
+
+#[test]
+fn group_alive_sees_what_a_group_leader_started() {
+    use std::os::unix::process::CommandExt;
+    let mut leader = std::process::Command::new("sh")
+        .args(["-c", "sleep 300 & wait"])
+        .process_group(0)
+        .spawn()
+        .expect("sh starts");
+    let pgid = i32::try_from(leader.id()).expect("pid");
+    assert!(group_alive(pgid));
+    // SAFETY: kill(2) on the process group of a child we started and have
+    // not reaped.
+    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGKILL) }, 0);
+    wait_exit(&mut leader).expect("the leader dies");
+    wait_for("the group to be gone", || !group_alive(pgid)).expect("gone");
 }
