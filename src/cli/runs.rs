@@ -31,7 +31,8 @@ Examples:
 One line per journal (*.jsonl), newest first: run id, status, signal, age
 and, for a run WAITING for a person, the approvals it waits for with the time
 left (or `deadline passed`) and any decision recorded since. Status
-`unfinished`: the run was killed (or is still going). An empty or missing
+`running`: a coordops process is writing the journal now; `unfinished`: the
+run was killed or interrupted (`coordops resume` continues it). An empty or missing
 folder is not an error (\"no runs\").
 
 Only the first line and the end of each journal are read (see docs/journal.md).
@@ -219,7 +220,10 @@ fn summarise(path: &Path, now: u64) -> Result<Listed, String> {
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     };
-    let (status, waiting_for) = status_of(&start, &tail, now);
+    let (mut status, waiting_for) = status_of(&start, &tail, now);
+    if status == "unfinished" && journal::in_use(path) {
+        status = "running".to_string();
+    }
     Ok(Listed {
         journal: path.display().to_string(),
         run_id: start.run_id,
@@ -362,6 +366,17 @@ mod tests {
         let listed = summarise(file.path(), START_MS).expect("listed");
         assert_eq!(listed.status, "failed");
         let killed = journal(&[START, WAIT]);
+        assert_eq!(
+            summarise(killed.path(), START_MS).expect("listed").status,
+            "unfinished"
+        );
+        let writing = journal::Journal::create(killed.path()).expect("journal");
+        assert_eq!(
+            summarise(killed.path(), START_MS).expect("listed").status,
+            "running",
+            "a journal a process holds is a run still going"
+        );
+        drop(writing);
         assert_eq!(
             summarise(killed.path(), START_MS).expect("listed").status,
             "unfinished"

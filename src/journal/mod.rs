@@ -175,6 +175,27 @@ fn lock_exclusive(_file: &File, _path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether a coordops process holds `path`'s journal lock now: a run (or a
+/// resume) still writing it, or a `coordops approve` for an instant.
+#[cfg(unix)]
+pub fn in_use(path: &Path) -> bool {
+    use std::os::unix::io::AsRawFd;
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor this function owns; a shared lock
+    // taken here is released when `file` closes below.
+    let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0;
+    !taken && std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock
+}
+
+/// Whether a coordops process holds `path`'s journal lock (never known
+/// here).
+#[cfg(not(unix))]
+pub fn in_use(_path: &Path) -> bool {
+    false
+}
+
 impl Recorder for Journal {
     fn record(&self, entry: &Entry) {
         if let Err(e) = self.append(entry) {
