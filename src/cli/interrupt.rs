@@ -12,6 +12,24 @@ use tokio_util::sync::CancellationToken;
 /// agent process group).
 pub type OnSecond = Arc<dyn Fn() + Send + Sync>;
 
+/// Watches for the stop signals while a real run (or resume) is in
+/// progress: on the second, every agent process group is killed and the
+/// progress display cleared before coordops exits.
+pub fn watch_real_run(
+    cancel: CancellationToken,
+    process: &Arc<crate::runtime::process::ProcessBackend>,
+    progress: &Arc<super::progress::Progress>,
+) -> tokio::task::JoinHandle<()> {
+    let (killer, display) = (Arc::clone(process), Arc::clone(progress));
+    on_stop_signals(
+        cancel,
+        Some(Arc::new(move || {
+            killer.kill_all_now();
+            display.clear_now();
+        })),
+    )
+}
+
 /// Watches for the stop signals while a run is in progress.
 pub fn on_stop_signals(
     cancel: CancellationToken,

@@ -254,14 +254,7 @@ fn run_replay(
     let cancel = CancellationToken::new();
     let origin = request.now;
     let result = runtime.block_on(async {
-        let (killer, display) = (process.clone(), progress.clone());
-        let watcher = interrupt::on_stop_signals(
-            cancel.clone(),
-            Some(Arc::new(move || {
-                killer.kill_all_now();
-                display.clear_now();
-            })),
-        );
+        let watcher = interrupt::watch_real_run(cancel.clone(), process, progress);
         let layer = Arc::new(ReplayBackend::new(
             Arc::clone(history),
             Mode::Resume(live),

@@ -248,14 +248,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         })?;
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
-        let (killer, display) = (process.clone(), progress.clone());
-        let watcher = interrupt::on_stop_signals(
-            cancel.clone(),
-            Some(Arc::new(move || {
-                killer.kill_all_now();
-                display.clear_now();
-            })),
-        );
+        let watcher = interrupt::watch_real_run(cancel.clone(), &process, &progress);
         let result = runtime::run_recorded(request, backend, cancel.clone(), Some(recorder)).await;
         // Abandoned attempts may still be in their grace period.
         process.drain().await;

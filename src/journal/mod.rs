@@ -273,16 +273,7 @@ mod tests {
     fn start(id: &str) -> Entry {
         Entry::Start(RunStart {
             run_id: id.to_string(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: serde_json::Map::new(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            quality_gate: 80,
-            agents: vec!["A".into()],
-            version: crate::runtime::record::JOURNAL_VERSION,
-            started_unix_ms: 0,
-            playbook: None,
-            backends: None,
+            ..RunStart::for_tests(0)
         })
     }
 

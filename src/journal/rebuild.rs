@@ -242,7 +242,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::record::{Resume, RunStart, JOURNAL_VERSION};
+    use crate::runtime::record::{Resume, RunStart};
 
     fn entries(lines: &[&str]) -> Vec<Entry> {
         lines
@@ -287,19 +287,7 @@ mod tests {
     }
 
     fn start() -> Entry {
-        Entry::Start(RunStart {
-            run_id: "r".into(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: Map::new(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            quality_gate: 80,
-            agents: Vec::new(),
-            version: JOURNAL_VERSION,
-            started_unix_ms: 1,
-            playbook: None,
-            backends: None,
-        })
+        Entry::Start(RunStart::for_tests(1))
     }
 
     fn end(status: RunStatus) -> Entry {

@@ -162,6 +162,27 @@ fn version_one() -> u32 {
     1
 }
 
+#[cfg(test)]
+impl RunStart {
+    /// A version 2 start of run `r` (signal `S:X`, coordinator `C`, agent
+    /// `A`) at `started_unix_ms`: what unit tests of journals start with.
+    pub(crate) fn for_tests(started_unix_ms: u64) -> RunStart {
+        RunStart {
+            run_id: "r".into(),
+            coordinator: "C".into(),
+            signal: "S:X".into(),
+            context: Map::new(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            quality_gate: 80,
+            agents: vec!["A".into()],
+            version: JOURNAL_VERSION,
+            started_unix_ms,
+            playbook: None,
+            backends: None,
+        }
+    }
+}
+
 /// An attempt sent to an agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptStart {

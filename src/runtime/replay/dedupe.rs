@@ -49,10 +49,9 @@ impl Recorder for Appending {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Map;
 
     use super::*;
-    use crate::runtime::record::{Resume, RunStart, JOURNAL_VERSION};
+    use crate::runtime::record::{Resume, RunStart};
     use crate::runtime::result::{Event, EventKind};
 
     #[derive(Default)]
@@ -65,19 +64,7 @@ mod tests {
     }
 
     fn start() -> Entry {
-        Entry::Start(RunStart {
-            run_id: "r".into(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: Map::new(),
-            started_at: String::new(),
-            quality_gate: 80,
-            agents: Vec::new(),
-            version: JOURNAL_VERSION,
-            started_unix_ms: 1,
-            playbook: None,
-            backends: None,
-        })
+        Entry::Start(RunStart::for_tests(1))
     }
 
     fn spawn(step: &str, at_ms: u64) -> Entry {

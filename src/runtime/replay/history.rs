@@ -294,24 +294,12 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::record::{ApprovalDecision, JOURNAL_VERSION};
+    use crate::runtime::record::ApprovalDecision;
     use crate::runtime::result::{Event, EventKind};
     use serde_json::{json, Map};
 
     fn start() -> Entry {
-        Entry::Start(RunStart {
-            run_id: "r".into(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: Map::new(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            quality_gate: 80,
-            agents: vec!["A".into()],
-            version: JOURNAL_VERSION,
-            started_unix_ms: 1_767_225_600_000,
-            playbook: None,
-            backends: None,
-        })
+        Entry::Start(RunStart::for_tests(1_767_225_600_000))
     }
 
     fn attempt(key: &str, n: u32, at_ms: u64) -> Entry {
