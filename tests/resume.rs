@@ -405,3 +405,76 @@ fn a_real_run_s_journal_replays_as_a_test_without_calling_agents() {
         .stdout(predicate::str::contains("run.jsonl ... ok (complete)"));
     assert_eq!(setup.log(), before, "no agent was called");
 }
+
+/// Agents without a `cwd` work where the run started; a resume started in
+/// another directory runs them there too, not where it was started.
+#[test]
+fn a_resume_from_another_directory_runs_agents_where_the_run_started() {
+    let started = tempfile::tempdir().expect("tempdir");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let agent = started.path().join("agent.sh");
+    std::fs::write(
+        &agent,
+        "#!/bin/sh\ncat >/dev/null\nprintf '{\"status\":\"success\",\"outputs\":{\"value\":\"%s\"}}\\n' \"$(pwd -P)\"\n",
+    )
+    .expect("agent");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let backends = started.path().join("backends.toml");
+    std::fs::write(
+        &backends,
+        format!(
+            "[agents.W]\ncommand = [{:?}]\n",
+            agent.display().to_string()
+        ),
+    )
+    .expect("backends");
+    let journal = started.path().join("run.jsonl");
+    let report = elsewhere.path().join("report.json");
+    let playbook = root().join("tests/fixtures/durable/release.ops");
+    let coordops = |dir: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+        cmd.current_dir(dir)
+            .env_remove("COORDOPS_LOG")
+            .timeout(Duration::from_secs(60));
+        cmd
+    };
+    // Nobody at a terminal: the run suspends at the approval.
+    coordops(started.path())
+        .args(["run", "--signal", "REL:RELEASE", "--journal"])
+        .arg(&journal)
+        .arg("--backends")
+        .arg(&backends)
+        .arg(&playbook)
+        .assert()
+        .code(5);
+    coordops(elsewhere.path())
+        .arg("approve")
+        .arg(&journal)
+        .args(["release", "--grant"])
+        .assert()
+        .success();
+    coordops(elsewhere.path())
+        .args(["resume", "--format", "json", "--output"])
+        .arg(&report)
+        .arg(&journal)
+        .assert()
+        .success();
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    let here = started.path().canonicalize().expect("canonical");
+    let published = result["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "published")
+        .expect("published step");
+    assert_eq!(
+        published["outputs"]["value"],
+        here.display().to_string(),
+        "the agent worked where the run started"
+    );
+}

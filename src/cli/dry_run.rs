@@ -89,6 +89,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
             inner: journal.clone(),
             playbook: Some(playbook),
             backends: None,
+            cwd: None,
         }));
     }
     if display != Display::Off {

@@ -10,6 +10,7 @@ mod dry_run;
 mod explain;
 mod graph;
 mod interrupt;
+mod live_backend;
 mod parse;
 pub mod progress;
 mod prompt;

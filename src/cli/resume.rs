@@ -21,7 +21,7 @@ use crate::runtime::process::ProcessBackend;
 use crate::runtime::record::{Entry, FileIdentity, Recorder, Recorders, Resume};
 use crate::runtime::replay::{self, Appending, History, Mode, ReplayBackend};
 use crate::runtime::routing_backend::RoutingBackend;
-use crate::runtime::simulated::{Scenario, SimulatedBackend};
+use crate::runtime::simulated::Scenario;
 
 /// Arguments of `coordops resume`.
 #[derive(Debug, Args)]
@@ -129,6 +129,17 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     };
     let (file, playbook) = checked_playbook(&playbook_path, render)?;
     let backends = BackendsConfig::load(&backends_path, &playbook).map_err(usage)?;
+    // Agents without a `cwd` worked where the run started: so they do now.
+    let started_in = history.start.cwd.as_ref().map(PathBuf::from);
+    let homeless = backends.process_agents().values().any(|a| a.cwd.is_none());
+    if let Some(dir) = started_in.as_ref().filter(|d| homeless && !d.is_dir()) {
+        return Err(usage(format_args!(
+            "the run started in `{}`, which is no longer a directory: agents without a \
+             `cwd` in the backends file worked there; restore it, or give them a `cwd` \
+             (and pass --allow-changed)",
+            dir.display()
+        )));
+    }
     output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str())).map_err(|e| {
         usage(format_args!(
             "backends file `{}`: {e}",
@@ -205,15 +216,17 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     progress.record(&Entry::Start(history.start.clone()));
     let recorders: Arc<dyn Recorder> = Arc::new(Recorders(vec![journal.clone(), progress.clone()]));
     let recorder: Arc<dyn Recorder> = Arc::new(Appending::new(recorders, &history));
-    let process = Arc::new(ProcessBackend::new(backends.process_agents()));
-    let simulated = Arc::new(SimulatedBackend::new(&playbook, Scenario::default()));
+    let super::live_backend::Live {
+        process,
+        backend: live,
+    } = super::live_backend::build(
+        &backends,
+        &playbook,
+        Scenario::default(),
+        &progress,
+        started_in.as_deref(),
+    )?;
     let simulated_agents = backends.simulated_agents();
-    let live = Arc::new(RoutingBackend::new(
-        process.clone(),
-        simulated,
-        simulated_agents.clone(),
-        backends.approvals,
-    ));
     let result = run_replay(
         &history,
         replay_input::replay_request(&history, &file, &playbook),

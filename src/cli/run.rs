@@ -1,7 +1,6 @@
 //! `coordops run`: run a signal against real agents, as configured in a
 //! backends file (docs/backends.md), on the real clock.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -13,20 +12,16 @@ use serde_json::{Map, Value};
 
 use super::cascade::Cascade;
 use super::progress::{self, Display, Progress, Verbosity};
-use super::prompt::TerminalAsker;
 use super::run_input::{self, check_emit, emit_report, exit_for, prepare, RunTarget};
 use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
 use crate::journal;
 use crate::output;
-use crate::runtime::config::{ApprovalPolicy, BackendsConfig};
-use crate::runtime::http::HttpBackend;
-use crate::runtime::process::ProcessBackend;
+use crate::runtime::config::BackendsConfig;
 use crate::runtime::record::{Recorder, Recorders};
 use crate::runtime::result::RunStatus;
-use crate::runtime::routing_backend::RoutingBackend;
-use crate::runtime::simulated::{Scenario, SimulatedBackend};
+use crate::runtime::simulated::Scenario;
 use crate::runtime::{self, reach, RunRequest};
 use crate::source::SourceFile;
 
@@ -211,6 +206,9 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         inner: journal.clone(),
         playbook: Some(identify(&target.playbook)?),
         backends: Some(identify(&args.backends)?),
+        cwd: std::env::current_dir()
+            .ok()
+            .map(|d| d.display().to_string()),
     });
     let mut recorders: Vec<Arc<dyn Recorder>> = vec![stamped, progress.clone()];
     let cascade = target.emit.is_some().then(|| Arc::new(Cascade::new()));
@@ -218,26 +216,8 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         recorders.push(cascade.clone());
     }
     let recorder: Arc<dyn Recorder> = Arc::new(Recorders(recorders));
-    let process = Arc::new(ProcessBackend::new(backends.process_agents()));
-    let simulated = Arc::new(SimulatedBackend::new(&playbook, scenario.clone()));
-    let http = HttpBackend::new(backends.http_agents()).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Usage
-    })?;
-    let mut routing = RoutingBackend::new(
-        process.clone(),
-        simulated,
-        backends.simulated_agents(),
-        backends.approvals,
-    )
-    .with_http(Arc::new(http));
-    if backends.approvals == ApprovalPolicy::Ask
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-    {
-        routing = routing.with_asker(Arc::new(TerminalAsker::new(progress.clone())));
-    }
-    let backend = Arc::new(routing);
+    let super::live_backend::Live { process, backend } =
+        super::live_backend::build(&backends, &playbook, scenario.clone(), &progress, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -49,6 +49,8 @@ pub struct Stamped {
     pub playbook: Option<FileIdentity>,
     /// The backends file.
     pub backends: Option<FileIdentity>,
+    /// The directory the run started in.
+    pub cwd: Option<String>,
 }
 
 impl Recorder for Stamped {
@@ -58,6 +60,7 @@ impl Recorder for Stamped {
                 let mut start = start.clone();
                 start.playbook.clone_from(&self.playbook);
                 start.backends.clone_from(&self.backends);
+                start.cwd.clone_from(&self.cwd);
                 self.inner.record(&Entry::Start(start));
             }
             other => self.inner.record(other),

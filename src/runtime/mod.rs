@@ -164,6 +164,7 @@ async fn run_engine(
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         playbook: None,
         backends: None,
+        cwd: None,
     }));
     let mut scope = Scope::default();
     scope.bind("signal", Value::Object(request.context.clone()));

@@ -156,6 +156,10 @@ pub struct RunStart {
     /// The backends file, in a real run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backends: Option<FileIdentity>,
+    /// The directory a real run started in (absolute): where agents without
+    /// a `cwd` work, on every resume too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 fn version_one() -> u32 {
@@ -179,6 +183,7 @@ impl RunStart {
             started_unix_ms,
             playbook: None,
             backends: None,
+            cwd: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! (an answer, a 1s playbook timeout, a refused connection), and the tests
 //! look at what the server received and what coordops wrote.
 
+mod resume;
 mod server;
 
 use std::path::{Path, PathBuf};
