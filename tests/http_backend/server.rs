@@ -96,19 +96,20 @@ impl Server {
     /// Starts a server answering with `answers` in turn.
     pub fn start(answers: Vec<Answer>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("address").port();
         let shared = Arc::new(Shared::default());
         let answers = Arc::new(Mutex::new((answers, 0usize)));
         let state = shared.clone();
+        // Blocking accepts; dropping the server wakes the last one with a
+        // connection of its own (see `Drop`).
         std::thread::spawn(move || {
-            while !state.stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let (state, answers) = (state.clone(), answers.clone());
-                        std::thread::spawn(move || serve(stream, &state, &answers));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            for stream in listener.incoming() {
+                if state.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(stream) = stream {
+                    let (state, answers) = (state.clone(), answers.clone());
+                    std::thread::spawn(move || serve(stream, &state, &answers));
                 }
             }
         });
@@ -147,6 +148,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
 
@@ -185,9 +187,9 @@ fn serve(stream: TcpStream, shared: &Shared, answers: &Mutex<(Vec<Answer>, usize
             let _ = stream.write_all(body.as_bytes());
         }
         Answer::Hang => {
-            while !shared.stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+            // Until the client hangs up: it does at its timeout.
+            let mut byte = [0u8; 1];
+            while matches!(stream.read(&mut byte), Ok(n) if n > 0) {}
         }
         Answer::Endless => {
             let _ = stream.write_all(
