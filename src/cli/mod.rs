@@ -6,6 +6,7 @@
 mod approve;
 mod cascade;
 mod check;
+mod diff;
 mod dry_run;
 mod explain;
 mod graph;
@@ -133,6 +134,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Show the routing table, or which route a signal takes and why.
     Routes(routes::RoutesArgs),
+    /// What changes in behaviour between two versions of a playbook.
+    Diff(diff::DiffArgs),
     /// Explain a diagnostic code, with a wrong and a corrected example.
     Explain(explain::ExplainArgs),
     /// Run the `test` blocks of playbooks on the simulated backend.
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::DryRun(args) => dry_run::run(&args, render, verbosity),
         Command::Run(args) => run::run(&args, render, verbosity),
         Command::Routes(args) => routes::run(&args, render),
+        Command::Diff(args) => diff::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),
