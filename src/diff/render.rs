@@ -86,29 +86,19 @@ pub fn human(r: &Report) -> String {
     out
 }
 
-/// One line per changed combination; one line when every combination
-/// changed the same way.
+/// One line per changed combination (no `with` when any value changes the same way).
 fn signal_lines(s: &SignalChange) -> Vec<String> {
-    let first = &s.combinations[0];
-    let uniform = s.combinations.len() == s.tried
-        && s.combinations
-            .iter()
-            .all(|c| c.old == first.old && c.new == first.new);
-    if uniform {
-        return vec![format!(
-            "~ {}: {} → {}",
-            s.signal,
-            route(first.old.as_ref()),
-            route(first.new.as_ref())
-        )];
-    }
     s.combinations
         .iter()
         .map(|c| {
+            let with = if c.values.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", values(&c.values))
+            };
             format!(
-                "~ {} with {}: {} → {}",
+                "~ {}{with}: {} → {}",
                 s.signal,
-                values(&c.values),
                 route(c.old.as_ref()),
                 route(c.new.as_ref())
             )
@@ -147,7 +137,7 @@ fn change_text(c: &Change) -> String {
         "added" => format!("+ {} added", c.subject),
         "removed" => format!("- {} removed", c.subject),
         _ => format!(
-            "~ {}: {} {} → {}",
+            "~ {}: {}: {} → {}",
             c.subject,
             c.aspect.as_deref().unwrap_or(""),
             c.old.as_deref().unwrap_or("none"),

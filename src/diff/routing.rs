@@ -47,7 +47,8 @@ pub struct SignalChange {
 /// One combination of field values and the route each version takes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Combination {
-    /// The values of the fields a guard looks at (other fields: defaults).
+    /// The values of the fields that decide this change; a field left out
+    /// changes nothing when it takes any of its representative values.
     pub values: Map<String, Value>,
     /// The route OLD takes (`null`: no route matched, the signal is ignored).
     pub old: Option<RouteChoice>,
@@ -86,24 +87,59 @@ pub fn diff(old: &Playbook, new: &Playbook) -> RoutingDiff {
         if capped {
             out.capped.push(signal.clone());
         }
-        let mut changed = Vec::new();
-        for values in &combos {
-            let before = route_of(old, signal, values);
-            let after = route_of(new, signal, values);
-            if before.as_ref().map(|c| &c.target) != after.as_ref().map(|c| &c.target) {
-                changed.push(Combination {
-                    values: values.clone(),
-                    old: before,
-                    new: after,
-                });
-            }
-        }
+        let outcomes: Vec<Outcome> = combos
+            .into_iter()
+            .map(|values| {
+                let old = route_of(old, signal, &values);
+                let new = route_of(new, signal, &values);
+                (values, old, new)
+            })
+            .collect();
+        let changed = summarise(&outcomes);
         if !changed.is_empty() {
             out.changed.push(SignalChange {
                 signal: signal.clone(),
-                tried: combos.len(),
+                tried: outcomes.len(),
                 combinations: changed,
             });
+        }
+    }
+    out
+}
+
+/// One combination and the route each version takes.
+type Outcome = (Map<String, Value>, Option<RouteChoice>, Option<RouteChoice>);
+
+/// Whether the route's target differs between the versions.
+fn differs(o: &Outcome) -> bool {
+    o.1.as_ref().map(|c| &c.target) != o.2.as_ref().map(|c| &c.target)
+}
+
+/// The changed combinations, each with the fields that do not matter left
+/// out: a field is dropped when every combination agreeing on the fields
+/// kept has the same change (so the line holds for any value of it).
+fn summarise(outcomes: &[Outcome]) -> Vec<Combination> {
+    let mut out: Vec<Combination> = Vec::new();
+    for o in outcomes.iter().filter(|o| differs(o)) {
+        let mut pattern = o.0.clone();
+        for field in o.0.keys() {
+            let mut wider = pattern.clone();
+            wider.remove(field);
+            let same = outcomes
+                .iter()
+                .filter(|x| wider.iter().all(|(k, v)| x.0.get(k) == Some(v)))
+                .all(|x| x.1 == o.1 && x.2 == o.2);
+            if same {
+                pattern = wider;
+            }
+        }
+        let combination = Combination {
+            values: pattern,
+            old: o.1.clone(),
+            new: o.2.clone(),
+        };
+        if !out.contains(&combination) {
+            out.push(combination);
         }
     }
     out
@@ -212,6 +248,12 @@ mod tests {
         assert_eq!(c.signal, "A:B");
         assert_eq!(c.combinations.len(), 1);
         assert_eq!(c.combinations[0].values["n"], serde_json::json!(5));
+        let old = playbook(&format!("{BASE}route c: A:C => ignore\n"));
+        let new = playbook(&format!(
+            "{BASE}route c: A:C => escalate Boundary \"x\" {{ }}\n"
+        ));
+        let d = diff(&old, &new);
+        assert!(d.changed[0].combinations[0].values.is_empty(), "{d:?}");
     }
 
     #[test]
