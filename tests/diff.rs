@@ -209,3 +209,11 @@ fn breaking_a_route_of_coord_ops_names_the_signals_that_now_route_elsewhere() {
     );
     assert!(text.contains("1 signal(s) route differently"), "{text}");
 }
+
+#[test]
+fn the_docs_example_is_the_real_output() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diff.md"))
+        .expect("docs/diff.md");
+    let out = human("route_removed");
+    assert!(doc.contains(&format!("```text\n{out}```")), "{out}");
+}

@@ -363,3 +363,94 @@ fn parallels(block: &Block) -> Vec<&crate::ast::ParallelStmt> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "agent A { task t { timeout 10s }\n task u }\n\
+signal S:X { }\nroute S:X => w\n\
+on failure(busy) => escalate Resource \"busy\" { }\n\
+workflow w {\n  first = A.t()\n  second = A.u() lock l\n  parallel p gate 50% {\n    A.t()\n    A.u()\n  }\n}\nlock l\n";
+
+    fn changes(old: &str, new: &str) -> Vec<String> {
+        let (of, nf) = (
+            SourceFile::new("old.ops", old),
+            SourceFile::new("new.ops", new),
+        );
+        let parse = |f: &SourceFile| crate::syntax::parse(f).playbook.expect("parses");
+        let (op, np) = (parse(&of), parse(&nf));
+        let v = |p, f| Version {
+            playbook: p,
+            file: f,
+        };
+        diff(v(&op, &of), v(&np, &nf))
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {} {}",
+                    c.kind,
+                    c.subject,
+                    c.aspect.as_deref().unwrap_or("-"),
+                    c.new.as_deref().unwrap_or("-")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn identical_versions_have_no_changes() {
+        assert!(changes(BASE, BASE).is_empty());
+    }
+
+    #[test]
+    fn a_step_inserted_before_bound_steps_changes_only_unbound_positions() {
+        let new = BASE.replace("  first = A.t()\n", "  zero = A.u()\n  first = A.t()\n");
+        // The bound steps keep their identity; the unbound ones after the
+        // insertion are renumbered (w.3, w.4 become w.4, w.5).
+        assert_eq!(
+            changes(BASE, &new),
+            [
+                "removed step w.3 - -",
+                "changed step w.4 calls A.t",
+                "changed step w.4 timeout 10s (from task)",
+                "added step w.5 - -",
+                "added step w.zero - -",
+            ]
+        );
+    }
+
+    #[test]
+    fn gates_locks_critical_handlers_and_rules_are_compared() {
+        let new = BASE
+            .replace("gate 50%", "gate 100%")
+            .replace(
+                "second = A.u() lock l",
+                "second = A.u() critical on failure => fail \"x\"",
+            )
+            .replace("failure(busy)", "failure(unavailable)");
+        assert_eq!(
+            changes(BASE, &new),
+            [
+                "removed escalation rule `on failure(busy) => escalate Resource \"busy\" { }` - -",
+                "added escalation rule `on failure(unavailable) => escalate Resource \"busy\" { }` - -",
+                "changed group w.p gate 100%",
+                "changed step w.second critical yes",
+                "changed step w.second handlers on failure => fail \"x\"",
+                "changed step w.second locks none",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inherited_timeout_change_shows_on_each_step_it_reaches() {
+        let new = BASE.replace("task t { timeout 10s }", "task t { timeout 20s }");
+        assert_eq!(
+            changes(BASE, &new),
+            [
+                "changed step w.3 timeout 20s (from task)",
+                "changed step w.first timeout 20s (from task)",
+            ]
+        );
+    }
+}
