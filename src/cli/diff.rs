@@ -134,6 +134,7 @@ fn load_old(old: &str, render: RenderOptions) -> Result<SourceFile, Exit> {
 fn git_show(spec: &str) -> Result<String, Exit> {
     let output = Command::new("git")
         .args(["show", "--no-textconv", spec])
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| {
             output::stderr(&format!(

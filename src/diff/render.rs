@@ -158,7 +158,9 @@ pub fn github(r: &Report) -> String {
     let file = escape_property(&r.new);
     let mut out = String::new();
     for s in &r.routing.changed {
-        let first = &s.combinations[0];
+        let Some(first) = s.combinations.first() else {
+            continue;
+        };
         let at = first
             .new
             .as_ref()

@@ -7,7 +7,7 @@
 //! `!=` give the literal and a different value of its type; `~`/`!~` give a
 //! string matching the regex when it is a plain literal (anchors `^`/`$`
 //! aside) and the empty string; `in [...]` gives each member and a
-//! non-member; a bare `signal.FIELD` (or `not signal.FIELD`) gives `true`
+//! non-member; `LITERAL in signal.FIELD` gives `[LITERAL]` and `[]`; a bare `signal.FIELD` (or `not signal.FIELD`) gives `true`
 //! and `false`. A constrained field with a default also gets its default
 //! (what the router sees when it is absent).
 
@@ -32,7 +32,14 @@ pub fn from_guard(guard: &Expr, out: &mut Candidates) {
                 if let (Some(field), Some(lit)) = (field_of(lhs), literal(rhs)) {
                     comparison(*op, field, &lit, out);
                 } else if let (Some(field), Some(lit)) = (field_of(rhs), literal(lhs)) {
-                    comparison(*op, field, &lit, out);
+                    match (op, lit) {
+                        // `"x" in signal.tags`: a list with it, and an empty one.
+                        (BinaryOp::In, Lit::Value(v)) => {
+                            add(out, field, json!([v]));
+                            add(out, field, json!([]));
+                        }
+                        (_, lit) => comparison(*op, field, &lit, out),
+                    }
                 }
             }
         },
@@ -235,6 +242,18 @@ mod tests {
             guard_values("signal.s in [\"a\", \"b\"]")["s"],
             vec![json!("a"), json!("b"), json!("a~other")]
         );
+    }
+
+    #[test]
+    fn a_literal_in_a_list_field_gives_a_list_with_it_and_an_empty_one() {
+        let text = "signal A:B { tags: list<string> = [] }\nroute A:B when \"x\" in signal.tags => ignore\n";
+        let file = SourceFile::new("t.ops", text);
+        let playbook = crate::syntax::parse(&file).playbook.expect("parses");
+        let mut out = Candidates::new();
+        for route in playbook.routes() {
+            from_guard(route.guard.as_ref().expect("guard"), &mut out);
+        }
+        assert_eq!(out["tags"], vec![json!(["x"]), json!([])]);
     }
 
     #[test]
