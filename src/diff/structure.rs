@@ -184,12 +184,27 @@ fn declarations(v: Version) -> Facts {
         crate::ast::Item::Rule(r) => Some(r),
         _ => None,
     }) {
+        let whole = text(v.file, rule.span);
+        let facts = BTreeMap::from([("text", whole.clone())]);
         out.insert(
-            format!("escalation rule `{}`", text(v.file, rule.span)),
-            (BTreeMap::new(), rule.span),
+            format!("escalation rule `{}`", head(&whole)),
+            (facts, rule.span),
         );
     }
     out
+}
+
+/// A rule's text up to its `{ … }` body (braces inside strings are not one).
+fn head(rule: &str) -> &str {
+    let mut quoted = false;
+    for (i, c) in rule.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '{' if !quoted => return rule[..i].trim_end(),
+            _ => {}
+        }
+    }
+    rule
 }
 
 fn routes(v: Version) -> Facts {
@@ -428,12 +443,13 @@ workflow w {\n  first = A.t()\n  second = A.u() lock l\n  parallel p gate 50% {\
                 "second = A.u() lock l",
                 "second = A.u() critical on failure => fail \"x\"",
             )
-            .replace("failure(busy)", "failure(unavailable)");
+            .replace("failure(busy)", "failure(unavailable)")
+            .replace("\"busy\" { }", "\"busy {step.error}\" { }");
         assert_eq!(
             changes(BASE, &new),
             [
-                "removed escalation rule `on failure(busy) => escalate Resource \"busy\" { }` - -",
-                "added escalation rule `on failure(unavailable) => escalate Resource \"busy\" { }` - -",
+                "removed escalation rule `on failure(busy) => escalate Resource \"busy\"` - -",
+                "added escalation rule `on failure(unavailable) => escalate Resource \"busy {step.error}\"` - -",
                 "changed group w.p gate 100%",
                 "changed step w.second critical yes",
                 "changed step w.second handlers on failure => fail \"x\"",

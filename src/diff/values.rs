@@ -5,8 +5,8 @@
 //! values on both sides of its true/false boundary (docs/diff.md):
 //! `<`, `<=`, `>`, `>=` on a number give `n - 1`, `n` and `n + 1`; `==` and
 //! `!=` give the literal and a different value of its type; `~`/`!~` give a
-//! string matching the regex when it is a plain literal (anchors `^`/`$`
-//! aside) and the empty string; `in [...]` gives each member and a
+//! string built to match the regex (a guess, see [`example`]) and the empty
+//! string; `in [...]` gives each member and a
 //! non-member; `LITERAL in signal.FIELD` gives `[LITERAL]` and `[]`; a bare `signal.FIELD` (or `not signal.FIELD`) gives `true`
 //! and `false`. A constrained field with a default also gets its default
 //! (what the router sees when it is absent).
@@ -141,10 +141,20 @@ fn comparison(op: BinaryOp, field: &str, lit: &Lit, out: &mut Candidates) {
             add(out, field, v.clone());
             add(out, field, different(v));
         }
+        (BinaryOp::Eq | BinaryOp::Ne, Lit::List(items)) => {
+            add(out, field, Value::Array(items.clone()));
+            add(
+                out,
+                field,
+                if items.is_empty() {
+                    json!(["x"])
+                } else {
+                    json!([])
+                },
+            );
+        }
         (BinaryOp::Match | BinaryOp::NotMatch, Lit::Regex(pattern)) => {
-            if let Some(text) = plain(pattern) {
-                add(out, field, Value::String(text));
-            }
+            add(out, field, Value::String(example(pattern)));
             add(out, field, json!(""));
         }
         (BinaryOp::In, Lit::List(members)) => {
@@ -176,12 +186,73 @@ fn different(v: &Value) -> Value {
     }
 }
 
-/// The text a regex matches when it is a plain literal (after `^`/`$`).
-fn plain(pattern: &str) -> Option<String> {
-    let core = pattern.strip_prefix('^').unwrap_or(pattern);
-    let core = core.strip_suffix('$').unwrap_or(core);
-    let meta = |c: char| "\\.+*?()|[]{}^$".contains(c);
-    (!core.chars().any(meta)).then(|| core.to_string())
+/// A string the regex likely matches (a guess; the router decides): `.` is
+/// `x`, `\\d` `0`, `\\w` `a`, `\\s` a space, `\\X` `X`, a class its first
+/// character, `X*` and `X?` nothing, `X+` one `X`, `X{n,…}` `n` of them (at
+/// most 64), only the first
+/// alternative of `|`; anchors and parentheses are dropped.
+fn example(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let piece = match c {
+            '|' => break,
+            '^' | '$' | '(' | ')' => continue,
+            '.' => Some('x'),
+            '\\' => chars.next().map(|e| match e {
+                'd' => '0',
+                'w' => 'a',
+                's' => ' ',
+                other => other,
+            }),
+            '[' => {
+                let mut first = None;
+                let mut negated = false;
+                let mut start = true;
+                for k in chars.by_ref() {
+                    if k == ']' && !start {
+                        break;
+                    }
+                    if start && k == '^' {
+                        negated = true;
+                    } else if first.is_none() {
+                        first = Some(k);
+                    }
+                    start = false;
+                }
+                if negated {
+                    Some('~')
+                } else {
+                    first
+                }
+            }
+            '{' => {
+                let mut spec = String::new();
+                for k in chars.by_ref() {
+                    if k == '}' {
+                        break;
+                    }
+                    spec.push(k);
+                }
+                let min = spec
+                    .split(',')
+                    .next()
+                    .and_then(|n| n.trim().parse::<usize>().ok());
+                if let (Some(min), Some(last)) = (min, out.chars().last()) {
+                    out.pop();
+                    out.extend(std::iter::repeat_n(last, min.min(64)));
+                }
+                continue;
+            }
+            '*' | '?' | '+' => continue,
+            other => Some(other),
+        };
+        let optional = matches!(chars.peek(), Some('*' | '?'));
+        if let (Some(p), false) = (piece, optional) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn add(out: &mut Candidates, field: &str, value: Value) {
@@ -262,6 +333,11 @@ mod tests {
             guard_values("signal.s ~ /^hotfix$/")["s"],
             vec![json!("hotfix"), json!("")]
         );
-        assert_eq!(guard_values("signal.s ~ /a.*b/")["s"], vec![json!("")]);
+        assert_eq!(
+            guard_values("signal.s ~ /.*\\.md/")["s"],
+            vec![json!(".md"), json!("")]
+        );
+        assert_eq!(example("v[0-9]+\\.\\d{2}(-rc)?|x"), "v0.00-rc");
+        assert_eq!(example("[^a]b?c"), "~c");
     }
 }
