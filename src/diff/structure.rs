@@ -280,6 +280,7 @@ fn workflows(v: Version) -> Facts {
             }
             out.insert(format!("group {id}"), (facts, p.span));
         }
+        other_steps(v, w, &mut out);
     }
     out
 }
@@ -331,9 +332,17 @@ fn step_facts(
                 .map_or_else(|| "none".into(), |r| text(v.file, r.span)),
         ),
     ]);
+    facts.extend(option_facts(v, &call.options));
+    facts
+}
+
+/// What a statement's options say besides its timeout and retry: `critical`,
+/// `locks`, `when`, `handlers`.
+fn option_facts(v: Version, options: &[StepOption]) -> BTreeMap<&'static str, String> {
+    let mut facts = BTreeMap::new();
     let mut locks = Vec::new();
     let mut handlers = Vec::new();
-    for option in &call.options {
+    for option in options {
         match option {
             StepOption::Critical { .. } => {
                 facts.insert("critical", "yes".into());
@@ -355,28 +364,75 @@ fn step_facts(
     facts
 }
 
-/// Every `parallel` group in `block`, nested ones included, in source order.
-fn parallels(block: &Block) -> Vec<&crate::ast::ParallelStmt> {
+/// `run W` steps and approvals: what they run or ask, their written
+/// timeout and retry, and their other options.
+fn other_steps(v: Version, w: &Workflow, out: &mut Facts) {
+    let mut runs = 0;
+    for stmt in statements(&w.body) {
+        let (subject, mut facts, options, span) = match stmt {
+            Stmt::Run(r) => {
+                runs += 1;
+                let id = match &r.binding {
+                    Some(b) => b.name.clone(),
+                    None => format!("run#{runs}"),
+                };
+                let facts = BTreeMap::from([("runs", r.workflow.name.clone())]);
+                (
+                    format!("step {}.{id}", w.name.name),
+                    facts,
+                    &r.options,
+                    r.span,
+                )
+            }
+            Stmt::Approve(a) => {
+                let facts = BTreeMap::from([("asks", text(v.file, a.message.span))]);
+                let subject = format!("approval {}.{}", w.name.name, a.name.name);
+                (subject, facts, &a.options, a.span)
+            }
+            _ => continue,
+        };
+        if let Some(t) = policy::option_timeout(options) {
+            facts.insert("timeout", policy::format_duration(t.millis));
+        }
+        if let Some(r) = policy::option_retry(options) {
+            facts.insert("retry", text(v.file, r.span));
+        }
+        facts.extend(option_facts(v, options));
+        out.insert(subject, (facts, span));
+    }
+}
+
+/// Every statement in `block`, nested ones included, in source order.
+fn statements(block: &Block) -> Vec<&Stmt> {
     let mut out = Vec::new();
     for stmt in &block.stmts {
+        out.push(stmt);
         match stmt {
-            Stmt::Parallel(p) => {
-                out.push(p);
-                out.extend(parallels(&p.body));
-            }
+            Stmt::Parallel(p) => out.extend(statements(&p.body)),
             Stmt::If(i) => {
                 for b in &i.branches {
-                    out.extend(parallels(&b.block));
+                    out.extend(statements(&b.block));
                 }
                 if let Some(e) = &i.else_block {
-                    out.extend(parallels(e));
+                    out.extend(statements(e));
                 }
             }
-            Stmt::Exclusive(x) => out.extend(parallels(&x.body)),
+            Stmt::Exclusive(x) => out.extend(statements(&x.body)),
             _ => {}
         }
     }
     out
+}
+
+/// Every `parallel` group in `block`, nested ones included, in source order.
+fn parallels(block: &Block) -> Vec<&crate::ast::ParallelStmt> {
+    statements(block)
+        .into_iter()
+        .filter_map(|s| match s {
+            Stmt::Parallel(p) => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -386,7 +442,7 @@ mod tests {
     const BASE: &str = "agent A { task t { timeout 10s }\n task u }\n\
 signal S:X { }\nroute S:X => w\n\
 on failure(busy) => escalate Resource \"busy\" { }\n\
-workflow w {\n  first = A.t()\n  second = A.u() lock l\n  parallel p gate 50% {\n    A.t()\n    A.u()\n  }\n}\nlock l\n";
+workflow w {\n  approve ok \"Go?\" timeout 1h\n  first = A.t()\n  second = A.u() lock l\n  parallel p gate 50% {\n    A.t()\n    A.u()\n  }\n}\nlock l\n";
 
     fn changes(old: &str, new: &str) -> Vec<String> {
         let (of, nf) = (
@@ -454,6 +510,18 @@ workflow w {\n  first = A.t()\n  second = A.u() lock l\n  parallel p gate 50% {\
                 "changed step w.second critical yes",
                 "changed step w.second handlers on failure => fail \"x\"",
                 "changed step w.second locks none",
+            ]
+        );
+    }
+
+    #[test]
+    fn approvals_are_compared() {
+        let new = BASE.replace("timeout 1h", "timeout 2h on denied => fail \"no\"");
+        assert_eq!(
+            changes(BASE, &new),
+            [
+                "changed approval w.ok handlers on denied => fail \"no\"",
+                "changed approval w.ok timeout 2h",
             ]
         );
     }
