@@ -154,6 +154,14 @@ fn git_show(spec: &str) -> Result<String, Exit> {
         ));
         return Err(Exit::Usage);
     }
+    if output.stdout.len() as u64 > source::MAX_FILE_BYTES {
+        output::stderr(&format!(
+            "error: `{spec}` is {} bytes; playbooks are limited to {} bytes (4 MiB)\n",
+            output.stdout.len(),
+            source::MAX_FILE_BYTES
+        ));
+        return Err(Exit::Usage);
+    }
     String::from_utf8(output.stdout).map_err(|_| {
         output::stderr(&format!("error: `git show {spec}` is not UTF-8 text\n"));
         Exit::Usage

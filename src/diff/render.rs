@@ -37,12 +37,13 @@ pub struct Anchors {
 }
 
 impl Report {
-    /// Whether anything at all differs.
+    /// Whether nothing differs (and no signal's combinations were capped).
     pub fn is_empty(&self) -> bool {
         !self.routing_changed
             && self.routing.signals_added.is_empty()
             && self.routing.signals_removed.is_empty()
             && self.changes.is_empty()
+            && self.routing.capped.is_empty()
     }
 }
 
@@ -196,4 +197,55 @@ fn annotation(file: &str, at: Option<(usize, usize)>, title: &str, text: &str) -
         escape_property(title),
         escape_data(text)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            old: "old.ops".into(),
+            new: "new,1.ops".into(),
+            routing_changed: false,
+            routing: RoutingDiff {
+                capped: vec!["A:B".into()],
+                ..RoutingDiff::default()
+            },
+            changes: vec![Change {
+                section: "agents_tasks",
+                kind: "removed",
+                subject: "agent X".into(),
+                aspect: None,
+                old: None,
+                new: None,
+                line: None,
+                col: None,
+            }],
+            anchors: Anchors::default(),
+        }
+    }
+
+    #[test]
+    fn a_capped_signal_is_said_in_human_output() {
+        let text = human(&report());
+        assert!(
+            text.contains(
+                "\nRouting\n  ! A:B: too many combinations; only the first 256 were tried\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nAgents and tasks\n  - agent X removed\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_removed_construct_is_a_file_level_annotation() {
+        assert_eq!(
+            github(&report()),
+            "::warning file=new%2C1.ops,title=playbook changed::- agent X removed\n"
+        );
+    }
 }
