@@ -217,3 +217,23 @@ fn the_docs_example_is_the_real_output() {
     let out = human("route_removed");
     assert!(doc.contains(&format!("```text\n{out}```")), "{out}");
 }
+
+#[test]
+fn every_shipped_playbook_has_no_changes_against_itself() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in [
+        "playbooks/coord_ops.ops",
+        "playbooks/examples/agents.ops",
+        "playbooks/examples/fanout.ops",
+        "playbooks/examples/pipeline.ops",
+        "playbooks/examples/retry_escalation.ops",
+        "playbooks/examples/routing.ops",
+    ] {
+        let out = coordops(root, &[name, name, "--exit-code"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert!(
+            stdout(&out).ends_with("no changes in behaviour\n"),
+            "{name}"
+        );
+    }
+}
