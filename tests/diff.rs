@@ -45,6 +45,7 @@ fn human_output_of_each_known_change() {
         "timeout_changed",
         "retry_changed",
         "agent_added",
+        "signal_added",
         "base",
     ] {
         insta::assert_snapshot!(format!("human_{name}"), human(name));

@@ -170,16 +170,6 @@ fn declarations(v: Version) -> Facts {
             );
         }
     }
-    for s in v.playbook.signals() {
-        let fields = s
-            .fields
-            .iter()
-            .map(|f| text(v.file, f.span))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let facts = BTreeMap::from([("fields", fields)]);
-        out.insert(format!("signal {}", s.name.name), (facts, s.name.span));
-    }
     for rule in v.playbook.items.iter().filter_map(|i| match i {
         crate::ast::Item::Rule(r) => Some(r),
         _ => None,
@@ -209,6 +199,16 @@ fn head(rule: &str) -> &str {
 
 fn routes(v: Version) -> Facts {
     let mut out = Facts::new();
+    for s in v.playbook.signals() {
+        let fields = s
+            .fields
+            .iter()
+            .map(|f| text(v.file, f.span))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let facts = BTreeMap::from([("fields", fields)]);
+        out.insert(format!("signal {}", s.name.name), (facts, s.name.span));
+    }
     for (i, r) in v.playbook.routes().enumerate() {
         let c = crate::runtime::routing::choice(i, r);
         let subject = match &c.label {
