@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod ast;
 pub mod cli;
 pub mod diagnostics;
+pub mod diff;
 pub mod explain;
 pub mod graph;
 pub mod journal;

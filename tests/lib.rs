@@ -10,6 +10,7 @@ mod cli;
 mod count_gates;
 mod crash;
 mod diagnostics;
+mod diff;
 mod docs_claims;
 mod dry_run_cli;
 mod explain;

@@ -187,7 +187,7 @@ pub fn step_span(playbook: &Playbook, workflow: &str, position: usize) -> Option
 
 /// Every task call of `workflow` in source order (nested blocks included),
 /// with the `parallel for` lists around it, innermost last.
-fn calls(workflow: &Workflow) -> Vec<(&CallStmt, Vec<&crate::ast::Expr>)> {
+pub fn calls(workflow: &Workflow) -> Vec<(&CallStmt, Vec<&crate::ast::Expr>)> {
     fn visit<'a>(
         block: &'a crate::ast::Block,
         loops: &mut Vec<&'a crate::ast::Expr>,

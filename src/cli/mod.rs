@@ -6,6 +6,7 @@
 mod approve;
 mod cascade;
 mod check;
+mod diff;
 mod dry_run;
 mod explain;
 mod graph;
@@ -62,7 +63,7 @@ impl From<Exit> for ExitCode {
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success: playbooks clean; a run completed (or the signal was ignored)
-  1  a playbook has errors
+  1  a playbook has errors; `diff --exit-code`: routing changed
   2  usage error, or a file or directory could not be read
   3  a run ended in partial success
   4  a run failed, escalated or was aborted
@@ -134,6 +135,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Show the routing table, or which route a signal takes and why.
     Routes(routes::RoutesArgs),
+    /// What changes in behaviour between two versions of a playbook.
+    Diff(diff::DiffArgs),
     /// Explain a diagnostic code, with a wrong and a corrected example.
     Explain(explain::ExplainArgs),
     /// Run the `test` blocks of playbooks on the simulated backend.
@@ -160,6 +163,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::DryRun(args) => dry_run::run(&args, render, verbosity),
         Command::Run(args) => run::run(&args, render, verbosity),
         Command::Routes(args) => routes::run(&args, render),
+        Command::Diff(args) => diff::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test_cmd::run(&args, render),

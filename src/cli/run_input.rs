@@ -28,6 +28,14 @@ pub fn checked_playbook(
         eprint!("{}", crate::diagnostics::render(&d, render));
         Exit::Usage
     })?;
+    checked_source(file, render)
+}
+
+/// Checks a loaded playbook: it back when it has no errors, or prints why not.
+pub fn checked_source(
+    file: SourceFile,
+    render: RenderOptions,
+) -> Result<(SourceFile, Playbook), Exit> {
     let checked = analysis::parse_and_check(&file);
     let errors: Vec<_> = checked
         .diagnostics
