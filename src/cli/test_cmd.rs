@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::Exit;
-use crate::analysis;
 use crate::diagnostics::{render, render_all, RenderOptions};
-use crate::source;
-use crate::testing;
+use crate::output;
+use crate::testing::format;
+use crate::testing::suite::Suite;
 
 /// Arguments of `coordops test`.
 #[derive(Debug, Args)]
@@ -16,11 +16,18 @@ use crate::testing;
 Examples:
   coordops test playbooks/                       # every test of every playbook
   coordops test playbooks/coord_ops.ops --filter audit
+  coordops test playbooks/ --format junit > junit.xml
   coordops test --replay tests/fixtures/replay/*.jsonl
 
 Each test is a dry run on the simulated backend and virtual clock: its
 `given` lines script the agents, its `signal` line is sent, and its `expect`
-lines are checked. A playbook with errors runs no tests.
+lines are checked. A playbook with errors runs no tests. A --filter that
+matches no test is an error.
+
+Formats (docs/testing.md): human (a line per test, failures on stderr),
+json (one document), junit (JUnit XML), github (Actions annotations at each
+failed expectation). The summary line `test result: N passed, N failed` is
+on stdout, or on stderr for json and junit. --replay prints human only.
 
 --replay JOURNAL… re-runs the playbook each journal records (or --playbook)
 against the journal instead, calling no agent: every recorded answer is
@@ -45,69 +52,89 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE", requires = "replay")]
     pub playbook: Option<PathBuf>,
 
-    /// Run only tests whose name contains this text.
+    /// Run only tests whose name contains this text (matching none is an
+    /// error).
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    pub format: Format,
+}
+
+/// What `coordops test` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per test and the summary on stdout; diagnostics on stderr.
+    Human,
+    /// One JSON document on stdout (docs/testing.md); summary on stderr.
+    Json,
+    /// JUnit XML on stdout; summary on stderr.
+    Junit,
+    /// GitHub Actions annotations at each failure, then the summary, on stdout.
+    Github,
 }
 
 pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     if !args.replay.is_empty() {
+        if args.format != Format::Human {
+            eprintln!("error: --replay prints the human format only");
+            return Exit::Usage;
+        }
         return super::replay_test::run(&args.replay, args.playbook.as_deref(), options);
     }
-    let (files, problems) = source::collect_playbooks(&args.paths);
-    let mut io_failed = !problems.is_empty();
-    for problem in &problems {
-        eprint!("{}", render(problem, options));
+    let suite = Suite::run(&args.paths, args.filter.as_deref());
+    for problem in &suite.problems {
+        output::stderr(&render(problem, options));
     }
-    let (mut passed, mut failed, mut broken_files) = (0usize, 0usize, 0usize);
-    for path in files {
-        let file = match source::load(&path) {
-            Ok(file) => file,
-            Err(problem) => {
-                eprint!("{}", render(&problem, options));
-                io_failed = true;
-                continue;
-            }
-        };
-        let checked = analysis::parse_and_check(&file);
-        let errors: Vec<_> = checked
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.is_error())
-            .collect();
-        if !errors.is_empty() {
-            eprint!("{}", render_all(&errors, options));
-            eprintln!("{}: has errors, its tests did not run", file.name());
-            broken_files += 1;
-            continue;
-        }
-        let Some(playbook) = checked.playbook else {
-            continue;
-        };
-        for report in testing::run_tests(&playbook, &file, args.filter.as_deref()) {
-            let status = report.status.as_deref().unwrap_or("not run");
-            eprint!("{}", render_all(&report.warnings, options));
-            if report.passed {
-                passed += 1;
-                println!("test {} :: {} ... ok ({status})", file.name(), report.name);
-            } else {
-                failed += 1;
-                println!(
-                    "test {} :: {} ... FAILED ({status})",
-                    file.name(),
-                    report.name
-                );
-                eprint!("{}", render_all(&report.failures, options));
-            }
+    let totals = suite.totals();
+    if let Some(filter) = &args.filter {
+        if totals.passed + totals.failed == 0 {
+            output::stderr(&format!(
+                "error: --filter `{filter}` matches no test ({} playbook(s) declare {} test(s)); \
+                 a filter keeps the tests whose name contains it\n",
+                suite.playbooks.len(),
+                totals.declared
+            ));
+            return Exit::Errors;
         }
     }
-    println!();
-    println!("test result: {passed} passed, {failed} failed");
-    if io_failed {
+    match args.format {
+        Format::Human => human(&suite, options),
+        Format::Json => output::stdout_json(&format::json::to_string(&suite, None)),
+        Format::Junit => output::stdout(&format::junit::to_string(&suite)),
+        Format::Github => output::stdout(&format::github::to_string(&suite)),
+    }
+    if matches!(args.format, Format::Json | Format::Junit) {
+        eprintln!("{}", totals.line());
+    }
+    if !suite.problems.is_empty() {
         Exit::Usage
-    } else if failed > 0 || broken_files > 0 {
+    } else if totals.failed > 0 || totals.broken > 0 {
         Exit::Errors
     } else {
         Exit::Success
     }
+}
+
+/// A line per test, the failures rendered on stderr, and the summary.
+fn human(suite: &Suite, options: RenderOptions) {
+    for run in &suite.playbooks {
+        let name = run.file.name();
+        if !run.errors.is_empty() {
+            output::stderr(&render_all(&run.errors, options));
+            eprintln!("{name}: has errors, its tests did not run");
+        }
+        for report in &run.tests {
+            let status = report.status.as_deref().unwrap_or("not run");
+            output::stderr(&render_all(&report.warnings, options));
+            let verdict = if report.passed { "ok" } else { "FAILED" };
+            output::stdout(&format!(
+                "test {name} :: {} ... {verdict} ({status})\n",
+                report.name
+            ));
+            output::stderr(&render_all(&report.failures, options));
+        }
+    }
+    output::stdout(&format!("\n{}\n", suite.totals().line()));
 }

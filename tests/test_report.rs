@@ -1,0 +1,197 @@
+//! `coordops test --format …` and `--filter`: the outputs CI reads, on the
+//! real binary.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn coordops() -> Command {
+    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
+    cmd.env_remove("NO_COLOR")
+        .env("COLUMNS", "80")
+        .current_dir(root());
+    cmd
+}
+
+/// Failing, invalid and broken fixtures: every kind of result.
+const MIXED: [&str; 3] = [
+    "tests/fixtures/testing/failing.ops",
+    "tests/fixtures/testing/invalid.ops",
+    "tests/fixtures/check/undefined_agent.ops",
+];
+
+fn stdout_of(format: &str) -> String {
+    let out = coordops()
+        .args(["--color", "never", "test", "--format", format])
+        .args(MIXED)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("test result: 0 passed, 3 failed").or(predicate::function(
+                |_: &str| format == "github" || format == "human",
+            )),
+        )
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn a_filter_that_matches_nothing_is_an_error() {
+    coordops()
+        .args([
+            "test",
+            "playbooks/coord_ops.ops",
+            "--filter",
+            "no such test",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: --filter `no such test` matches no test (1 playbook(s) declare",
+        ));
+}
+
+#[test]
+fn human_output_keeps_the_summary_line() {
+    let stdout = stdout_of("human");
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn json_output_has_tests_failures_and_totals() {
+    let stdout = stdout_of("json");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(doc["totals"]["failed"], 3);
+    assert_eq!(doc["totals"]["errors"], 2);
+    assert_eq!(doc["totals"]["playbooks_with_errors"], 1);
+    let failure = &doc["playbooks"][0]["tests"][0]["failures"][0];
+    assert_eq!(failure["expected"], "status complete");
+    assert_eq!(failure["actual"], "status failed");
+    assert_eq!(
+        (failure["line"].clone(), failure["col"].clone()),
+        (11.into(), 3.into())
+    );
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn github_output_annotates_each_failed_expectation() {
+    let stdout = stdout_of("github");
+    assert!(stdout.contains(
+        "::error file=tests/fixtures/testing/failing.ops,line=11,col=3,endLine=11,endColumn=25,title=ops%3A%3Atest%3A%3Afailed::test \"a failing audit still completes\": expected status complete"
+    ), "{stdout}");
+    assert!(
+        stdout.ends_with("\ntest result: 0 passed, 3 failed\n"),
+        "{stdout}"
+    );
+    insta::assert_snapshot!(stdout);
+}
+
+/// Attributes the common JUnit XSD (Jenkins / windyroad `JUnit.xsd`)
+/// requires on each element.
+const REQUIRED: [(&str, &[&str]); 4] = [
+    ("testsuites", &["tests", "failures", "errors", "time"]),
+    (
+        "testsuite",
+        &[
+            "name",
+            "package",
+            "id",
+            "tests",
+            "failures",
+            "errors",
+            "time",
+            "timestamp",
+            "hostname",
+        ],
+    ),
+    ("testcase", &["name", "classname", "time"]),
+    ("failure", &["message", "type"]),
+];
+
+#[test]
+fn junit_output_is_well_formed_and_counts_agree() {
+    let stdout = stdout_of("junit");
+    let doc = roxmltree::Document::parse(&stdout).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        let name = node.tag_name().name();
+        if let Some((_, attrs)) = REQUIRED.iter().find(|(tag, _)| *tag == name) {
+            for attr in *attrs {
+                assert!(node.attribute(*attr).is_some(), "<{name}> lacks {attr}");
+            }
+        }
+    }
+    let suites: Vec<_> = root
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 3);
+    for suite in &suites {
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        let count = |tag: &str| {
+            cases
+                .iter()
+                .filter(|c| c.children().any(|n| n.has_tag_name(tag)))
+                .count()
+        };
+        assert_eq!(
+            suite.attribute("tests"),
+            Some(cases.len().to_string().as_str())
+        );
+        assert_eq!(
+            suite.attribute("failures"),
+            Some(count("failure").to_string().as_str())
+        );
+        assert_eq!(
+            suite.attribute("errors"),
+            Some(count("error").to_string().as_str())
+        );
+        let order: Vec<&str> = suite
+            .children()
+            .filter(|n| n.is_element())
+            .map(|n| n.tag_name().name())
+            .collect();
+        assert_eq!(order.first(), Some(&"properties"));
+        assert_eq!(&order[order.len() - 2..], ["system-out", "system-err"]);
+    }
+    let failure = doc
+        .descendants()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a failure");
+    assert!(failure
+        .text()
+        .unwrap_or_default()
+        .contains("expected: status complete\nactual:   status failed"));
+    assert_eq!(
+        (
+            root.attribute("tests"),
+            root.attribute("failures"),
+            root.attribute("errors")
+        ),
+        (Some("4"), Some("1"), Some("3"))
+    );
+    insta::assert_snapshot!(stdout);
+}
+
+#[test]
+fn replay_refuses_other_formats() {
+    coordops()
+        .args(["test", "--format", "json", "--replay", "no/such.jsonl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--replay prints the human format only",
+        ));
+}
