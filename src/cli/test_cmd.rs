@@ -8,6 +8,7 @@ use super::Exit;
 use crate::diagnostics::{render, render_all, RenderOptions};
 use crate::output;
 use crate::testing::format;
+use crate::testing::format::coverage;
 use crate::testing::suite::Suite;
 
 /// Arguments of `coordops test`.
@@ -57,6 +58,16 @@ pub struct TestArgs {
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
 
+    /// Report which routes, steps, branches, gate outcomes, retries,
+    /// handlers, rules and approval outcomes the tests exercised.
+    #[arg(long, conflicts_with = "replay")]
+    pub coverage: bool,
+
+    /// Fail (exit 1) when the total coverage is below PCT percent
+    /// (implies --coverage).
+    #[arg(long, value_name = "PCT", conflicts_with = "replay")]
+    pub fail_under: Option<f64>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
     pub format: Format,
@@ -83,6 +94,12 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
         }
         return super::replay_test::run(&args.replay, args.playbook.as_deref(), options);
     }
+    if let Some(pct) = args.fail_under {
+        if !(0.0..=100.0).contains(&pct) {
+            eprintln!("error: --fail-under takes a percentage from 0 to 100, not {pct}");
+            return Exit::Usage;
+        }
+    }
     let suite = Suite::run(&args.paths, args.filter.as_deref());
     for problem in &suite.problems {
         output::stderr(&render(problem, options));
@@ -99,18 +116,46 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             return Exit::Errors;
         }
     }
+    let coverages =
+        (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
     match args.format {
         Format::Human => human(&suite, options),
-        Format::Json => output::stdout_json(&format::json::to_string(&suite, None)),
+        Format::Json => output::stdout_json(&format::json::to_string(
+            &suite,
+            coverages.as_deref().map(coverage::json),
+        )),
         Format::Junit => output::stdout(&format::junit::to_string(&suite)),
         Format::Github => output::stdout(&format::github::to_string(&suite)),
+    }
+    if let Some(coverages) = &coverages {
+        match args.format {
+            Format::Human | Format::Github => output::stdout(&coverage::human(coverages)),
+            Format::Junit => output::stderr(&coverage::human(coverages)),
+            Format::Json => {}
+        }
     }
     if matches!(args.format, Format::Json | Format::Junit) {
         eprintln!("{}", totals.line());
     }
+    let below = match (args.fail_under, &coverages) {
+        (Some(pct), Some(coverages)) => {
+            let total = coverage::total(coverages);
+            let below = total.percent() < pct;
+            if below {
+                output::stderr(&format!(
+                    "error: coverage {} ({} of {} items) is below --fail-under {pct}%\n",
+                    coverage::percent(total),
+                    total.covered,
+                    total.total
+                ));
+            }
+            below
+        }
+        _ => false,
+    };
     if !suite.problems.is_empty() {
         Exit::Usage
-    } else if totals.failed > 0 || totals.broken > 0 {
+    } else if totals.failed > 0 || totals.broken > 0 || below {
         Exit::Errors
     } else {
         Exit::Success

@@ -5,6 +5,7 @@
 //! checked against the run's result. A failed expectation is a diagnostic
 //! (`ops::test::failed`) pointing at the `expect` line.
 
+pub mod coverage;
 pub mod format;
 pub mod fuzz;
 pub mod generate;

@@ -1,6 +1,7 @@
 //! The machine-readable forms of a `coordops test` run: JSON, JUnit XML and
 //! GitHub Actions annotations.
 
+pub mod coverage;
 pub mod github;
 pub mod json;
 pub mod junit;
