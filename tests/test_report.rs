@@ -195,3 +195,116 @@ fn replay_refuses_other_formats() {
             "--replay prints the human format only",
         ));
 }
+
+const COVERAGE: &str = "tests/fixtures/testing/coverage.ops";
+
+/// 19 items, counted by hand in the fixture: 2 routes, 5 task calls, an
+/// `if` and an `else` arm, 4 gate outcomes (the group has a critical call),
+/// 1 call that may retry, 1 handler, 1 rule, 3 approval decisions.
+#[test]
+fn coverage_counts_every_kind_of_item() {
+    let out = coordops()
+        .args(["test", COVERAGE, "--coverage", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let playbook = &doc["coverage"]["playbooks"][0];
+    let counts: Vec<(String, u64, u64)> = playbook["kinds"]
+        .as_object()
+        .expect("kinds")
+        .iter()
+        .map(|(k, v)| {
+            let n = |f: &str| v[f].as_u64().expect("count");
+            (k.clone(), n("covered"), n("total"))
+        })
+        .collect();
+    let expected = [
+        ("approval outcomes", 2, 3),
+        ("branches", 2, 2),
+        ("gate outcomes", 2, 4),
+        ("handlers", 1, 1),
+        ("retries", 1, 1),
+        ("routes", 1, 2),
+        ("rules", 1, 1),
+        ("steps", 5, 5),
+    ];
+    let expected: Vec<(String, u64, u64)> = expected
+        .iter()
+        .map(|(k, c, t)| ((*k).to_string(), *c, *t))
+        .collect();
+    assert_eq!(counts, expected);
+    assert_eq!(doc["coverage"]["total"]["covered"], 15);
+    assert_eq!(doc["coverage"]["total"]["total"], 19);
+    let uncovered: Vec<&str> = playbook["uncovered"]
+        .as_array()
+        .expect("uncovered")
+        .iter()
+        .filter_map(|u| u["item"].as_str())
+        .collect();
+    assert_eq!(
+        uncovered,
+        [
+            "route #2",
+            "gate ship#1: passed with failures",
+            "gate ship#1: failed",
+            "approval go: timeout"
+        ]
+    );
+}
+
+#[test]
+fn coverage_table_and_uncovered_lines() {
+    let out = coordops()
+        .args(["test", COVERAGE, "--coverage"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!(String::from_utf8(out).expect("utf-8"));
+}
+
+#[test]
+fn fail_under_passes_at_and_fails_below_the_total() {
+    // 15 of 19 items = 78.9%.
+    coordops()
+        .args(["test", COVERAGE, "--fail-under", "78.9"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("coverage: 78.9% (15 of 19 items)"));
+    coordops()
+        .args(["test", COVERAGE, "--fail-under", "79"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("test result: 4 passed, 0 failed"))
+        .stderr(predicate::str::contains(
+            "error: coverage 78.9% (15 of 19 items) is below --fail-under 79%",
+        ));
+    coordops()
+        .args(["test", COVERAGE, "--fail-under", "150"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("from 0 to 100"));
+}
+
+#[test]
+fn coverage_of_the_seed_playbook() {
+    let out = coordops()
+        .args(["test", "playbooks/coord_ops.ops", "--coverage"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    let table: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("coverage of"))
+        .take_while(|l| !l.contains("uncovered:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    insta::assert_snapshot!(table);
+}
