@@ -308,3 +308,23 @@ fn coverage_of_the_seed_playbook() {
         .collect();
     insta::assert_snapshot!(table);
 }
+
+/// docs/testing.md shows the fixture's coverage output as it is.
+#[test]
+fn the_documented_coverage_output_is_current() {
+    let out = coordops()
+        .args(["test", COVERAGE, "--coverage"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).expect("utf-8");
+    let start = text.find("coverage of").expect("a table");
+    let docs = std::fs::read_to_string(root().join("docs/testing.md")).expect("docs");
+    assert!(
+        docs.contains(&text[start..]),
+        "docs/testing.md should show:\n{}",
+        &text[start..]
+    );
+}

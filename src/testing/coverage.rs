@@ -343,3 +343,53 @@ impl Seen {
         Seen { keys }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(passed: bool, failures: u64, critical: bool) -> GateRecord {
+        GateRecord {
+            group: "g".into(),
+            rule: GateRule::Percent { value: 50 },
+            successes: 1,
+            failures,
+            skipped: 0,
+            counted: 1 + failures,
+            total: 1 + failures,
+            passed,
+            decided_at: None,
+            cancelled: Vec::new(),
+            critical_failed: critical.then(|| "c".to_string()),
+        }
+    }
+
+    #[test]
+    fn gate_verdicts_map_to_four_outcomes() {
+        assert_eq!(gate_outcome(&gate(true, 0, false)), "passed");
+        assert_eq!(gate_outcome(&gate(true, 1, false)), "passed with failures");
+        assert_eq!(gate_outcome(&gate(false, 2, false)), "failed");
+        assert_eq!(gate_outcome(&gate(false, 1, true)), "critical failure");
+    }
+
+    #[test]
+    fn nothing_coverable_is_full_and_ratios_add() {
+        assert_eq!(Ratio::default().percent(), 100.0);
+        let r = Ratio {
+            covered: 1,
+            total: 3,
+        }
+        .plus(Ratio {
+            covered: 1,
+            total: 1,
+        });
+        assert_eq!(
+            r,
+            Ratio {
+                covered: 2,
+                total: 4
+            }
+        );
+        assert_eq!(r.percent(), 50.0);
+    }
+}

@@ -139,3 +139,17 @@ pub fn json(coverages: &[PlaybookCoverage<'_>]) -> Value {
         .collect();
     json!({ "playbooks": playbooks, "total": ratio(total(coverages)) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_round_down_to_one_decimal() {
+        let r = |covered, total| percent(Ratio { covered, total });
+        assert_eq!(r(15, 19), "78.9%");
+        assert_eq!(r(2, 3), "66.6%");
+        assert_eq!(r(899, 1000), "89.9%");
+        assert_eq!(r(0, 0), "100.0%");
+    }
+}
