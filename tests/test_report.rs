@@ -198,9 +198,10 @@ fn replay_refuses_other_formats() {
 
 const COVERAGE: &str = "tests/fixtures/testing/coverage.ops";
 
-/// 19 items, counted by hand in the fixture: 2 routes, 5 task calls, an
+/// 20 items, counted by hand in the fixture: 2 routes, 5 task calls, an
 /// `if` and an `else` arm, 4 gate outcomes (the group has a critical call),
-/// 1 call that may retry, 1 handler, 1 rule, 3 approval decisions.
+/// 1 call that may retry, 2 handlers (a step's, an approval's), 1 rule,
+/// 3 approval decisions.
 #[test]
 fn coverage_counts_every_kind_of_item() {
     let out = coordops()
@@ -225,7 +226,7 @@ fn coverage_counts_every_kind_of_item() {
         ("approval outcomes", 2, 3),
         ("branches", 2, 2),
         ("gate outcomes", 2, 4),
-        ("handlers", 1, 1),
+        ("handlers", 2, 2),
         ("retries", 1, 1),
         ("routes", 1, 2),
         ("rules", 1, 1),
@@ -236,8 +237,8 @@ fn coverage_counts_every_kind_of_item() {
         .map(|(k, c, t)| ((*k).to_string(), *c, *t))
         .collect();
     assert_eq!(counts, expected);
-    assert_eq!(doc["coverage"]["total"]["covered"], 15);
-    assert_eq!(doc["coverage"]["total"]["total"], 19);
+    assert_eq!(doc["coverage"]["total"]["covered"], 16);
+    assert_eq!(doc["coverage"]["total"]["total"], 20);
     let uncovered: Vec<&str> = playbook["uncovered"]
         .as_array()
         .expect("uncovered")
@@ -269,19 +270,19 @@ fn coverage_table_and_uncovered_lines() {
 
 #[test]
 fn fail_under_passes_at_and_fails_below_the_total() {
-    // 15 of 19 items = 78.9%.
+    // 16 of 20 items = 80%.
     coordops()
-        .args(["test", COVERAGE, "--fail-under", "78.9"])
+        .args(["test", COVERAGE, "--fail-under", "80"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("coverage: 78.9% (15 of 19 items)"));
+        .stdout(predicate::str::contains("coverage: 80.0% (16 of 20 items)"));
     coordops()
-        .args(["test", COVERAGE, "--fail-under", "79"])
+        .args(["test", COVERAGE, "--fail-under", "80.1"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("test result: 4 passed, 0 failed"))
         .stderr(predicate::str::contains(
-            "error: coverage 78.9% (15 of 19 items) is below --fail-under 79%",
+            "error: coverage 80.0% (16 of 20 items) is below --fail-under 80.1%",
         ));
     coordops()
         .args(["test", COVERAGE, "--fail-under", "150"])

@@ -166,7 +166,6 @@ pub fn coverable(playbook: &Playbook) -> Vec<Item> {
                 }
                 handlers(&c.options, &mut items);
             }
-            Stmt::Run(r) => handlers(&r.options, &mut items),
             Stmt::If(i) => {
                 for (n, branch) in i.branches.iter().enumerate() {
                     let arm = if n == 0 { "if" } else { "else if" };
