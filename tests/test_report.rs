@@ -329,3 +329,35 @@ fn the_documented_coverage_output_is_current() {
         &text[start..]
     );
 }
+
+/// Every JSON document matches docs/test-report.schema.json: failures,
+/// errors, broken playbooks, and coverage.
+#[test]
+fn json_output_matches_the_committed_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/test-report.schema.json")).expect("schema"),
+    )
+    .expect("the schema is JSON");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .expect("the schema compiles");
+    let mixed = coordops()
+        .args(["test", "--format", "json", "--coverage"])
+        .args(MIXED)
+        .arg(COVERAGE)
+        .output()
+        .expect("runs");
+    let doc: serde_json::Value = serde_json::from_slice(&mixed.stdout).expect("JSON");
+    assert!(
+        doc["coverage"]["playbooks"]
+            .as_array()
+            .is_some_and(|p| p.len() == 2),
+        "{doc}"
+    );
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
