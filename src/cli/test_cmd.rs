@@ -138,24 +138,15 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
         eprintln!("{}", totals.line());
     }
     let below = match (args.fail_under, &coverages) {
-        (Some(pct), Some(coverages)) => {
-            let total = coverage::total(coverages);
-            let below = total.percent() < pct;
-            if below {
-                output::stderr(&format!(
-                    "error: coverage {} ({} of {} items) is below --fail-under {pct}%\n",
-                    coverage::percent(total),
-                    total.covered,
-                    total.total
-                ));
-            }
-            below
-        }
-        _ => false,
+        (Some(pct), Some(coverages)) => coverage::below(coverages, pct),
+        _ => None,
     };
+    if let Some(error) = &below {
+        output::stderr(error);
+    }
     if !suite.problems.is_empty() {
         Exit::Usage
-    } else if totals.failed > 0 || totals.broken > 0 || below {
+    } else if totals.failed > 0 || totals.broken > 0 || below.is_some() {
         Exit::Errors
     } else {
         Exit::Success

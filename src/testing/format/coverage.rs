@@ -42,6 +42,20 @@ pub fn total(coverages: &[PlaybookCoverage<'_>]) -> Ratio {
     })
 }
 
+/// Why the run's total is below `pct` percent (`--fail-under`), or `None`
+/// when it is not.
+pub fn below(coverages: &[PlaybookCoverage<'_>], pct: f64) -> Option<String> {
+    let total = total(coverages);
+    (total.percent() < pct).then(|| {
+        format!(
+            "error: coverage {} ({} of {} items) is below --fail-under {pct}%\n",
+            percent(total),
+            total.covered,
+            total.total
+        )
+    })
+}
+
 /// `83.3%`: one decimal, rounded down so a total never reads as reaching a
 /// threshold it misses.
 pub fn percent(ratio: Ratio) -> String {
