@@ -361,3 +361,16 @@ fn json_output_matches_the_committed_schema() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+#[test]
+fn github_coverage_adds_a_notice_per_uncovered_line() {
+    coordops()
+        .args(["test", COVERAGE, "--coverage", "--format", "github"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "::notice file=tests/fixtures/testing/coverage.ops,line=25,title=not covered by tests::\
+             not exercised: gate ship#1: passed with failures, gate ship#1: failed\n",
+        ))
+        .stdout(predicate::str::contains("coverage: 80.0% (16 of 20 items)"));
+}

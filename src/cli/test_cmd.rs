@@ -129,7 +129,11 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     }
     if let Some(coverages) = &coverages {
         match args.format {
-            Format::Human | Format::Github => output::stdout(&coverage::human(coverages)),
+            Format::Human => output::stdout(&coverage::human(coverages)),
+            Format::Github => {
+                output::stdout(&coverage::github_notices(coverages));
+                output::stdout(&coverage::human(coverages));
+            }
             Format::Junit => output::stderr(&coverage::human(coverages)),
             Format::Json => {}
         }

@@ -103,16 +103,21 @@ pub fn human(coverages: &[PlaybookCoverage<'_>]) -> String {
     out
 }
 
-/// Each line holding an uncovered item, in line order, with what on it
-/// was not exercised.
-fn uncovered_lines(out: &mut String, c: &PlaybookCoverage<'_>) {
-    // Line -> (an offset on it, the items not exercised there).
+/// Line -> (an offset on it, the items not exercised there).
+fn lines<'c>(c: &'c PlaybookCoverage<'_>) -> BTreeMap<usize, (usize, Vec<&'c str>)> {
     let mut lines: BTreeMap<usize, (usize, Vec<&str>)> = BTreeMap::new();
     for item in c.items.iter().filter(|i| !i.covered) {
         let line = c.file.line_col(item.span.start).0;
         let entry = lines.entry(line).or_insert((item.span.start, Vec::new()));
         entry.1.push(&item.name);
     }
+    lines
+}
+
+/// Each line holding an uncovered item, in line order, with what on it
+/// was not exercised.
+fn uncovered_lines(out: &mut String, c: &PlaybookCoverage<'_>) {
+    let lines = lines(c);
     if !lines.is_empty() {
         let _ = writeln!(out, "  uncovered:");
     }
@@ -121,6 +126,24 @@ fn uncovered_lines(out: &mut String, c: &PlaybookCoverage<'_>) {
         let _ = writeln!(out, "    {}:{line}: {text}", c.file.name());
         let _ = writeln!(out, "      not exercised: {}", names.join(", "));
     }
+}
+
+/// A GitHub Actions `::notice` per line holding an uncovered item (for
+/// `--format github`), escaped as `diagnostics::github` escapes.
+pub fn github_notices(coverages: &[PlaybookCoverage<'_>]) -> String {
+    use crate::diagnostics::github::{escape_data, escape_property};
+    let mut out = String::new();
+    for c in coverages {
+        for (line, (_, names)) in lines(c) {
+            let _ = writeln!(
+                out,
+                "::notice file={},line={line},title=not covered by tests::{}",
+                escape_property(c.file.name()),
+                escape_data(&format!("not exercised: {}", names.join(", ")))
+            );
+        }
+    }
+    out
 }
 
 /// The `coverage` member of the JSON document.
