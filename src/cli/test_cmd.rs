@@ -18,6 +18,7 @@ Examples:
   coordops test playbooks/                       # every test of every playbook
   coordops test playbooks/coord_ops.ops --filter audit
   coordops test playbooks/ --format junit > junit.xml
+  coordops test playbooks/coord_ops.ops --coverage --fail-under 90
   coordops test --replay tests/fixtures/replay/*.jsonl
 
 Each test is a dry run on the simulated backend and virtual clock: its
@@ -30,6 +31,11 @@ json (one document), junit (JUnit XML), github (Actions annotations at each
 failed expectation). The summary line `test result: N passed, N failed` is
 on stdout, or on stderr for json and junit. --replay prints human only.
 
+--coverage reports which routes, workflow steps, `if` arms, gate outcomes,
+retries, handlers, rules and approval outcomes the selected tests exercised
+(a table and the uncovered lines, or a `coverage` member in json);
+--fail-under PCT exits 1 when the total is below PCT percent.
+
 --replay JOURNAL… re-runs the playbook each journal records (or --playbook)
 against the journal instead, calling no agent: every recorded answer is
 replayed at its recorded time. A journal passes when the playbook takes the
@@ -37,8 +43,9 @@ recorded path (route, each step's outcome and attempts, gates, status); the
 first difference is shown at the playbook's text. A dry-run journal
 (`coordops dry-run --journal FILE`) is a fixture.
 
-Exit codes: 0 every test passed, 1 a test failed or a playbook has errors,
-2 usage or I/O error.")]
+Exit codes: 0 every test passed, 1 a test failed, a playbook has errors,
+the filter matched nothing or coverage is below --fail-under, 2 usage or
+I/O error.")]
 pub struct TestArgs {
     /// Playbook files or directories (searched recursively for `.ops` files).
     #[arg(required_unless_present = "replay", value_name = "PATH")]
