@@ -40,3 +40,4 @@ mod stopped_steps;
 mod support;
 mod targeted;
 mod test_cmd;
+mod test_report;

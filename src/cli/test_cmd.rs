@@ -2,13 +2,14 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::Exit;
-use crate::analysis;
 use crate::diagnostics::{render, render_all, RenderOptions};
-use crate::source;
-use crate::testing;
+use crate::output;
+use crate::testing::format;
+use crate::testing::format::coverage;
+use crate::testing::suite::Suite;
 
 /// Arguments of `coordops test`.
 #[derive(Debug, Args)]
@@ -16,11 +17,24 @@ use crate::testing;
 Examples:
   coordops test playbooks/                       # every test of every playbook
   coordops test playbooks/coord_ops.ops --filter audit
+  coordops test playbooks/ --format junit > junit.xml
+  coordops test playbooks/coord_ops.ops --coverage --fail-under 90
   coordops test --replay tests/fixtures/replay/*.jsonl
 
 Each test is a dry run on the simulated backend and virtual clock: its
 `given` lines script the agents, its `signal` line is sent, and its `expect`
-lines are checked. A playbook with errors runs no tests.
+lines are checked. A playbook with errors runs no tests. A --filter that
+matches no test is an error.
+
+Formats (docs/testing.md): human (a line per test, failures on stderr),
+json (one document), junit (JUnit XML), github (Actions annotations at each
+failed expectation). The summary line `test result: N passed, N failed` is
+on stdout, or on stderr for json and junit. --replay prints human only.
+
+--coverage reports which routes, workflow steps, `if` arms, gate outcomes,
+retries, handlers, rules and approval outcomes the selected tests exercised
+(a table and the uncovered lines, or a `coverage` member in json);
+--fail-under PCT exits 1 when the total is below PCT percent.
 
 --replay JOURNAL… re-runs the playbook each journal records (or --playbook)
 against the journal instead, calling no agent: every recorded answer is
@@ -29,8 +43,9 @@ recorded path (route, each step's outcome and attempts, gates, status); the
 first difference is shown at the playbook's text. A dry-run journal
 (`coordops dry-run --journal FILE`) is a fixture.
 
-Exit codes: 0 every test passed, 1 a test failed or a playbook has errors,
-2 usage or I/O error.")]
+Exit codes: 0 every test passed, 1 a test failed, a playbook has errors,
+the filter matched nothing or coverage is below --fail-under, 2 usage or
+I/O error.")]
 pub struct TestArgs {
     /// Playbook files or directories (searched recursively for `.ops` files).
     #[arg(required_unless_present = "replay", value_name = "PATH")]
@@ -45,69 +60,128 @@ pub struct TestArgs {
     #[arg(long, value_name = "FILE", requires = "replay")]
     pub playbook: Option<PathBuf>,
 
-    /// Run only tests whose name contains this text.
+    /// Run only tests whose name contains this text (matching none is an
+    /// error).
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+
+    /// Report which routes, steps, branches, gate outcomes, retries,
+    /// handlers, rules and approval outcomes the tests exercised.
+    #[arg(long, conflicts_with = "replay")]
+    pub coverage: bool,
+
+    /// Fail (exit 1) when the total coverage is below PCT percent
+    /// (implies --coverage).
+    #[arg(long, value_name = "PCT", conflicts_with = "replay")]
+    pub fail_under: Option<f64>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
+    pub format: Format,
+}
+
+/// What `coordops test` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per test and the summary on stdout; diagnostics on stderr.
+    Human,
+    /// One JSON document on stdout (docs/testing.md); summary on stderr.
+    Json,
+    /// JUnit XML on stdout; summary on stderr.
+    Junit,
+    /// GitHub Actions annotations at each failure, then the summary, on stdout.
+    Github,
 }
 
 pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     if !args.replay.is_empty() {
+        if args.format != Format::Human {
+            eprintln!("error: --replay prints the human format only");
+            return Exit::Usage;
+        }
         return super::replay_test::run(&args.replay, args.playbook.as_deref(), options);
     }
-    let (files, problems) = source::collect_playbooks(&args.paths);
-    let mut io_failed = !problems.is_empty();
-    for problem in &problems {
-        eprint!("{}", render(problem, options));
-    }
-    let (mut passed, mut failed, mut broken_files) = (0usize, 0usize, 0usize);
-    for path in files {
-        let file = match source::load(&path) {
-            Ok(file) => file,
-            Err(problem) => {
-                eprint!("{}", render(&problem, options));
-                io_failed = true;
-                continue;
-            }
-        };
-        let checked = analysis::parse_and_check(&file);
-        let errors: Vec<_> = checked
-            .diagnostics
-            .into_iter()
-            .filter(|d| d.is_error())
-            .collect();
-        if !errors.is_empty() {
-            eprint!("{}", render_all(&errors, options));
-            eprintln!("{}: has errors, its tests did not run", file.name());
-            broken_files += 1;
-            continue;
-        }
-        let Some(playbook) = checked.playbook else {
-            continue;
-        };
-        for report in testing::run_tests(&playbook, &file, args.filter.as_deref()) {
-            let status = report.status.as_deref().unwrap_or("not run");
-            eprint!("{}", render_all(&report.warnings, options));
-            if report.passed {
-                passed += 1;
-                println!("test {} :: {} ... ok ({status})", file.name(), report.name);
-            } else {
-                failed += 1;
-                println!(
-                    "test {} :: {} ... FAILED ({status})",
-                    file.name(),
-                    report.name
-                );
-                eprint!("{}", render_all(&report.failures, options));
-            }
+    if let Some(pct) = args.fail_under {
+        if !(0.0..=100.0).contains(&pct) {
+            eprintln!("error: --fail-under takes a percentage from 0 to 100, not {pct}");
+            return Exit::Usage;
         }
     }
-    println!();
-    println!("test result: {passed} passed, {failed} failed");
-    if io_failed {
+    let suite = Suite::run(&args.paths, args.filter.as_deref());
+    for problem in &suite.problems {
+        output::stderr(&render(problem, options));
+    }
+    let totals = suite.totals();
+    if let Some(filter) = &args.filter {
+        if totals.passed + totals.failed == 0 {
+            output::stderr(&format!(
+                "error: --filter `{filter}` matches no test ({} playbook(s) declare {} test(s)); \
+                 a filter keeps the tests whose name contains it\n",
+                suite.playbooks.len(),
+                totals.declared
+            ));
+            return Exit::Errors;
+        }
+    }
+    let coverages =
+        (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
+    match args.format {
+        Format::Human => human(&suite, options),
+        Format::Json => output::stdout_json(&format::json::to_string(
+            &suite,
+            coverages.as_deref().map(coverage::json),
+        )),
+        Format::Junit => output::stdout(&format::junit::to_string(&suite)),
+        Format::Github => output::stdout(&format::github::to_string(&suite)),
+    }
+    if let Some(coverages) = &coverages {
+        match args.format {
+            Format::Human => output::stdout(&coverage::human(coverages)),
+            Format::Github => {
+                output::stdout(&coverage::github_notices(coverages));
+                output::stdout(&coverage::human(coverages));
+            }
+            Format::Junit => output::stderr(&coverage::human(coverages)),
+            Format::Json => {}
+        }
+    }
+    if matches!(args.format, Format::Json | Format::Junit) {
+        eprintln!("{}", totals.line());
+    }
+    let below = match (args.fail_under, &coverages) {
+        (Some(pct), Some(coverages)) => coverage::below(coverages, pct),
+        _ => None,
+    };
+    if let Some(error) = &below {
+        output::stderr(error);
+    }
+    if !suite.problems.is_empty() {
         Exit::Usage
-    } else if failed > 0 || broken_files > 0 {
+    } else if totals.failed > 0 || totals.broken > 0 || below.is_some() {
         Exit::Errors
     } else {
         Exit::Success
     }
+}
+
+/// A line per test, the failures rendered on stderr, and the summary.
+fn human(suite: &Suite, options: RenderOptions) {
+    for run in &suite.playbooks {
+        let name = run.file.name();
+        if !run.errors.is_empty() {
+            output::stderr(&render_all(&run.errors, options));
+            eprintln!("{name}: has errors, its tests did not run");
+        }
+        for report in &run.tests {
+            let status = report.status.as_deref().unwrap_or("not run");
+            output::stderr(&render_all(&report.warnings, options));
+            let verdict = if report.passed { "ok" } else { "FAILED" };
+            output::stdout(&format!(
+                "test {name} :: {} ... {verdict} ({status})\n",
+                report.name
+            ));
+            output::stderr(&render_all(&report.failures, options));
+        }
+    }
+    output::stdout(&format!("\n{}\n", suite.totals().line()));
 }

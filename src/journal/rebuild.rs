@@ -76,6 +76,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
         handoffs: Vec::new(),
         waiting_for: Vec::new(),
         decisions: Vec::new(),
+        taken: Default::default(),
     };
     // The approvals asked of a person, and the last suspend not followed
     // by a resume.

@@ -170,6 +170,7 @@ impl Engine<'_> {
                 h.event.name == event && h.guard.as_ref().is_none_or(|g| holds(g, &handler_scope))
             });
         if let Some(h) = handler {
+            self.took(h.span.start);
             if let crate::ast::HandlerAction::Continue { .. } = h.action {
                 return Flow::Continue;
             }

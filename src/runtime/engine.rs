@@ -111,6 +111,9 @@ impl<T> std::ops::Deref for Recorded<T> {
 
 /// What the engine records while running.
 pub struct Log {
+    /// Offsets of the `if` arms, handlers and rules taken (see
+    /// [`super::result::Taken`]).
+    pub taken: Vec<usize>,
     /// Events in order.
     pub events: Recorded<Event>,
     /// Steps in the order they finished.
@@ -237,6 +240,7 @@ impl<'p> Engine<'p> {
             origin,
             timers: Arc::new(super::effects::TokioTimers::starting_now()),
             log: Mutex::new(Log {
+                taken: Vec::new(),
                 events: Recorded::new(recorder.clone(), |e| Entry::Event(e.clone())),
                 steps: Recorded::new(recorder.clone(), |s| Entry::Step(s.clone())),
                 gates: Recorded::new(recorder.clone(), |g| Entry::Gate(g.clone())),
@@ -375,7 +379,12 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Appends an event.
+    /// Records that the run took the `if` arm, handler or rule at `offset`.
+    pub fn took(&self, offset: usize) {
+        self.with_log(|log| log.taken.push(offset));
+    }
+
+    /// Appends an event to the log.
     pub fn event(&self, kind: EventKind, step: Option<&str>, detail: impl Into<String>) {
         let at_ms = self.now_ms();
         let detail = detail.into();
@@ -444,11 +453,15 @@ impl<'p> Engine<'p> {
                 Stmt::If(i) => {
                     for branch in &i.branches {
                         if holds(&branch.condition, scope) {
+                            self.took(branch.block.span.start);
                             return self.block(&branch.block, scope, place).await;
                         }
                     }
                     match &i.else_block {
-                        Some(block) => self.block(block, scope, place).await,
+                        Some(block) => {
+                            self.took(block.span.start);
+                            self.block(block, scope, place).await
+                        }
                         None => Flow::Continue,
                     }
                 }

@@ -424,6 +424,7 @@ fn finish(
         handoffs: log.handoffs,
         waiting_for: log.pending,
         decisions: log.decisions,
+        taken: result::Taken(log.taken),
     };
     if let Some(r) = recorder {
         r.record(&record::Entry::End(Box::new(result.clone())));

@@ -508,4 +508,21 @@ pub struct RunResult {
     /// why (omitted when none; dry runs record none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decisions: Vec<super::record::ApprovalDecision>,
+    /// The `if` arms, step handlers and top-level rules the run took (what
+    /// `coordops test --coverage` counts); not serialised.
+    #[serde(skip)]
+    pub taken: Taken,
+}
+
+/// Source offsets of the blocks, handlers and rules a run took: the start
+/// of an `if` arm's block (`else` included), of a handler, of a rule. Not
+/// part of a result's identity: two results compare equal whatever they
+/// hold (a result read back from a journal has none).
+#[derive(Clone, Debug, Default)]
+pub struct Taken(pub Vec<usize>);
+
+impl PartialEq for Taken {
+    fn eq(&self, _: &Taken) -> bool {
+        true
+    }
 }

@@ -48,6 +48,7 @@ impl Engine<'_> {
                 .iter()
                 .any(|event| handler_matches(r, event, kind, scope))
         })?;
+        self.took(rule.span.start);
         if let Some(recovery) = &rule.recovery {
             self.recovery("rule", recovery, scope).await;
         }

@@ -317,6 +317,9 @@ impl<'p> Engine<'p> {
             let handler = handlers
                 .iter()
                 .find(|h| handler_matches(h, event, &kind, &handler_scope));
+            if let Some(h) = handler {
+                self.took(h.span.start);
+            }
             let retry_allowed = number <= retries.max(if handler.is_some() { 1 } else { 0 });
             // The next delay, and whether the step's budget rules the retry out.
             let delay = plan.delay(&work.key, number, info.retry_after);
@@ -423,6 +426,7 @@ impl<'p> Engine<'p> {
                 h.event.name == "exhausted"
                     && handler_matches(h, "exhausted", &final_kind, &rule_scope)
             }) {
+                self.took(h.span.start);
                 // As for rules: the recovery runs, then the action.
                 if let Some(recovery) = &h.recovery {
                     self.recovery(&name, recovery, &rule_scope).await;

@@ -5,9 +5,12 @@
 //! checked against the run's result. A failed expectation is a diagnostic
 //! (`ops::test::failed`) pointing at the `expect` line.
 
+pub mod coverage;
+pub mod format;
 pub mod fuzz;
 pub mod generate;
 pub mod harness;
+pub mod suite;
 
 use std::time::{Duration, SystemTime};
 
@@ -43,6 +46,29 @@ pub struct TestReport {
     pub warnings: Vec<Diagnostic>,
     /// The run's final status, when it ran.
     pub status: Option<String>,
+    /// The run's virtual duration in ms, when it ran.
+    pub duration_ms: Option<u64>,
+    /// Expected against actual for each failed expectation, in the order
+    /// of `failures` (empty for a test that could not run).
+    #[serde(skip)]
+    pub mismatches: Vec<Mismatch>,
+    /// The run's result, when it ran (what coverage is computed from).
+    #[serde(skip)]
+    pub result: Option<RunResult>,
+}
+
+impl TestReport {
+    /// `passed`, `failed` (an expectation failed) or `error` (the test
+    /// could not run).
+    pub fn outcome(&self) -> &'static str {
+        if self.passed {
+            "passed"
+        } else if self.result.is_none() {
+            "error"
+        } else {
+            "failed"
+        }
+    }
 }
 
 /// Runs every test of `playbook` (whose source is `file`), in order.
@@ -72,6 +98,9 @@ fn invalid(file: &SourceFile, span: Span, name: &str, message: String) -> TestRe
             .in_file(file)],
         warnings: Vec::new(),
         status: None,
+        duration_ms: None,
+        mismatches: Vec::new(),
+        result: None,
     }
 }
 
@@ -117,11 +146,11 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         Ok(r) => r,
         Err(e) => return invalid(file, test.span, &name, e),
     };
-    let failures: Vec<Diagnostic> = test
+    let (failures, mismatches): (Vec<Diagnostic>, Vec<Mismatch>) = test
         .expects
         .iter()
-        .filter_map(|e| check(e, &result).map(|why| failure(file, e, why)))
-        .collect();
+        .filter_map(|e| check(e, &result).map(|m| (failure(file, e, m.message.clone()), m)))
+        .unzip();
     let warnings = unmatched(file, test, &scenario);
     TestReport {
         name,
@@ -129,6 +158,9 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         failures,
         warnings,
         status: Some(result.status.word().to_string()),
+        duration_ms: Some(result.duration_ms),
+        mismatches,
+        result: Some(result),
     }
 }
 
@@ -242,100 +274,164 @@ fn script(outcomes: &[crate::ast::Outcome]) -> TaskScript {
     }
 }
 
+/// How an expectation failed: what it wanted, what the run did, and the
+/// sentence that says both.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mismatch {
+    /// What the expectation wanted (`status complete`).
+    pub expected: String,
+    /// What the run did (`status failed`).
+    pub actual: String,
+    /// The diagnostic's message.
+    #[serde(skip)]
+    pub message: String,
+}
+
+fn mismatch(expected: String, actual: String, message: String) -> Option<Mismatch> {
+    Some(Mismatch {
+        expected,
+        actual,
+        message,
+    })
+}
+
 /// Why an expectation does not hold, or `None` when it does.
-fn check(expect: &Expect, result: &RunResult) -> Option<String> {
+fn check(expect: &Expect, result: &RunResult) -> Option<Mismatch> {
     match expect {
         Expect::Status { status, .. } => {
             let actual = result.status.word();
-            (actual != status.name).then(|| {
+            if actual == status.name {
+                return None;
+            }
+            mismatch(
+                format!("status {}", status.name),
+                format!("status {actual}"),
                 format!(
                     "expected status {}, but the run ended {actual}: {}",
                     status.name, result.summary
-                )
-            })
+                ),
+            )
         }
         Expect::Route { route, .. } => {
             let actual = result.route.as_ref().and_then(|r| r.label.clone());
-            (actual.as_deref() != Some(route.name.as_str())).then(|| match actual {
-                Some(label) => format!("expected route `{}`, but `{label}` matched", route.name),
-                None => format!(
-                    "expected route `{}`, but {}",
-                    route.name,
-                    match &result.route {
-                        Some(r) => format!("an unlabelled route `{}` matched", r.pattern),
-                        None => "no route matched".to_string(),
-                    }
+            if actual.as_deref() == Some(route.name.as_str()) {
+                return None;
+            }
+            let (actual_text, message) = match actual {
+                Some(label) => (
+                    format!("route {label}"),
+                    format!("expected route `{}`, but `{label}` matched", route.name),
                 ),
-            })
+                None => match &result.route {
+                    Some(r) => (
+                        format!("route `{}`", r.pattern),
+                        format!(
+                            "expected route `{}`, but an unlabelled route `{}` matched",
+                            route.name, r.pattern
+                        ),
+                    ),
+                    None => (
+                        "no route".to_string(),
+                        format!("expected route `{}`, but no route matched", route.name),
+                    ),
+                },
+            };
+            mismatch(format!("route {}", route.name), actual_text, message)
         }
-        Expect::Escalation { kind, .. } => match &result.escalation {
-            Some(e) if e.kind == kind.name => None,
-            Some(e) => Some(format!(
-                "expected a {} escalation, but it escalated as {}: {}",
-                kind.name, e.kind, e.title
-            )),
-            None => Some(format!(
-                "expected a {} escalation, but the run ended {}",
-                kind.name,
-                result.status.word()
-            )),
-        },
+        Expect::Escalation { kind, .. } => {
+            let expected = format!("escalation {}", kind.name);
+            match &result.escalation {
+                Some(e) if e.kind == kind.name => None,
+                Some(e) => mismatch(
+                    expected,
+                    format!("escalation {}", e.kind),
+                    format!(
+                        "expected a {} escalation, but it escalated as {}: {}",
+                        kind.name, e.kind, e.title
+                    ),
+                ),
+                None => mismatch(
+                    expected,
+                    format!("status {}", result.status.word()),
+                    format!(
+                        "expected a {} escalation, but the run ended {}",
+                        kind.name,
+                        result.status.word()
+                    ),
+                ),
+            }
+        }
         Expect::Step { step, outcome, .. } => {
-            let records: Vec<_> = result
-                .steps
-                .iter()
-                .filter(|s| s.name == step.name)
-                .collect();
-            match records.last() {
-                None => Some(format!(
-                    "expected step `{}` to end {}, but it never ran",
-                    step.name, outcome.name
-                )),
+            let expected = format!("step {} {}", step.name, outcome.name);
+            let last = result.steps.iter().rev().find(|s| s.name == step.name);
+            match last {
+                None => mismatch(
+                    expected,
+                    format!("step {} never ran", step.name),
+                    format!(
+                        "expected step `{}` to end {}, but it never ran",
+                        step.name, outcome.name
+                    ),
+                ),
                 Some(r) if r.outcome.word() == outcome.name => None,
-                Some(r) => Some(format!(
-                    "expected step `{}` to end {}, but it ended {}{}",
-                    step.name,
-                    outcome.name,
-                    r.outcome.word(),
-                    match &r.outcome {
+                Some(r) => {
+                    let detail = match &r.outcome {
                         StepOutcome::Failure { kind, message } => format!(" ({kind}: {message})"),
                         _ => String::new(),
-                    }
-                )),
+                    };
+                    mismatch(
+                        expected,
+                        format!("step {} {}{detail}", step.name, r.outcome.word()),
+                        format!(
+                            "expected step `{}` to end {}, but it ended {}{detail}",
+                            step.name,
+                            outcome.name,
+                            r.outcome.word(),
+                        ),
+                    )
+                }
             }
         }
         Expect::Holds { condition, .. } => {
-            let mut scope = Scope::default();
-            scope.bind("payload", Value::Object(result.payload.clone()));
-            scope.bind("status", Value::String(result.status.word().to_string()));
-            scope.bind(
-                "route",
-                json!(result.route.as_ref().and_then(|r| r.label.clone())),
-            );
-            scope.bind(
-                "escalation",
-                serde_json::to_value(&result.escalation).unwrap_or(Value::Null),
-            );
-            scope.bind(
-                "steps",
-                Value::Object(
-                    result
-                        .steps
-                        .iter()
-                        .map(|s| (s.name.clone(), json!({ "status": s.outcome.word(), "attempts": s.attempts.len(), "outputs": s.outputs })))
-                        .collect(),
-                ),
-            );
-            scope.bind("events", json!(result.events.len()));
-            let value = eval(condition, &scope);
-            (value != Value::Bool(true)).then(|| {
-                format!(
-                    "expected this to hold, but it is {}",
-                    display(&value).replace('?', "unknown")
-                )
-            })
+            let value = eval(condition, &result_scope(result));
+            if value == Value::Bool(true) {
+                return None;
+            }
+            let shown = display(&value).replace('?', "unknown");
+            mismatch(
+                "true".to_string(),
+                shown.clone(),
+                format!("expected this to hold, but it is {shown}"),
+            )
         }
     }
+}
+
+/// The names an `expect EXPR` line sees.
+fn result_scope(result: &RunResult) -> Scope {
+    let mut scope = Scope::default();
+    scope.bind("payload", Value::Object(result.payload.clone()));
+    scope.bind("status", Value::String(result.status.word().to_string()));
+    scope.bind(
+        "route",
+        json!(result.route.as_ref().and_then(|r| r.label.clone())),
+    );
+    scope.bind(
+        "escalation",
+        serde_json::to_value(&result.escalation).unwrap_or(Value::Null),
+    );
+    scope.bind(
+        "steps",
+        Value::Object(
+            result
+                .steps
+                .iter()
+                .map(|s| (s.name.clone(), json!({ "status": s.outcome.word(), "attempts": s.attempts.len(), "outputs": s.outputs })))
+                .collect(),
+        ),
+    );
+    scope.bind("events", json!(result.events.len()));
+    scope
 }
 
 fn expect_span(expect: &Expect) -> Span {

@@ -389,6 +389,7 @@ mod tests {
             handoffs: Vec::new(),
             waiting_for: Vec::new(),
             decisions: Vec::new(),
+            taken: Default::default(),
         };
         let entries = vec![
             start(),
