@@ -339,15 +339,7 @@ fn policy_decisions_are_journalled_and_reported() {
     }
 }
 
-/// Whether `pid` is a live process (a zombie counts as gone).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
-}
+use crate::support::alive;
 
 #[test]
 fn a_suspend_stops_other_branches_and_leaves_their_attempts_open() {

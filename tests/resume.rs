@@ -354,16 +354,7 @@ fn sigterm_during_a_resume_aborts_it_with_a_record_and_no_agent_left_and_it_resu
         .stdout(predicate::str::contains("**Status:** COMPLETE"));
 }
 
-/// Whether `pid` is a live process (a zombie counts as gone: in containers
-/// nobody may reap orphans).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
-}
+use crate::support::alive;
 
 #[test]
 fn an_unfinished_journal_replays_as_a_test_without_calling_agents() {

@@ -104,22 +104,7 @@ fn kind_of(outcome: &TaskOutcome) -> (&str, &str) {
     }
 }
 
-/// Whether `pid` is a live process (a zombie counts as dead: in containers
-/// nobody may reap the orphans).
-fn alive(pid: i32) -> bool {
-    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|r| r.split_whitespace().next());
-        return state != Some("Z");
-    }
-    std::process::Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+use crate::support::alive;
 
 /// The fields of `/proc/PID/stat` after the command name: state, ppid,
 /// pgrp, …
