@@ -56,28 +56,7 @@ pub fn rebuild(entries: &[Entry]) -> Result<Rebuilt, String> {
             finished: true,
         });
     }
-    let mut result = RunResult {
-        run_id: start.run_id.clone(),
-        coordinator: start.coordinator.clone(),
-        signal: start.signal.clone(),
-        context: start.context.clone(),
-        route: None,
-        status: RunStatus::Unfinished,
-        started_at: start.started_at.clone(),
-        duration_ms: 0,
-        summary: String::new(),
-        payload: Map::new(),
-        next_steps: None,
-        steps: Vec::new(),
-        gates: Vec::new(),
-        quality_gate: start.quality_gate,
-        escalation: None,
-        events: Vec::new(),
-        handoffs: Vec::new(),
-        waiting_for: Vec::new(),
-        decisions: Vec::new(),
-        taken: Default::default(),
-    };
+    let mut result = RunResult::begun(start);
     // The approvals asked of a person, and the last suspend not followed
     // by a resume.
     let mut waits: Vec<ApprovalWait> = Vec::new();

@@ -514,6 +514,35 @@ pub struct RunResult {
     pub taken: Taken,
 }
 
+impl RunResult {
+    /// The result of a run that has only started (`start`): status
+    /// UNFINISHED, no route, no steps; what a journal is rebuilt onto.
+    pub fn begun(start: &super::record::RunStart) -> RunResult {
+        RunResult {
+            run_id: start.run_id.clone(),
+            coordinator: start.coordinator.clone(),
+            signal: start.signal.clone(),
+            context: start.context.clone(),
+            route: None,
+            status: RunStatus::Unfinished,
+            started_at: start.started_at.clone(),
+            duration_ms: 0,
+            summary: String::new(),
+            payload: Map::new(),
+            next_steps: None,
+            steps: Vec::new(),
+            gates: Vec::new(),
+            quality_gate: start.quality_gate,
+            escalation: None,
+            events: Vec::new(),
+            handoffs: Vec::new(),
+            waiting_for: Vec::new(),
+            decisions: Vec::new(),
+            taken: Taken::default(),
+        }
+    }
+}
+
 /// Source offsets of the blocks, handlers and rules a run took: the start
 /// of an `if` arm's block (`else` included), of a handler, of a rule. Not
 /// part of a result's identity: two results compare equal whatever they

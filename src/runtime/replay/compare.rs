@@ -129,10 +129,6 @@ mod tests {
 
     fn run(steps: Vec<StepRecord>, status: RunStatus) -> RunResult {
         RunResult {
-            run_id: "r".into(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: Map::new(),
             route: Some(RouteChoice {
                 index: 0,
                 label: None,
@@ -140,20 +136,9 @@ mod tests {
                 target: "workflow w".into(),
             }),
             status,
-            started_at: String::new(),
             duration_ms: 7,
-            summary: String::new(),
-            payload: Map::new(),
-            next_steps: None,
             steps,
-            gates: Vec::new(),
-            quality_gate: 80,
-            escalation: None,
-            events: Vec::new(),
-            handoffs: Vec::new(),
-            waiting_for: Vec::new(),
-            decisions: Vec::new(),
-            taken: Default::default(),
+            ..RunResult::begun(&crate::runtime::record::RunStart::for_tests(1))
         }
     }
 

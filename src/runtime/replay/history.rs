@@ -370,26 +370,9 @@ mod tests {
     #[test]
     fn decisions_come_from_decision_entries_and_a_waiting_end_is_not_an_end() {
         let waiting = RunResult {
-            run_id: "r".into(),
-            coordinator: "C".into(),
-            signal: "S:X".into(),
-            context: Map::new(),
-            route: None,
             status: RunStatus::Waiting,
-            started_at: String::new(),
             duration_ms: 5,
-            summary: String::new(),
-            payload: Map::new(),
-            next_steps: None,
-            steps: Vec::new(),
-            gates: Vec::new(),
-            quality_gate: 80,
-            escalation: None,
-            events: Vec::new(),
-            handoffs: Vec::new(),
-            waiting_for: Vec::new(),
-            decisions: Vec::new(),
-            taken: Default::default(),
+            ..RunResult::begun(&RunStart::for_tests(1))
         };
         let entries = vec![
             start(),
