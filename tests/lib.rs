@@ -13,6 +13,7 @@ mod diagnostics;
 mod diff;
 mod docs_claims;
 mod dry_run_cli;
+mod editors;
 mod explain;
 mod formats;
 mod fuzz_props;

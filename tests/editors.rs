@@ -1,0 +1,76 @@
+//! The TextMate grammar in editors/ tokenised by a real TextMate engine
+//! (editors/test/tokenize.js: vscode-textmate + vscode-oniguruma from npm).
+//! Needs node and `npm ci` run in editors/test; skipped with a printed reason
+//! otherwise, unless `COORDOPS_REQUIRE_NODE=1` (set by .ci/run after it
+//! installed them), which turns the skip into a failure.
+
+use std::process::{Command, Stdio};
+
+use crate::support::{root, wait_exit};
+
+/// Runs `node editors/test/tokenize.js ARGS` from the repository root; `None`
+/// (after printing why) when node or the npm packages are missing.
+fn tokenize(args: &[&str]) -> Option<(i32, String)> {
+    let dir = root().join("editors/test");
+    let missing = if Command::new("node").arg("--version").output().is_err() {
+        Some("node is not installed".to_string())
+    } else if !dir.join("node_modules/vscode-textmate").is_dir()
+        || !dir.join("node_modules/vscode-oniguruma").is_dir()
+    {
+        Some("the npm packages are not installed (run `npm ci` in editors/test)".to_string())
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        assert!(
+            std::env::var("COORDOPS_REQUIRE_NODE").as_deref() != Ok("1"),
+            "COORDOPS_REQUIRE_NODE=1 but {why}"
+        );
+        println!("skipping the TextMate grammar test: {why}");
+        return None;
+    }
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let err = tempfile::NamedTempFile::new().expect("temp file");
+    let mut child = Command::new("node")
+        .arg(dir.join("tokenize.js"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(out.reopen().expect("reopen"))
+        .stderr(err.reopen().expect("reopen"))
+        .spawn()
+        .expect("node starts");
+    let status = match wait_exit(&mut child) {
+        Ok(status) => status,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{e}");
+        }
+    };
+    let read =
+        |file: &tempfile::NamedTempFile| std::fs::read_to_string(file.path()).expect("output");
+    Some((status.code().unwrap_or(-1), read(&out) + &read(&err)))
+}
+
+#[test]
+fn every_playbook_in_the_repository_is_fully_scoped() {
+    let Some((code, output)) = tokenize(&[]) else {
+        return;
+    };
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("every token scoped"), "{output}");
+}
+
+#[test]
+fn an_unknown_construct_is_reported_with_its_position() {
+    let Some((code, output)) = tokenize(&["editors/test/fixtures/unknown_construct.txt"]) else {
+        return;
+    };
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("editors/test/fixtures/unknown_construct.txt:5:10: unscoped text \"@\""),
+        "{output}"
+    );
+    assert!(output.contains("1 problem"), "{output}");
+}
