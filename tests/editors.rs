@@ -1,20 +1,29 @@
-//! The TextMate grammar in editors/ tokenised by a real TextMate engine
-//! (editors/test/tokenize.js: vscode-textmate + vscode-oniguruma from npm).
-//! Needs node and `npm ci` run in editors/test; skipped with a printed reason
-//! otherwise, unless `COORDOPS_REQUIRE_NODE=1` (set by .ci/run after it
-//! installed them), which turns the skip into a failure.
+//! Editor support (editors/): the TextMate grammar tokenised by a real
+//! TextMate engine (editors/test/tokenize.js: vscode-textmate +
+//! vscode-oniguruma from npm, so `npm ci` in editors/test), and the VS Code
+//! extension's own tests (editors/test/extension.test.js: node only). Skipped
+//! with a printed reason when node or the npm packages are missing, unless
+//! `COORDOPS_REQUIRE_NODE=1` (set by .ci/run after installing them), which
+//! turns the skip into a failure.
 
 use std::process::{Command, Stdio};
 
 use crate::support::{root, wait_exit};
 
-/// Runs `node editors/test/tokenize.js ARGS` from the repository root; `None`
-/// (after printing why) when node or the npm packages are missing.
+/// Runs `node editors/test/tokenize.js ARGS` from the repository root: its
+/// exit code and output, or `None` (after printing why) when node or the npm
+/// packages are missing.
 fn tokenize(args: &[&str]) -> Option<(i32, String)> {
+    node("tokenize.js", args, true)
+}
+
+/// Runs `node editors/test/SCRIPT ARGS`; `needs_modules`: the script needs
+/// the npm packages of editors/test.
+fn node(script: &str, args: &[&str], needs_modules: bool) -> Option<(i32, String)> {
     let dir = root().join("editors/test");
     let missing = if Command::new("node").arg("--version").output().is_err() {
         Some("node is not installed".to_string())
-    } else if !dir.join("node_modules/vscode-textmate").is_dir()
+    } else if needs_modules && !dir.join("node_modules/vscode-textmate").is_dir()
         || !dir.join("node_modules/vscode-oniguruma").is_dir()
     {
         Some("the npm packages are not installed (run `npm ci` in editors/test)".to_string())
@@ -26,13 +35,13 @@ fn tokenize(args: &[&str]) -> Option<(i32, String)> {
             std::env::var("COORDOPS_REQUIRE_NODE").as_deref() != Ok("1"),
             "COORDOPS_REQUIRE_NODE=1 but {why}"
         );
-        println!("skipping the TextMate grammar test: {why}");
+        println!("skipping editors/test/{script}: {why}");
         return None;
     }
     let out = tempfile::NamedTempFile::new().expect("temp file");
     let err = tempfile::NamedTempFile::new().expect("temp file");
     let mut child = Command::new("node")
-        .arg(dir.join("tokenize.js"))
+        .arg(dir.join(script))
         .args(args)
         .current_dir(root())
         .stdin(Stdio::null())
@@ -73,4 +82,13 @@ fn an_unknown_construct_is_reported_with_its_position() {
         "{output}"
     );
     assert!(output.contains("1 problem"), "{output}");
+}
+
+#[test]
+fn the_vscode_extension_starts_coordops_lsp() {
+    let Some((code, output)) = node("extension.test.js", &[], false) else {
+        return;
+    };
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("# fail 0"), "{output}");
 }
