@@ -1,5 +1,5 @@
-//! Editor support (editors/): the TextMate grammar tokenised by a real
-//! TextMate engine (editors/test/tokenize.js: vscode-textmate +
+//! Editor support (editors/): the TextMate grammar run by a real TextMate
+//! engine (editors/test/tokenize.js and scopes.test.js: vscode-textmate and
 //! vscode-oniguruma from npm, so `npm ci` in editors/test), and the VS Code
 //! extension's own tests (editors/test/extension.test.js: node only). Skipped
 //! with a printed reason when node or the npm packages are missing, unless
@@ -82,6 +82,15 @@ fn an_unknown_construct_is_reported_with_its_position() {
         "{output}"
     );
     assert!(output.contains("1 problem"), "{output}");
+}
+
+#[test]
+fn every_kind_of_token_gets_its_documented_scope() {
+    let Some((code, output)) = node("scopes.test.js", &[], true) else {
+        return;
+    };
+    assert_eq!(code, 0, "{output}");
+    assert!(output.contains("# fail 0"), "{output}");
 }
 
 #[test]

@@ -19,10 +19,9 @@
 const fs = require('fs');
 const path = require('path');
 const vsctm = require('vscode-textmate');
-const oniguruma = require('vscode-oniguruma');
+const { loadGrammar } = require('./grammar');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const GRAMMAR = path.join(ROOT, 'editors', 'vscode', 'syntaxes', 'ops.tmLanguage.json');
 const SKIP_DIRS = new Set(['.git', 'target', 'node_modules']);
 /** A line longer than this is not tokenised (the engine's own limit is far higher). */
 const MAX_LINE = 100000;
@@ -67,24 +66,6 @@ function sources(file) {
     }
   });
   return blocks;
-}
-
-async function loadGrammar() {
-  const wasm = fs.readFileSync(path.join(path.dirname(require.resolve('vscode-oniguruma')), 'onig.wasm'));
-  await oniguruma.loadWASM(wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength));
-  const registry = new vsctm.Registry({
-    onigLib: Promise.resolve({
-      createOnigScanner: (patterns) => new oniguruma.OnigScanner(patterns),
-      createOnigString: (s) => new oniguruma.OnigString(s),
-    }),
-    loadGrammar: async (scopeName) => {
-      if (scopeName !== 'source.ops') return null;
-      return vsctm.parseRawGrammar(fs.readFileSync(GRAMMAR, 'utf8'), GRAMMAR);
-    },
-  });
-  const grammar = await registry.loadGrammar('source.ops');
-  if (!grammar) throw new Error(`cannot load ${GRAMMAR}`);
-  return grammar;
 }
 
 /** Problems in one piece of source, as "FILE:LINE:COL: message". */
