@@ -177,3 +177,27 @@ test('a server that cannot start is reported, not thrown', async () => {
   assert.match(world.errors[0], /coordops\.path/);
   await extension.deactivate();
 });
+
+test('extension.js finds what it uses in the real vscode-languageclient (after npm ci in editors/vscode)', (t) => {
+  const installed = fs.existsSync(path.join(EXT, 'node_modules', 'vscode-languageclient'));
+  if (!installed) {
+    assert.notEqual(process.env.COORDOPS_REQUIRE_NODE, '1', 'COORDOPS_REQUIRE_NODE=1 but editors/vscode has no node_modules');
+    t.skip('run `npm ci` in editors/vscode');
+    return;
+  }
+  // The real module needs `vscode` only for the API objects it touches later.
+  const real = Module._load;
+  Module._load = function (request, ...rest) {
+    if (request === 'vscode') return new Proxy({}, { get: () => class {} });
+    return load.call(this, request, ...rest);
+  };
+  try {
+    const clientModule = require(require.resolve('vscode-languageclient/node', { paths: [EXT] }));
+    assert.equal(typeof clientModule.LanguageClient, 'function');
+    assert.equal(clientModule.TransportKind.stdio, fakeClientModule.TransportKind.stdio);
+    assert.equal(typeof clientModule.LanguageClient.prototype.start, 'function');
+    assert.equal(typeof clientModule.LanguageClient.prototype.stop, 'function');
+  } finally {
+    Module._load = real;
+  }
+});
