@@ -92,6 +92,8 @@ const CASES = [
   ['on failure(rejected) when signal.x => A.fetch() then retry', 'then', 0, 'keyword.control.ops'],
   ['  complete "done" next "Await approval"', 'next', 0, 'keyword.control.ops'],
   ['test "a commit ends with a PR" {', 'test', 0, 'storage.type.ops'],
+  ['  given A.commit times out then fails(rejected) "no" after 3s', 'A', 0, 'entity.name.type.agent.ops'],
+  ['  given A.commit times out then fails(rejected) "no" after 3s', 'commit', 0, 'entity.name.function.task.ops'],
   ['  given A.commit times out then fails(rejected) "no" after 3s', 'times', 0, 'keyword.other.times-out.ops'],
   ['  given A.commit times out then fails(rejected) "no" after 3s', 'out', 0, 'keyword.other.times-out.ops'],
   ['  given A.commit times out then fails(rejected) "no" after 3s', 'after', 0, 'keyword.other.ops'],
