@@ -106,6 +106,14 @@ const CASES = [
   ['  fail "x" { timeout: 1, status: 2 }', 'timeout', 0, 'variable.other.property.ops'],
   ['  fail "x" { timeout: 1, status: 2 }', 'status', 0, 'variable.other.property.ops'],
   ['  x = TOOLSMITH.agent', 'agent', 0, 'variable.other.member.ops'],
+  // Forms of `expect` and the `tests` header of *.test.ops files.
+  ['tests "release.ops"', 'tests', 0, 'storage.type.tests.ops'],
+  ['  expect gate checks#2 passed', 'checks#2', 0, 'entity.name.label.group.ops'],
+  ['  expect gate checks#2 passed', 'passed', 0, 'variable.other.ops'],
+  ['  expect step ship.2[1] failure(invalid)', 'ship.2[1]', 0, 'variable.other.binding.ops'],
+  ['  expect step ship.2[1] failure(invalid)', 'failure', 0, 'constant.other.expected.ops'],
+  ['  expect step build attempts at 0s, 15s', 'attempts', 0, 'keyword.other.ops'],
+  ['  expect duration <= 15m', 'duration', 0, 'keyword.other.ops'],
 ];
 
 /** The innermost scope of the `nth` token whose text is `text` in `line`. */
