@@ -78,7 +78,7 @@ fn an_unknown_construct_is_reported_with_its_position() {
     };
     assert_eq!(code, 1, "{output}");
     assert!(
-        output.contains("editors/test/fixtures/unknown_construct.txt:5:10: unscoped text \"@\""),
+        output.contains("editors/test/fixtures/unknown_construct.txt:6:15: unscoped text \"@\""),
         "{output}"
     );
     assert!(output.contains("1 problem"), "{output}");

@@ -73,7 +73,8 @@ function check(grammar, shown, src) {
   const problems = [];
   let state = vsctm.INITIAL;
   src.lines.forEach((line, i) => {
-    const where = (col) => `${shown}:${src.firstLine + i}:${col + 1}`;
+    // Columns count characters (code points) from 1, as coordops's diagnostics do.
+    const where = (index) => `${shown}:${src.firstLine + i}:${[...line.slice(0, index)].length + 1}`;
     if (line.length > MAX_LINE) {
       problems.push(`${where(0)}: line longer than ${MAX_LINE} characters, not tokenised`);
       return;
