@@ -5,6 +5,8 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
 const test = require('node:test');
 const vsctm = require('vscode-textmate');
 const { loadGrammar } = require('./grammar');
@@ -143,4 +145,22 @@ test('a string ends on its line, and an open interpolation with it', async () =>
   const regex = grammar.tokenizeLine('  check c: x ~ /open', vsctm.INITIAL);
   const after = grammar.tokenizeLine('task t', regex.ruleStack);
   assert.equal(after.tokens[0].scopes.at(-1), 'storage.type.task.ops');
+});
+
+test('every keyword of grammar/ops.pest is highlighted as one', async () => {
+  const grammar = await loadGrammar();
+  const pest = fs.readFileSync(path.resolve(__dirname, '..', '..', 'grammar', 'ops.pest'), 'utf8');
+  const words = [...pest.matchAll(/^(?:kw|op)_[a-z_]+\s*=\s*[@$]\{\s*"([a-z_]+)"/gm)].map((m) => m[1]);
+  assert.ok(words.length > 50, `only ${words.length} keywords found in grammar/ops.pest`);
+  const plain = [];
+  for (const word of words) {
+    // The word where a keyword stands: first on its line, before a name
+    // (`times` is a keyword only in `times out`).
+    const line = word === 'times' ? '  times out' : `  ${word} x`;
+    const { tokens } = grammar.tokenizeLine(line, vsctm.INITIAL);
+    const token = tokens.find((t) => line.slice(t.startIndex, t.endIndex) === word);
+    const scope = token ? token.scopes[token.scopes.length - 1] : '(not a token)';
+    if (!/^(keyword|storage\.type)\./.test(scope)) plain.push(`${word}: ${scope}`);
+  }
+  assert.deepEqual(plain, [], 'keywords of grammar/ops.pest that editors/vscode/syntaxes/ops.tmLanguage.json does not know');
 });
