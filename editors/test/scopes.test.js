@@ -29,6 +29,7 @@ const CASES = [
   ['  gate 80%', '80%', 0, 'constant.numeric.percent.ops'],
   ['  wait: duration = 1h30m', '1h30m', 0, 'constant.numeric.duration.ops'],
   ['  timeout 30sec', '30sec', 0, 'invalid.illegal.number.ops'],
+  ['  timeout 1.5s', '1.5s', 0, 'invalid.illegal.number.ops'],
   ['  retries: int = -1', '-1', 0, 'constant.numeric.integer.ops'],
   ['  retries: int = -1', 'int', 0, 'support.type.ops'],
   ['  files: list<string> = []', 'list', 0, 'support.type.ops'],
