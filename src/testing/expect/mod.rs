@@ -84,7 +84,7 @@ pub fn check(expect: &Expect, run: &Run<'_>) -> Option<Mismatch> {
             ..
         } => steps::attempts(run, step, count.as_ref(), starts),
         Expect::Approval { name, outcome, .. } => steps::approval(result, name, outcome),
-        Expect::Gate { group, verdict, .. } => run::gate(result, group, verdict),
+        Expect::Gate { group, verdict, .. } => run::gate(run, group, verdict),
         Expect::Events { events, .. } => run::events(result, events),
         Expect::Duration { op, bound, .. } => run::duration(result, op, bound),
         Expect::Holds { condition, .. } => {
@@ -191,3 +191,6 @@ pub fn failure(file: &SourceFile, expect: &Expect, why: &Mismatch) -> Diagnostic
         .with_help("run the same signal with `coordops dry-run` to see the whole report")
         .in_file(file)
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,7 +83,8 @@ fn describe(g: &GateRecord) -> String {
 }
 
 /// `expect gate GROUP …`: the group's last verdict.
-pub fn gate(result: &RunResult, group: &Ident, verdict: &GateExpect) -> Option<Mismatch> {
+pub fn gate(run: &Run<'_>, group: &Ident, verdict: &GateExpect) -> Option<Mismatch> {
+    let result = run.result;
     let wanted = match verdict {
         GateExpect::Verdict { word } => word.name.clone(),
         GateExpect::Count { successes, counted } => format!("{successes} of {counted}"),
@@ -107,7 +108,12 @@ pub fn gate(result: &RunResult, group: &Ident, verdict: &GateExpect) -> Option<M
             g.successes == *successes && g.counted == *counted
         }
         GateExpect::Decided { at } => g.decided_at.as_deref() == Some(at.as_str()),
-        GateExpect::Critical { branch } => g.critical_failed.as_deref() == Some(&branch.name),
+        GateExpect::Critical { branch } => g.critical_failed.as_ref().is_some_and(|failed| {
+            *failed == branch.name
+                || super::records(run.playbook, result, &branch.name)
+                    .iter()
+                    .any(|r| r.name == *failed)
+        }),
     };
     if holds {
         return None;

@@ -137,18 +137,25 @@ pub fn attempts(
     };
     let r = found.into_iter().find(|r| !holds(r))?;
     let shown = label(r, &step.name);
-    let actual = match count {
-        Some(_) => format!("attempts {}", r.attempts.len()),
-        None => format!(
-            "attempts at {}",
-            times(&mut r.attempts.iter().map(|a| a.started_ms))
+    let made = r.attempts.len();
+    let started = times(&mut r.attempts.iter().map(|a| a.started_ms));
+    let (actual, message) = match count {
+        Some(n) => (
+            format!("attempts {made}"),
+            format!(
+                "expected step `{shown}` to make {} attempt(s), but it made {made}",
+                n.value
+            ),
+        ),
+        None => (
+            format!("attempts at {started}"),
+            format!(
+                "expected the attempts of step `{shown}` to start at {}, but they started at {started}",
+                times(&mut starts.iter().map(|d| d.millis))
+            ),
         ),
     };
-    mismatch(
-        expected,
-        format!("step {shown} {actual}"),
-        format!("expected step `{shown}` to make {wanted}, but it made {actual}"),
-    )
+    mismatch(expected, format!("step {shown} {actual}"), message)
 }
 
 /// `expect approval NAME granted|denied|timeout|skipped`.
