@@ -160,3 +160,16 @@ fn unknown_names_in_expectations_stop_check_and_test() {
             "has errors, its tests did not run",
         ));
 }
+
+/// docs/language.md §13 shows the passing fixture, as it is.
+#[test]
+fn the_language_docs_show_the_passing_fixture() {
+    let docs = std::fs::read_to_string(root().join("docs/language.md")).expect("docs");
+    let marker =
+        "Every family, on one playbook (`tests/fixtures/testing/expectations.ops`):\n\n```ops\n";
+    let start = docs.find(marker).expect("§13 shows every family") + marker.len();
+    let shown = &docs[start..start + docs[start..].find("```").expect("closed")];
+    let fixture = std::fs::read_to_string(root().join(PASSING)).expect("fixture");
+    let body = fixture.split_once('\n').expect("a comment line").1;
+    assert_eq!(shown, body);
+}
