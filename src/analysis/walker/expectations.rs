@@ -80,11 +80,14 @@ impl Walker<'_, '_> {
             Expect::Events { events, .. } => {
                 for EventPattern { kind, step } in events {
                     self.one_of(kind, "event kind", EVENT_KINDS);
-                    if let Some(step) = step {
-                        let groups = self.groups.clone();
-                        if !groups.contains(&step.name) {
-                            self.step_ref(playbook, step);
-                        }
+                    // Groups (`GATE`) and workflows (a workflow's
+                    // `TIMEOUT`) are named by events too.
+                    let named = step.as_ref().filter(|s| {
+                        !self.groups.contains(&s.name)
+                            && !self.symbols.workflows.contains_key(s.name.as_str())
+                    });
+                    if let Some(step) = named {
+                        self.step_ref(playbook, step);
                     }
                 }
             }
@@ -136,6 +139,20 @@ impl Walker<'_, '_> {
         if known_name {
             return;
         }
+        if let Some((agent, task)) = text.split_once('.') {
+            if let Some(a) = self.symbols.agents.get(agent) {
+                let tasks: Vec<&str> = a.tasks.iter().map(|t| t.name.name.as_str()).collect();
+                self.out.push(
+                    Diagnostic::error(
+                        codes::CHECK_UNDEFINED_STEP,
+                        format!("agent `{agent}` has no task `{task}`"),
+                    )
+                    .with_primary(step.span, "no such step")
+                    .with_help(suggest::help(task, "task", tasks)),
+                );
+                return;
+            }
+        }
         let problem = match Target::parse(text) {
             Ok(Target {
                 element: Some(ElementSel::Arg { .. }),
@@ -162,5 +179,80 @@ impl Walker<'_, '_> {
                     .with_help(help),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::check_source;
+    use crate::diagnostics::codes;
+    use crate::source::SourceFile;
+
+    const PLAYBOOK: &str = r#"
+signal OPS:GO
+route OPS:GO => go
+agent A { task t task u }
+workflow go timeout 1h {
+  first = A.t()
+  parallel fan { A.u() }
+  parallel { A.u() }
+  approve ok "Go?"
+  complete
+}
+"#;
+
+    /// The codes `check` reports for a test made of `lines`.
+    fn codes_of(lines: &str) -> Vec<&'static str> {
+        let text = format!("{PLAYBOOK}test \"t\" {{\n  signal OPS:GO\n{lines}\n}}\n");
+        check_source(&SourceFile::new("t.ops", text))
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_of_name_an_expectation_uses_is_accepted() {
+        let lines = "expect step first success\n\
+             expect step A.u attempts 1\n\
+             expect step go.2 success\n\
+             expect step go.first attempts at 0s\n\
+             expect step ok success\n\
+             expect gate fan 1 of 1\n\
+             expect gate go#2 passed\n\
+             expect gate fan critical first\n\
+             expect approval ok timeout\n\
+             expect events [ROUTE, SPAWN first, SPAWN A.u, GATE fan, APPROVAL ok, TIMEOUT go]\n\
+             expect duration > 0s\n\
+             expect escalation Resource /.*/";
+        assert_eq!(codes_of(lines), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn unknown_names_have_precise_codes() {
+        assert_eq!(
+            codes_of("expect step go.7 success"),
+            [codes::CHECK_UNDEFINED_STEP]
+        );
+        assert_eq!(
+            codes_of("expect step A.v success"),
+            [codes::CHECK_UNDEFINED_STEP]
+        );
+        assert_eq!(
+            codes_of("expect gate go#3 passed"),
+            [codes::CHECK_UNDEFINED_REFERENCE]
+        );
+        assert_eq!(
+            codes_of("expect approval nope granted"),
+            [codes::CHECK_UNDEFINED_REFERENCE]
+        );
+        assert_eq!(
+            codes_of("expect step first attempts -1"),
+            [codes::CHECK_OUT_OF_RANGE]
+        );
+        assert_eq!(
+            codes_of("expect events [SPAWN nobody]"),
+            [codes::CHECK_UNDEFINED_STEP]
+        );
     }
 }
