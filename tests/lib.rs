@@ -41,4 +41,5 @@ mod stopped_steps;
 mod support;
 mod targeted;
 mod test_cmd;
+mod test_expect;
 mod test_report;

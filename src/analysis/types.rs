@@ -450,7 +450,8 @@ fn binary(
     Ty::Bool
 }
 
-fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
+/// Reports `pattern` when it does not compile as an anchored regex.
+pub(super) fn check_regex(pattern: &str, span: Span, out: &mut Vec<Diagnostic>) {
     if let Err(err) = super::regexes::anchored(pattern) {
         let detail = err.to_string();
         let last = detail

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{DurationLit, Expr, Ident, Span, StrLit};
+use super::{DurationLit, Expr, Ident, IntLit, Span, StrLit};
 
 /// `test "name" { signal …  given …  expect … }`
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -115,10 +115,13 @@ pub enum Expect {
         /// The whole line.
         span: Span,
     },
-    /// `expect escalation QualityGate`
+    /// `expect escalation QualityGate` or `… "title"` / `… /title regex/`
     Escalation {
         /// The expected escalation type.
         kind: Ident,
+        /// The expected title: a string (equal) or a regex (whole match).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        title: Option<Expr>,
         /// The whole line.
         span: Span,
     },
@@ -127,6 +130,54 @@ pub enum Expect {
         /// The bound step name.
         step: Ident,
         /// The expected outcome (`success`, `failure`, `timeout`, `skipped`, …).
+        outcome: Ident,
+        /// The failure kind, for `failure(KIND)`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kind: Option<Ident>,
+        /// The whole line.
+        span: Span,
+    },
+    /// `expect step NAME attempts 3` or `… attempts at 0s, 45s`
+    Attempts {
+        /// The step (name, `AGENT.task` or id).
+        step: Ident,
+        /// The expected number of attempts, when given as a count.
+        count: Option<IntLit>,
+        /// The expected start time of each attempt since the run began.
+        starts: Vec<DurationLit>,
+        /// The whole line.
+        span: Span,
+    },
+    /// `expect gate GROUP passed|failed|K of N|decided at K of N|critical BRANCH`
+    Gate {
+        /// The group: its label or `WORKFLOW#N`.
+        group: Ident,
+        /// What must hold of its verdict.
+        verdict: GateExpect,
+        /// The whole line.
+        span: Span,
+    },
+    /// `expect events [KIND step, …]`: a subsequence of the event log.
+    Events {
+        /// The events, in order.
+        events: Vec<EventPattern>,
+        /// The whole line.
+        span: Span,
+    },
+    /// `expect duration <= 15m`
+    Duration {
+        /// The comparison (`<=`, `>=`, `<`, `>`).
+        op: String,
+        /// The bound.
+        bound: DurationLit,
+        /// The whole line.
+        span: Span,
+    },
+    /// `expect approval NAME granted|denied|timeout|skipped`
+    Approval {
+        /// The approval step's name.
+        name: Ident,
+        /// The expected outcome.
         outcome: Ident,
         /// The whole line.
         span: Span,
@@ -138,4 +189,59 @@ pub enum Expect {
         /// The whole line.
         span: Span,
     },
+}
+
+/// What an `expect gate` line requires of a verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum GateExpect {
+    /// `passed` or `failed`.
+    Verdict {
+        /// The word.
+        word: Ident,
+    },
+    /// `K of N`: successes out of branches counted.
+    Count {
+        /// Successes.
+        successes: u64,
+        /// Branches counted.
+        counted: u64,
+    },
+    /// `decided at K of N`: the group stopped early after N branches.
+    Decided {
+        /// The `K/N` text the report shows (`decided_at`).
+        at: String,
+    },
+    /// `critical BRANCH`: this critical branch's failure failed the group.
+    Critical {
+        /// The branch.
+        branch: Ident,
+    },
+}
+
+/// One item of `expect events [...]`: `SPAWN commit` or `GATE`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventPattern {
+    /// The event kind as the log writes it (`SPAWN`).
+    pub kind: Ident,
+    /// The step concerned, when given.
+    pub step: Option<Ident>,
+}
+
+impl Expect {
+    /// The whole `expect` line.
+    pub fn span(&self) -> Span {
+        match self {
+            Expect::Status { span, .. }
+            | Expect::Route { span, .. }
+            | Expect::Escalation { span, .. }
+            | Expect::Step { span, .. }
+            | Expect::Attempts { span, .. }
+            | Expect::Gate { span, .. }
+            | Expect::Events { span, .. }
+            | Expect::Duration { span, .. }
+            | Expect::Approval { span, .. }
+            | Expect::Holds { span, .. } => *span,
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! (`ops::test::failed`) pointing at the `expect` line.
 
 pub mod coverage;
+pub mod expect;
 pub mod format;
 pub mod fuzz;
 pub mod generate;
@@ -15,17 +16,19 @@ pub mod suite;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::ast::{Expect, Given, OutcomeKind, Playbook, Span, TestCase};
+use crate::ast::{Given, OutcomeKind, Playbook, Span, TestCase};
 use crate::diagnostics::Diagnostic;
-use crate::runtime::eval::{display, eval, Scope};
-use crate::runtime::result::{RunResult, StepOutcome};
+use crate::runtime::eval::{eval, Scope};
+use crate::runtime::result::RunResult;
 use crate::runtime::simulated::{ApprovalScript, AttemptScript, Scenario, TaskScript};
 use crate::runtime::{context, simulate, RunRequest};
 use crate::source::SourceFile;
 
-use crate::diagnostics::codes::{RUN_UNMATCHED_TARGET, TEST_FAILED, TEST_INVALID};
+use crate::diagnostics::codes::{RUN_UNMATCHED_TARGET, TEST_INVALID};
+
+pub use expect::Mismatch;
 
 // The start time of every test run (reports are byte-stable).
 use harness::EPOCH_SECS as TEST_EPOCH_SECS;
@@ -146,10 +149,15 @@ fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String
         Ok(r) => r,
         Err(e) => return invalid(file, test.span, &name, e),
     };
+    let run = expect::Run {
+        playbook,
+        file,
+        result: &result,
+    };
     let (failures, mismatches): (Vec<Diagnostic>, Vec<Mismatch>) = test
         .expects
         .iter()
-        .filter_map(|e| check(e, &result).map(|m| (failure(file, e, m.message.clone()), m)))
+        .filter_map(|e| expect::check(e, &run).map(|m| (expect::failure(file, e, &m), m)))
         .unzip();
     let warnings = unmatched(file, test, &scenario);
     TestReport {
@@ -272,181 +280,4 @@ fn script(outcomes: &[crate::ast::Outcome]) -> TaskScript {
         attempts,
         ..TaskScript::default()
     }
-}
-
-/// How an expectation failed: what it wanted, what the run did, and the
-/// sentence that says both.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Mismatch {
-    /// What the expectation wanted (`status complete`).
-    pub expected: String,
-    /// What the run did (`status failed`).
-    pub actual: String,
-    /// The diagnostic's message.
-    #[serde(skip)]
-    pub message: String,
-}
-
-fn mismatch(expected: String, actual: String, message: String) -> Option<Mismatch> {
-    Some(Mismatch {
-        expected,
-        actual,
-        message,
-    })
-}
-
-/// Why an expectation does not hold, or `None` when it does.
-fn check(expect: &Expect, result: &RunResult) -> Option<Mismatch> {
-    match expect {
-        Expect::Status { status, .. } => {
-            let actual = result.status.word();
-            if actual == status.name {
-                return None;
-            }
-            mismatch(
-                format!("status {}", status.name),
-                format!("status {actual}"),
-                format!(
-                    "expected status {}, but the run ended {actual}: {}",
-                    status.name, result.summary
-                ),
-            )
-        }
-        Expect::Route { route, .. } => {
-            let actual = result.route.as_ref().and_then(|r| r.label.clone());
-            if actual.as_deref() == Some(route.name.as_str()) {
-                return None;
-            }
-            let (actual_text, message) = match actual {
-                Some(label) => (
-                    format!("route {label}"),
-                    format!("expected route `{}`, but `{label}` matched", route.name),
-                ),
-                None => match &result.route {
-                    Some(r) => (
-                        format!("route `{}`", r.pattern),
-                        format!(
-                            "expected route `{}`, but an unlabelled route `{}` matched",
-                            route.name, r.pattern
-                        ),
-                    ),
-                    None => (
-                        "no route".to_string(),
-                        format!("expected route `{}`, but no route matched", route.name),
-                    ),
-                },
-            };
-            mismatch(format!("route {}", route.name), actual_text, message)
-        }
-        Expect::Escalation { kind, .. } => {
-            let expected = format!("escalation {}", kind.name);
-            match &result.escalation {
-                Some(e) if e.kind == kind.name => None,
-                Some(e) => mismatch(
-                    expected,
-                    format!("escalation {}", e.kind),
-                    format!(
-                        "expected a {} escalation, but it escalated as {}: {}",
-                        kind.name, e.kind, e.title
-                    ),
-                ),
-                None => mismatch(
-                    expected,
-                    format!("status {}", result.status.word()),
-                    format!(
-                        "expected a {} escalation, but the run ended {}",
-                        kind.name,
-                        result.status.word()
-                    ),
-                ),
-            }
-        }
-        Expect::Step { step, outcome, .. } => {
-            let expected = format!("step {} {}", step.name, outcome.name);
-            let last = result.steps.iter().rev().find(|s| s.name == step.name);
-            match last {
-                None => mismatch(
-                    expected,
-                    format!("step {} never ran", step.name),
-                    format!(
-                        "expected step `{}` to end {}, but it never ran",
-                        step.name, outcome.name
-                    ),
-                ),
-                Some(r) if r.outcome.word() == outcome.name => None,
-                Some(r) => {
-                    let detail = match &r.outcome {
-                        StepOutcome::Failure { kind, message } => format!(" ({kind}: {message})"),
-                        _ => String::new(),
-                    };
-                    mismatch(
-                        expected,
-                        format!("step {} {}{detail}", step.name, r.outcome.word()),
-                        format!(
-                            "expected step `{}` to end {}, but it ended {}{detail}",
-                            step.name,
-                            outcome.name,
-                            r.outcome.word(),
-                        ),
-                    )
-                }
-            }
-        }
-        Expect::Holds { condition, .. } => {
-            let value = eval(condition, &result_scope(result));
-            if value == Value::Bool(true) {
-                return None;
-            }
-            let shown = display(&value).replace('?', "unknown");
-            mismatch(
-                "true".to_string(),
-                shown.clone(),
-                format!("expected this to hold, but it is {shown}"),
-            )
-        }
-    }
-}
-
-/// The names an `expect EXPR` line sees.
-fn result_scope(result: &RunResult) -> Scope {
-    let mut scope = Scope::default();
-    scope.bind("payload", Value::Object(result.payload.clone()));
-    scope.bind("status", Value::String(result.status.word().to_string()));
-    scope.bind(
-        "route",
-        json!(result.route.as_ref().and_then(|r| r.label.clone())),
-    );
-    scope.bind(
-        "escalation",
-        serde_json::to_value(&result.escalation).unwrap_or(Value::Null),
-    );
-    scope.bind(
-        "steps",
-        Value::Object(
-            result
-                .steps
-                .iter()
-                .map(|s| (s.name.clone(), json!({ "status": s.outcome.word(), "attempts": s.attempts.len(), "outputs": s.outputs })))
-                .collect(),
-        ),
-    );
-    scope.bind("events", json!(result.events.len()));
-    scope
-}
-
-fn expect_span(expect: &Expect) -> Span {
-    match expect {
-        Expect::Status { span, .. }
-        | Expect::Route { span, .. }
-        | Expect::Escalation { span, .. }
-        | Expect::Step { span, .. }
-        | Expect::Holds { span, .. } => *span,
-    }
-}
-
-fn failure(file: &SourceFile, expect: &Expect, why: String) -> Diagnostic {
-    Diagnostic::error(TEST_FAILED, why)
-        .with_primary(expect_span(expect), "this expectation failed")
-        .with_help("run the same signal with `coordops dry-run` to see the whole report")
-        .in_file(file)
 }

@@ -2,7 +2,7 @@
 //! and the names steps refer to (workflows, agents and tasks, locks).
 
 use crate::ast::{
-    Call, Escalate, Expect, Given, Ident, Playbook, RouteTarget, SignalPattern, StrLit, StrPart,
+    Call, Escalate, Given, Ident, Playbook, RouteTarget, SignalPattern, StrLit, StrPart,
 };
 use crate::diagnostics::{codes, Diagnostic};
 
@@ -10,7 +10,7 @@ use super::super::policy::Inherited;
 use super::super::symbols::duplicate;
 use super::super::types::{self, Env, Root};
 use super::super::{suggest, values};
-use super::{Walker, DECISIONS, ESCALATION_TYPES, OUTCOMES, STATUSES};
+use super::{Walker, DECISIONS, ESCALATION_TYPES};
 
 impl<'a> Walker<'a, '_> {
     // ── declarations ────────────────────────────────────────────────────
@@ -143,21 +143,7 @@ impl<'a> Walker<'a, '_> {
                 }
             }
             for expect in &test.expects {
-                match expect {
-                    Expect::Status { status, .. } => self.one_of(status, "status", STATUSES),
-                    Expect::Route { route, .. } => {
-                        self.reference(
-                            route,
-                            "route label",
-                            self.symbols.route_labels.keys().copied(),
-                        );
-                    }
-                    Expect::Escalation { kind, .. } => self.escalation_type(kind),
-                    Expect::Step { outcome, .. } => self.one_of(outcome, "step outcome", OUTCOMES),
-                    Expect::Holds { condition, .. } => {
-                        types::condition(&expect_env, condition, self.out)
-                    }
-                }
+                self.expectation(playbook, expect, &expect_env);
             }
         }
     }

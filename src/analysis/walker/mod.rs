@@ -7,6 +7,7 @@
 mod bindings;
 mod branches;
 mod declarations;
+mod expectations;
 mod handlers;
 mod statements;
 #[cfg(test)]

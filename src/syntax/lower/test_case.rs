@@ -3,8 +3,11 @@
 use pest::iterators::Pair;
 
 use super::expr::{expr, map, string};
-use super::{duration, ident, span_of, unexpected, Cursor, Lowered};
-use crate::ast::{Expect, Given, Outcome, OutcomeKind, TestCase, TestSignal};
+use super::{duration, ident, integer, span_of, unexpected, Cursor, Lowered};
+use crate::ast::{
+    EventPattern, Expect, Expr, ExprKind, GateExpect, Given, Outcome, OutcomeKind, TestCase,
+    TestSignal,
+};
 use crate::syntax::grammar::Rule;
 
 pub(super) fn test(pair: Pair<'_, Rule>) -> Lowered<TestCase> {
@@ -168,10 +171,38 @@ fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
         },
         Rule::expect_escalation => Expect::Escalation {
             kind: ident(b.next(Rule::name)?),
+            title: match b.rest().next() {
+                Some(t) => Some(primary_of(t)?),
+                None => None,
+            },
             span,
         },
-        Rule::expect_step => Expect::Step {
-            step: ident(b.next(Rule::step_ref)?),
+        Rule::expect_step => expect_step(b, span)?,
+        Rule::expect_gate => Expect::Gate {
+            group: ident(b.next(Rule::gate_ref)?),
+            verdict: gate_verdict(b.any()?)?,
+            span,
+        },
+        Rule::expect_events => Expect::Events {
+            events: b
+                .rest()
+                .map(|item| {
+                    let mut i = Cursor::new(item);
+                    Ok(EventPattern {
+                        kind: ident(i.next(Rule::name)?),
+                        step: i.optional(Rule::step_ref).map(ident),
+                    })
+                })
+                .collect::<Lowered<_>>()?,
+            span,
+        },
+        Rule::expect_duration => Expect::Duration {
+            op: b.any()?.as_str().to_string(),
+            bound: duration(b.next(Rule::duration)?)?,
+            span,
+        },
+        Rule::expect_approval => Expect::Approval {
+            name: ident(b.next(Rule::ident)?),
             outcome: ident(b.next(Rule::name)?),
             span,
         },
@@ -182,4 +213,93 @@ fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
             ))
         }
     })
+}
+
+/// A string or regex literal as an expression (an escalation's title).
+fn primary_of(pair: Pair<'_, Rule>) -> Lowered<Expr> {
+    let span = span_of(&pair);
+    let kind = match pair.as_rule() {
+        Rule::string => ExprKind::Str {
+            value: string(pair)?,
+        },
+        Rule::regex => {
+            let text = pair.as_str();
+            ExprKind::Regex {
+                pattern: text[1..text.len() - 1].to_string(),
+            }
+        }
+        _ => return Err(unexpected(&pair, "a string or a regex")),
+    };
+    Ok(Expr { kind, span })
+}
+
+/// `expect step REF OUTCOME[(KIND)]` or `expect step REF attempts …`.
+fn expect_step(mut b: Cursor<'_>, span: crate::ast::Span) -> Lowered<Expect> {
+    let step = ident(b.next(Rule::step_ref)?);
+    let body = b.any()?;
+    let rule = body.as_rule();
+    let mut w = Cursor::new(body);
+    if rule == Rule::step_outcome {
+        return Ok(Expect::Step {
+            step,
+            outcome: ident(w.next(Rule::name)?),
+            kind: w.optional(Rule::name).map(ident),
+            span,
+        });
+    }
+    w.next(Rule::kw_attempts)?;
+    let mut count = None;
+    let mut starts = Vec::new();
+    for part in w.rest() {
+        match part.as_rule() {
+            Rule::integer => count = Some(integer(part)?),
+            Rule::duration => starts.push(duration(part)?),
+            Rule::kw_at => {}
+            _ => return Err(unexpected(&part, "a count or start times")),
+        }
+    }
+    Ok(Expect::Attempts {
+        step,
+        count,
+        starts,
+        span,
+    })
+}
+
+fn gate_verdict(pair: Pair<'_, Rule>) -> Lowered<GateExpect> {
+    let rule = pair.as_rule();
+    Ok(match rule {
+        Rule::name => GateExpect::Verdict { word: ident(pair) },
+        Rule::gate_count => {
+            let (successes, counted) = count(pair)?;
+            GateExpect::Count { successes, counted }
+        }
+        Rule::gate_decided => {
+            let mut d = Cursor::new(pair);
+            d.next(Rule::kw_decided)?;
+            d.next(Rule::kw_at)?;
+            let (k, n) = count(d.next(Rule::gate_count)?)?;
+            GateExpect::Decided {
+                at: format!("{k}/{n}"),
+            }
+        }
+        Rule::gate_critical => {
+            let mut d = Cursor::new(pair);
+            d.next(Rule::kw_critical)?;
+            GateExpect::Critical {
+                branch: ident(d.next(Rule::step_ref)?),
+            }
+        }
+        _ => return Err(unexpected(&pair, "a gate verdict")),
+    })
+}
+
+/// `K of N` as two numbers.
+fn count(pair: Pair<'_, Rule>) -> Lowered<(u64, u64)> {
+    let mut c = Cursor::new(pair);
+    let k = integer(c.next(Rule::count)?)?;
+    c.next(Rule::kw_of)?;
+    let n = integer(c.next(Rule::count)?)?;
+    // Digits only: never negative.
+    Ok((k.value.unsigned_abs(), n.value.unsigned_abs()))
 }
