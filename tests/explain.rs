@@ -15,7 +15,10 @@ use coordops::source::SourceFile;
 
 /// Codes whose examples are shell sessions, not playbooks.
 fn shell_only(code: &str) -> bool {
-    code.starts_with("ops::io::") || code == codes::PARSE_TOO_COMPLEX
+    code.starts_with("ops::io::")
+        || code == codes::PARSE_TOO_COMPLEX
+        || code == codes::TEST_BAD_FILE
+        || code == codes::TEST_NO_PLAYBOOK
 }
 
 /// Codes from `coordops test`, not `check`: their examples are run by

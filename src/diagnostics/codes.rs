@@ -48,6 +48,11 @@ pub const PARSE_INVALID_CHARACTER: &str = "ops::parse::invalid_character";
 pub const TEST_FAILED: &str = "ops::test::failed";
 /// A `test` block cannot run (no signal, unknown context field).
 pub const TEST_INVALID: &str = "ops::test::invalid";
+/// A `*.test.ops` file without its one `tests "PLAYBOOK"` header first, or
+/// with declarations other than `test` blocks.
+pub const TEST_BAD_FILE: &str = "ops::test::bad_file";
+/// The playbook a test file names cannot be read, does not parse or has errors.
+pub const TEST_NO_PLAYBOOK: &str = "ops::test::no_playbook";
 
 /// A name that refers to no agent.
 pub const CHECK_UNDEFINED_AGENT: &str = "ops::check::undefined_agent";
@@ -183,6 +188,8 @@ code_lists! {
         PARSE_INVALID_CHARACTER,
         TEST_FAILED,
         TEST_INVALID,
+        TEST_BAD_FILE,
+        TEST_NO_PLAYBOOK,
         RUN_TOO_MANY_ELEMENTS,
         RUN_TOO_MANY_STEPS,
         RUN_FAN_OUT_TOO_WIDE,

@@ -53,6 +53,8 @@ explanations! {
     PARSE_INVALID_CHARACTER   => "invalid_character",
     TEST_FAILED               => "test_failed",
     TEST_INVALID              => "test_invalid",
+    TEST_BAD_FILE             => "bad_file",
+    TEST_NO_PLAYBOOK          => "no_playbook",
     RUN_TOO_MANY_ELEMENTS     => "too_many_elements",
     RUN_TOO_MANY_STEPS        => "too_many_steps",
     RUN_FAN_OUT_TOO_WIDE      => "fan_out_too_wide",
