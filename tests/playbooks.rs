@@ -9,7 +9,11 @@ fn playbook_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks");
     let (files, problems) = source::collect_playbooks(&[root]);
     assert!(problems.is_empty(), "{problems:?}");
+    // Test files (`*.test.ops`) are checked by `checks.rs`, not parsed as playbooks.
     files
+        .into_iter()
+        .filter(|f| !coordops::testing::test_file::is_test_file(f))
+        .collect()
 }
 
 /// Removes `span` fields: spans are checked by `spans.rs`; here we snapshot meaning.
