@@ -40,4 +40,5 @@ mod stopped_steps;
 mod support;
 mod targeted;
 mod test_cmd;
+mod test_files;
 mod test_report;
