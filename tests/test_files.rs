@@ -216,3 +216,27 @@ fn the_shipped_suites_reach_the_ci_threshold() {
         .stdout(predicate::str::contains("<testsuites"))
         .stderr(predicate::str::contains("test result: 67 passed, 0 failed"));
 }
+
+#[test]
+fn the_language_reference_test_file_example_passes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/language.md")).expect("docs");
+    let example = doc
+        .split("```ops\n")
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.starts_with("tests \"coord_ops.ops\""))
+        .expect("the test file example");
+    let dir = TempDir::new().expect("tempdir");
+    std::fs::copy(
+        root.join("playbooks/coord_ops.ops"),
+        dir.path().join("coord_ops.ops"),
+    )
+    .expect("copy");
+    std::fs::write(dir.path().join("example.test.ops"), example).expect("write");
+    coordops()
+        .args(["test", &path(&dir, "example.test.ops")])
+        .args(["--filter", "without a rule"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("test result: 1 passed, 0 failed"));
+}
