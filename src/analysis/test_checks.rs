@@ -140,3 +140,74 @@ pub fn duplicates<'t>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn playbook(tests: &str) -> Playbook {
+        let text = format!(
+            "agent A {{ task build\n task ship }}\n\
+             signal OPS:GO {{ target: string\n dry: bool = false }}\n\
+             route OPS:GO => w\n\
+             workflow w {{\n  built = A.build()\n  A.ship()\n  approve ok \"ok?\"\n}}\n{tests}"
+        );
+        crate::syntax::parse(&SourceFile::new("t.ops", text))
+            .playbook
+            .expect("parses")
+    }
+
+    fn codes_of(tests: &str) -> Vec<(&'static str, String)> {
+        let p = playbook(tests);
+        let mut out = Vec::new();
+        for test in p.tests() {
+            signal(&p, test, &mut out);
+        }
+        out.into_iter().map(|d| (d.code, d.message)).collect()
+    }
+
+    #[test]
+    fn a_test_sends_exactly_one_signal() {
+        let found = codes_of("test \"none\" {\n  expect status complete\n}\n");
+        assert_eq!(found[0].0, codes::TEST_INVALID);
+        assert!(found[0].1.contains("sends no signal"), "{found:?}");
+        let found = codes_of(
+            "test \"two\" {\n  signal OPS:GO { target: \"a\" }\n  signal OPS:GO { target: \"b\" }\n}\n",
+        );
+        assert!(found[0].1.contains("more than one signal"), "{found:?}");
+    }
+
+    #[test]
+    fn fields_are_known_present_and_typed() {
+        let found = codes_of("test \"t\" {\n  signal OPS:GO { target: \"a\", dri: true }\n}\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("has no field `dri`"), "{found:?}");
+        let found = codes_of("test \"t\" {\n  signal OPS:GO { dry: true }\n}\n");
+        assert!(found[0].1.contains("needs `target`"), "{found:?}");
+        let found = codes_of("test \"t\" {\n  signal OPS:GO { target: \"a\", dry: \"yes\" }\n}\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, codes::CHECK_TYPE_MISMATCH);
+        assert!(codes_of("test \"t\" {\n  signal OPS:GO { target: \"a\" }\n}\n").is_empty());
+    }
+
+    #[test]
+    fn step_names_are_bindings_approvals_tasks_and_runs() {
+        let names = step_names(&playbook(""));
+        for name in ["built", "ok", "A.build", "A.ship", "run w"] {
+            assert!(names.contains(name), "{name}: {names:?}");
+        }
+        assert!(!names.contains("ship"));
+    }
+
+    #[test]
+    fn a_name_seen_before_is_a_duplicate() {
+        let p = playbook(
+            "test \"a\" {\n  signal OPS:GO { target: \"x\" }\n}\ntest \"a\" {\n  signal OPS:GO { target: \"y\" }\n}\n",
+        );
+        let mut out = Vec::new();
+        duplicates(&mut HashMap::new(), p.tests(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].code, codes::CHECK_DUPLICATE);
+    }
+}
