@@ -214,7 +214,7 @@ fn the_shipped_suites_reach_the_ci_threshold() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("<testsuites"))
-        .stderr(predicate::str::contains("test result: 67 passed, 0 failed"));
+        .stderr(predicate::str::contains("test result: 69 passed, 0 failed"));
 }
 
 #[test]
