@@ -59,6 +59,11 @@ pub fn read(file: SourceFile) -> TestFileSource {
                     .with_help(HEADER_HELP),
             ),
             Some(header) => match header.path.as_plain() {
+                Some(path) if is_test_file(Path::new(&path)) => errors.push(
+                    bad_file("the `tests` header names a test file, not a playbook")
+                        .with_primary(header.path.span, "a `*.test.ops` file")
+                        .with_help(HEADER_HELP),
+                ),
                 Some(path) if !path.trim().is_empty() => {
                     let folder = Path::new(file.name()).parent().unwrap_or(Path::new(""));
                     playbook = Some(folder.join(path));
@@ -246,6 +251,7 @@ mod tests {
         assert!(bad(&format!("{TEST}tests \"p.ops\"\n")).contains("comes first"));
         assert!(bad(&format!("tests \"p.ops\"\ntests \"q.ops\"\n{TEST}")).contains("second"));
         assert!(bad(&format!("tests \"\"\n{TEST}")).contains("names no playbook"));
+        assert!(bad(&format!("tests \"y.test.ops\"\n{TEST}")).contains("names a test file"));
     }
 
     #[test]
