@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use super::types::{self, Env};
-use crate::ast::{ExprKind, Playbook, Span, Stmt, TestCase, TestSignal};
+use crate::ast::{ExprKind, Playbook, SignalPattern, Span, Stmt, TestCase, TestSignal};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::runtime::eval::{eval, Scope};
 
@@ -75,6 +75,9 @@ pub fn signal(playbook: &Playbook, test: &TestCase, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    for sent in &test.signals {
+        misspelt_signal(playbook, sent, out);
+    }
     let problem = sent_signal(test, &name)
         .and_then(|s| context(playbook, s).map_err(|e| (s.span, e)).map(|_| ()));
     if let Err((span, message)) = problem {
@@ -82,6 +85,35 @@ pub fn signal(playbook: &Playbook, test: &TestCase, out: &mut Vec<Diagnostic>) {
             Diagnostic::error(codes::TEST_INVALID, message)
                 .with_primary(span, "this test cannot run")
                 .with_help("a test sends one declared signal with every required field"),
+        );
+    }
+}
+
+/// Warns when `sent` is neither declared nor named by a route, yet close to
+/// a name that is: a typo that a wildcard route would quietly take. A name
+/// close to none is taken as meant (a test of a wildcard route).
+fn misspelt_signal(playbook: &Playbook, sent: &TestSignal, out: &mut Vec<Diagnostic>) {
+    let mut known: Vec<&str> = playbook.signals().map(|s| s.name.name.as_str()).collect();
+    known.extend(playbook.routes().filter_map(|r| match &r.pattern {
+        SignalPattern::Exact { name, .. } => Some(name.as_str()),
+        _ => None,
+    }));
+    if known.contains(&sent.name.name.as_str()) {
+        return;
+    }
+    if let Some(best) = super::closest_word(&sent.name.name, known.iter().copied()) {
+        out.push(
+            Diagnostic::warning(
+                codes::LINT_MISSPELT_SIGNAL,
+                format!(
+                    "signal `{}` is not declared and no route names it",
+                    sent.name.name
+                ),
+            )
+            .with_primary(sent.name.span, format!("did you mean `{best}`?"))
+            .with_help(format!(
+                "did you mean `{best}`? An unknown signal is only taken by a wildcard route"
+            )),
         );
     }
 }

@@ -139,6 +139,9 @@ pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
 pub const LINT_ANCHORED_REGEX: &str = "ops::lint::anchored_regex";
 /// A failure kind written once that looks like a typo of another kind.
 pub const LINT_MISSPELT_KIND: &str = "ops::lint::misspelt_kind";
+/// A test sends a signal the playbook neither declares nor routes by name,
+/// close to one it does.
+pub const LINT_MISSPELT_SIGNAL: &str = "ops::lint::misspelt_signal";
 /// A read, after a `stop when` group, of a result one of its branches may not
 /// have bound because it was cancelled.
 pub const LINT_CANCELLABLE_RESULT: &str = "ops::lint::cancellable_result_used";
@@ -237,6 +240,7 @@ code_lists! {
         LINT_OVER_SERIALIZED,
         LINT_ANCHORED_REGEX,
         LINT_MISSPELT_KIND,
+        LINT_MISSPELT_SIGNAL,
         LINT_CANCELLABLE_RESULT,
     ],
 }

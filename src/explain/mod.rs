@@ -100,6 +100,7 @@ explanations! {
     LINT_OVER_SERIALIZED      => "over_serialized",
     LINT_ANCHORED_REGEX       => "anchored_regex",
     LINT_MISSPELT_KIND        => "misspelt_kind",
+    LINT_MISSPELT_SIGNAL      => "misspelt_signal",
     LINT_CANCELLABLE_RESULT   => "cancellable_result_used",
 }
 
