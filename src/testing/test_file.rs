@@ -53,7 +53,7 @@ pub fn read(file: SourceFile) -> TestFileSource {
             None => errors.push(
                 bad_file("this test file does not say which playbook it tests")
                     .with_primary(
-                        first_item.unwrap_or(Span::point(0)),
+                        first_item.map_or(Span::point(0), |s| first_line(&file, s)),
                         "a test of which playbook?",
                     )
                     .with_help(HEADER_HELP),
