@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use coordops::analysis::check_source;
 use coordops::diagnostics::{codes, json, render, render_all, Diagnostic, RenderOptions, Severity};
 use coordops::source::{self, SourceFile};
+use coordops::testing::test_file;
 
 const OPTIONS: RenderOptions = RenderOptions {
     color: false,
@@ -419,9 +420,14 @@ fn shipped_playbooks_check_clean() {
         files.iter().any(|f| f.ends_with("coord_ops.ops")),
         "playbooks/coord_ops.ops not found among {files:?}"
     );
+    let mut earlier = std::collections::HashMap::new();
     for path in files {
         let file = source::load(&path).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
-        let found = check_source(&file);
+        let found = if test_file::is_test_file(&path) {
+            test_file::check(file, &mut earlier)
+        } else {
+            check_source(&file)
+        };
         assert!(
             found.is_empty(),
             "{} has {} diagnostic(s):\n{}",

@@ -42,4 +42,5 @@ mod support;
 mod targeted;
 mod test_cmd;
 mod test_expect;
+mod test_files;
 mod test_report;

@@ -9,7 +9,11 @@ fn playbook_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks");
     let (files, problems) = source::collect_playbooks(&[root]);
     assert!(problems.is_empty(), "{problems:?}");
+    // Test files (`*.test.ops`) are checked by `checks.rs`, not parsed as playbooks.
     files
+        .into_iter()
+        .filter(|f| !coordops::testing::test_file::is_test_file(f))
+        .collect()
 }
 
 /// Removes `span` fields: spans are checked by `spans.rs`; here we snapshot meaning.
@@ -46,6 +50,9 @@ fn every_playbook_parses_without_diagnostics() {
 #[test]
 fn playbook_asts() {
     insta::glob!("../playbooks", "**/*.ops", |path| {
+        if coordops::testing::test_file::is_test_file(path) {
+            return; // a test file, not a playbook
+        }
         let text = std::fs::read_to_string(path).expect("fixture is UTF-8");
         let parsed = syntax::parse(&SourceFile::new("playbook.ops", text));
         let playbook = parsed.playbook.expect("playbook parses");

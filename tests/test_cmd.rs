@@ -34,7 +34,7 @@ fn every_playbook_test_passes() {
         .current_dir(root())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("test result: 16 passed, 0 failed"));
+        .stdout(predicate::str::contains("test result: 69 passed, 0 failed"));
 }
 
 #[test]

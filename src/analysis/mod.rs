@@ -20,6 +20,7 @@ mod suggest;
 mod suppress;
 mod symbols;
 pub mod targets;
+pub mod test_checks;
 mod types;
 mod values;
 mod walker;
@@ -44,6 +45,33 @@ pub fn analyze(playbook: &Playbook, source: &SourceFile) -> Vec<Diagnostic> {
     kind_lints::misspelt_kinds(playbook, &mut out);
     placement::check(playbook, source.text(), &mut out);
 
+    finish(out, source)
+}
+
+/// Checks `tests`, written in `source` (a `*.test.ops` file), against
+/// `playbook`: the checks a playbook's own blocks get, with diagnostics in
+/// `source`. The names of `earlier` tests (the playbook's own blocks and
+/// other test files) are taken first.
+pub fn check_tests(
+    playbook: &Playbook,
+    earlier: &[&crate::ast::TestCase],
+    tests: &[&crate::ast::TestCase],
+    source: &SourceFile,
+) -> Vec<Diagnostic> {
+    let _suggestions = suggest::Session::start();
+    let mut ignored = Vec::new();
+    let symbols = symbols::Symbols::collect(playbook, &mut ignored);
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    test_checks::duplicates(&mut seen, earlier.iter().copied(), &mut ignored);
+    test_checks::duplicates(&mut seen, tests.iter().copied(), &mut out);
+    walker::check_tests(playbook, &symbols, tests, &mut out);
+    finish(out, source)
+}
+
+/// Drops what `# ops:allow(…)` in `source` silences, then sorts and
+/// deduplicates.
+fn finish(out: Vec<Diagnostic>, source: &SourceFile) -> Vec<Diagnostic> {
     let allowances = suppress::Allowances::parse(source.text());
     let mut out: Vec<Diagnostic> = out
         .into_iter()

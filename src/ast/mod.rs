@@ -10,6 +10,7 @@ mod outputs;
 mod span;
 mod stmt;
 mod test_case;
+mod test_file;
 mod visit;
 
 pub use decl::*;
@@ -18,6 +19,7 @@ pub use outputs::{merged_fields, OutputField};
 pub use span::Span;
 pub use stmt::*;
 pub use test_case::*;
+pub use test_file::{TestFile, TestsHeader};
 
 use serde::Serialize;
 

@@ -15,12 +15,14 @@ use crate::diagnostics::{
     self, github, json, render_capped, sarif, Diagnostic, RenderOptions, MAX_SHOWN_PER_FILE,
 };
 use crate::source;
+use crate::testing::test_file;
 
 /// Arguments of `coordops check`.
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
   coordops check playbooks/                        # every .ops file under playbooks/
+  coordops check playbooks/coord_ops.test.ops      # a test file, against its playbook
   coordops check a.ops b.ops                       # two files
   coordops check --deny-warnings playbooks/        # fail on warnings too
   coordops check --format json playbooks/ > report.json
@@ -71,15 +73,23 @@ pub struct CheckReport {
     pub io_failed: bool,
 }
 
-/// Checks the given paths without printing anything.
+/// Checks the given paths without printing anything: playbooks, and test
+/// files (`*.test.ops`) against the playbook each names.
 pub fn check_paths(paths: &[PathBuf]) -> CheckReport {
     let (files, mut problems) = source::collect_playbooks(paths);
     let mut report = CheckReport {
         io_failed: !problems.is_empty(),
         ..CheckReport::default()
     };
+    let mut earlier = std::collections::HashMap::new();
     for path in files {
         match source::load(&path) {
+            Ok(file) if test_file::is_test_file(&path) => {
+                report.files += 1;
+                report
+                    .diagnostics
+                    .extend(test_file::check(file, &mut earlier));
+            }
             Ok(file) => {
                 report.files += 1;
                 report.diagnostics.extend(analysis::check_source(&file));

@@ -16,10 +16,15 @@ use crate::testing::suite::Suite;
 #[command(after_help = "\
 Examples:
   coordops test playbooks/                       # every test of every playbook
+  coordops test playbooks/coord_ops.test.ops     # a test file (and its playbook's tests)
   coordops test playbooks/coord_ops.ops --filter audit
   coordops test playbooks/ --format junit > junit.xml
   coordops test playbooks/coord_ops.ops --coverage --fail-under 90
   coordops test --replay tests/fixtures/replay/*.jsonl
+
+A test file (`*.test.ops`) starts with `tests \"PLAYBOOK\"`, the playbook's
+path relative to it, then holds `test` blocks; they run against that
+playbook, together with its own blocks (each playbook runs once).
 
 Each test is a dry run on the simulated backend and virtual clock: its
 `given` lines script the agents, its `signal` line is sent, and its `expect`
@@ -47,7 +52,8 @@ Exit codes: 0 every test passed, 1 a test failed, a playbook has errors,
 the filter matched nothing or coverage is below --fail-under, 2 usage or
 I/O error.")]
 pub struct TestArgs {
-    /// Playbook files or directories (searched recursively for `.ops` files).
+    /// Playbooks, test files (`*.test.ops`) or directories (searched
+    /// recursively for both).
     #[arg(required_unless_present = "replay", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -172,7 +178,8 @@ fn human(suite: &Suite, options: RenderOptions) {
             output::stderr(&render_all(&run.errors, options));
             eprintln!("{name}: has errors, its tests did not run");
         }
-        for report in &run.tests {
+        for (i, report) in run.tests.iter().enumerate() {
+            let name = run.sources.get(i).map_or(name, |s| s.name());
             let status = report.status.as_deref().unwrap_or("not run");
             output::stderr(&render_all(&report.warnings, options));
             let verdict = if report.passed { "ok" } else { "FAILED" };

@@ -48,6 +48,11 @@ pub const PARSE_INVALID_CHARACTER: &str = "ops::parse::invalid_character";
 pub const TEST_FAILED: &str = "ops::test::failed";
 /// A `test` block cannot run (no signal, unknown context field).
 pub const TEST_INVALID: &str = "ops::test::invalid";
+/// A `*.test.ops` file without its one `tests "PLAYBOOK"` header first, or
+/// with declarations other than `test` blocks.
+pub const TEST_BAD_FILE: &str = "ops::test::bad_file";
+/// The playbook a test file names cannot be read, does not parse or has errors.
+pub const TEST_NO_PLAYBOOK: &str = "ops::test::no_playbook";
 
 /// A name that refers to no agent.
 pub const CHECK_UNDEFINED_AGENT: &str = "ops::check::undefined_agent";
@@ -134,6 +139,9 @@ pub const LINT_OVER_SERIALIZED: &str = "ops::lint::over_serialized";
 pub const LINT_ANCHORED_REGEX: &str = "ops::lint::anchored_regex";
 /// A failure kind written once that looks like a typo of another kind.
 pub const LINT_MISSPELT_KIND: &str = "ops::lint::misspelt_kind";
+/// A test sends a signal the playbook neither declares nor routes by name,
+/// close to one it does.
+pub const LINT_MISSPELT_SIGNAL: &str = "ops::lint::misspelt_signal";
 /// A read, after a `stop when` group, of a result one of its branches may not
 /// have bound because it was cancelled.
 pub const LINT_CANCELLABLE_RESULT: &str = "ops::lint::cancellable_result_used";
@@ -183,6 +191,8 @@ code_lists! {
         PARSE_INVALID_CHARACTER,
         TEST_FAILED,
         TEST_INVALID,
+        TEST_BAD_FILE,
+        TEST_NO_PLAYBOOK,
         RUN_TOO_MANY_ELEMENTS,
         RUN_TOO_MANY_STEPS,
         RUN_FAN_OUT_TOO_WIDE,
@@ -230,6 +240,7 @@ code_lists! {
         LINT_OVER_SERIALIZED,
         LINT_ANCHORED_REGEX,
         LINT_MISSPELT_KIND,
+        LINT_MISSPELT_SIGNAL,
         LINT_CANCELLABLE_RESULT,
     ],
 }

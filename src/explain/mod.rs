@@ -53,6 +53,8 @@ explanations! {
     PARSE_INVALID_CHARACTER   => "invalid_character",
     TEST_FAILED               => "test_failed",
     TEST_INVALID              => "test_invalid",
+    TEST_BAD_FILE             => "bad_file",
+    TEST_NO_PLAYBOOK          => "no_playbook",
     RUN_TOO_MANY_ELEMENTS     => "too_many_elements",
     RUN_TOO_MANY_STEPS        => "too_many_steps",
     RUN_FAN_OUT_TOO_WIDE      => "fan_out_too_wide",
@@ -98,6 +100,7 @@ explanations! {
     LINT_OVER_SERIALIZED      => "over_serialized",
     LINT_ANCHORED_REGEX       => "anchored_regex",
     LINT_MISSPELT_KIND        => "misspelt_kind",
+    LINT_MISSPELT_SIGNAL      => "misspelt_signal",
     LINT_CANCELLABLE_RESULT   => "cancellable_result_used",
 }
 

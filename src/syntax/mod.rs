@@ -23,7 +23,7 @@ use std::sync::{Mutex, Once};
 
 use pest::Parser;
 
-use crate::ast::{Playbook, Span};
+use crate::ast::{Playbook, Span, TestFile};
 use crate::diagnostics::{codes, Diagnostic};
 use crate::source::SourceFile;
 use grammar::{OpsParser, Rule};
@@ -91,11 +91,38 @@ pub fn parses_on_this_thread() -> usize {
 
 /// Parses a playbook.
 pub fn parse(source: &SourceFile) -> Parsed {
+    let (playbook, diagnostics) = parse_as(source, Rule::playbook, lower::playbook);
+    Parsed {
+        playbook,
+        diagnostics,
+    }
+}
+
+/// The outcome of parsing one `*.test.ops` file.
+#[derive(Debug)]
+pub struct ParsedTestFile {
+    /// The AST, when the file has no syntax errors.
+    pub file: Option<TestFile>,
+    /// Syntax errors, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a test file: `tests "PLAYBOOK"` headers and declarations (which
+/// of them belong there is for [`crate::testing::test_file`] to say).
+pub fn parse_test_file(source: &SourceFile) -> ParsedTestFile {
+    let (file, diagnostics) = parse_as(source, Rule::test_file, lower::test_file);
+    ParsedTestFile { file, diagnostics }
+}
+
+/// Parses `source` as `rule` and lowers it with `lower`.
+fn parse_as<T>(
+    source: &SourceFile,
+    rule: Rule,
+    lower: fn(pest::iterators::Pair<'_, Rule>) -> Result<T, Diagnostic>,
+) -> (Option<T>, Vec<Diagnostic>) {
     PARSES.with(|p| p.set(p.get() + 1));
-    let diagnostics = |ds: Vec<Diagnostic>| Parsed {
-        playbook: None,
-        diagnostics: ds.into_iter().map(|d| d.in_file(source)).collect(),
-    };
+    let diagnostics =
+        |ds: Vec<Diagnostic>| (None, ds.into_iter().map(|d| d.in_file(source)).collect());
     let text = source.text();
     if is_blank(text) {
         return diagnostics(vec![Diagnostic::error(
@@ -109,16 +136,13 @@ pub fn parse(source: &SourceFile) -> Parsed {
         return diagnostics(vec![problem]);
     }
     configure_pest();
-    match OpsParser::parse(Rule::playbook, text) {
-        Ok(mut pairs) => match pairs.next().map(lower::playbook) {
-            Some(Ok(playbook)) => Parsed {
-                playbook: Some(playbook),
-                diagnostics: Vec::new(),
-            },
+    match OpsParser::parse(rule, text) {
+        Ok(mut pairs) => match pairs.next().map(lower) {
+            Some(Ok(lowered)) => (Some(lowered), Vec::new()),
             Some(Err(problem)) => diagnostics(vec![problem]),
             None => diagnostics(vec![lower::internal(Span::point(0), "no playbook")]),
         },
-        Err(_) => diagnostics(with_error_detail(|| recover(text))),
+        Err(_) => diagnostics(with_error_detail(|| recover(text, rule))),
     }
 }
 
@@ -158,6 +182,7 @@ const TOP_LEVEL: &[&str] = &[
     "lock",
     "on",
     "test",
+    "tests",
 ];
 
 /// Start offsets of lines that begin, at column 0, with a top-level keyword.
@@ -178,12 +203,12 @@ fn declaration_starts(text: &str) -> Vec<usize> {
 }
 
 /// Reports the first error of each broken declaration.
-fn recover(text: &str) -> Vec<Diagnostic> {
+fn recover(text: &str, rule: Rule) -> Vec<Diagnostic> {
     let starts = declaration_starts(text);
     let mut found = Vec::new();
     for (i, &start) in starts.iter().enumerate() {
         let end = starts.get(i + 1).copied().unwrap_or(text.len());
-        if let Err(error) = OpsParser::parse(Rule::playbook, &text[start..end]) {
+        if let Err(error) = OpsParser::parse(rule, &text[start..end]) {
             found.push(errors::translate(&error, text, start));
             if found.len() >= MAX_ERRORS_PER_FILE {
                 break;
@@ -192,7 +217,7 @@ fn recover(text: &str) -> Vec<Diagnostic> {
     }
     if found.is_empty() {
         // Chunks parse alone but not together: report the whole-file error.
-        found.push(match OpsParser::parse(Rule::playbook, text) {
+        found.push(match OpsParser::parse(rule, text) {
             Err(whole) => errors::translate(&whole, text, 0),
             Ok(_) => lower::internal(Span::point(0), "a parse failed only without error detail"),
         });

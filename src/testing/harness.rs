@@ -42,8 +42,9 @@ pub fn load_checked(path: &Path, strictness: Strictness) -> Result<(SourceFile, 
     Ok((file, playbook))
 }
 
-/// Appends every `*.ops` file under `dir` (recursively) to `out`; a
-/// folder that cannot be read adds nothing.
+/// Appends every playbook (`*.ops` file, not a `*.test.ops` test file)
+/// under `dir` (recursively) to `out`; a folder that cannot be read adds
+/// nothing.
 pub fn ops_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -52,7 +53,9 @@ pub fn ops_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             ops_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "ops") {
+        } else if path.extension().is_some_and(|e| e == "ops")
+            && !super::test_file::is_test_file(&path)
+        {
             out.push(path);
         }
     }

@@ -12,18 +12,19 @@ pub mod fuzz;
 pub mod generate;
 pub mod harness;
 pub mod suite;
+pub mod test_file;
 
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::ast::{Given, OutcomeKind, Playbook, Span, TestCase};
 use crate::diagnostics::Diagnostic;
 use crate::runtime::eval::{eval, Scope};
 use crate::runtime::result::RunResult;
 use crate::runtime::simulated::{ApprovalScript, AttemptScript, Scenario, TaskScript};
-use crate::runtime::{context, simulate, RunRequest};
+use crate::runtime::{simulate, RunRequest};
 use crate::source::SourceFile;
 
 use crate::diagnostics::codes::{RUN_UNMATCHED_TARGET, TEST_INVALID};
@@ -77,8 +78,20 @@ impl TestReport {
 /// Runs every test of `playbook` (whose source is `file`), in order.
 /// `filter` keeps only tests whose name contains it.
 pub fn run_tests(playbook: &Playbook, file: &SourceFile, filter: Option<&str>) -> Vec<TestReport> {
-    playbook
-        .tests()
+    run_tests_of(playbook, file, file, playbook.tests(), filter)
+}
+
+/// Runs `tests`, written in `file`, against `playbook`, whose source is
+/// `source` (the same file for a playbook's own blocks, another for a
+/// `*.test.ops` file). `filter` keeps only tests whose name contains it.
+pub fn run_tests_of<'t>(
+    playbook: &Playbook,
+    source: &SourceFile,
+    file: &SourceFile,
+    tests: impl Iterator<Item = &'t TestCase>,
+    filter: Option<&str>,
+) -> Vec<TestReport> {
+    tests
         .filter_map(|test| {
             let name = test
                 .name
@@ -87,7 +100,7 @@ pub fn run_tests(playbook: &Playbook, file: &SourceFile, filter: Option<&str>) -
             if filter.is_some_and(|f| !name.contains(f)) {
                 return None;
             }
-            Some(run_one(playbook, file, test, name))
+            Some(run_one(playbook, source, file, test, name))
         })
         .collect()
 }
@@ -107,34 +120,24 @@ fn invalid(file: &SourceFile, span: Span, name: &str, message: String) -> TestRe
     }
 }
 
-fn run_one(playbook: &Playbook, file: &SourceFile, test: &TestCase, name: String) -> TestReport {
-    let Some(signal) = test.signals.first() else {
-        return invalid(
-            file,
-            test.name.span,
-            &name,
-            format!("test \"{name}\" sends no signal: add `signal NS:NAME`"),
-        );
+fn run_one(
+    playbook: &Playbook,
+    source: &SourceFile,
+    file: &SourceFile,
+    test: &TestCase,
+    name: String,
+) -> TestReport {
+    let signal = match crate::analysis::test_checks::sent_signal(test, &name) {
+        Ok(signal) => signal,
+        Err((span, message)) => return invalid(file, span, &name, message),
     };
-    if let Some(extra) = test.signals.get(1) {
-        return invalid(
-            file,
-            extra.span,
-            &name,
-            format!("test \"{name}\" sends more than one signal; split it into two tests"),
-        );
-    }
-    let values = match signal.context.as_ref().map(|c| eval(c, &Scope::default())) {
-        Some(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    let context = match context::from_values(playbook, &signal.name.name, values) {
+    let context = match crate::analysis::test_checks::context(playbook, signal) {
         Ok(c) => c,
         Err(e) => return invalid(file, signal.span, &name, e),
     };
     let request = RunRequest {
         playbook,
-        source: Some(file),
+        source: Some(source),
         signal: signal.name.name.clone(),
         context,
         run_id: format!(

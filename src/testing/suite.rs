@@ -1,14 +1,16 @@
 //! A whole `coordops test` run: every playbook found, its tests' reports,
 //! and the totals every output format shares.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::analysis;
-use crate::ast::Playbook;
-use crate::diagnostics::Diagnostic;
+use crate::ast::{Playbook, TestCase};
+use crate::diagnostics::{codes, Diagnostic};
 use crate::source::{self, SourceFile};
 
-use super::{run_tests, TestReport};
+use super::test_file::{self, TestFileSource};
+use super::{run_tests, run_tests_of, TestReport};
 
 /// One playbook's part of the run.
 pub struct PlaybookRun {
@@ -20,8 +22,37 @@ pub struct PlaybookRun {
     pub errors: Vec<Diagnostic>,
     /// How many tests it declares, selected or not.
     pub declared: usize,
-    /// The selected tests' reports, in order.
+    /// The selected tests' reports, in order: its own blocks, then each
+    /// test file's.
     pub tests: Vec<TestReport>,
+    /// The file each of `tests` is written in, in the same order.
+    pub sources: Vec<SourceFile>,
+}
+
+/// Where each playbook's run is, and the tests of its test files so far
+/// (whose names later files must not reuse).
+#[derive(Default)]
+struct Index {
+    runs: HashMap<PathBuf, usize>,
+    tests: HashMap<usize, Vec<TestCase>>,
+}
+
+/// Whether a diagnostic keeps tests from running: an error, except a test
+/// that cannot run, which is reported as that test's own failure.
+fn blocks(diagnostic: &Diagnostic) -> bool {
+    diagnostic.is_error() && diagnostic.code != codes::TEST_INVALID
+}
+
+/// A test file with errors, as a run whose tests did not run.
+fn broken(test: TestFileSource, errors: Vec<Diagnostic>) -> PlaybookRun {
+    PlaybookRun {
+        declared: test.tests.len(),
+        file: test.file,
+        playbook: None,
+        errors,
+        tests: Vec::new(),
+        sources: Vec::new(),
+    }
 }
 
 /// Every playbook of the run.
@@ -49,21 +80,89 @@ pub struct Totals {
 }
 
 impl Suite {
-    /// Loads, checks and runs the tests of every playbook under `paths`,
-    /// keeping those whose name contains `filter`.
+    /// Loads, checks and runs the tests of every playbook and test file
+    /// (`*.test.ops`) under `paths`, keeping those whose name contains
+    /// `filter`. A test file's tests join its playbook's run, which is
+    /// loaded once however many times it is named.
     pub fn run(paths: &[PathBuf], filter: Option<&str>) -> Suite {
         let (files, problems) = source::collect_playbooks(paths);
         let mut suite = Suite {
             problems,
             ..Suite::default()
         };
-        for path in files {
+        let (test_files, playbooks): (Vec<PathBuf>, Vec<PathBuf>) =
+            files.into_iter().partition(|p| test_file::is_test_file(p));
+        let mut index = Index::default();
+        for path in playbooks {
+            if let Err(problem) = suite.playbook(&path, filter, &mut index) {
+                suite.problems.push(problem);
+            }
+        }
+        for path in test_files {
             match source::load(&path) {
-                Ok(file) => suite.playbooks.push(run_playbook(file, filter)),
+                Ok(file) => suite.test_file(test_file::read(file), filter, &mut index),
                 Err(problem) => suite.problems.push(problem),
             }
         }
         suite
+    }
+
+    /// The run of the playbook at `path`, loaded and run on first use.
+    fn playbook(
+        &mut self,
+        path: &Path,
+        filter: Option<&str>,
+        index: &mut Index,
+    ) -> Result<usize, Diagnostic> {
+        let key = test_file::key(path);
+        if let Some(&i) = index.runs.get(&key) {
+            return Ok(i);
+        }
+        let file = source::load(path)?;
+        self.playbooks.push(run_playbook(file, filter));
+        index.runs.insert(key, self.playbooks.len() - 1);
+        Ok(self.playbooks.len() - 1)
+    }
+
+    /// Runs a test file's tests as part of its playbook's run, or adds it
+    /// as a file with errors.
+    fn test_file(&mut self, test: TestFileSource, filter: Option<&str>, index: &mut Index) {
+        let Some(path) = test.playbook.clone().filter(|_| test.errors.is_empty()) else {
+            let errors = test.errors.clone();
+            return self.playbooks.push(broken(test, errors));
+        };
+        let i = match self.playbook(&path, filter, index) {
+            Ok(i) => i,
+            Err(problem) => {
+                let why = match problem.code {
+                    codes::IO_NOT_FOUND => "does not exist".to_string(),
+                    _ => format!("cannot be read: {}", problem.message),
+                };
+                let error = test_file::no_playbook(&test, &why);
+                return self.playbooks.push(broken(test, vec![error]));
+            }
+        };
+        let earlier = index.tests.entry(i).or_default();
+        let run = &self.playbooks[i];
+        let Some(playbook) = &run.playbook else {
+            let error = test_file::no_playbook(&test, "has errors, so these tests did not run");
+            return self.playbooks.push(broken(test, vec![error]));
+        };
+        let names: Vec<&TestCase> = playbook.tests().chain(earlier.iter()).collect();
+        let errors: Vec<Diagnostic> = test_file::check_against(&test, playbook, &names)
+            .into_iter()
+            .filter(blocks)
+            .collect();
+        earlier.extend(test.tests.iter().cloned());
+        if !errors.is_empty() {
+            return self.playbooks.push(broken(test, errors));
+        }
+        let reports = run_tests_of(playbook, &run.file, &test.file, test.tests.iter(), filter);
+        let run = &mut self.playbooks[i];
+        run.declared += test.tests.len();
+        run.sources
+            .extend(std::iter::repeat_n(test.file.clone(), reports.len()));
+        run.tests.extend(reports);
     }
 
     /// The counts every format reports.
@@ -101,11 +200,7 @@ impl Totals {
 
 fn run_playbook(file: SourceFile, filter: Option<&str>) -> PlaybookRun {
     let checked = analysis::parse_and_check(&file);
-    let errors: Vec<Diagnostic> = checked
-        .diagnostics
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
+    let errors: Vec<Diagnostic> = checked.diagnostics.into_iter().filter(blocks).collect();
     let playbook = checked.playbook.filter(|_| errors.is_empty());
     let declared = playbook.as_ref().map_or(0, |p| p.tests().count());
     let tests = playbook
@@ -113,6 +208,7 @@ fn run_playbook(file: SourceFile, filter: Option<&str>) -> PlaybookRun {
         .map(|p| run_tests(p, &file, filter))
         .unwrap_or_default();
     PlaybookRun {
+        sources: vec![file.clone(); tests.len()],
         file,
         playbook,
         errors,

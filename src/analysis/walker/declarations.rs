@@ -1,15 +1,17 @@
 //! Declarations and references: agents, signal defaults, routes, tests,
 //! and the names steps refer to (workflows, agents and tasks, locks).
 
+use std::collections::HashMap;
+
 use crate::ast::{
-    Call, Escalate, Given, Ident, Playbook, RouteTarget, SignalPattern, StrLit, StrPart,
+    Call, Escalate, Given, Ident, Playbook, RouteTarget, SignalPattern, StrLit, StrPart, TestCase,
 };
 use crate::diagnostics::{codes, Diagnostic};
 
 use super::super::policy::Inherited;
 use super::super::symbols::duplicate;
 use super::super::types::{self, Env, Root};
-use super::super::{suggest, values};
+use super::super::{suggest, test_checks, values};
 use super::{Walker, DECISIONS, ESCALATION_TYPES};
 
 impl<'a> Walker<'a, '_> {
@@ -95,6 +97,14 @@ impl<'a> Walker<'a, '_> {
     }
 
     pub(super) fn tests(&mut self, playbook: &Playbook) {
+        let tests: Vec<&TestCase> = playbook.tests().collect();
+        test_checks::duplicates(&mut HashMap::new(), tests.iter().copied(), self.out);
+        self.test_cases(playbook, &tests);
+    }
+
+    /// Checks `tests` (a playbook's own blocks, or a test file's) against
+    /// `playbook`.
+    pub(super) fn test_cases(&mut self, playbook: &Playbook, tests: &[&TestCase]) {
         let expect_env = [
             "payload",
             "status",
@@ -105,12 +115,8 @@ impl<'a> Walker<'a, '_> {
         ]
         .into_iter()
         .fold(Env::default(), |env, name| env.with(name, Root::Value));
-        for test in playbook.tests() {
-            for signal in &test.signals {
-                if let Some(context) = &signal.context {
-                    types::infer(&Env::default(), context, self.out);
-                }
-            }
+        for test in tests.iter().copied() {
+            test_checks::signal(playbook, test, self.out);
             for given in &test.givens {
                 match given {
                     Given::Task { agent, task, .. }

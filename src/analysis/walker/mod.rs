@@ -59,6 +59,16 @@ struct Enclosing {
     what: &'static str,
 }
 
+/// Checks the `test` blocks of a test file against `playbook`.
+pub fn check_tests(
+    playbook: &Playbook,
+    symbols: &Symbols<'_>,
+    tests: &[&crate::ast::TestCase],
+    out: &mut Vec<Diagnostic>,
+) {
+    Walker::new(playbook, symbols, out).test_cases(playbook, tests);
+}
+
 /// Runs the walk over the whole playbook.
 pub fn check(
     playbook: &Playbook,
@@ -66,20 +76,7 @@ pub fn check(
     reach: &Reach<'_>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut walker = Walker {
-        present: super::scope::Present::of(playbook),
-        groups: playbook
-            .workflows()
-            .flat_map(|w| super::scope::group_names(&w.name.name, &w.body))
-            .map(|(_, name)| name)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-        symbols,
-        out,
-        signals: Rc::new(None),
-        results: Rc::default(),
-    };
+    let mut walker = Walker::new(playbook, symbols, out);
     walker.agents(playbook);
     walker.signal_defaults(playbook);
     walker.routes(playbook);
@@ -118,6 +115,25 @@ struct Walker<'a, 'o> {
     /// Declared outputs of the workflow's step results, shared with the
     /// scopes that snapshot them (copied on write while one is alive).
     results: Rc<Results>,
+}
+
+impl<'a, 'o> Walker<'a, 'o> {
+    fn new(playbook: &Playbook, symbols: &'o Symbols<'a>, out: &'o mut Vec<Diagnostic>) -> Self {
+        Walker {
+            present: super::scope::Present::of(playbook),
+            groups: playbook
+                .workflows()
+                .flat_map(|w| super::scope::group_names(&w.name.name, &w.body))
+                .map(|(_, name)| name)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            symbols,
+            out,
+            signals: Rc::new(None),
+            results: Rc::default(),
+        }
+    }
 }
 
 impl<'a> Walker<'a, '_> {

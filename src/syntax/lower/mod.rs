@@ -15,7 +15,9 @@ use pest::iterators::{Pair, Pairs};
 
 use super::comment_start;
 use super::grammar::Rule;
-use crate::ast::{DurationLit, Ident, IntLit, Item, PercentLit, Playbook, Span, StrLit};
+use crate::ast::{
+    DurationLit, Ident, IntLit, Item, PercentLit, Playbook, Span, StrLit, TestFile, TestsHeader,
+};
 use crate::diagnostics::{codes, Diagnostic};
 
 /// Result of lowering one construct.
@@ -30,23 +32,54 @@ pub(super) fn playbook(pair: Pair<'_, Rule>) -> Lowered<Playbook> {
     let span = Span::new(pair.as_span().start(), pair.as_span().end());
     let mut items = Vec::new();
     for child in pair.into_inner() {
-        let item = match child.as_rule() {
-            Rule::coordinator => Item::Coordinator(decl::coordinator(child)?),
-            Rule::agent => Item::Agent(decl::agent(child)?),
-            Rule::signal_decl => Item::Signal(decl::signal(child)?),
-            Rule::route => Item::Route(decl::route(child)?),
-            Rule::workflow => Item::Workflow(stmt::workflow(child)?),
-            Rule::lock_decl => Item::Lock(decl::lock(child)?),
-            Rule::escalation_rule => {
-                Item::Rule(stmt::handler(Cursor::new(child).next(Rule::handler)?)?)
-            }
-            Rule::test => Item::Test(test_case::test(child)?),
-            Rule::EOI => continue,
-            other => return Err(unexpected(&child, &format!("a declaration, not {other:?}"))),
-        };
-        items.push(item);
+        if let Some(item) = item(child)? {
+            items.push(item);
+        }
     }
     Ok(Playbook { items, span })
+}
+
+/// Lowers a successful parse of the `test_file` rule.
+pub(super) fn test_file(pair: Pair<'_, Rule>) -> Lowered<TestFile> {
+    let span = Span::new(pair.as_span().start(), pair.as_span().end());
+    let mut file = TestFile {
+        headers: Vec::new(),
+        items: Vec::new(),
+        span,
+    };
+    for child in pair.into_inner() {
+        if child.as_rule() == Rule::tests_header {
+            let header_span = span_of(&child);
+            let mut cursor = Cursor::new(child);
+            cursor.next(Rule::kw_tests)?;
+            let path = expr::string(cursor.next(Rule::string)?)?;
+            file.headers.push(TestsHeader {
+                path,
+                span: header_span,
+            });
+        } else if let Some(item) = item(child)? {
+            file.items.push(item);
+        }
+    }
+    Ok(file)
+}
+
+/// One top-level declaration; `None` at the end of the input.
+fn item(child: Pair<'_, Rule>) -> Lowered<Option<Item>> {
+    Ok(Some(match child.as_rule() {
+        Rule::coordinator => Item::Coordinator(decl::coordinator(child)?),
+        Rule::agent => Item::Agent(decl::agent(child)?),
+        Rule::signal_decl => Item::Signal(decl::signal(child)?),
+        Rule::route => Item::Route(decl::route(child)?),
+        Rule::workflow => Item::Workflow(stmt::workflow(child)?),
+        Rule::lock_decl => Item::Lock(decl::lock(child)?),
+        Rule::escalation_rule => {
+            Item::Rule(stmt::handler(Cursor::new(child).next(Rule::handler)?)?)
+        }
+        Rule::test => Item::Test(test_case::test(child)?),
+        Rule::EOI => return Ok(None),
+        other => return Err(unexpected(&child, &format!("a declaration, not {other:?}"))),
+    }))
 }
 
 /// Walks the children of one pair.

@@ -46,8 +46,9 @@ fn playbook(run: &PlaybookRun) -> Value {
     json!({
         "file": run.file.name(),
         "errors": errors,
-        "tests": run.tests.iter().map(|t| json!({
+        "tests": run.tests.iter().zip(&run.sources).map(|(t, source)| json!({
             "name": t.name,
+            "file": source.name(),
             "status": t.outcome(),
             "run_status": t.status,
             "duration_ms": t.duration_ms,
