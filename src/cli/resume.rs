@@ -183,12 +183,6 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
             ),
         }
     }
-    #[cfg(unix)]
-    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; no runtime threads
-    // exist yet (see `coordops run`).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
     let journal = super::run_input::open_journal(&args.journal)?;
     let origin = replay::origin(&history);
     let now = SystemTime::now();

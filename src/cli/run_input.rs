@@ -114,13 +114,31 @@ pub enum EmitFormat {
     Jsonl,
 }
 
-/// With `--emit`, stdout carries the signals, so the report must go to a
-/// file: refuses (exit 2) before anything starts when `--output` is missing.
-pub fn check_emit(target: &RunTarget) -> Result<(), Exit> {
-    if target.emit.is_some() && target.output.is_none() {
+/// Where `-` cannot go, refused (exit 2) before anything starts: with
+/// `--emit`, stdout carries the signals, so the report must go to a file;
+/// a journal is a file (appended to, read back by `report` and `resume`)
+/// that names the playbook's file, so neither may be `-` when the run is
+/// journaled (`run` always is).
+pub fn check_streams(target: &RunTarget, always_journaled: bool) -> Result<(), Exit> {
+    let to_stdout = target.output.as_deref().is_none_or(output::is_stdio);
+    if target.emit.is_some() && to_stdout {
         eprintln!(
             "error: `--emit jsonl` streams the cascade signals on stdout, so the report \
              cannot go there too: add `--output FILE` for the report"
+        );
+        return Err(Exit::Usage);
+    }
+    if target.journal.as_deref().is_some_and(output::is_stdio) {
+        eprintln!(
+            "error: `--journal -`: a journal must be a file (`report` and `resume` read it back)"
+        );
+        return Err(Exit::Usage);
+    }
+    let journaled = always_journaled || target.journal.is_some();
+    if journaled && output::is_stdio(&target.playbook) {
+        eprintln!(
+            "error: a journaled run needs the playbook as a file (the journal names it for \
+             `resume` and replays): save stdin to a file first"
         );
         return Err(Exit::Usage);
     }
