@@ -346,6 +346,25 @@ fn walks_skip_gitignored_hidden_and_excluded_paths() {
 }
 
 #[test]
+fn test_walks_the_same_way() {
+    let dir = tree();
+    let failing = dir.path().join("flows/fixtures/failing.ops");
+    std::fs::copy(fixture("testing/failing.ops"), failing).unwrap();
+    std::fs::remove_file(dir.path().join("flows/fixtures/bad.ops")).unwrap();
+    coordops()
+        .current_dir(dir.path())
+        .args(["test", "flows"])
+        .assert()
+        .code(1);
+    coordops()
+        .current_dir(dir.path())
+        .args(["test", "flows", "flows/a.ops", "--exclude", "fixtures"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("failing").not());
+}
+
+#[test]
 fn a_file_named_twice_is_checked_once() {
     let dir = tree();
     coordops()

@@ -76,9 +76,9 @@ pub fn apply_color(color: bool) {
     console::set_colors_enabled_stderr(color);
 }
 
-/// The width to lay diagnostics out in: `COLUMNS` when set (at least
-/// [`MIN_WIDTH`]), else the terminal's width when stderr is one, else
-/// [`DEFAULT_WIDTH`].
+/// The width to lay diagnostics out in, as clap picks it for help: the
+/// terminal's width when stderr is one, else `COLUMNS` when set, else
+/// [`DEFAULT_WIDTH`]; at least [`MIN_WIDTH`].
 pub fn width() -> usize {
     let columns = std::env::var("COLUMNS").ok();
     let terminal = std::io::stderr()
@@ -90,10 +90,13 @@ pub fn width() -> usize {
 }
 
 fn pick_width(columns: Option<&str>, terminal: Option<usize>) -> usize {
-    columns
-        .and_then(|c| c.trim().parse::<usize>().ok())
+    terminal
         .filter(|w| *w > 0)
-        .or(terminal.filter(|w| *w > 0))
+        .or_else(|| {
+            columns
+                .and_then(|c| c.trim().parse::<usize>().ok())
+                .filter(|w| *w > 0)
+        })
         .unwrap_or(DEFAULT_WIDTH)
         .max(MIN_WIDTH)
 }
@@ -133,8 +136,9 @@ mod tests {
     }
 
     #[test]
-    fn width_prefers_columns_then_terminal_then_default() {
-        assert_eq!(pick_width(Some("120"), Some(80)), 120);
+    fn width_prefers_terminal_then_columns_then_default() {
+        assert_eq!(pick_width(Some("120"), Some(80)), 80);
+        assert_eq!(pick_width(Some("120"), None), 120);
         assert_eq!(pick_width(None, Some(80)), 80);
         assert_eq!(pick_width(None, None), DEFAULT_WIDTH);
         assert_eq!(pick_width(Some("junk"), None), DEFAULT_WIDTH);

@@ -47,9 +47,16 @@ Exit codes: 0 every test passed, 1 a test failed, a playbook has errors,
 the filter matched nothing or coverage is below --fail-under, 2 usage or
 I/O error.")]
 pub struct TestArgs {
-    /// Playbook files or directories (searched recursively for `.ops` files).
+    /// Playbook files or directories (searched recursively for `.ops`
+    /// files, skipping hidden and git-ignored ones); `-` reads stdin.
     #[arg(required_unless_present = "replay", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Leave out files and directories matching this glob (gitignore
+    /// syntax, relative to the current directory; repeatable) when walking
+    /// directories.
+    #[arg(long, value_name = "GLOB", conflicts_with = "replay")]
+    pub exclude: Vec<String>,
 
     /// Replay these run journals instead (see below).
     #[arg(long, value_name = "JOURNAL", num_args = 1.., conflicts_with_all = ["paths", "filter"])]
@@ -107,7 +114,14 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             return Exit::Usage;
         }
     }
-    let suite = Suite::run(&args.paths, args.filter.as_deref());
+    let excludes = match crate::walk::Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(message) => {
+            output::stderr(&format!("error: {message}\n"));
+            return Exit::Usage;
+        }
+    };
+    let suite = Suite::run_excluding(&args.paths, &excludes, args.filter.as_deref());
     for problem in &suite.problems {
         output::stderr(&render(problem, options));
     }

@@ -52,7 +52,16 @@ impl Suite {
     /// Loads, checks and runs the tests of every playbook under `paths`,
     /// keeping those whose name contains `filter`.
     pub fn run(paths: &[PathBuf], filter: Option<&str>) -> Suite {
-        let (files, problems) = source::collect_playbooks(paths);
+        Suite::run_excluding(paths, &crate::walk::Excludes::default(), filter)
+    }
+
+    /// [`Suite::run`], leaving out what `excludes` matches in directories.
+    pub fn run_excluding(
+        paths: &[PathBuf],
+        excludes: &crate::walk::Excludes,
+        filter: Option<&str>,
+    ) -> Suite {
+        let (files, problems) = crate::walk::playbooks(paths, excludes);
         let mut suite = Suite {
             problems,
             ..Suite::default()
