@@ -219,16 +219,37 @@ pub fn load(path: &Path) -> Result<SourceFile, Diagnostic> {
 /// The name standard input is shown under.
 pub const STDIN_NAME: &str = "<stdin>";
 
-/// Reads a playbook from standard input, with the same limit and checks as
-/// a file.
-fn load_stdin() -> Result<SourceFile, Diagnostic> {
+/// Reads at most `MAX_FILE_BYTES + 1` bytes of standard input (one more
+/// than allowed, so a caller can tell it was too long).
+fn read_stdin() -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut bytes = Vec::new();
     std::io::stdin()
         .lock()
         .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| io_error(STDIN_NAME, &err))?;
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The text of an input file such as a scenario, or of stdin when `path`
+/// is `-` (at most [`MAX_FILE_BYTES`] from stdin).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    if path.as_os_str() != "-" {
+        return std::fs::read_to_string(path);
+    }
+    let bytes = read_stdin()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "stdin holds more than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Reads a playbook from standard input, with the same limit and checks as
+/// a file.
+fn load_stdin() -> Result<SourceFile, Diagnostic> {
+    let bytes = read_stdin().map_err(|err| io_error(STDIN_NAME, &err))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(STDIN_NAME, format!("more than {MAX_FILE_BYTES}")));
     }

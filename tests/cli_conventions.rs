@@ -134,6 +134,55 @@ fn dash_reads_the_playbook_from_stdin() {
 }
 
 #[test]
+fn dash_reads_the_scenario_from_stdin() {
+    let scenario =
+        std::fs::read_to_string(fixture("scenarios/commit_times_out_always.toml")).unwrap();
+    coordops()
+        .args([
+            "-q",
+            "dry-run",
+            "--signal",
+            "OPS:COMMIT",
+            "--format",
+            "json",
+        ])
+        .args(["--scenario", "-"])
+        .arg(playbook())
+        .write_stdin(scenario)
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("\"ESCALATED\""));
+    coordops()
+        .args(["dry-run", "--signal", "OPS:COMMIT", "--scenario", "-", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot both be `-`"));
+}
+
+/// Everything on stdout goes through the redacting sink, which also makes a
+/// closed pipe harmless; `println!` would panic on one.
+#[test]
+fn no_command_prints_around_the_sink() {
+    let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+    let mut offenders = Vec::new();
+    let mut dirs = vec![cli];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if text.contains(" println!(") || text.contains(" print!(") {
+                    offenders.push(path);
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "println!/print! in {offenders:?}");
+}
+
+#[test]
 fn output_dash_writes_stdout_and_no_file() {
     let dir = TempDir::new().unwrap();
     coordops()
@@ -214,6 +263,9 @@ fn a_closed_pipe_exits_0() {
         vec!["graph", routes],
         vec!["completions", "bash"],
         vec!["check", "--format", "json", routes],
+        vec!["parse", "--ast", routes],
+        vec!["dry-run", routes, "--signal", "OPS:AUDIT"],
+        vec!["--help"],
     ] {
         let out = exit_with_closed_stdout(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
