@@ -321,9 +321,10 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_coordops");
-    let on_tty = |term: &str| {
+    let bad = fixture(BROKEN);
+    let on_tty = |term: &str, args: &str| {
         let out = std::process::Command::new("script")
-            .args(["-qec", &format!("{bin} chek"), "/dev/null"])
+            .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
             .env("TERM", term)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -332,11 +333,20 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(text.contains("chek"), "{text}");
+        assert!(text.contains("error"), "{text}");
         has_ansi(text.as_bytes())
     };
-    assert!(on_tty("xterm-256color"), "a terminal should be coloured");
-    assert!(!on_tty("dumb"), "TERM=dumb should not be coloured");
+    let check = format!("check {}", bad.display());
+    for args in ["chek", check.as_str()] {
+        assert!(
+            on_tty("xterm-256color", args),
+            "{args}: a terminal should be coloured"
+        );
+        assert!(
+            !on_tty("dumb", args),
+            "{args}: TERM=dumb should not be coloured"
+        );
+    }
 }
 
 const CLEAN: &str = "valid/clean.ops";
