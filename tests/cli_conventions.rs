@@ -126,6 +126,18 @@ fn dash_reads_the_playbook_from_stdin() {
         .code(0)
         .stdout(predicate::str::contains("OPS:COMMIT"));
     coordops()
+        .args(["diff", "-"])
+        .arg(playbook())
+        .write_stdin(text.clone())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no changes in behaviour"));
+    coordops()
+        .args(["diff", "-", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot both be `-`"));
+    coordops()
         .args(["graph", "-"])
         .write_stdin(text)
         .assert()
