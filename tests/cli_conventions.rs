@@ -485,6 +485,25 @@ fn quiet_check_prints_nothing_when_clean() {
 }
 
 #[test]
+fn quiet_test_shows_only_failures_and_the_summary() {
+    let out = coordops()
+        .args(["-q", "test"])
+        .arg(fixture(CLEAN))
+        .arg(fixture("testing/failing.ops"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let tests: Vec<&str> = stdout.lines().filter(|l| l.contains(" :: ")).collect();
+    assert_eq!(tests.len(), 1, "{stdout}");
+    assert!(tests[0].ends_with("FAILED (failed)"), "{stdout}");
+    assert!(
+        stdout.contains("test result: 2 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn routes_json_lists_the_table_and_explains_a_signal() {
     let out = coordops()
         .args(["routes", "--format", "json"])

@@ -73,7 +73,7 @@ Exit codes:
   130  interrupted twice (Ctrl-C)
 
 -q prints nothing but errors (and the status line of a run that did not
-complete); -v prints every run event as a line; -vv adds each attempt's
+complete; `test` prints its failed tests and the summary); -v prints every run event as a line; -vv adds each attempt's
 request and debug logs (COORDOPS_LOG=debug; COORDOPS_LOG=FILTER still works).
 
 `-` is stdin for a playbook (check, parse, dry-run, routes, graph, …) and
@@ -188,7 +188,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
-        Command::Test(args) => test_cmd::run(&args, render),
+        Command::Test(args) => test_cmd::run(&args, render, verbosity.quiet),
         Command::Report(args) => report::run(&args),
         Command::Resume(args) => resume::run(&args, render, verbosity),
         Command::Approve(args) => approve::run(&args),

@@ -100,7 +100,7 @@ pub enum Format {
     Github,
 }
 
-pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
+pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit {
     if !args.replay.is_empty() {
         if args.format != Format::Human {
             eprintln!("error: --replay prints the human format only");
@@ -140,7 +140,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     let coverages =
         (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
     match args.format {
-        Format::Human => human(&suite, options),
+        Format::Human => human(&suite, options, quiet),
         Format::Json => output::stdout_json(&format::json::to_string(
             &suite,
             coverages.as_deref().map(coverage::json),
@@ -159,7 +159,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             Format::Json => {}
         }
     }
-    if matches!(args.format, Format::Json | Format::Junit) {
+    if !quiet && matches!(args.format, Format::Json | Format::Junit) {
         eprintln!("{}", totals.line());
     }
     let below = match (args.fail_under, &coverages) {
@@ -178,15 +178,16 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     }
 }
 
-/// A line per test, the failures rendered on stderr, and the summary.
-fn human(suite: &Suite, options: RenderOptions) {
+/// A line per test (with `-q`, per failed test), the failures rendered on
+/// stderr, and the summary.
+fn human(suite: &Suite, options: RenderOptions, quiet: bool) {
     for run in &suite.playbooks {
         let name = run.file.name();
         if !run.errors.is_empty() {
             output::stderr(&render_all(&run.errors, options));
             eprintln!("{name}: has errors, its tests did not run");
         }
-        for report in &run.tests {
+        for report in run.tests.iter().filter(|r| !(quiet && r.passed)) {
             let status = report.status.as_deref().unwrap_or("not run");
             output::stderr(&render_all(&report.warnings, options));
             let verdict = if report.passed { "ok" } else { "FAILED" };
