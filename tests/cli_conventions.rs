@@ -105,10 +105,16 @@ fn dash_reads_the_playbook_from_stdin() {
     let clean = std::fs::read_to_string(fixture("valid/clean.ops")).unwrap();
     coordops()
         .args(["check", "-"])
-        .write_stdin(clean)
+        .write_stdin(clean.clone())
         .assert()
         .code(0)
         .stderr(predicate::str::starts_with("ok: 1 file checked"));
+    coordops()
+        .args(["test", "-"])
+        .write_stdin(clean.clone())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("test <stdin> :: "));
     let bad = std::fs::read_to_string(fixture("invalid/semicolon.ops")).unwrap();
     coordops()
         .args(["--color", "never", "check", "-", "-"])
@@ -125,6 +131,26 @@ fn dash_reads_the_playbook_from_stdin() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("OPS:COMMIT"));
+    coordops()
+        .args([
+            "-q",
+            "dry-run",
+            "--signal",
+            "OPS:AUDIT",
+            "--format",
+            "json",
+            "-",
+        ])
+        .write_stdin(text.clone())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"status\""));
+    coordops()
+        .args(["parse", "-"])
+        .write_stdin(text.clone())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("<stdin>: "));
     coordops()
         .args(["diff", "-"])
         .arg(playbook())
