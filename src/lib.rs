@@ -21,3 +21,4 @@ pub mod source;
 pub mod sync;
 pub mod syntax;
 pub mod testing;
+pub mod walk;

@@ -194,7 +194,12 @@ pub fn clamp_span(text: &str, span: Span) -> Span {
 ///
 /// Missing, unreadable, oversized and non-UTF-8 files become diagnostics
 /// (`ops::io::*`) naming the path.
+///
+/// The path `-` reads standard input instead, shown as `<stdin>`.
 pub fn load(path: &Path) -> Result<SourceFile, Diagnostic> {
+    if path.as_os_str() == "-" {
+        return load_stdin();
+    }
     let shown = path.display().to_string();
     let metadata = std::fs::metadata(path).map_err(|err| io_error(&shown, &err))?;
     if metadata.is_dir() {
@@ -205,16 +210,63 @@ pub fn load(path: &Path) -> Result<SourceFile, Diagnostic> {
         .with_help("pass the directory to `coordops check`, which reads every `.ops` file in it"));
     }
     if metadata.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            codes::IO_TOO_LARGE,
-            format!(
-                "`{shown}` is {} bytes; playbooks are limited to {MAX_FILE_BYTES} bytes (4 MiB)",
-                metadata.len()
-            ),
-        )
-        .with_help("split the playbook into several files"));
+        return Err(too_large(&shown, metadata.len().to_string()));
     }
     let bytes = std::fs::read(path).map_err(|err| io_error(&shown, &err))?;
+    from_bytes(shown, bytes)
+}
+
+/// The name standard input is shown under.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Reads at most `MAX_FILE_BYTES + 1` bytes of standard input (one more
+/// than allowed, so a caller can tell it was too long).
+fn read_stdin() -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The text of an input file such as a scenario, or of stdin when `path`
+/// is `-` (at most [`MAX_FILE_BYTES`] from stdin).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    if path.as_os_str() != "-" {
+        return std::fs::read_to_string(path);
+    }
+    let bytes = read_stdin()?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "stdin holds more than {MAX_FILE_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Reads a playbook from standard input, with the same limit and checks as
+/// a file.
+fn load_stdin() -> Result<SourceFile, Diagnostic> {
+    let bytes = read_stdin().map_err(|err| io_error(STDIN_NAME, &err))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(STDIN_NAME, format!("more than {MAX_FILE_BYTES}")));
+    }
+    from_bytes(STDIN_NAME.to_string(), bytes)
+}
+
+fn too_large(shown: &str, size: String) -> Diagnostic {
+    Diagnostic::error(
+        codes::IO_TOO_LARGE,
+        format!(
+            "`{shown}` is {size} bytes; playbooks are limited to {MAX_FILE_BYTES} bytes (4 MiB)"
+        ),
+    )
+    .with_help("split the playbook into several files")
+}
+
+fn from_bytes(shown: String, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(shown, text)),
         Err(err) => {
@@ -243,54 +295,10 @@ fn io_error(shown: &str, err: &std::io::Error) -> Diagnostic {
     }
 }
 
-/// Expands files and directories into the `.ops` files to read, sorted.
-///
-/// Directories are searched recursively; a directory holding no `.ops` file
-/// is an error, as is a path that does not exist.
+/// Expands files and directories into the `.ops` files to read, each once
+/// (see [`crate::walk`], which this is with no `--exclude`).
 pub fn collect_playbooks(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let before = files.len();
-            walk(path, &mut files, &mut problems);
-            if files.len() == before {
-                problems.push(
-                    Diagnostic::error(
-                        codes::IO_NO_PLAYBOOKS,
-                        format!("`{}` contains no `.ops` files", path.display()),
-                    )
-                    .with_help("playbooks are files ending in `.ops`"),
-                );
-            }
-        } else {
-            files.push(path.clone());
-        }
-    }
-    (files, problems)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Diagnostic>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(err) => {
-            problems.push(io_error(&dir.display().to_string(), &err));
-            return;
-        }
-    };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let is_symlink = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
-        if is_symlink {
-            continue;
-        }
-        if path.is_dir() {
-            walk(&path, files, problems);
-        } else if path.extension().is_some_and(|ext| ext == "ops") {
-            files.push(path);
-        }
-    }
+    crate::walk::playbooks(paths, &crate::walk::Excludes::default())
 }
 
 #[cfg(test)]

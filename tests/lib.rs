@@ -7,6 +7,7 @@ mod approvals_e2e;
 mod check_cap;
 mod checks;
 mod cli;
+mod cli_conventions;
 mod count_gates;
 mod crash;
 mod diagnostics;

@@ -16,6 +16,7 @@ use crate::diagnostics::{
 };
 use crate::source;
 use crate::testing::test_file;
+use crate::walk::{self, Excludes};
 
 /// Arguments of `coordops check`.
 #[derive(Debug, Args)]
@@ -28,6 +29,12 @@ Examples:
   coordops check --format json playbooks/ > report.json
   coordops check --format github playbooks/        # annotations in GitHub Actions
   coordops check --format sarif playbooks/ > coordops.sarif
+  coordops check . --exclude 'tests/fixtures'      # skip a directory
+  cat a.ops | coordops check -                     # a playbook on stdin
+
+Directories are walked as ripgrep does: hidden files and those listed in
+.gitignore or .ignore are skipped; files named on the command line are always
+read, and each file is checked once.
 
 Formats: human (stderr, with a summary line), json, github and sarif (stdout,
 nothing on stderr). docs/diagnostics.md describes each.
@@ -35,9 +42,16 @@ nothing on stderr). docs/diagnostics.md describes each.
 Exit codes: 0 clean, 1 errors found (or warnings, with --deny-warnings),
 2 usage or I/O error.")]
 pub struct CheckArgs {
-    /// Playbook files or directories (searched recursively for `.ops` files).
+    /// Playbook files or directories (searched recursively for `.ops`
+    /// files, skipping hidden and git-ignored ones); `-` reads stdin.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Leave out files and directories matching this glob (gitignore
+    /// syntax, relative to the current directory; repeatable) when walking
+    /// directories.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FORMAT")]
@@ -75,8 +89,8 @@ pub struct CheckReport {
 
 /// Checks the given paths without printing anything: playbooks, and test
 /// files (`*.test.ops`) against the playbook each names.
-pub fn check_paths(paths: &[PathBuf]) -> CheckReport {
-    let (files, mut problems) = source::collect_playbooks(paths);
+pub fn check_paths(paths: &[PathBuf], excludes: &Excludes) -> CheckReport {
+    let (files, mut problems) = walk::playbooks(paths, excludes);
     let mut report = CheckReport {
         io_failed: !problems.is_empty(),
         ..CheckReport::default()
@@ -106,8 +120,15 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckReport {
     report
 }
 
-pub(super) fn run(args: &CheckArgs, render: RenderOptions) -> Exit {
-    let report = check_paths(&args.paths);
+pub(super) fn run(args: &CheckArgs, render: RenderOptions, quiet: bool) -> Exit {
+    let excludes = match Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(message) => {
+            crate::output::stderr(&format!("error: {message}\n"));
+            return Exit::Usage;
+        }
+    };
+    let report = check_paths(&args.paths, &excludes);
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = report.diagnostics.len() - errors;
     let exit = exit_code(report.io_failed, errors, warnings, args.deny_warnings);
@@ -121,6 +142,7 @@ pub(super) fn run(args: &CheckArgs, render: RenderOptions) -> Exit {
                 failed,
                 args.deny_warnings,
                 render,
+                quiet,
             );
             Ok(())
         }
@@ -128,7 +150,7 @@ pub(super) fn run(args: &CheckArgs, render: RenderOptions) -> Exit {
         Format::Github => write_stdout(&github::to_string(&report.diagnostics)),
         Format::Sarif => write_stdout(&sarif::to_string(&report.diagnostics)),
     };
-    if let Err(err) = printed {
+    if let Err(err) = printed.or_else(crate::output::closed_pipe_is_ok) {
         eprintln!("error: cannot write the report to stdout: {err}");
         return Exit::Usage;
     }
@@ -154,6 +176,7 @@ fn print_human(
     failed: bool,
     deny_warnings: bool,
     render: RenderOptions,
+    quiet: bool,
 ) {
     if !report.diagnostics.is_empty() {
         // At most MAX_SHOWN_PER_FILE per file; the summary counts them all.
@@ -161,6 +184,9 @@ fn print_human(
             "{}",
             render_capped(&report.diagnostics, render, MAX_SHOWN_PER_FILE)
         );
+    }
+    if quiet && !failed {
+        return;
     }
     eprintln!(
         "{}: {} file{} checked, {} error{}, {} warning{}{}",

@@ -30,10 +30,10 @@ path, read with `git show REV:PATH` (PATH from the repository's top, or
 Exit codes: 0 compared, 1 routing changed (with --exit-code) or a playbook
 has errors, 2 usage error or a file or revision could not be read.")]
 pub struct DiffArgs {
-    /// The old version: a file, or `REV:PATH` in git.
+    /// The old version: a file, `REV:PATH` in git, or `-` (stdin).
     #[arg(value_name = "OLD")]
     pub old: String,
-    /// The new version.
+    /// The new version (`-`: stdin, when OLD is not).
     #[arg(value_name = "NEW")]
     pub new: PathBuf,
     /// Output format.
@@ -56,6 +56,10 @@ pub enum Format {
 }
 
 pub(super) fn run(args: &DiffArgs, render: RenderOptions) -> Exit {
+    if args.old == "-" && output::is_stdio(&args.new) {
+        output::stderr("error: OLD and NEW cannot both be `-` (stdin)\n");
+        return Exit::Usage;
+    }
     let old = match load_old(&args.old, render).and_then(|f| checked_source(f, render)) {
         Ok(x) => x,
         Err(exit) => return exit,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::cascade::Cascade;
 use super::progress::{self, Display, Progress, Verbosity};
-use super::run_input::{check_emit, emit_report, exit_for, load_scenario, prepare, RunTarget};
+use super::run_input::{check_streams, emit_report, exit_for, load_scenario, prepare, RunTarget};
 use super::Exit;
 use crate::diagnostics::RenderOptions;
 use crate::output;
@@ -50,7 +50,7 @@ pub(super) fn run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity
 
 fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
-    check_emit(target)?;
+    check_streams(target, false)?;
     let (file, playbook, context) = prepare(target, render)?;
     let now = humantime::parse_rfc3339(&args.now).map_err(|e| {
         eprintln!(

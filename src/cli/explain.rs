@@ -26,20 +26,20 @@ pub struct ExplainArgs {
 
 pub(super) fn run(args: &ExplainArgs) -> Exit {
     if args.list {
+        let mut list = String::new();
         for (code, text) in explain::all() {
             let title = text.lines().next().unwrap_or_default();
             let meaning = title.split_once('—').map_or(title, |(_, m)| m).trim();
-            println!("{code:<45} {meaning}");
+            list.push_str(&format!("{code:<45} {meaning}\n"));
         }
+        crate::output::stdout(&list);
         return Exit::Success;
     }
     let code = args.code.as_deref().unwrap_or_default();
     match explain::explanation(code) {
         Some(text) => {
-            print!("{text}");
-            if !text.ends_with('\n') {
-                println!();
-            }
+            let newline = if text.ends_with('\n') { "" } else { "\n" };
+            crate::output::stdout(&format!("{text}{newline}"));
             Exit::Success
         }
         None => {

@@ -7,7 +7,6 @@ use clap::Args;
 use super::run_input::checked_playbook;
 use super::Exit;
 use crate::diagnostics::RenderOptions;
-use crate::report::write_atomically;
 
 /// Arguments of `coordops graph`.
 #[derive(Debug, Args)]
@@ -22,10 +21,11 @@ GitHub renders it inside a ```mermaid block.
 
 Exit codes: 0 drawn, 1 the playbook has errors, 2 usage or I/O error.")]
 pub struct GraphArgs {
-    /// The playbook.
+    /// The playbook (`-`: stdin).
     #[arg(value_name = "PLAYBOOK")]
     pub playbook: PathBuf,
-    /// Write the chart to this file (atomically) instead of stdout.
+    /// Write the chart to this file (atomically) instead of stdout (`-`:
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -37,7 +37,7 @@ pub(super) fn run(args: &GraphArgs, render: RenderOptions) -> Exit {
     };
     let chart = crate::graph::mermaid(&playbook, &file);
     match &args.output {
-        Some(path) => match write_atomically(path, &chart) {
+        Some(path) => match crate::output::write_file(path, &chart) {
             Ok(()) => Exit::Success,
             Err(e) => {
                 eprintln!("error: cannot write `{}`: {e}", path.display());
@@ -45,7 +45,7 @@ pub(super) fn run(args: &GraphArgs, render: RenderOptions) -> Exit {
             }
         },
         None => {
-            print!("{chart}");
+            crate::output::stdout(&chart);
             Exit::Success
         }
     }

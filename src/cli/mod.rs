@@ -10,6 +10,7 @@ mod diff;
 mod dry_run;
 mod explain;
 mod graph;
+mod help_pages;
 mod interrupt;
 mod live_backend;
 mod parse;
@@ -26,12 +27,12 @@ mod runs;
 mod scenario_check;
 mod schema;
 mod signal_check;
+pub mod terminal;
 mod test_cmd;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::diagnostics::RenderOptions;
 
@@ -62,25 +63,31 @@ impl From<Exit> for ExitCode {
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success: playbooks clean; a run completed (or the signal was ignored)
-  1  a playbook has errors; `diff --exit-code`: routing changed
-  2  usage error, or a file or directory could not be read
-  3  a run ended in partial success
-  4  a run failed, escalated or was aborted
-  5  a run is waiting for an approval: `coordops approve`, then `coordops resume`
+  0    success: playbooks clean; a run completed (or the signal was ignored);
+       also when stdout was closed early (`coordops routes … | head -1`)
+  1    a playbook has errors; a `test` failed; `diff --exit-code`: routing changed
+  2    usage error, or a file or directory could not be read or written
+  3    a run ended in partial success
+  4    a run failed, escalated or was aborted
+  5    a run is waiting for an approval: `coordops approve`, then `coordops resume`
+  130  interrupted twice (Ctrl-C)
 
 -q prints nothing but errors (and the status line of a run that did not
-complete); -v prints every run event as a line; -vv adds each attempt's
+complete; `test` prints its failed tests and the summary); -v prints every run event as a line; -vv adds each attempt's
 request and debug logs (COORDOPS_LOG=debug; COORDOPS_LOG=FILTER still works).
 
-Colour is used only when stderr is a terminal and NO_COLOR is unset.";
+`-` is stdin for a playbook (check, parse, dry-run, routes, graph, …) and
+stdout for --output. Colour: --color, else NO_COLOR, CLICOLOR_FORCE, CLICOLOR
+and TERM=dumb are honoured. Shell completions: `coordops completions SHELL`;
+man page: `coordops man > coordops.1`.";
 
 /// Parse, check and run `.ops` coordination playbooks.
 #[derive(Debug, Parser)]
 #[command(name = "coordops", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// When to colour diagnostics.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    /// When to colour diagnostics and messages (auto honours NO_COLOR,
+    /// CLICOLOR_FORCE, CLICOLOR and TERM=dumb).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
 
     /// More output: -v shows every run event as a line (also on a terminal
@@ -112,7 +119,8 @@ impl Cli {
 /// `--color` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when stderr is a terminal and `NO_COLOR` is not set.
+    /// Colour when stderr is a terminal (not `TERM=dumb`) or
+    /// `CLICOLOR_FORCE` is set, and `NO_COLOR` is not set.
     Auto,
     /// Always colour.
     Always,
@@ -151,6 +159,20 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// Print the JSON Schema of the agent protocol's request or reply.
     Schema(schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(help_pages::CompletionsArgs),
+    /// Print the man page (roff): `coordops man > coordops.1`.
+    Man(help_pages::ManArgs),
+}
+
+/// Parses the process's command line; clap's own help and errors follow
+/// `--color` (and, under `auto`, the colour environment variables).
+pub fn parse_args() -> Cli {
+    let color = terminal::color_from_args(std::env::args_os()).unwrap_or(ColorChoice::Auto);
+    let matches = Cli::command()
+        .color(terminal::clap_color(color))
+        .get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -158,7 +180,7 @@ pub fn run(cli: Cli) -> Exit {
     let render = render_options(cli.color);
     let verbosity = cli.verbosity();
     match cli.command {
-        Command::Check(args) => check::run(&args, render),
+        Command::Check(args) => check::run(&args, render, verbosity.quiet),
         Command::Parse(args) => parse::run(&args, render),
         Command::DryRun(args) => dry_run::run(&args, render, verbosity),
         Command::Run(args) => run::run(&args, render, verbosity),
@@ -166,26 +188,20 @@ pub fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
-        Command::Test(args) => test_cmd::run(&args, render),
+        Command::Test(args) => test_cmd::run(&args, render, verbosity.quiet),
         Command::Report(args) => report::run(&args),
         Command::Resume(args) => resume::run(&args, render, verbosity),
         Command::Approve(args) => approve::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Completions(args) => help_pages::completions(&args),
+        Command::Man(args) => help_pages::man(&args),
     }
 }
 
 fn render_options(choice: ColorChoice) -> RenderOptions {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
-    };
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .filter(|w| *w >= 40)
-        .unwrap_or(100);
-    RenderOptions { color, width }
+    RenderOptions {
+        color: terminal::stderr_color(choice),
+        width: terminal::width(),
+    }
 }

@@ -42,15 +42,15 @@ pub(super) fn run(args: &ParseArgs, options: RenderOptions) -> Exit {
     };
     if args.ast {
         match serde_json::to_string_pretty(&playbook) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => crate::output::stdout_json(&format!("{json}\n")),
             Err(err) => {
                 eprintln!("error: cannot serialise the syntax tree: {err}");
                 return Exit::Errors;
             }
         }
     } else {
-        println!(
-            "{}: {} declaration{} ({} agents, {} signals, {} routes, {} workflows, {} tests)",
+        crate::output::stdout(&format!(
+            "{}: {} declaration{} ({} agents, {} signals, {} routes, {} workflows, {} tests)\n",
             file.name(),
             playbook.items.len(),
             if playbook.items.len() == 1 { "" } else { "s" },
@@ -59,7 +59,7 @@ pub(super) fn run(args: &ParseArgs, options: RenderOptions) -> Exit {
             playbook.routes().count(),
             playbook.workflows().count(),
             playbook.tests().count(),
-        );
+        ));
     }
     Exit::Success
 }

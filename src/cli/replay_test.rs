@@ -28,17 +28,21 @@ pub(super) fn run(journals: &[PathBuf], playbook: Option<&Path>, options: Render
         match replay_one(journal, playbook, options) {
             Outcome::Passed(status) => {
                 passed += 1;
-                println!("replay {} ... ok ({status})", journal.display());
+                crate::output::stdout(&format!("replay {} ... ok ({status})\n", journal.display()));
             }
             Outcome::Failed(status) => {
                 failed += 1;
-                println!("replay {} ... FAILED ({status})", journal.display());
+                crate::output::stdout(&format!(
+                    "replay {} ... FAILED ({status})\n",
+                    journal.display()
+                ));
             }
             Outcome::Broken => broken += 1,
         }
     }
-    println!();
-    println!("test result: {passed} passed, {failed} failed");
+    crate::output::stdout(&format!(
+        "\ntest result: {passed} passed, {failed} failed\n"
+    ));
     if failed > 0 {
         Exit::Errors
     } else if broken > 0 {

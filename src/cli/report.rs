@@ -34,7 +34,8 @@ pub struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
-    /// Write the report to this file (atomically) instead of stdout.
+    /// Write the report to this file (atomically) instead of stdout (`-`:
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

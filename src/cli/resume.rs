@@ -64,7 +64,8 @@ pub struct ResumeArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
-    /// Write the report to this file (atomically) instead of stdout.
+    /// Write the report to this file (atomically) instead of stdout (`-`:
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -182,12 +183,6 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
                 "note: the new playbook takes the recorded path as far as the journal goes\n",
             ),
         }
-    }
-    #[cfg(unix)]
-    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; no runtime threads
-    // exist yet (see `coordops run`).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     let journal = super::run_input::open_journal(&args.journal)?;
     let origin = replay::origin(&history);

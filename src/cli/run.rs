@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::cascade::Cascade;
 use super::progress::{self, Display, Progress, Verbosity};
-use super::run_input::{self, check_emit, emit_report, exit_for, prepare, RunTarget};
+use super::run_input::{self, check_streams, emit_report, exit_for, prepare, RunTarget};
 use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
@@ -143,7 +143,7 @@ fn load_scenario(
 
 fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
-    check_emit(target)?;
+    check_streams(target, true)?;
     let (file, playbook, context) = prepare(target, render)?;
     let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
         eprintln!("error: {e}");
@@ -156,15 +156,9 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     })?;
     let scenario = load_scenario(args, &playbook, &backends)?;
     refuse_unmapped(args, &file, &playbook, &context, &backends)?;
-    // Writing an agent's stdin after it exited must be an error, not a
-    // SIGPIPE that kills coordops (main restores SIGPIPE's default action).
-    // Children start with the default action again (std resets it).
-    #[cfg(unix)]
-    // SAFETY: SIG_IGN is a valid disposition for SIGPIPE; no runtime threads
-    // exist yet.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
+    // Writing an agent's stdin after it exited is an error, not a SIGPIPE:
+    // coordops keeps Rust's default of ignoring SIGPIPE (children start with
+    // the default action again; std resets it).
 
     let now = SystemTime::now();
     let unix = now

@@ -88,13 +88,15 @@ pub struct RunTarget {
     /// `[]`) or a JSON array `["a,b","c"]`. See docs/language.md §6.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// A scenario file (TOML) scripting simulated agent outcomes.
+    /// A scenario file (TOML) scripting simulated agent outcomes (`-`:
+    /// stdin).
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<std::path::PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
-    /// Write the report to this file (atomically) instead of stdout.
+    /// Write the report to this file (atomically) instead of stdout (`-`:
+    /// stdout).
     #[arg(long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
     /// Append the run's journal (JSON lines, one per event) to this file.
@@ -114,13 +116,36 @@ pub enum EmitFormat {
     Jsonl,
 }
 
-/// With `--emit`, stdout carries the signals, so the report must go to a
-/// file: refuses (exit 2) before anything starts when `--output` is missing.
-pub fn check_emit(target: &RunTarget) -> Result<(), Exit> {
-    if target.emit.is_some() && target.output.is_none() {
+/// Where `-` cannot go, refused (exit 2) before anything starts: with
+/// `--emit`, stdout carries the signals, so the report must go to a file;
+/// a journal is a file (appended to, read back by `report` and `resume`)
+/// that names the playbook's file, so neither may be `-` when the run is
+/// journaled (`run` always is).
+pub fn check_streams(target: &RunTarget, always_journaled: bool) -> Result<(), Exit> {
+    let to_stdout = target.output.as_deref().is_none_or(output::is_stdio);
+    if target.emit.is_some() && to_stdout {
         eprintln!(
             "error: `--emit jsonl` streams the cascade signals on stdout, so the report \
              cannot go there too: add `--output FILE` for the report"
+        );
+        return Err(Exit::Usage);
+    }
+    if target.journal.as_deref().is_some_and(output::is_stdio) {
+        eprintln!(
+            "error: `--journal -`: a journal must be a file (`report` and `resume` read it back)"
+        );
+        return Err(Exit::Usage);
+    }
+    let scenario_stdin = target.scenario.as_deref().is_some_and(output::is_stdio);
+    if scenario_stdin && output::is_stdio(&target.playbook) {
+        eprintln!("error: the playbook and `--scenario` cannot both be `-` (stdin)");
+        return Err(Exit::Usage);
+    }
+    let journaled = always_journaled || target.journal.is_some();
+    if journaled && output::is_stdio(&target.playbook) {
+        eprintln!(
+            "error: a journaled run needs the playbook as a file (the journal names it for \
+             `resume` and replays): save stdin to a file first"
         );
         return Err(Exit::Usage);
     }
@@ -180,7 +205,7 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
         eprintln!("error: scenario `{}` {what}", path.display());
         Exit::Usage
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = source::read_text(path).map_err(|e| {
         eprintln!("error: cannot read scenario `{}`: {e}", path.display());
         Exit::Usage
     })?;

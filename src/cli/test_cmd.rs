@@ -53,9 +53,16 @@ the filter matched nothing or coverage is below --fail-under, 2 usage or
 I/O error.")]
 pub struct TestArgs {
     /// Playbooks, test files (`*.test.ops`) or directories (searched
-    /// recursively for both).
+    /// recursively for both, skipping hidden and git-ignored files); `-`
+    /// reads stdin.
     #[arg(required_unless_present = "replay", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// Leave out files and directories matching this glob (gitignore
+    /// syntax, relative to the current directory; repeatable) when walking
+    /// directories.
+    #[arg(long, value_name = "GLOB", conflicts_with = "replay")]
+    pub exclude: Vec<String>,
 
     /// Replay these run journals instead (see below).
     #[arg(long, value_name = "JOURNAL", num_args = 1.., conflicts_with_all = ["paths", "filter"])]
@@ -99,7 +106,7 @@ pub enum Format {
     Github,
 }
 
-pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
+pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit {
     if !args.replay.is_empty() {
         if args.format != Format::Human {
             eprintln!("error: --replay prints the human format only");
@@ -113,7 +120,14 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             return Exit::Usage;
         }
     }
-    let suite = Suite::run(&args.paths, args.filter.as_deref());
+    let excludes = match crate::walk::Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(message) => {
+            output::stderr(&format!("error: {message}\n"));
+            return Exit::Usage;
+        }
+    };
+    let suite = Suite::run_excluding(&args.paths, &excludes, args.filter.as_deref());
     for problem in &suite.problems {
         output::stderr(&render(problem, options));
     }
@@ -132,7 +146,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     let coverages =
         (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
     match args.format {
-        Format::Human => human(&suite, options),
+        Format::Human => human(&suite, options, quiet),
         Format::Json => output::stdout_json(&format::json::to_string(
             &suite,
             coverages.as_deref().map(coverage::json),
@@ -151,7 +165,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
             Format::Json => {}
         }
     }
-    if matches!(args.format, Format::Json | Format::Junit) {
+    if !quiet && matches!(args.format, Format::Json | Format::Junit) {
         eprintln!("{}", totals.line());
     }
     let below = match (args.fail_under, &coverages) {
@@ -170,8 +184,9 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions) -> Exit {
     }
 }
 
-/// A line per test, the failures rendered on stderr, and the summary.
-fn human(suite: &Suite, options: RenderOptions) {
+/// A line per test (with `-q`, per failed test), the failures rendered on
+/// stderr, and the summary.
+fn human(suite: &Suite, options: RenderOptions, quiet: bool) {
     for run in &suite.playbooks {
         let name = run.file.name();
         if !run.errors.is_empty() {
@@ -179,6 +194,9 @@ fn human(suite: &Suite, options: RenderOptions) {
             eprintln!("{name}: has errors, its tests did not run");
         }
         for (i, report) in run.tests.iter().enumerate() {
+            if quiet && report.passed {
+                continue;
+            }
             let name = run.sources.get(i).map_or(name, |s| s.name());
             let status = report.status.as_deref().unwrap_or("not run");
             output::stderr(&render_all(&report.warnings, options));

@@ -229,6 +229,11 @@ pub const MAX_JOURNAL: u64 = 256 << 20;
 pub fn read(path: &Path) -> Result<JournalFile, String> {
     let cannot =
         |e: &dyn std::fmt::Display| format!("cannot read journal `{}`: {e}", path.display());
+    if path.as_os_str() == "-" {
+        return Err(cannot(
+            &"a journal is read from a file (it is appended to and read back), not stdin",
+        ));
+    }
     let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
     if !meta.is_file() {
         return Err(cannot(&"it is not a regular file"));

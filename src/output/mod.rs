@@ -61,14 +61,34 @@ pub fn stdout_json(text: &str) {
     write_stdout(&redact_json(text));
 }
 
-/// Writes JSON `text`, redacted without breaking it, to `path` atomically.
+/// Writes JSON `text`, redacted without breaking it, to `path` atomically,
+/// or to stdout when `path` is `-`.
 pub fn write_file_json(path: &Path, text: &str) -> std::io::Result<()> {
+    if is_stdio(path) {
+        stdout_json(text);
+        return Ok(());
+    }
     crate::report::write_atomically(path, &redact_json(text))
 }
 
 fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// `Ok` for a closed pipe (the reader, as `head` in `coordops … | head -1`,
+/// had enough: not an error), the error otherwise.
+pub fn closed_pipe_is_ok(err: std::io::Error) -> std::io::Result<()> {
+    if err.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(err)
+    }
+}
+
+/// Whether `path` is `-`, standard input or output.
+pub fn is_stdio(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Writes `text` to stdout, redacted (a closed pipe, as in `… | head`, is
@@ -86,8 +106,12 @@ pub fn stderr(text: &str) {
 }
 
 /// Writes `text`, redacted, to `path` atomically (temporary file, fsync,
-/// rename).
+/// rename), or to stdout when `path` is `-`.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    if is_stdio(path) {
+        stdout(text);
+        return Ok(());
+    }
     crate::report::write_atomically(path, &redact(text))
 }
 

@@ -85,7 +85,16 @@ impl Suite {
     /// `filter`. A test file's tests join its playbook's run, which is
     /// loaded once however many times it is named.
     pub fn run(paths: &[PathBuf], filter: Option<&str>) -> Suite {
-        let (files, problems) = source::collect_playbooks(paths);
+        Suite::run_excluding(paths, &crate::walk::Excludes::default(), filter)
+    }
+
+    /// [`Suite::run`], leaving out what `excludes` matches in directories.
+    pub fn run_excluding(
+        paths: &[PathBuf],
+        excludes: &crate::walk::Excludes,
+        filter: Option<&str>,
+    ) -> Suite {
+        let (files, problems) = crate::walk::playbooks(paths, excludes);
         let mut suite = Suite {
             problems,
             ..Suite::default()
