@@ -17,6 +17,7 @@ mod hints;
 mod keywords;
 mod lower;
 mod scan;
+mod trivia;
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, Once};
@@ -30,6 +31,7 @@ use grammar::{OpsParser, Rule};
 
 pub use keywords::is_reserved;
 pub use lower::{parse_duration, INTERNAL, MAX_DURATION_MS};
+pub use trivia::{Comment, Comments};
 
 /// Deepest nesting of brackets, braces and string interpolations.
 pub const MAX_NESTING: usize = 64;
@@ -91,6 +93,18 @@ pub fn parses_on_this_thread() -> usize {
 
 /// Parses a playbook.
 pub fn parse(source: &SourceFile) -> Parsed {
+    parse_inner(source, None)
+}
+
+/// Parses a playbook and also returns its comments (empty when it does not
+/// parse): the lossless layer for `fmt` and the language server.
+pub fn parse_with_comments(source: &SourceFile) -> (Parsed, Comments) {
+    let mut comments = Comments::default();
+    let parsed = parse_inner(source, Some(&mut comments));
+    (parsed, comments)
+}
+
+fn parse_inner(source: &SourceFile, comments: Option<&mut Comments>) -> Parsed {
     PARSES.with(|p| p.set(p.get() + 1));
     let diagnostics = |ds: Vec<Diagnostic>| Parsed {
         playbook: None,
@@ -110,7 +124,12 @@ pub fn parse(source: &SourceFile) -> Parsed {
     }
     configure_pest();
     match OpsParser::parse(Rule::playbook, text) {
-        Ok(mut pairs) => match pairs.next().map(lower::playbook) {
+        Ok(mut pairs) => match pairs.next().map(|pair| {
+            if let Some(comments) = comments {
+                *comments = trivia::collect(text, &pair);
+            }
+            lower::playbook(pair)
+        }) {
             Some(Ok(playbook)) => Parsed {
                 playbook: Some(playbook),
                 diagnostics: Vec::new(),
