@@ -19,6 +19,30 @@ fn precedence(op: BinaryOp) -> u8 {
 }
 const NOT: u8 = 3;
 
+/// Whether the parentheses of `text` (outside strings and regexes) pair up,
+/// so that a `(` before it and a `)` after it enclose exactly it.
+fn balanced(text: &str) -> bool {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '/') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
 /// Where a sub-expression sits, for deciding on parentheses.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -31,13 +55,8 @@ impl Printer<'_> {
     /// Whether the author wrote parentheses right around `span`.
     fn parenthesised(&self, span: Span) -> bool {
         let before = self.slice(Span::new(0, span.start)).trim_end();
-        let after = self.src_after(span.end).trim_start();
-        before.ends_with('(') && after.starts_with(')')
-    }
-
-    fn src_after(&self, from: usize) -> &str {
-        let len = self.slice(Span::new(from, usize::MAX)).len();
-        self.slice(Span::new(from, from + len))
+        let after = self.rest(span.end).trim_start();
+        before.ends_with('(') && after.starts_with(')') && balanced(self.slice(span))
     }
 
     fn needs_parens(&self, e: &Expr, slot: Slot) -> bool {

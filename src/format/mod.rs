@@ -74,3 +74,6 @@ pub fn print(text: &str, playbook: &Playbook, comments: &Comments) -> String {
 fn texts(comments: &Comments) -> Vec<&str> {
     comments.all().iter().map(|c| c.text.as_str()).collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -73,6 +73,11 @@ impl<'a> Printer<'a> {
         self.src.get(span.start..span.end).unwrap_or("")
     }
 
+    /// The source text from `from` to the end.
+    pub(super) fn rest(&self, from: usize) -> &'a str {
+        self.src.get(from..).unwrap_or("")
+    }
+
     /// Whether the source has a line break in `from..to`.
     pub(super) fn has_newline(&self, from: usize, to: usize) -> bool {
         from < to && self.src.get(from..to).is_some_and(|s| s.contains('\n'))
@@ -233,7 +238,8 @@ impl<'a> Printer<'a> {
     }
 
     /// Prints a braced list of members in source order: ` {}` when there is
-    /// nothing inside (not even a comment), else one member per line.
+    /// nothing inside (not even a comment), ` { member }` for one member
+    /// written on one line that fits, else one member per line.
     pub(super) fn members<T>(
         &mut self,
         close: usize,
@@ -246,7 +252,7 @@ impl<'a> Printer<'a> {
             self.touch(close + 1);
             return;
         }
-        if !self.has_newline(self.anchor, close) {
+        if members.len() == 1 && !self.has_newline(self.anchor, close) {
             let inline = self.scratch(|p| {
                 for member in members {
                     p.write(" ");
