@@ -14,6 +14,7 @@ mod diff;
 mod docs_claims;
 mod dry_run_cli;
 mod explain;
+mod fmt;
 mod formats;
 mod fuzz_props;
 mod fuzz_regressions;

@@ -86,7 +86,13 @@ impl Printer<'_> {
         self.token(c.name.span);
         self.doc(&c.doc);
         let close = c.span.end.saturating_sub(1);
-        self.members(close, &c.settings, |s| s.span().start, |p, s| p.setting(s));
+        self.members(
+            usize::MAX,
+            close,
+            &c.settings,
+            |s| s.span().start,
+            |p, s| p.setting(s),
+        );
     }
 
     fn agent(&mut self, a: &Agent) {
@@ -95,7 +101,7 @@ impl Printer<'_> {
         self.doc(&a.doc);
         let all = members(&a.settings, &a.tasks, &a.checks, &a.forbids, &a.outputs);
         let close = a.span.end.saturating_sub(1);
-        self.members(close, &all, Member::start, |p, m| p.member(m));
+        self.members(1, close, &all, Member::start, |p, m| p.member(m));
     }
 
     fn member(&mut self, member: &Member<'_>) {
@@ -135,7 +141,9 @@ impl Printer<'_> {
         let braced = self.slice(t.span).ends_with('}');
         let close = t.span.end.saturating_sub(1);
         if braced && (!all.is_empty() || self.comment_before(close)) {
-            self.members(close, &all, Member::start, |p, m| p.member(m));
+            let settings_only = all.iter().all(|m| matches!(m, Member::Setting(_)));
+            let most = if settings_only { usize::MAX } else { 1 };
+            self.members(most, close, &all, Member::start, |p, m| p.member(m));
         } else {
             self.touch(t.span.end);
         }

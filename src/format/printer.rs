@@ -238,10 +238,12 @@ impl<'a> Printer<'a> {
     }
 
     /// Prints a braced list of members in source order: ` {}` when there is
-    /// nothing inside (not even a comment), ` { member }` for one member
-    /// written on one line that fits, else one member per line.
+    /// nothing inside (not even a comment), ` { a b }` for up to
+    /// `inline_most` members written on one line that fit, else one member
+    /// per line.
     pub(super) fn members<T>(
         &mut self,
+        inline_most: usize,
         close: usize,
         members: &[T],
         start_of: impl Fn(&T) -> usize,
@@ -252,7 +254,7 @@ impl<'a> Printer<'a> {
             self.touch(close + 1);
             return;
         }
-        if members.len() == 1 && !self.has_newline(self.anchor, close) {
+        if members.len() <= inline_most && !self.has_newline(self.anchor, close) {
             let inline = self.scratch(|p| {
                 for member in members {
                     p.write(" ");

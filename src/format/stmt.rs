@@ -13,7 +13,7 @@ impl Printer<'_> {
     /// `{ statements }`, with a space before it.
     pub(super) fn block(&mut self, block: &Block) {
         let close = block.span.end.saturating_sub(1);
-        self.members(close, &block.stmts, |s| s.span().start, |p, s| p.stmt(s));
+        self.members(1, close, &block.stmts, |s| s.span().start, |p, s| p.stmt(s));
     }
 
     fn stmt(&mut self, stmt: &Stmt) {

@@ -42,7 +42,7 @@ impl Printer<'_> {
         lines.extend(t.expects.iter().map(Line::Expect));
         lines.sort_by_key(Line::start);
         let close = t.span.end.saturating_sub(1);
-        self.members(close, &lines, Line::start, |p, line| p.test_line(line));
+        self.members(1, close, &lines, Line::start, |p, line| p.test_line(line));
     }
 
     fn test_line(&mut self, line: &Line<'_>) {
