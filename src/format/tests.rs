@@ -163,3 +163,17 @@ fn syntax_errors_are_diagnostics() {
     };
     assert!(problems[0].code.starts_with("ops::parse::"), "{problems:?}");
 }
+
+#[test]
+fn calls_always_have_parentheses() {
+    assert_eq!(fmt("route X:Y => A.t\n"), "route X:Y => A.t()\n");
+}
+
+#[test]
+fn a_comment_inside_a_one_line_expression_moves_after_its_line() {
+    let text = "workflow w {\n  A.t() when a and # c\n    b\n  A.u()\n}\n";
+    assert_eq!(
+        fmt(text),
+        "workflow w {\n  A.t() when a and b\n  # c\n  A.u()\n}\n"
+    );
+}
