@@ -125,7 +125,7 @@ impl Printer<'_> {
     /// The offset just past the keyword that starts at `start`.
     fn anchor_of(&mut self, start: usize) -> usize {
         let word = self
-            .slice(Span::new(start, start + 64))
+            .rest(start)
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .next()
             .unwrap_or("");
