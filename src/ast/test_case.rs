@@ -139,3 +139,16 @@ pub enum Expect {
         span: Span,
     },
 }
+
+impl Expect {
+    /// The whole `expect` line.
+    pub fn span(&self) -> Span {
+        match self {
+            Expect::Status { span, .. }
+            | Expect::Route { span, .. }
+            | Expect::Escalation { span, .. }
+            | Expect::Step { span, .. }
+            | Expect::Holds { span, .. } => *span,
+        }
+    }
+}

@@ -127,6 +127,23 @@ impl<'a> Printer<'a> {
         self.touch(span.end);
     }
 
+    /// Writes the source text of `span` with each run of spaces made one
+    /// space, or exactly as written if it holds a string, a regex, a `#` or
+    /// a line break (the comments in it are then printed with it).
+    pub(super) fn words(&mut self, span: Span) {
+        let text = self.slice(span);
+        if text.contains(['"', '/', '#', '\n', '\r']) {
+            self.write(text);
+            while self.comment_before(span.end) {
+                self.next += 1;
+            }
+        } else {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            self.write(&words.join(" "));
+        }
+        self.touch(span.end);
+    }
+
     /// Records that the source up to `end` has been printed.
     pub(super) fn touch(&mut self, end: usize) {
         self.anchor = self.anchor.max(end);

@@ -17,18 +17,8 @@ impl Line<'_> {
             Line::Given(Given::Task { span, .. })
             | Line::Given(Given::Step { span, .. })
             | Line::Given(Given::Approval { span, .. }) => span.start,
-            Line::Expect(e) => expect_span(e).start,
+            Line::Expect(e) => e.span().start,
         }
-    }
-}
-
-fn expect_span(e: &Expect) -> crate::ast::Span {
-    match e {
-        Expect::Status { span, .. }
-        | Expect::Route { span, .. }
-        | Expect::Escalation { span, .. }
-        | Expect::Step { span, .. }
-        | Expect::Holds { span, .. } => *span,
     }
 }
 
@@ -115,19 +105,15 @@ impl Printer<'_> {
         self.touch(outcome.span.end);
     }
 
+    /// `expect EXPR` is printed as an expression; the other `expect` forms
+    /// are simple words, kept as written with single spaces.
     fn expect(&mut self, e: &Expect) {
         match e {
-            Expect::Status { status, .. } => self.keyword_then("expect status ", status.span),
-            Expect::Route { route, .. } => self.keyword_then("expect route ", route.span),
-            Expect::Escalation { kind, .. } => self.keyword_then("expect escalation ", kind.span),
-            Expect::Step { step, outcome, .. } => {
-                self.keyword_then("expect step ", step.span);
-                self.keyword_then(" ", outcome.span);
-            }
             Expect::Holds { condition, .. } => {
                 self.write("expect ");
                 self.expr(condition);
             }
+            other => self.words(other.span()),
         }
     }
 }

@@ -177,3 +177,12 @@ fn a_comment_inside_a_one_line_expression_moves_after_its_line() {
         "workflow w {\n  A.t() when a and b\n  # c\n  A.u()\n}\n"
     );
 }
+
+#[test]
+fn expect_lines_keep_their_words_with_single_spaces() {
+    let text = "test \"t\" {\n  signal X:Y\n  expect   status    complete\n  expect step  a\tsuccess\n  expect a.b   ==  1\n}\n";
+    assert_eq!(
+        fmt(text),
+        "test \"t\" {\n  signal X:Y\n  expect status complete\n  expect step a success\n  expect a.b == 1\n}\n"
+    );
+}
