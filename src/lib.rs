@@ -12,6 +12,7 @@ pub mod cli;
 pub mod diagnostics;
 pub mod diff;
 pub mod explain;
+pub mod format;
 pub mod graph;
 pub mod journal;
 pub mod output;

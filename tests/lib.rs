@@ -16,6 +16,7 @@ mod docs_claims;
 mod dry_run_cli;
 mod editors;
 mod explain;
+mod fmt;
 mod formats;
 mod fuzz_props;
 mod fuzz_regressions;

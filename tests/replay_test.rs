@@ -100,7 +100,7 @@ fn a_changed_route_fails_at_the_route_taken_now() {
     let dir = tempfile::tempdir().expect("temp dir");
     let playbook = edited(
         &dir,
-        "route audit: OPS:AUDIT => full_audit",
+        "route audit:      OPS:AUDIT      => full_audit",
         "route audit_off: OPS:AUDIT => ignore\nroute audit: OPS:AUDIT => full_audit",
     );
     coordops()

@@ -9,6 +9,7 @@ mod check;
 mod diff;
 mod dry_run;
 mod explain;
+mod fmt;
 mod graph;
 mod help_pages;
 mod interrupt;
@@ -135,6 +136,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Parse one playbook and print its syntax tree.
     Parse(parse::ParseArgs),
+    /// Rewrite playbooks in the canonical layout (`--check` in CI).
+    Fmt(fmt::FmtArgs),
     /// Run a signal on the simulated backend and virtual clock.
     DryRun(dry_run::DryRunArgs),
     /// Run a signal against real agents configured in a backends file.
@@ -182,6 +185,7 @@ pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args, render, verbosity.quiet),
         Command::Parse(args) => parse::run(&args, render),
+        Command::Fmt(args) => fmt::run(&args, render, verbosity.quiet),
         Command::DryRun(args) => dry_run::run(&args, render, verbosity),
         Command::Run(args) => run::run(&args, render, verbosity),
         Command::Routes(args) => routes::run(&args, render),

@@ -17,6 +17,7 @@ mod hints;
 mod keywords;
 mod lower;
 mod scan;
+mod trivia;
 
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, Once};
@@ -30,6 +31,7 @@ use grammar::{OpsParser, Rule};
 
 pub use keywords::is_reserved;
 pub use lower::{parse_duration, INTERNAL, MAX_DURATION_MS};
+pub use trivia::{Comment, Comments};
 
 /// Deepest nesting of brackets, braces and string interpolations.
 pub const MAX_NESTING: usize = 64;
@@ -91,11 +93,24 @@ pub fn parses_on_this_thread() -> usize {
 
 /// Parses a playbook.
 pub fn parse(source: &SourceFile) -> Parsed {
-    let (playbook, diagnostics) = parse_as(source, Rule::playbook, lower::playbook);
+    let (playbook, diagnostics) = parse_as(source, Rule::playbook, lower::playbook, None);
     Parsed {
         playbook,
         diagnostics,
     }
+}
+
+/// Parses a playbook and also returns its comments (empty when it does not
+/// parse): the lossless layer for `fmt` and the language server.
+pub fn parse_with_comments(source: &SourceFile) -> (Parsed, Comments) {
+    let mut comments = Comments::default();
+    let (playbook, diagnostics) =
+        parse_as(source, Rule::playbook, lower::playbook, Some(&mut comments));
+    let parsed = Parsed {
+        playbook,
+        diagnostics,
+    };
+    (parsed, comments)
 }
 
 /// The outcome of parsing one `*.test.ops` file.
@@ -110,15 +125,26 @@ pub struct ParsedTestFile {
 /// Parses a test file: `tests "PLAYBOOK"` headers and declarations (which
 /// of them belong there is for [`crate::testing::test_file`] to say).
 pub fn parse_test_file(source: &SourceFile) -> ParsedTestFile {
-    let (file, diagnostics) = parse_as(source, Rule::test_file, lower::test_file);
+    let (file, diagnostics) = parse_as(source, Rule::test_file, lower::test_file, None);
     ParsedTestFile { file, diagnostics }
 }
 
-/// Parses `source` as `rule` and lowers it with `lower`.
+/// Parses a test file and also returns its comments (empty when it does not
+/// parse).
+pub fn parse_test_file_with_comments(source: &SourceFile) -> (ParsedTestFile, Comments) {
+    let mut comments = Comments::default();
+    let (file, diagnostics) =
+        parse_as(source, Rule::test_file, lower::test_file, Some(&mut comments));
+    (ParsedTestFile { file, diagnostics }, comments)
+}
+
+/// Parses `source` as `rule` and lowers it with `lower`, collecting its
+/// comments into `comments` when asked.
 fn parse_as<T>(
     source: &SourceFile,
     rule: Rule,
     lower: fn(pest::iterators::Pair<'_, Rule>) -> Result<T, Diagnostic>,
+    comments: Option<&mut Comments>,
 ) -> (Option<T>, Vec<Diagnostic>) {
     PARSES.with(|p| p.set(p.get() + 1));
     let diagnostics =
@@ -137,7 +163,12 @@ fn parse_as<T>(
     }
     configure_pest();
     match OpsParser::parse(rule, text) {
-        Ok(mut pairs) => match pairs.next().map(lower) {
+        Ok(mut pairs) => match pairs.next().map(|pair| {
+            if let Some(comments) = comments {
+                *comments = trivia::collect(text, &pair);
+            }
+            lower(pair)
+        }) {
             Some(Ok(lowered)) => (Some(lowered), Vec::new()),
             Some(Err(problem)) => diagnostics(vec![problem]),
             None => diagnostics(vec![lower::internal(Span::point(0), "no playbook")]),
