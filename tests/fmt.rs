@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use coordops::format::format_source;
+use coordops::format::{format_file, format_source, is_test_source};
 use coordops::source::SourceFile;
 use coordops::syntax::{self, Comments};
 use coordops::testing::generate;
@@ -168,22 +168,61 @@ fn comment_texts(comments: &Comments) -> Vec<String> {
     comments.all().iter().map(|c| c.text.clone()).collect()
 }
 
+/// A file's AST (spans compare equal) and its comments, or `None` when it
+/// does not parse: a playbook, or a test file when named `*.test.ops`.
+fn tree(name: &str, text: &str) -> Option<(String, Vec<String>)> {
+    let file = SourceFile::new(name, text);
+    if is_test_source(&file) {
+        let (parsed, comments) = syntax::parse_test_file_with_comments(&file);
+        let tests = parsed.file?;
+        Some((
+            format!("{:?}", strip_spans(&tests)),
+            comment_texts(&comments),
+        ))
+    } else {
+        let (parsed, comments) = syntax::parse_with_comments(&file);
+        let playbook = parsed.playbook?;
+        Some((
+            format!("{:?}", strip_spans(&playbook)),
+            comment_texts(&comments),
+        ))
+    }
+}
+
+/// The AST as JSON with every `span` removed: what must not change.
+fn strip_spans<T: serde::Serialize>(tree: &T) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove("span");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(tree).unwrap_or_default();
+    strip(&mut value);
+    value
+}
+
 /// Formats `text` and checks both promises; `Ok(None)` if it does not parse.
 fn formats_faithfully(name: &str, text: &str) -> Result<Option<String>, String> {
-    let (before, before_comments) = syntax::parse_with_comments(&SourceFile::new(name, text));
-    let Some(before) = before.playbook else {
+    let Some((before, before_comments)) = tree(name, text) else {
         return Ok(None);
     };
-    let once = format_source(text).map_err(|d| format!("{name}: {d:?}"))?;
-    let (after, after_comments) =
-        syntax::parse_with_comments(&SourceFile::new(name, once.as_str()));
-    if after.playbook.as_ref() != Some(&before) {
+    let format = |text: &str| format_file(&SourceFile::new(name, text));
+    let once = format(text).map_err(|d| format!("{name}: {d:?}"))?;
+    let Some((after, after_comments)) = tree(name, &once) else {
+        return Err(format!("{name}: the result does not parse:\n{once}"));
+    };
+    if after != before {
         return Err(format!("{name}: the AST changed:\n{once}"));
     }
-    if comment_texts(&after_comments) != comment_texts(&before_comments) {
+    if after_comments != before_comments {
         return Err(format!("{name}: the comments changed:\n{once}"));
     }
-    let twice = format_source(&once).map_err(|d| format!("{name} formatted: {d:?}"))?;
+    let twice = format(&once).map_err(|d| format!("{name} formatted: {d:?}"))?;
     if twice != once {
         return Err(format!("{name}: not idempotent:\n{once}\n---\n{twice}"));
     }
@@ -249,11 +288,7 @@ fn corpus() -> Vec<(String, String)> {
         .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(p).ok()?)))
         .collect();
     corpus.extend(doc_examples());
-    corpus.retain(|(name, text)| {
-        syntax::parse(&SourceFile::new(name.as_str(), text.as_str()))
-            .playbook
-            .is_some()
-    });
+    corpus.retain(|(name, text)| tree(name, text).is_some());
     corpus
 }
 
@@ -261,6 +296,13 @@ fn corpus() -> Vec<(String, String)> {
 fn every_playbook_in_the_repository_formats_faithfully() {
     let corpus = corpus();
     assert!(corpus.len() > 100, "only {} playbooks found", corpus.len());
+    let test_files = corpus
+        .iter()
+        .filter(|(name, _)| name.ends_with(".test.ops"));
+    assert!(
+        test_files.count() >= 6,
+        "the test files are not in the corpus"
+    );
     let failures: Vec<String> = corpus
         .iter()
         .filter_map(|(name, text)| assert_formats_faithfully(name, text).err())

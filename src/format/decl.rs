@@ -3,7 +3,7 @@
 use super::printer::Printer;
 use crate::ast::{
     Agent, Check, Coordinator, Item, LockDecl, OutputsDecl, RetryPolicy, Route, RouteTarget,
-    Setting, SignalDecl, SignalPattern, Span, StrLit, TaskDecl, Workflow,
+    Setting, SignalDecl, SignalPattern, Span, StrLit, TaskDecl, TestFile, TestsHeader, Workflow,
 };
 
 /// A member of an agent or task body, for printing in source order.
@@ -59,6 +59,31 @@ impl Printer<'_> {
             self.item(item, columns);
             self.newline();
         }
+    }
+
+    /// A `*.test.ops` file: its `tests "PATH"` headers and tests, in source
+    /// order.
+    pub(super) fn test_file(&mut self, file: &TestFile) {
+        let mut headers = file.headers.iter().peekable();
+        let columns = self.route_columns(&file.items);
+        for (item, columns) in file.items.iter().zip(columns) {
+            while let Some(header) = headers.next_if(|h| h.span.start < item.span().start) {
+                self.tests_header(header);
+            }
+            self.start(item.span().start, true);
+            self.item(item, columns);
+            self.newline();
+        }
+        for header in headers {
+            self.tests_header(header);
+        }
+    }
+
+    fn tests_header(&mut self, header: &TestsHeader) {
+        self.start(header.span.start, true);
+        self.write("tests ");
+        self.token(header.path.span);
+        self.newline();
     }
 
     fn item(&mut self, item: &Item, columns: Option<RouteColumns>) {

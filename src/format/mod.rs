@@ -28,10 +28,13 @@ mod test_case;
 
 pub use printer::WIDTH;
 
-use crate::ast::{Playbook, Span};
+use std::path::Path;
+
+use crate::ast::{Playbook, Span, TestFile};
 use crate::diagnostics::Diagnostic;
 use crate::source::SourceFile;
 use crate::syntax::{self, Comments};
+use crate::testing::test_file::is_test_file;
 
 /// The code of a formatter fault: its output would not mean the same.
 pub const INTERNAL: &str = "ops::fmt::internal";
@@ -41,17 +44,59 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
     format_file(&SourceFile::new("<stdin>", text))
 }
 
-/// Formats one file; syntax errors come back as diagnostics in that file.
+/// What a formatted file holds.
+#[derive(PartialEq)]
+enum Tree {
+    /// A playbook.
+    Playbook(Playbook),
+    /// A `*.test.ops` test file.
+    Tests(TestFile),
+}
+
+/// Whether `file` is a test file: named `*.test.ops`, or (read from stdin)
+/// starting with a `tests "PATH"` header.
+pub fn is_test_source(file: &SourceFile) -> bool {
+    if is_test_file(Path::new(file.name())) {
+        return true;
+    }
+    let first = file
+        .text()
+        .lines()
+        .map(str::trim_start)
+        .find(|line| !line.is_empty() && !line.starts_with('#'));
+    file.name() == "<stdin>"
+        && first.is_some_and(|line| {
+            line.strip_prefix("tests")
+                .is_some_and(|rest| rest.trim_start().starts_with('"'))
+        })
+}
+
+/// Parses a playbook or test file with its comments.
+fn parse(file: &SourceFile) -> (Result<Tree, Vec<Diagnostic>>, Comments) {
+    if is_test_source(file) {
+        let (parsed, comments) = syntax::parse_test_file_with_comments(file);
+        (
+            parsed.file.map(Tree::Tests).ok_or(parsed.diagnostics),
+            comments,
+        )
+    } else {
+        let (parsed, comments) = syntax::parse_with_comments(file);
+        let tree = parsed.playbook.map(Tree::Playbook);
+        (tree.ok_or(parsed.diagnostics), comments)
+    }
+}
+
+/// Formats one file (a playbook, or a test file when it is named
+/// `*.test.ops`); syntax errors come back as diagnostics in that file.
 pub fn format_file(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
-    let (parsed, comments) = syntax::parse_with_comments(file);
-    let Some(playbook) = parsed.playbook else {
-        return Err(parsed.diagnostics);
+    let (tree, comments) = parse(file);
+    let tree = tree?;
+    let formatted = match &tree {
+        Tree::Playbook(playbook) => print(file.text(), playbook, &comments),
+        Tree::Tests(tests) => print_test_file(file.text(), tests, &comments),
     };
-    let formatted = print(file.text(), &playbook, &comments);
-    let (again, again_comments) =
-        syntax::parse_with_comments(&SourceFile::new(file.name(), formatted.as_str()));
-    let same =
-        again.playbook.as_ref() == Some(&playbook) && texts(&again_comments) == texts(&comments);
+    let (again, again_comments) = parse(&SourceFile::new(file.name(), formatted.as_str()));
+    let same = again.as_ref().ok() == Some(&tree) && texts(&again_comments) == texts(&comments);
     if !same {
         let problem = Diagnostic::error(
             INTERNAL,
@@ -68,6 +113,13 @@ pub fn format_file(file: &SourceFile) -> Result<String, Vec<Diagnostic>> {
 pub fn print(text: &str, playbook: &Playbook, comments: &Comments) -> String {
     let mut printer = printer::Printer::new(text, comments.all());
     printer.items(&playbook.items);
+    printer.finish()
+}
+
+/// Prints a parsed test file and its comments in the canonical layout.
+pub fn print_test_file(text: &str, tests: &TestFile, comments: &Comments) -> String {
+    let mut printer = printer::Printer::new(text, comments.all());
+    printer.test_file(tests);
     printer.finish()
 }
 

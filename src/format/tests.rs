@@ -186,3 +186,21 @@ fn expect_lines_keep_their_words_with_single_spaces() {
         "test \"t\" {\n  signal X:Y\n  expect status complete\n  expect step a success\n  expect a.b == 1\n}\n"
     );
 }
+
+#[test]
+fn a_test_file_keeps_its_header_first_and_its_comments() {
+    let messy = "# suite\ntests   \"coord_ops.ops\"\n\n\n# one\ntest \"a\" {\n signal OPS:AUDIT\n    expect status complete }\n";
+    let file = crate::source::SourceFile::new("x.test.ops", messy);
+    let out = super::format_file(&file).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(
+        out,
+        "# suite\ntests \"coord_ops.ops\"\n\n# one\ntest \"a\" {\n  signal OPS:AUDIT\n  expect status complete\n}\n"
+    );
+    let again = crate::source::SourceFile::new("x.test.ops", out.as_str());
+    assert_eq!(
+        super::format_file(&again).ok().as_deref(),
+        Some(out.as_str())
+    );
+    // Read from stdin, the header says what the text is.
+    assert_eq!(format_source(messy).ok().as_deref(), Some(out.as_str()));
+}

@@ -133,8 +133,12 @@ pub fn parse_test_file(source: &SourceFile) -> ParsedTestFile {
 /// parse).
 pub fn parse_test_file_with_comments(source: &SourceFile) -> (ParsedTestFile, Comments) {
     let mut comments = Comments::default();
-    let (file, diagnostics) =
-        parse_as(source, Rule::test_file, lower::test_file, Some(&mut comments));
+    let (file, diagnostics) = parse_as(
+        source,
+        Rule::test_file,
+        lower::test_file,
+        Some(&mut comments),
+    );
     (ParsedTestFile { file, diagnostics }, comments)
 }
 
