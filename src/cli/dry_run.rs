@@ -110,7 +110,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     })?;
     super::cascade::finish(cascade.as_deref());
     super::run_input::warn_unmatched(target, &scenario);
-    emit_report(target, &playbook, &result)?;
+    emit_report(target, &file, &playbook, &result)?;
     if display != Display::Off {
         let line = progress::status_line(
             "dry-run",
