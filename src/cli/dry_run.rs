@@ -23,6 +23,7 @@ Examples:
   coordops dry-run playbooks/coord_ops.ops --signal OPS:AUDIT
   coordops dry-run playbooks/coord_ops.ops --signal OPS:RELEASE --set version=1.4.0
   coordops dry-run playbooks/coord_ops.ops --signal OPS:COMMIT --scenario push_rejected.toml --format json --output run.json
+  coordops dry-run playbooks/coord_ops.ops --signal OPS:RELEASE --set version=1.4.0 --format html --output release.html
 
 Stderr stays quiet unless -v: then one line per event and a final status
 line. --emit jsonl streams the cascade signals to stdout (then --output FILE

@@ -17,6 +17,7 @@ use crate::runtime::result::RunResult;
 Examples:
   coordops report .coordops/runs/run-ops-commit-1767225600-4242.jsonl
   coordops report run.jsonl --format json --output run.json
+  coordops report run.jsonl --format html --output run.html
 
 The journal is what `coordops run` (and `coordops dry-run --journal FILE`)
 appends while a run goes. A run that ended gives back its exact report; a run

@@ -107,8 +107,10 @@ pub fn svg(graph: &Graph) -> String {
     );
     for (from, to, e) in &edges {
         let (a, b) = (&placed[*from], &placed[*to]);
-        let (x1, y1) = (a.x + a.w / 2, a.y + a.h);
-        let (x2, y2) = (b.x + b.w / 2, b.y);
+        // Handoffs run beside the control flow they often parallel.
+        let shift = if e.kind == EdgeKind::Handoff { 8 } else { 0 };
+        let (x1, y1) = (a.x + a.w / 2 + shift, a.y + a.h);
+        let (x2, y2) = (b.x + b.w / 2 + shift, b.y);
         let class = match e.kind {
             EdgeKind::Flow => "flow-edge",
             EdgeKind::Handoff => "handoff-edge",

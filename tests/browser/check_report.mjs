@@ -1,8 +1,8 @@
 // Loads an HTML report in headless Chromium over the DevTools protocol and
 // prints what the page did as one JSON line:
 //   {"errors": [...], "attempts": N, "steps": N}
-// Usage: node --experimental-websocket check_report.mjs CHROMIUM FILE.html [SHOT.png]
-// No npm packages: Node's own WebSocket (Node >= 22, or 20.10+ with the flag).
+// Usage: node [--experimental-websocket] check_report.mjs CHROMIUM FILE.html [SHOT.png]
+// No npm packages: Node's own WebSocket (Node 22+, or 20.10+ with the flag).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
