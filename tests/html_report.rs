@@ -138,6 +138,35 @@ fn waits_and_cancellations_are_marked() {
 }
 
 #[test]
+fn a_wait_for_a_slot_shows_before_the_first_attempt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("slow.toml");
+    std::fs::write(
+        &scenario,
+        "[task.\"ALPHA.work\"]\nlatency = \"10s\"\n\
+         [task.\"BETA.work\"]\nlatency = \"10s\"\n\
+         [task.\"GAMMA.work\"]\nlatency = \"10s\"\n",
+    )
+    .expect("write");
+    let out = coordops()
+        .args(["dry-run", "tests/fixtures/runtime/coordinator_slots.ops"])
+        .args(["--signal", "RUN:SPREAD", "--format", "html", "--scenario"])
+        .arg(&scenario)
+        .output()
+        .expect("runs");
+    let html = String::from_utf8(out.stdout).expect("UTF-8");
+    // One of three tasks waits the first 10s of the 20s run for a slot.
+    assert_eq!(
+        html.matches(
+            r#"<div class="wait" style="left:0.000%;width:50.000%" title="waited for a lock or a concurrency slot: 10s">"#
+        )
+        .count(),
+        1,
+        "{html}"
+    );
+}
+
+#[test]
 fn report_rebuilds_the_html_from_a_journal_with_its_flow() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = dir.path().join("run.jsonl");
