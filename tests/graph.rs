@@ -232,3 +232,60 @@ fn graphviz_reads_the_dot() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
     }
 }
+
+/// Every playbook in the repository, in every scope (all, each workflow,
+/// each exact signal a route names) and every format: drawn without a
+/// panic, every edge joining drawn nodes, Graphviz reading the DOT when
+/// installed.
+#[test]
+fn every_playbook_draws_in_every_scope_and_format() {
+    use coordops::graph::{self, Scope};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths = Vec::new();
+    for dir in ["playbooks", "playbooks/examples", "tests/fixtures/valid"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "ops") {
+                paths.push(path);
+            }
+        }
+    }
+    assert!(paths.len() >= 5);
+    let mut drawn = 0;
+    for path in paths {
+        let file = coordops::source::load(&path).expect("loads");
+        let checked = coordops::analysis::parse_and_check(&file);
+        let Some(playbook) = checked.playbook else {
+            continue;
+        };
+        let mut scopes = vec![Scope::All];
+        let workflows: Vec<String> = playbook.workflows().map(|w| w.name.name.clone()).collect();
+        scopes.extend(workflows.iter().map(|w| Scope::Workflow(w)));
+        let signals: Vec<String> = playbook
+            .routes()
+            .filter_map(|r| match &r.pattern {
+                coordops::ast::SignalPattern::Exact { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        scopes.extend(signals.iter().map(|s| Scope::Signal(s)));
+        for scope in scopes {
+            let g = graph::build(&playbook, &file, scope).expect("scope exists");
+            let ids: BTreeSet<&str> = g.nodes().map(|n| n.id.as_str()).collect();
+            let entries = g.cluster_entries();
+            for e in g.edges() {
+                assert!(ids.contains(e.from.as_str()), "{}: {e:?}", path.display());
+                assert!(
+                    ids.contains(e.to.as_str()) || entries.contains_key(&e.to),
+                    "{}: {scope:?} {e:?}",
+                    path.display()
+                );
+            }
+            let svg = graph::svg(&g);
+            assert_eq!(svg.matches("<g ").count(), ids.len());
+            assert!(!graph::mermaid(&g).is_empty() && !graph::dot(&g).is_empty());
+            drawn += 1;
+        }
+    }
+    assert!(drawn > 20, "{drawn}");
+}
