@@ -175,3 +175,22 @@ fn legend(out: &mut String) {
          <span>✕ cancelled</span></p>\n",
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render_html;
+    use crate::runtime::record::RunStart;
+    use crate::runtime::result::RunResult;
+
+    #[test]
+    fn a_run_that_only_began_is_a_page_without_bars_or_flow() {
+        let mut result = RunResult::begun(&RunStart::for_tests(0));
+        result.summary = "<i>killed</i> & gone".into();
+        let html = render_html(&result, None);
+        assert!(html.contains(r#"data-status="unfinished">UNFINISHED</span>"#));
+        assert!(html.contains("&lt;i&gt;killed&lt;/i&gt; &amp; gone"));
+        assert!(!html.contains("data-attempt") && !html.contains("<svg"));
+        assert!(html.contains("Every step took no time"));
+        assert!(html.ends_with("</html>\n"));
+    }
+}

@@ -72,10 +72,13 @@ fn row(out: &mut String, step: &StepRecord, scale: &Scale) {
     let _ = write!(
         out,
         "<div class=\"row {}\" data-step=\"{}\" data-outcome=\"{outcome}\">\
-         <div class=\"label\"><span class=\"name\">{}</span> <span class=\"what\">{}</span> \
-         <span class=\"outcome {outcome}\">{outcome}</span></div><div class=\"track\">",
+         <div class=\"label\" title=\"{} {} {outcome}\"><span class=\"name\">{}</span> \
+         <span class=\"what\">{}</span> <span class=\"outcome {outcome}\">{outcome}</span></div>\
+         <div class=\"track\">",
         esc(&step.kind),
         esc(&step.name),
+        esc(&step.name),
+        esc(&what),
         esc(&step.name),
         esc(&what),
     );
