@@ -59,7 +59,7 @@ fn the_release_report_loads_cleanly_with_one_bar_per_attempt() {
                 "--set",
                 "version=1.2.0",
                 "--scenario",
-                "tests/fixtures/scenarios/release_timeline.toml",
+                "tests/fixtures/html/release_timeline.toml",
                 "--format",
                 format,
                 "--output",

@@ -15,7 +15,7 @@ const RELEASE: [&str; 7] = [
     "version=1.2.0",
     "--scenario",
 ];
-const SCENARIO: &str = "tests/fixtures/scenarios/release_timeline.toml";
+const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
 
 fn coordops() -> Command {
     let mut cmd = Command::cargo_bin("coordops").expect("binary");
