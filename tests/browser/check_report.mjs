@@ -24,15 +24,17 @@ const browser = spawn(chromium, [
 
 function finish(code, report) {
   if (report) console.log(JSON.stringify(report));
-  browser.kill("SIGKILL");
-  browser.once("exit", () => {
+  const done = () => {
     try { rmSync(profile, { recursive: true, force: true }); } catch {}
     process.exit(code);
-  });
+  };
+  if (browser.exitCode !== null || browser.signalCode !== null) return done();
+  browser.once("exit", done);
+  browser.kill("SIGKILL");
 }
 
 // Hang guard only: every step below waits on what the browser reports.
-setTimeout(() => { console.error("error: the browser did not answer within 60s"); finish(1); }, 60_000).unref();
+setTimeout(() => { console.error("error: the browser did not answer within 120s"); finish(1); }, 120_000).unref();
 browser.on("error", (e) => { console.error(`error: cannot start ${chromium}: ${e.message}`); process.exit(1); });
 
 // Chromium prints "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID".
@@ -44,7 +46,7 @@ const port = await new Promise((resolvePort, reject) => {
     if (m) resolvePort(m[1]);
   });
   browser.on("exit", (code) => reject(new Error(`chromium exited (${code}): ${seen}`)));
-}).catch((e) => { console.error(`error: ${e.message}`); process.exit(1); });
+}).catch((e) => { console.error(`error: ${e.message}`); finish(1); });
 
 const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
 const page = targets.find((t) => t.type === "page");
