@@ -13,6 +13,8 @@ const PAD: u32 = 10;
 const GAP_X: u32 = 24;
 const GAP_Y: u32 = 42;
 const MAX_CHARS: usize = 44;
+/// How far below its source node an edge's label sits.
+const LABEL_DROP: u32 = 14;
 
 struct Placed {
     x: u32,
@@ -105,6 +107,9 @@ pub fn svg(graph: &Graph) -> String {
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" \
          markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n"
     );
+    // Edge labels go on top of the nodes, so a long edge's stays readable.
+    let mut labels = String::new();
+    let mut placed_labels: Vec<(i64, i64, i64)> = Vec::new();
     for (from, to, e) in &edges {
         let (a, b) = (&placed[*from], &placed[*to]);
         // Handoffs run beside the control flow they often parallel.
@@ -121,11 +126,23 @@ pub fn svg(graph: &Graph) -> String {
             "<line class=\"{class}\" x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" marker-end=\"url(#arrow)\"/>"
         );
         if let Some(label) = &e.label {
+            // In the gap just below the source, where no node is.
+            let ly = y1 + LABEL_DROP.min(y2.saturating_sub(y1));
+            let t = f64::from(ly - y1) / f64::from(y2.saturating_sub(y1).max(1));
+            let lx = (f64::from(x1) + (f64::from(x2) - f64::from(x1)) * t) as i64 + 4;
+            // Labels leaving one node start at one point: stack them.
+            let w = label.chars().count() as i64 * 6;
+            let mut ly = i64::from(ly);
+            while placed_labels
+                .iter()
+                .any(|(x, y, lw)| (ly - y).abs() < 11 && lx < x + lw && *x < lx + w)
+            {
+                ly += 11;
+            }
+            placed_labels.push((lx, ly, w));
             let _ = writeln!(
-                out,
-                "<text class=\"edge-label\" x=\"{}\" y=\"{}\">{}</text>",
-                (x1 + x2) / 2 + 4,
-                (y1 + y2) / 2,
+                labels,
+                "<text class=\"edge-label\" x=\"{lx}\" y=\"{ly}\">{}</text>",
                 escape_xml(label)
             );
         }
@@ -150,6 +167,7 @@ pub fn svg(graph: &Graph) -> String {
         }
         out.push_str("</g>\n");
     }
+    out.push_str(&labels);
     out.push_str("</svg>\n");
     out
 }
