@@ -169,7 +169,7 @@ fn a_secret_never_shows_in_any_artefact() {
     let dir = TempDir::new().expect("tempdir");
     let backends = backends(&dir, "");
     let mut artefacts = Vec::new();
-    for format in ["md", "json"] {
+    for format in ["md", "json", "html"] {
         let journal = dir.path().join(format!("{format}.jsonl"));
         let output = dir.path().join(format!("report.{format}"));
         let run = coordops()
@@ -420,6 +420,7 @@ fn secrets_that_formatting_would_change_never_show() {
         for (signal, format) in [
             ("RUNS:LEAK", "md"),
             ("RUNS:LEAK", "json"),
+            ("RUNS:LEAK", "html"),
             ("RUNS:TYPED", "md"),
         ] {
             let journal = dir.path().join(format!("{format}-{}.jsonl", texts.len()));

@@ -23,6 +23,7 @@ Examples:
   coordops dry-run playbooks/coord_ops.ops --signal OPS:AUDIT
   coordops dry-run playbooks/coord_ops.ops --signal OPS:RELEASE --set version=1.4.0
   coordops dry-run playbooks/coord_ops.ops --signal OPS:COMMIT --scenario push_rejected.toml --format json --output run.json
+  coordops dry-run playbooks/coord_ops.ops --signal OPS:RELEASE --set version=1.4.0 --format html --output release.html
 
 Stderr stays quiet unless -v: then one line per event and a final status
 line. --emit jsonl streams the cascade signals to stdout (then --output FILE
@@ -110,7 +111,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     })?;
     super::cascade::finish(cascade.as_deref());
     super::run_input::warn_unmatched(target, &scenario);
-    emit_report(target, &playbook, &result)?;
+    emit_report(target, &file, &playbook, &result)?;
     if display != Display::Off {
         let line = progress::status_line(
             "dry-run",

@@ -8,6 +8,8 @@ use clap::Args;
 use super::run_input::{exit_for, write_report, ReportFormat};
 use super::Exit;
 use crate::journal;
+use crate::runtime::record::Entry;
+use crate::runtime::result::RunResult;
 
 /// Arguments of `coordops report`.
 #[derive(Debug, Args)]
@@ -15,6 +17,7 @@ use crate::journal;
 Examples:
   coordops report .coordops/runs/run-ops-commit-1767225600-4242.jsonl
   coordops report run.jsonl --format json --output run.json
+  coordops report run.jsonl --format html --output run.html
 
 The journal is what `coordops run` (and `coordops dry-run --journal FILE`)
 appends while a run goes. A run that ended gives back its exact report; a run
@@ -61,13 +64,50 @@ pub(super) fn run(args: &ReportArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    let flow = match args.format {
+        ReportFormat::Html => recorded_flow(&file.entries, &rebuilt.result),
+        _ => None,
+    };
     if let Err(exit) = write_report(
         args.format,
         args.output.as_deref(),
         &rebuilt.agents,
         &rebuilt.result,
+        flow.as_ref(),
     ) {
         return exit;
     }
     exit_for(rebuilt.result.status)
+}
+
+/// The flow graph of the playbook the journal records, when that file is
+/// still there unchanged and has no errors; otherwise none, with a note.
+fn recorded_flow(entries: &[Entry], result: &RunResult) -> Option<crate::graph::Graph> {
+    let identity = entries.iter().rev().find_map(|e| match e {
+        Entry::Start(start) => start.playbook.clone(),
+        _ => None,
+    })?;
+    let path = std::path::Path::new(&identity.path);
+    let same = std::fs::read(path)
+        .map(|bytes| journal::identity::sha256(&bytes) == identity.hash)
+        .unwrap_or(false);
+    let file = same.then(|| crate::source::load(path).ok()).flatten();
+    let playbook = file.as_ref().and_then(|f| {
+        let checked = crate::analysis::parse_and_check(f);
+        let clean = !checked.diagnostics.iter().any(|d| d.is_error());
+        checked.playbook.filter(|_| clean)
+    });
+    match (&file, &playbook) {
+        (Some(f), Some(p)) => {
+            crate::graph::build(p, f, crate::graph::Scope::Signal(&result.signal)).ok()
+        }
+        _ => {
+            eprintln!(
+                "note: the HTML report has no flow graph: the playbook `{}` is missing, \
+                 changed since the run, or has errors",
+                identity.path
+            );
+            None
+        }
+    }
 }

@@ -233,7 +233,14 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     )?;
     progress.finish();
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
-    write_report(args.format, args.output.as_deref(), &agents, &result)?;
+    let flow = super::run_input::flow_for(args.format, &file, &playbook, &result);
+    write_report(
+        args.format,
+        args.output.as_deref(),
+        &agents,
+        &result,
+        flow.as_ref(),
+    )?;
     let exit = exit_for(result.status);
     if verbosity.chatty() || exit != Exit::Success {
         let line = progress::status_line(

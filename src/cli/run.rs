@@ -240,7 +240,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         RunStatus::Waiting => super::approve::rebuilt(&journal_path).unwrap_or(result),
         _ => result,
     };
-    emit_report(target, &playbook, &result)?;
+    emit_report(target, &file, &playbook, &result)?;
     let exit = exit_for(result.status);
     if verbosity.chatty() || exit != Exit::Success {
         let line = progress::status_line(

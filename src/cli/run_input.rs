@@ -159,6 +159,9 @@ pub enum ReportFormat {
     Md,
     /// The run result as JSON (docs/run-result.md).
     Json,
+    /// One self-contained HTML page: status, gates, escalation, the
+    /// timeline of every attempt and the flow (docs/html-report.md).
+    Html,
 }
 
 /// The exit code for a run's final status.
@@ -253,11 +256,33 @@ pub fn warn_unmatched(target: &RunTarget, scenario: &Scenario) {
 /// (a closed stdout, as in `… | head`, is not an error).
 pub fn emit_report(
     target: &RunTarget,
+    file: &SourceFile,
     playbook: &Playbook,
     result: &RunResult,
 ) -> Result<(), Exit> {
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
-    write_report(target.format, target.output.as_deref(), &agents, result)
+    let flow = flow_for(target.format, file, playbook, result);
+    write_report(
+        target.format,
+        target.output.as_deref(),
+        &agents,
+        result,
+        flow.as_ref(),
+    )
+}
+
+/// The flow graph an HTML report draws: what the run's signal reaches
+/// (none for other formats, or when no route matches).
+pub fn flow_for(
+    format: ReportFormat,
+    file: &SourceFile,
+    playbook: &Playbook,
+    result: &RunResult,
+) -> Option<crate::graph::Graph> {
+    if format != ReportFormat::Html {
+        return None;
+    }
+    crate::graph::build(playbook, file, crate::graph::Scope::Signal(&result.signal)).ok()
 }
 
 /// Renders `result` as `format` and writes it, through the redacting
@@ -267,10 +292,12 @@ pub fn write_report(
     output: Option<&Path>,
     agents: &[String],
     result: &RunResult,
+    flow: Option<&crate::graph::Graph>,
 ) -> Result<(), Exit> {
     let (text, json) = match format {
         ReportFormat::Md => (report::render_markdown(result, agents), false),
         ReportFormat::Json => (report::render_json(result), true),
+        ReportFormat::Html => (report::render_html(result, flow), false),
     };
     match (output, json) {
         (Some(path), json) => {

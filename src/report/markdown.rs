@@ -67,7 +67,7 @@ fn task_steps(result: &RunResult) -> impl Iterator<Item = &StepRecord> {
 
 /// `PASSED (2/2 = 100% ≥ 80%)` for each gate, or one over all agent steps
 /// against the coordinator's gate, in the same form.
-fn gate_lines(result: &RunResult) -> Vec<String> {
+pub(super) fn gate_lines(result: &RunResult) -> Vec<String> {
     if !result.gates.is_empty() {
         return result
             .gates

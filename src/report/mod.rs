@@ -1,12 +1,16 @@
 //! Reports rendered from a [`RunResult`](crate::runtime::result::RunResult):
 //! the seed's "Ops Result", "Ops Quality Report" and "Ops Escalation" as
-//! Markdown for people, and the run result as JSON for machines.
+//! Markdown for people, a self-contained HTML page with the run's timeline
+//! and flow, and the run result as JSON for machines.
 
 mod approvals;
+mod html;
 mod markdown;
+mod timeline;
 mod write;
 
 pub use approvals::{decision_line, decision_on};
+pub use html::render_html;
 pub use markdown::{escalation, handoff_state, ops_result, quality_report, render_markdown};
 pub use write::write_atomically;
 
