@@ -14,6 +14,7 @@ pub mod diff;
 pub mod explain;
 pub mod graph;
 pub mod journal;
+pub mod lsp;
 pub mod output;
 pub mod report;
 pub mod runtime;

@@ -20,6 +20,7 @@ mod fuzz_regressions;
 mod graph;
 mod http_backend;
 mod journal;
+mod lsp;
 mod outputs_runtime;
 mod playbooks;
 mod process_backend;

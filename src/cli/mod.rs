@@ -12,6 +12,7 @@ mod explain;
 mod graph;
 mod interrupt;
 mod live_backend;
+mod lsp;
 mod parse;
 pub mod progress;
 mod prompt;
@@ -151,6 +152,8 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// Print the JSON Schema of the agent protocol's request or reply.
     Schema(schema::SchemaArgs),
+    /// Serve the Language Server Protocol on stdin/stdout, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// Runs the parsed command line and returns the exit code.
@@ -172,6 +175,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Approve(args) => approve::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
     }
 }
 
