@@ -217,10 +217,44 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
         json!({"line": line, "character": col + 2})
     );
     assert_eq!(undefined["severity"], 1);
+    // Exactly what `coordops check` reports for the same text.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("release.ops");
+    std::fs::write(&file, &broken).expect("write");
+    let out = Command::new(assert_cmd::cargo::cargo_bin("coordops"))
+        .args(["check", "--format", "json"])
+        .arg(&file)
+        .output()
+        .expect("check");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let from_check: Vec<(Value, String)> = report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            let help = d["help"].as_str().map(|h| format!("\nhelp: {h}"));
+            let message = format!(
+                "{}{}",
+                d["message"].as_str().unwrap_or(""),
+                help.unwrap_or_default()
+            );
+            (d["code"].clone(), message)
+        })
+        .collect();
+    let from_lsp: Vec<(Value, String)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["code"].clone(),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     assert!(
-        undefined["message"].as_str().unwrap().contains("RX"),
-        "{undefined}"
+        from_lsp.iter().any(|(_, m)| m.contains("RX")),
+        "{from_lsp:?}"
     );
+    assert_eq!(from_lsp, from_check);
     // Hovering it shows its `explain` text.
     let hover = client.at("textDocument/hover", (line, col + 1), json!({}));
     let text = hover["contents"]["value"]
@@ -378,4 +412,16 @@ fn bad_requests_get_errors_and_the_server_keeps_serving() {
     let completion = client.at("textDocument/completion", (0, 999), json!({}));
     assert!(completion.is_array(), "{completion}");
     client.shutdown();
+}
+
+#[test]
+fn a_broken_frame_ends_the_server_with_exit_2() {
+    assert_cmd::Command::cargo_bin("coordops")
+        .expect("binary")
+        .arg("lsp")
+        .write_stdin("Content-Length: 5\r\n\r\nhello")
+        .timeout(HANG_GUARD)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("malformed LSP payload"));
 }

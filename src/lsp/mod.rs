@@ -63,18 +63,53 @@ pub fn serve_stdio() -> Result<(), String> {
     let (connection, threads) = Connection::stdio();
     let served = serve(&connection);
     drop(connection);
-    let joined = threads
-        .join()
-        .map_err(|e| format!("reading or writing stdio: {e}"));
-    served.and(joined)
+    match served {
+        // The reader has stopped (on `exit`, at the end of stdin, or on a
+        // broken frame): joining tells which, and ends the writer too.
+        Ok(()) | Err(Stop::Disconnected(_)) => {
+            let joined = threads.join();
+            joined.map_err(|e| format!("reading stdin or writing stdout: {e}"))?;
+            served.map_err(Stop::into_message)
+        }
+        // The reader may still wait on stdin: exit without it.
+        Err(stop) => Err(stop.into_message()),
+    }
 }
 
-/// Initializes `connection` and serves it until `exit`.
-pub fn serve(connection: &Connection) -> Result<(), String> {
-    let capabilities = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+/// Why serving stopped early.
+#[derive(Debug)]
+pub enum Stop {
+    /// The client's side of the connection went away.
+    Disconnected(String),
+    /// The client broke the protocol.
+    Protocol(String),
+}
+
+impl Stop {
+    fn into_message(self) -> String {
+        match self {
+            Stop::Disconnected(m) | Stop::Protocol(m) => m,
+        }
+    }
+
+    fn from(context: &str, e: &lsp_server::ProtocolError) -> Stop {
+        let message = format!("{context}: {e}");
+        if e.channel_is_disconnected() {
+            Stop::Disconnected(message)
+        } else {
+            Stop::Protocol(message)
+        }
+    }
+}
+
+/// Initializes `connection` and serves it until `exit` (or until the
+/// client's side closes).
+pub fn serve(connection: &Connection) -> Result<(), Stop> {
+    let capabilities =
+        serde_json::to_value(capabilities()).map_err(|e| Stop::Protocol(e.to_string()))?;
     connection
         .initialize(capabilities)
-        .map_err(|e| format!("initialize: {e}"))?;
+        .map_err(|e| Stop::from("before initialize", &e))?;
     let mut server = Server {
         connection,
         documents: HashMap::new(),
@@ -82,10 +117,8 @@ pub fn serve(connection: &Connection) -> Result<(), String> {
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
-                if connection
-                    .handle_shutdown(&request)
-                    .map_err(|e| e.to_string())?
-                {
+                let shutdown = connection.handle_shutdown(&request);
+                if shutdown.map_err(|e| Stop::from("after shutdown", &e))? {
                     return Ok(());
                 }
                 let response = server.respond(request);
