@@ -25,19 +25,22 @@ pub fn complete(doc: &Document, offset: usize) -> Vec<CompletionItem> {
         offset -= 1;
     }
     let before = &text[..offset];
-    let word_start = before
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-        .map_or(0, |i| i + 1);
-    let qualifier = before[..word_start].strip_suffix('.').map(|head| {
-        let start = head
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
-        &head[start..]
-    });
+    let word = start_of(before, |c| c.is_alphanumeric() || c == '_' || c == ':');
+    let qualifier = before[..word]
+        .strip_suffix('.')
+        .map(|head| &head[start_of(head, |c| c.is_alphanumeric() || c == '_')..]);
     match qualifier {
         Some(q) => members(playbook, q, offset),
         None => names(playbook, offset),
     }
+}
+
+/// Where the run of characters matching `part` that ends `text` starts.
+fn start_of(text: &str, part: impl Fn(char) -> bool) -> usize {
+    text.char_indices()
+        .rev()
+        .find(|&(_, c)| !part(c))
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 fn item(label: &str, kind: CompletionItemKind, detail: String) -> CompletionItem {

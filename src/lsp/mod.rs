@@ -316,3 +316,51 @@ fn notification_params<P: DeserializeOwned>(n: &Notification) -> Option<P> {
 fn json(value: impl serde::Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request at every position of every playbook and fixture in the
+    /// repository answers without panicking, and every range it returns is
+    /// inside the text.
+    #[test]
+    fn every_position_of_every_repository_playbook_is_safe() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let paths = [root.join("playbooks"), root.join("tests/fixtures")];
+        let (files, _) = crate::source::collect_playbooks(&paths);
+        assert!(files.len() > 50, "{}", files.len());
+        for path in files {
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue; // non-UTF-8 fixtures
+            };
+            let doc = Document::new("file:///t.ops", text, None);
+            let end = doc.lines.position(doc.text(), doc.text().len());
+            let inside = |r: lsp_types::Range| r.start <= r.end && r.end <= end;
+            let uri: Uri = "file:///t.ops".parse().expect("uri");
+            assert!(publish::diagnostics(&uri, &doc)
+                .iter()
+                .all(|d| inside(d.range)));
+            let mut symbols = outline::symbols(&doc);
+            while let Some(s) = symbols.pop() {
+                assert!(inside(s.range) && inside(s.selection_range), "{path:?}");
+                symbols.extend(s.children.unwrap_or_default());
+            }
+            let mut offset = 0;
+            while offset <= doc.text().len() {
+                if let Some(o) = doc.index.at(offset) {
+                    assert!(doc.index.same(o.kind, &o.key).count() >= 1);
+                    let _ = hover::hover(&doc, offset);
+                } else if offset % 3 == 0 {
+                    let _ = hover::hover(&doc, offset);
+                }
+                let after_dot = offset > 0 && doc.text().as_bytes()[offset - 1] == b'.';
+                if after_dot || offset % 17 == 0 {
+                    let _ = complete::complete(&doc, offset);
+                }
+                offset += 1;
+            }
+            assert!(format::format(&doc).is_empty());
+        }
+    }
+}
