@@ -289,6 +289,14 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
         .unwrap_or_default()
         .contains("Réléase mänager"));
 
+    // Hover on `signal.branch`: the field's declaration.
+    let hover = client.at("textDocument/hover", pos(PLAYBOOK, "branch)", 0), json!({}));
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("of signal `OPS:PUSH`") && text.contains("branch: string = \"main\""),
+        "{text}"
+    );
+
     // Go to definition: agent, task, signal, workflow, lock, binding.
     for (from, to) in [
         (pos(PLAYBOOK, "RM.push", 0), pos(PLAYBOOK, "RM \"", 0)),
@@ -303,6 +311,10 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
             pos(PLAYBOOK, "git \"", 0),
         ),
         (pos(PLAYBOOK, "p.hash", 0), pos(PLAYBOOK, "p = ", 0)),
+        (
+            pos(PLAYBOOK, "branch)", 0),
+            pos(PLAYBOOK, "branch: string =", 0),
+        ),
     ] {
         let found = client.at("textDocument/definition", from, json!({}));
         assert_eq!(found[0]["uri"], URI, "{from:?}: {found}");

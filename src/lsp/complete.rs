@@ -8,7 +8,7 @@
 use lsp_types::{CompletionItem, CompletionItemKind};
 
 use crate::analysis::scope::{self, Object};
-use crate::ast::{merged_fields, Item, Playbook, RouteTarget, SignalDecl, SignalPattern, Stmt};
+use crate::ast::{merged_fields, Item, Playbook, SignalDecl, SignalPattern, Stmt};
 
 use super::document::Document;
 use super::index::{binding_key, Index, Kind};
@@ -101,22 +101,24 @@ fn dedup(mut items: Vec<CompletionItem>, next: CompletionItem) -> Vec<Completion
 }
 
 /// The signals whose `signal` the text at `offset` sees: a route's own
-/// signal, the signals routed to the enclosing workflow, or else every one.
+/// signal, the signals that reach the enclosing workflow (as `check` finds
+/// them), or else every one.
 fn signals_at(playbook: &Playbook, offset: usize) -> Vec<&SignalDecl> {
-    let exact = |pattern: &SignalPattern| match pattern {
-        SignalPattern::Exact { name, .. } => playbook.signals().find(|s| &s.name.name == name),
-        _ => None,
-    };
+    let declared = |name: &str| playbook.signals().find(|s| s.name.name == name);
     let inside = |span: crate::ast::Span| span.start <= offset && offset <= span.end;
     let mut found = Vec::new();
     for it in &playbook.items {
         match it {
-            Item::Route(r) if inside(r.span) => found.extend(exact(&r.pattern)),
+            Item::Route(r) if inside(r.span) => {
+                if let SignalPattern::Exact { name, .. } = &r.pattern {
+                    found.extend(declared(name));
+                }
+            }
             Item::Workflow(w) if inside(w.span) => {
-                for r in playbook.routes() {
-                    if matches!(&r.target, RouteTarget::Workflow(t) if t.name == w.name.name) {
-                        found.extend(exact(&r.pattern));
-                    }
+                let reaching = crate::analysis::signals_reaching(playbook);
+                let mine = reaching.into_iter().find(|(name, _)| *name == w.name.name);
+                if let Some((_, Some(signals))) = mine {
+                    found.extend(signals.iter().filter_map(|s| declared(s)));
                 }
             }
             _ => {}
@@ -172,7 +174,7 @@ fn names(playbook: &Playbook, offset: usize) -> Vec<CompletionItem> {
                 }
                 _ => continue,
             },
-            Kind::Task => continue,
+            Kind::Task | Kind::Field => continue,
         };
         let label = o.key.rsplit('/').next().unwrap_or(&o.key);
         out.push(item(label, kind, detail.to_string()));

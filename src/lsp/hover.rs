@@ -24,8 +24,10 @@ pub fn hover(doc: &Document, offset: usize) -> Option<String> {
             parts.push(text);
         }
     }
-    if let (Some(playbook), Some(occurrence)) = (&doc.playbook, doc.index.at(offset)) {
-        parts.extend(describe(playbook, doc, occurrence));
+    if let Some(playbook) = &doc.playbook {
+        for occurrence in doc.index.all_at(offset) {
+            parts.extend(describe(playbook, doc, occurrence));
+        }
     }
     (!parts.is_empty()).then(|| parts.join("\n\n---\n\n"))
 }
@@ -117,6 +119,15 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
                 "**lock** `{}`{}",
                 o.key,
                 doc_line(lock.doc.as_ref()).unwrap_or_default()
+            )
+        }
+        Kind::Field => {
+            let (signal, field) = o.key.rsplit_once('.')?;
+            let decl = playbook.signals().find(|s| s.name.name == signal)?;
+            let field = decl.fields.iter().find(|f| f.name.name == field)?;
+            format!(
+                "**field** of signal `{signal}`\n\n```ops\n{}\n```",
+                text(field.span)
             )
         }
         Kind::Binding => {

@@ -3,7 +3,9 @@
 //!
 //! Names are keyed by kind and, where they are scoped, by their scope: a
 //! task by `AGENT.TASK`, a binding (`x = …`, `let x`, `approve x`, a loop
-//! variable) by its workflow.
+//! variable) by its workflow, a signal field by `SIGNAL.FIELD`. A
+//! `signal.FIELD` in a workflow that several signals reach is a use of the
+//! field of each.
 
 use crate::ast::{
     Block, Call, Expr, Given, Ident, Item, Playbook, RouteTarget, SignalPattern, Span, StepOption,
@@ -25,6 +27,8 @@ pub enum Kind {
     Lock,
     /// A binding inside a workflow.
     Binding,
+    /// A field of a signal (`SIGNAL.FIELD`), used as `signal.FIELD`.
+    Field,
 }
 
 /// One place a name is written.
@@ -54,7 +58,21 @@ impl Index {
         for item in &playbook.items {
             index.item(item);
         }
+        index.signal_fields(playbook);
         index
+    }
+
+    /// Every occurrence at the narrowest name covering `offset` (several
+    /// when a `signal.FIELD` belongs to several signals).
+    pub fn all_at(&self, offset: usize) -> Vec<&Occurrence> {
+        let Some(first) = self.at(offset) else {
+            return Vec::new();
+        };
+        let span = first.span;
+        self.occurrences
+            .iter()
+            .filter(|o| o.span.start == span.start && o.span.end == span.end)
+            .collect()
     }
 
     /// The occurrence whose name covers byte `offset` (its end included, so
@@ -138,6 +156,60 @@ impl Index {
                 }
             }
             Item::Coordinator(_) => {}
+        }
+    }
+
+    /// Field declarations, and `signal.FIELD` in routes and workflows.
+    fn signal_fields(&mut self, playbook: &Playbook) {
+        for signal in playbook.signals() {
+            for f in &signal.fields {
+                let key = task_key(&signal.name.name, &f.name.name);
+                self.add(Kind::Field, key, f.name.span, true);
+            }
+        }
+        let has_field = |signal: &str, field: &str| {
+            playbook
+                .signals()
+                .any(|s| s.name.name == signal && s.fields.iter().any(|f| f.name.name == field))
+        };
+        let mut uses: Vec<(String, Span)> = Vec::new();
+        let mut visit = |signals: &[String], expr: &Expr| {
+            expr.visit_paths(&mut |segments| {
+                if let [object, field, ..] = segments {
+                    if object.name == "signal" {
+                        for s in signals.iter().filter(|s| has_field(s, &field.name)) {
+                            uses.push((task_key(s, &field.name), field.span));
+                        }
+                    }
+                }
+            });
+        };
+        for route in playbook.routes() {
+            let SignalPattern::Exact { name, .. } = &route.pattern else {
+                continue;
+            };
+            let signals = [name.clone()];
+            route.guard.iter().for_each(|g| visit(&signals, g));
+            match &route.target {
+                RouteTarget::Task(call) => call.args.iter().for_each(|a| visit(&signals, &a.value)),
+                RouteTarget::Escalate(e) => {
+                    e.title.exprs(&mut |x| visit(&signals, x));
+                    e.details.iter().for_each(|d| visit(&signals, d));
+                }
+                RouteTarget::Workflow(_) | RouteTarget::Ignore { .. } => {}
+            }
+        }
+        for (workflow, signals) in crate::analysis::signals_reaching(playbook) {
+            let (Some(signals), Some(w)) = (
+                signals,
+                playbook.workflows().find(|w| w.name.name == workflow),
+            ) else {
+                continue;
+            };
+            w.body.walk_exprs(&mut |expr| visit(&signals, expr));
+        }
+        for (key, span) in uses {
+            self.add(Kind::Field, key, span, false);
         }
     }
 
@@ -255,6 +327,7 @@ workflow w {
         assert_eq!(count(Kind::Signal, "S:X"), (1, 2));
         assert_eq!(count(Kind::Workflow, "w"), (1, 2));
         assert_eq!(count(Kind::Binding, "w/r"), (1, 2));
+        assert_eq!(count(Kind::Field, "S:X.f"), (1, 2));
     }
 
     #[test]

@@ -178,25 +178,33 @@ impl Server<'_> {
                 let at = params::<TextDocumentPositionParams>(p)?;
                 let uri = at.text_document.uri.clone();
                 let (doc, offset) = self.at(at)?;
-                let found = doc.index.at(offset).map(|o| {
-                    let defs = doc.index.definitions(o.kind, &o.key);
-                    defs.map(|d| Location::new(uri.clone(), doc.lines.range(doc.text(), d.span)))
-                        .collect::<Vec<_>>()
-                });
-                json(found.map(GotoDefinitionResponse::Array))
+                let found: Vec<Location> = doc
+                    .index
+                    .all_at(offset)
+                    .into_iter()
+                    .flat_map(|o| doc.index.definitions(o.kind, &o.key))
+                    .map(|d| Location::new(uri.clone(), doc.lines.range(doc.text(), d.span)))
+                    .collect();
+                json((!found.is_empty()).then_some(GotoDefinitionResponse::Array(found)))
             }
             References::METHOD => {
                 let params = params::<lsp_types::ReferenceParams>(p)?;
                 let with_declaration = params.context.include_declaration;
                 let uri = params.text_document_position.text_document.uri.clone();
                 let (doc, offset) = self.at(params.text_document_position)?;
-                let found = doc.index.at(offset).map(|o| {
-                    let all = doc.index.same(o.kind, &o.key);
-                    all.filter(|r| with_declaration || !r.definition)
-                        .map(|r| Location::new(uri.clone(), doc.lines.range(doc.text(), r.span)))
-                        .collect::<Vec<_>>()
-                });
-                json(found)
+                let mut found: Vec<(usize, Location)> = Vec::new();
+                for o in doc.index.all_at(offset) {
+                    for r in doc.index.same(o.kind, &o.key) {
+                        let known = found.iter().any(|(start, _)| *start == r.span.start);
+                        if (with_declaration || !r.definition) && !known {
+                            let range = doc.lines.range(doc.text(), r.span);
+                            found.push((r.span.start, Location::new(uri.clone(), range)));
+                        }
+                    }
+                }
+                found.sort_by_key(|(start, _)| *start);
+                let found: Vec<Location> = found.into_iter().map(|(_, l)| l).collect();
+                json((!found.is_empty()).then_some(found))
             }
             Completion::METHOD => {
                 let params = params::<lsp_types::CompletionParams>(p)?;
