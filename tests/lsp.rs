@@ -368,7 +368,20 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
             "{typed}: {result} ({diags:?})"
         );
     }
-    client.change(4, PLAYBOOK);
+    // `output.` in a task's check: the task's outputs.
+    let text = PLAYBOOK.replace(
+        "    timeout 30s\n",
+        "    timeout 30s\n    check c \"ok\": output.\n",
+    );
+    client.change(4, &text);
+    let cursor = pos(&text, "output.\n", 0);
+    let result = client.at(
+        "textDocument/completion",
+        (cursor.0, cursor.1 + 7),
+        json!({}),
+    );
+    assert_eq!(labels(&result), ["hash", "branch"], "{result}");
+    client.change(5, PLAYBOOK);
 
     // Document symbols: the outline.
     let symbols = client.request(

@@ -1,6 +1,7 @@
 //! Completion: names (agents, workflows, locks, signals, bindings), an
 //! agent's tasks after `AGENT.`, signal fields after `signal.`, a call's
-//! outputs after `binding.`, and the fields of `step.` and `gate.`.
+//! outputs after `binding.`, a task's outputs after `output.` in its
+//! checks, and the fields of `step.` and `gate.`.
 //!
 //! Works on the last text that parsed, so it keeps working while the text
 //! being typed (`signal.`) is not valid yet.
@@ -74,6 +75,7 @@ fn members(playbook: &Playbook, qualifier: &str, offset: usize) -> Vec<Completio
                 .map(|f| item(f.name, field, format!("{}: {}", f.ty.name(), f.meaning)))
                 .collect()
         }
+        "output" => check_outputs(playbook, offset),
         _ => {
             if let Some(agent) = lookup::agent(playbook, qualifier) {
                 return agent
@@ -128,6 +130,29 @@ fn signals_at(playbook: &Playbook, offset: usize) -> Vec<&SignalDecl> {
         found = playbook.signals().collect();
     }
     found
+}
+
+/// In a `check` of a task, the task's outputs (its agent's too); in an
+/// agent-level `check`, the agent's.
+fn check_outputs(playbook: &Playbook, offset: usize) -> Vec<CompletionItem> {
+    let inside = |span: crate::ast::Span| span.start <= offset && offset <= span.end;
+    let Some(agent) = playbook.agents().find(|a| inside(a.span)) else {
+        return Vec::new();
+    };
+    let fields: Vec<_> = match agent.tasks.iter().find(|t| inside(t.span)) {
+        Some(task) => merged_fields(agent, task).unwrap_or_default(),
+        None => agent.outputs.iter().flat_map(|o| &o.fields).collect(),
+    };
+    fields
+        .into_iter()
+        .map(|f| {
+            item(
+                &f.name.name,
+                CompletionItemKind::FIELD,
+                format!("output: {}", f.ty),
+            )
+        })
+        .fold(Vec::new(), dedup)
 }
 
 /// The outputs of the call bound to `name` in the workflow around `offset`.

@@ -1,9 +1,11 @@
 //! `textDocument/formatting`, to be wired to `coordops fmt`.
 //!
-//! The formatter (`format_source`) is being written on another branch; until
-//! it is merged [`format`] returns `None` and the server does not advertise
-//! formatting, so clients never ask. Wiring it is one line here plus the
-//! capability in `capabilities()`.
+//! The formatter is being written on another branch (d12/fmt:
+//! `crate::format::format_source(&str) -> Result<String, Vec<Diagnostic>>`).
+//! Until it is merged, [`format`] returns no edits and the server does not
+//! advertise formatting, so clients never ask. Wiring it: the body of
+//! `format_source` below becomes `crate::format::format_source(source).ok()`
+//! and [`AVAILABLE`] becomes `true` (tests/lsp.rs then expects an edit).
 
 use lsp_types::TextEdit;
 
