@@ -68,3 +68,25 @@ impl Document {
         self.source.text()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_over_the_size_limit_is_not_analysed() {
+        let text = "#".repeat(MAX_FILE_BYTES as usize + 1);
+        let doc = Document::new("file:///big.ops", text, None);
+        let codes: Vec<&str> = doc.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [codes::IO_TOO_LARGE]);
+        assert!(doc.playbook.is_none());
+    }
+
+    #[test]
+    fn keeps_the_last_playbook_that_parsed() {
+        let good = Document::new("file:///a.ops", "agent A {}".into(), None);
+        let bad = Document::new("file:///a.ops", "agent A { task".into(), Some(good));
+        assert!(bad.playbook.is_none());
+        assert_eq!(bad.last_good.map(|p| p.agents().count()), Some(1));
+    }
+}

@@ -46,3 +46,31 @@ fn convert(uri: &Uri, doc: &Document, d: &Diagnostic) -> lsp_types::Diagnostic {
         ..lsp_types::Diagnostic::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secondary_labels_are_related_information() {
+        let doc = Document::new("file:///d.ops", "agent A {}\nagent A {}\n".into(), None);
+        let uri: Uri = "file:///d.ops".parse().expect("uri");
+        let all = diagnostics(&uri, &doc);
+        let dup = all
+            .iter()
+            .find(|d| {
+                d.code
+                    == Some(NumberOrString::String(
+                        "ops::check::duplicate_definition".into(),
+                    ))
+            })
+            .expect("duplicate");
+        assert_eq!(dup.range.start, lsp_types::Position::new(1, 6));
+        let related = dup.related_information.as_ref().expect("related");
+        assert_eq!(related[0].message, "first defined here");
+        assert_eq!(
+            related[0].location.range.start,
+            lsp_types::Position::new(0, 6)
+        );
+    }
+}
