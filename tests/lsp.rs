@@ -282,6 +282,17 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
         text.contains("`retry 2 backoff 1s on [network]` (from coordinator): waits 1s, 1s"),
         "{text}"
     );
+    // The same on the step's binding, with the step's own options.
+    let hover = client.at("textDocument/hover", pos(PLAYBOOK, "p = ", 0), json!({}));
+    let text = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("outputs: `hash: string`, `branch: string`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("For this step:\n- timeout **30s** (from task)"),
+        "{text}"
+    );
     // Hover on an agent: its description.
     let hover = client.at("textDocument/hover", pos(PLAYBOOK, "RM.push", 0), json!({}));
     assert!(hover["contents"]["value"]

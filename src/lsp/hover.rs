@@ -145,14 +145,18 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
             );
             if let Stmt::Call(c) = stmt {
                 let key = super::index::task_key(&c.call.agent.name, &c.call.task.name);
-                if let Some(fields) =
-                    lookup::task(playbook, &key).and_then(|(a, t)| crate::ast::merged_fields(a, t))
-                {
-                    let fields: Vec<String> = fields
-                        .iter()
-                        .map(|f| format!("`{}: {}`", f.name.name, f.ty))
-                        .collect();
-                    out.push_str(&format!("\n\noutputs: {}", fields.join(", ")));
+                if let Some((agent, task)) = lookup::task(playbook, &key) {
+                    if let Some(fields) = crate::ast::merged_fields(agent, task) {
+                        let fields: Vec<String> = fields
+                            .iter()
+                            .map(|f| format!("`{}: {}`", f.name.name, f.ty))
+                            .collect();
+                        out.push_str(&format!("\n\noutputs: {}", fields.join(", ")));
+                    }
+                    // On the step itself (`x = A.t(…)`): its settings too.
+                    if o.definition {
+                        out.push_str(&settings(playbook, agent, task, Some(c), doc));
+                    }
                 }
             }
             out
