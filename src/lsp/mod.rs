@@ -4,8 +4,8 @@
 //! every change (full-text sync) with the same entry point as `coordops
 //! check`, and requests read the latest analysis. A request that fails (bad
 //! parameters, an unknown document) gets an error response; a panic while
-//! handling one is caught and answered as an internal error, so the server
-//! keeps serving.
+//! handling one is caught and answered as an internal error (while handling
+//! a notification, noted on stderr), so the server keeps serving.
 
 mod complete;
 mod document;
@@ -125,7 +125,14 @@ pub fn serve(connection: &Connection) -> Result<(), Stop> {
                 server.send(response.into());
             }
             Message::Notification(n) if n.method == "exit" => return Ok(()),
-            Message::Notification(n) => server.notified(n),
+            Message::Notification(n) => {
+                let method = n.method.clone();
+                if catch_unwind(AssertUnwindSafe(|| server.notified(n))).is_err() {
+                    crate::output::stderr(&format!(
+                        "coordops lsp failed while handling `{method}` (a bug: please report it)\n"
+                    ));
+                }
+            }
             Message::Response(_) => {}
         }
     }
