@@ -15,6 +15,7 @@ pub mod explain;
 pub mod format;
 pub mod graph;
 pub mod journal;
+pub mod lsp;
 pub mod output;
 pub mod report;
 pub mod runtime;

@@ -168,42 +168,24 @@ fn comment_texts(comments: &Comments) -> Vec<String> {
     comments.all().iter().map(|c| c.text.clone()).collect()
 }
 
-/// A file's AST (spans compare equal) and its comments, or `None` when it
-/// does not parse: a playbook, or a test file when named `*.test.ops`.
-fn tree(name: &str, text: &str) -> Option<(String, Vec<String>)> {
+/// A parsed file: spans compare equal, so `==` compares what must not change.
+#[derive(Debug, PartialEq)]
+enum Tree {
+    Playbook(coordops::ast::Playbook),
+    Tests(coordops::ast::TestFile),
+}
+
+/// A file's AST and its comments, or `None` when it does not parse: a
+/// playbook, or a test file when named `*.test.ops`.
+fn tree(name: &str, text: &str) -> Option<(Tree, Vec<String>)> {
     let file = SourceFile::new(name, text);
     if is_test_source(&file) {
         let (parsed, comments) = syntax::parse_test_file_with_comments(&file);
-        let tests = parsed.file?;
-        Some((
-            format!("{:?}", strip_spans(&tests)),
-            comment_texts(&comments),
-        ))
+        Some((Tree::Tests(parsed.file?), comment_texts(&comments)))
     } else {
         let (parsed, comments) = syntax::parse_with_comments(&file);
-        let playbook = parsed.playbook?;
-        Some((
-            format!("{:?}", strip_spans(&playbook)),
-            comment_texts(&comments),
-        ))
+        Some((Tree::Playbook(parsed.playbook?), comment_texts(&comments)))
     }
-}
-
-/// The AST as JSON with every `span` removed: what must not change.
-fn strip_spans<T: serde::Serialize>(tree: &T) -> serde_json::Value {
-    fn strip(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                map.remove("span");
-                map.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut value = serde_json::to_value(tree).unwrap_or_default();
-    strip(&mut value);
-    value
 }
 
 /// Formats `text` and checks both promises; `Ok(None)` if it does not parse.

@@ -25,6 +25,7 @@ mod graph;
 mod html_report;
 mod http_backend;
 mod journal;
+mod lsp;
 mod outputs_runtime;
 mod playbooks;
 mod process_backend;

@@ -88,6 +88,22 @@ fn finish(out: Vec<Diagnostic>, source: &SourceFile) -> Vec<Diagnostic> {
     out
 }
 
+/// Which declared signals can start each workflow, through routes and
+/// `run`, by workflow name (the sets `check` verifies `signal.FIELD`
+/// against); `None` when a wildcard route or an undeclared signal reaches it.
+pub fn signals_reaching(playbook: &Playbook) -> Vec<(String, Option<Vec<String>>)> {
+    let _suggestions = suggest::Session::start();
+    let mut scratch = Vec::new();
+    let symbols = symbols::Symbols::collect(playbook, &mut scratch);
+    flow::reach(playbook, &symbols)
+        .into_iter()
+        .map(|(workflow, signals)| {
+            let names = signals.map(|s| s.iter().map(|d| d.name.name.clone()).collect());
+            (workflow.to_string(), names)
+        })
+        .collect()
+}
+
 /// One file parsed once and analysed.
 #[derive(Debug)]
 pub struct Checked {

@@ -27,6 +27,20 @@ pub enum Origin {
     Builtin,
 }
 
+impl Origin {
+    /// Where the value came from, in words: `step`, `task`, `agent`,
+    /// `coordinator` or `built-in default`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Step => "step",
+            Origin::Task => "task",
+            Origin::Agent => "agent",
+            Origin::Coordinator => "coordinator",
+            Origin::Builtin => "built-in default",
+        }
+    }
+}
+
 /// The first `timeout` in a list of settings.
 pub fn setting_timeout(settings: &[Setting]) -> Option<&DurationLit> {
     settings.iter().find_map(|s| match s {
@@ -90,10 +104,32 @@ impl<'a> Inherited<'a> {
 
     /// The effective retry policy, if any.
     pub fn retry(&self, options: &'a [StepOption]) -> Option<&'a RetryPolicy> {
-        option_retry(options)
-            .or_else(|| self.task.and_then(|t| setting_retry(&t.settings)))
-            .or_else(|| self.agent.and_then(|a| setting_retry(&a.settings)))
-            .or_else(|| self.coordinator.and_then(|c| setting_retry(&c.settings)))
+        self.retry_with_origin(options).map(|(policy, _)| policy)
+    }
+
+    /// The effective retry policy, if any, and where it came from.
+    pub fn retry_with_origin(
+        &self,
+        options: &'a [StepOption],
+    ) -> Option<(&'a RetryPolicy, Origin)> {
+        let at = |policy: Option<&'a RetryPolicy>, origin| policy.map(|p| (p, origin));
+        at(option_retry(options), Origin::Step)
+            .or_else(|| {
+                at(
+                    self.task.and_then(|t| setting_retry(&t.settings)),
+                    Origin::Task,
+                )
+            })
+            .or_else(|| {
+                at(
+                    self.agent.and_then(|a| setting_retry(&a.settings)),
+                    Origin::Agent,
+                )
+            })
+            .or_else(|| {
+                let c = self.coordinator.and_then(|c| setting_retry(&c.settings));
+                at(c, Origin::Coordinator)
+            })
     }
 }
 

@@ -14,6 +14,7 @@ mod graph;
 mod help_pages;
 mod interrupt;
 mod live_backend;
+mod lsp;
 mod parse;
 pub mod progress;
 mod prompt;
@@ -166,6 +167,8 @@ pub enum Command {
     Completions(help_pages::CompletionsArgs),
     /// Print the man page (roff): `coordops man > coordops.1`.
     Man(help_pages::ManArgs),
+    /// Serve the Language Server Protocol on stdin/stdout, for editors.
+    Lsp(lsp::LspArgs),
 }
 
 /// Parses the process's command line; clap's own help and errors follow
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Schema(args) => schema::run(&args),
         Command::Completions(args) => help_pages::completions(&args),
         Command::Man(args) => help_pages::man(&args),
+        Command::Lsp(args) => lsp::run(&args),
     }
 }
 

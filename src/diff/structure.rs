@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::analysis::policy::{self, Inherited, Origin};
+use crate::analysis::policy::{self, Inherited};
 use crate::analysis::targets;
 use crate::ast::{Block, CallStmt, Playbook, Span, StepOption, Stmt, Workflow};
 use crate::source::SourceFile;
@@ -309,13 +309,7 @@ fn step_facts(
         coordinator,
     };
     let (millis, origin) = inherited.timeout(&call.options);
-    let origin = match origin {
-        Origin::Step => "step",
-        Origin::Task => "task",
-        Origin::Agent => "agent",
-        Origin::Coordinator => "coordinator",
-        Origin::Builtin => "built-in default",
-    };
+    let origin = origin.describe();
     let mut facts = BTreeMap::from([
         (
             "calls",
