@@ -88,7 +88,7 @@ fn github_output_annotates_each_failed_expectation() {
         "::error file=tests/fixtures/testing/failing.ops,line=11,col=3,endLine=11,endColumn=25,title=ops%3A%3Atest%3A%3Afailed::test \"a failing audit still completes\": expected status complete"
     ), "{stdout}");
     assert!(
-        stdout.ends_with("\ntest result: 0 passed, 3 failed\n"),
+        stdout.ends_with("\ntest result: 0 passed, 3 failed, 1 playbook with errors\n"),
         "{stdout}"
     );
     insta::assert_snapshot!(stdout);

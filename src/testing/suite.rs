@@ -198,10 +198,16 @@ impl Suite {
 }
 
 impl Totals {
-    /// `test result: N passed, N failed`: the line CI greps.
+    /// `test result: N passed, N failed` (and `, N playbook(s) with
+    /// errors` when any): the line CI greps.
     pub fn line(&self) -> String {
+        let broken = match self.broken {
+            0 => String::new(),
+            1 => ", 1 playbook with errors".to_string(),
+            n => format!(", {n} playbooks with errors"),
+        };
         format!(
-            "test result: {} passed, {} failed",
+            "test result: {} passed, {} failed{broken}",
             self.passed, self.failed
         )
     }
@@ -250,7 +256,18 @@ mod tests {
             (0, 3, 2, 1),
             "{totals:?}"
         );
-        assert_eq!(totals.line(), "test result: 0 passed, 3 failed");
+        assert_eq!(
+            totals.line(),
+            "test result: 0 passed, 3 failed, 1 playbook with errors"
+        );
+        let broken = Totals {
+            broken: 2,
+            ..Totals::default()
+        };
+        assert_eq!(
+            broken.line(),
+            "test result: 0 passed, 0 failed, 2 playbooks with errors"
+        );
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub fn total(coverages: &[PlaybookCoverage<'_>]) -> Ratio {
 /// Why the run's total is below `pct` percent (`--fail-under`), or `None`
 /// when it is not.
 pub fn below(coverages: &[PlaybookCoverage<'_>], pct: f64) -> Option<String> {
+    if coverages.is_empty() {
+        return Some(format!(
+            "error: --fail-under {pct}%: no coverage was measured, as no playbook ran a test \
+             (a playbook with errors runs none)\n"
+        ));
+    }
     let total = total(coverages);
     (total.percent() < pct).then(|| {
         format!(
@@ -91,6 +97,10 @@ pub fn human(coverages: &[PlaybookCoverage<'_>]) -> String {
         }
         row(&mut out, "total", Ratio::of(&c.items, None));
         uncovered_lines(&mut out, c);
+    }
+    if coverages.is_empty() {
+        let _ = writeln!(out, "\ncoverage: nothing measured (no playbook ran a test)");
+        return out;
     }
     let total = total(coverages);
     let _ = writeln!(
@@ -180,6 +190,12 @@ pub fn json(coverages: &[PlaybookCoverage<'_>]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measuring_nothing_never_meets_a_threshold() {
+        assert!(below(&[], 0.0).is_some_and(|e| e.contains("no coverage was measured")));
+        assert!(human(&[]).contains("nothing measured"));
+    }
 
     #[test]
     fn percentages_round_down_to_one_decimal() {
