@@ -328,3 +328,52 @@ fn an_unreadable_journal_is_a_usage_error_in_every_format() {
             .stderr(predicate::str::contains("no/such.jsonl"));
     }
 }
+
+#[test]
+fn an_unfinished_journal_passes_with_run_status_unfinished() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join(fixture("commit_push_rejected.jsonl")))
+        .expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.last().is_some_and(|l| l.contains("\"type\":\"end\"")));
+    let path = dir.path().join("unfinished.jsonl");
+    std::fs::write(&path, format!("{}\n", lines[..lines.len() - 1].join("\n"))).expect("write");
+    let out = coordops()
+        .args(["test", "--format", "json", "--replay"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let test = &doc["playbooks"][0]["tests"][0];
+    assert_eq!(test["run_status"], "unfinished", "{doc}");
+    assert_eq!(test["status"], "passed", "{doc}");
+}
+
+#[test]
+fn a_playbook_with_errors_is_a_junit_error_and_exit_1() {
+    let out = coordops()
+        .args(["test", "--format", "junit", "--replay"])
+        .arg(fixture("audit.jsonl"))
+        .args(["--playbook", "tests/fixtures/check/undefined_agent.ops"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).expect("utf-8");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase"))
+        .expect("a test case");
+    assert_eq!(case.attribute("name"), Some("(check)"), "{xml}");
+    assert!(
+        case.children().any(|n| n.has_tag_name("error")
+            && n.text()
+                .is_some_and(|t| t.contains("ops::check::undefined_agent"))),
+        "{xml}"
+    );
+}
