@@ -4,6 +4,7 @@ mod agents_e2e;
 mod agents_py;
 mod approvals;
 mod approvals_e2e;
+mod broken_route;
 mod browser;
 mod check_cap;
 mod checks;

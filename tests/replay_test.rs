@@ -179,3 +179,201 @@ fn a_new_approval_fails_at_its_statement() {
             )),
         );
 }
+
+/// Two journals replayed against a copy of coord_ops.ops whose first
+/// `OPS:AUDIT` route now ignores the signal: audit.jsonl leaves the
+/// recorded path at that route, release.jsonl does not. The copy, and the
+/// 1-based line of the new route.
+fn audit_ignored(dir: &tempfile::TempDir) -> (PathBuf, usize) {
+    let playbook = edited(
+        dir,
+        "route audit:      OPS:AUDIT      => full_audit",
+        "route audit_off: OPS:AUDIT => ignore\nroute audit: OPS:AUDIT => full_audit",
+    );
+    let text = std::fs::read_to_string(&playbook).expect("edited");
+    let line = 1 + text
+        .lines()
+        .position(|l| l.starts_with("route audit_off:"))
+        .expect("the new route");
+    (playbook, line)
+}
+
+/// `coordops test --replay … --format FORMAT` on the two journals: its
+/// stdout and stderr, after checking it exits 1.
+fn replayed_as(format: &str, playbook: &Path) -> (String, String) {
+    let out = coordops()
+        .args(["test", "--format", format, "--replay"])
+        .arg(fixture("audit.jsonl"))
+        .arg(fixture("release.jsonl"))
+        .arg("--playbook")
+        .arg(playbook)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    (
+        String::from_utf8(out.stdout).expect("utf-8"),
+        String::from_utf8(out.stderr).expect("utf-8"),
+    )
+}
+
+const AUDIT_CASE: &str = "audit.jsonl (run dry-run-ops-audit, OPS:AUDIT)";
+const RELEASE_CASE: &str = "release.jsonl (run dry-run-ops-release, OPS:RELEASE)";
+
+#[test]
+fn replay_as_junit_is_a_test_case_per_journal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (playbook, line) = audit_ignored(&dir);
+    let (stdout, stderr) = replayed_as("junit", &playbook);
+    assert!(
+        stderr.contains("test result: 1 passed, 1 failed"),
+        "{stderr}"
+    );
+    let doc = roxmltree::Document::parse(&stdout).expect("well-formed XML");
+    let suites: Vec<_> = doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 1, "one suite per playbook: {stdout}");
+    let suite = suites[0];
+    assert_eq!(
+        (suite.attribute("tests"), suite.attribute("failures")),
+        (Some("2"), Some("1"))
+    );
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let names: Vec<_> = cases.iter().filter_map(|c| c.attribute("name")).collect();
+    assert_eq!(names, [AUDIT_CASE, RELEASE_CASE]);
+    let failure = cases[0]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("the audit journal fails");
+    assert_eq!(failure.attribute("type"), Some("ops::test::failed"));
+    let text = failure.text().expect("failure text");
+    let at = format!(
+        "{}:{line}:1: route audit_off: OPS:AUDIT => ignore",
+        playbook.display()
+    );
+    assert!(text.starts_with(&at), "{text}");
+    assert!(
+        text.contains("\nexpected: route: OPS:AUDIT => workflow full_audit")
+            && text.contains("\nactual:   route: OPS:AUDIT => ignore"),
+        "{text}"
+    );
+    assert!(!cases[1].has_children(), "the release journal passes");
+}
+
+#[test]
+fn replay_as_json_names_the_journal_and_the_playbook_span() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (playbook, line) = audit_ignored(&dir);
+    let (stdout, stderr) = replayed_as("json", &playbook);
+    assert!(
+        stderr.contains("test result: 1 passed, 1 failed"),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let tests = &doc["playbooks"][0]["tests"];
+    assert_eq!(tests[0]["name"], AUDIT_CASE);
+    assert_eq!(tests[0]["file"], fixture("audit.jsonl"));
+    assert_eq!(tests[0]["status"], "failed");
+    assert_eq!(tests[0]["run_status"], "complete");
+    let failure = &tests[0]["failures"][0];
+    assert_eq!(failure["line"], line);
+    assert_eq!(failure["file"], playbook.display().to_string());
+    assert_eq!(
+        failure["expected"],
+        "route: OPS:AUDIT => workflow full_audit"
+    );
+    assert_eq!(failure["actual"], "route: OPS:AUDIT => ignore");
+    assert_eq!(tests[1]["status"], "passed");
+    assert_eq!(doc["totals"]["failed"], 1);
+}
+
+#[test]
+fn replay_as_github_annotates_the_route_taken_now() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (playbook, line) = audit_ignored(&dir);
+    let (stdout, _) = replayed_as("github", &playbook);
+    let first = stdout.lines().next().expect("an annotation");
+    assert!(
+        first.starts_with(&format!(
+            "::error file={},line={line},col=1,",
+            playbook.display().to_string().replace(':', "%3A")
+        )),
+        "{stdout}"
+    );
+    assert!(
+        first.contains(&format!("::test \"{AUDIT_CASE}\": "))
+            && first.contains("%0Aexpected: route: OPS:AUDIT => workflow full_audit"),
+        "{first}"
+    );
+    assert!(
+        stdout.ends_with("\ntest result: 1 passed, 1 failed\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unreadable_journal_is_a_usage_error_in_every_format() {
+    for format in ["human", "json", "junit", "github"] {
+        coordops()
+            .args(["test", "--format", format, "--replay", "no/such.jsonl"])
+            .arg(fixture("audit.jsonl"))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("no/such.jsonl"));
+    }
+}
+
+#[test]
+fn an_unfinished_journal_passes_with_run_status_unfinished() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text = std::fs::read_to_string(root().join(fixture("commit_push_rejected.jsonl")))
+        .expect("fixture");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.last().is_some_and(|l| l.contains("\"type\":\"end\"")));
+    let path = dir.path().join("unfinished.jsonl");
+    std::fs::write(&path, format!("{}\n", lines[..lines.len() - 1].join("\n"))).expect("write");
+    let out = coordops()
+        .args(["test", "--format", "json", "--replay"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let test = &doc["playbooks"][0]["tests"][0];
+    assert_eq!(test["run_status"], "unfinished", "{doc}");
+    assert_eq!(test["status"], "passed", "{doc}");
+}
+
+#[test]
+fn a_playbook_with_errors_is_a_junit_error_and_exit_1() {
+    let out = coordops()
+        .args(["test", "--format", "junit", "--replay"])
+        .arg(fixture("audit.jsonl"))
+        .args(["--playbook", "tests/fixtures/check/undefined_agent.ops"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let xml = String::from_utf8(out).expect("utf-8");
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase"))
+        .expect("a test case");
+    assert_eq!(case.attribute("name"), Some("(check)"), "{xml}");
+    assert!(
+        case.children().any(|n| n.has_tag_name("error")
+            && n.text()
+                .is_some_and(|t| t.contains("ops::check::undefined_agent"))),
+        "{xml}"
+    );
+}

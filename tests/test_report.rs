@@ -185,17 +185,6 @@ fn junit_output_is_well_formed_and_counts_agree() {
     insta::assert_snapshot!(stdout);
 }
 
-#[test]
-fn replay_refuses_other_formats() {
-    coordops()
-        .args(["test", "--format", "json", "--replay", "no/such.jsonl"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--replay prints the human format only",
-        ));
-}
-
 const COVERAGE: &str = "tests/fixtures/testing/coverage.ops";
 
 /// 20 items, counted by hand in the fixture: 2 routes, 5 task calls, an
@@ -355,11 +344,36 @@ fn json_output_matches_the_committed_schema() {
             .is_some_and(|p| p.len() == 2),
         "{doc}"
     );
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    // `--replay`: a journal that leaves the recorded path and one that
+    // does not, against a copy of the seed whose audit route ignores.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed = std::fs::read_to_string(root().join("playbooks/coord_ops.ops")).expect("seed");
+    let changed = dir.path().join("coord_ops.ops");
+    std::fs::write(
+        &changed,
+        seed.replacen(
+            "route audit:      OPS:AUDIT      => full_audit",
+            "route audit: OPS:AUDIT => ignore",
+            1,
+        ),
+    )
+    .expect("write");
+    let replay = coordops()
+        .args(["test", "--format", "json", "--playbook"])
+        .arg(&changed)
+        .args(["--replay", "tests/fixtures/replay/audit.jsonl"])
+        .arg("tests/fixtures/replay/release.jsonl")
+        .output()
+        .expect("runs");
+    let replayed: serde_json::Value = serde_json::from_slice(&replay.stdout).expect("JSON");
+    assert_eq!(replayed["totals"]["failed"], 1, "{replayed}");
+    for doc in [&doc, &replayed] {
+        let errors: Vec<String> = validator
+            .iter_errors(doc)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
 }
 
 #[test]

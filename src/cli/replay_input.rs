@@ -104,8 +104,28 @@ fn approval_span(playbook: &Playbook, name: &str) -> Option<crate::ast::Span> {
     found
 }
 
-/// The diagnostic of a replay's first divergence.
-pub fn divergence(file: &SourceFile, playbook: &Playbook, d: &Divergence) -> Diagnostic {
+/// Where a replay first left the recorded path: the diagnostic at the
+/// current playbook's text, and what the journal recorded against what the
+/// playbook does now.
+pub struct Departure {
+    /// The `ops::test::failed` diagnostic at the step, approval or route.
+    pub diagnostic: Diagnostic,
+    /// What the journal recorded there (`route: OPS:AUDIT => workflow full_audit`).
+    pub recorded: String,
+    /// What the playbook does there now.
+    pub now: String,
+}
+
+/// A replay checked against its journal.
+pub struct Replayed {
+    /// What the replay did.
+    pub result: crate::runtime::result::RunResult,
+    /// Its first departure from the recorded path, if any.
+    pub departure: Option<Departure>,
+}
+
+/// The departure of a replay's first divergence.
+fn divergence(file: &SourceFile, playbook: &Playbook, d: &Divergence) -> Departure {
     let id = d.step.as_ref().map(crate::runtime::backend::StepId::id);
     let diagnostic = pointing_at(
         file,
@@ -115,25 +135,31 @@ pub fn divergence(file: &SourceFile, playbook: &Playbook, d: &Divergence) -> Dia
         None,
         "this step differs from the journal",
     );
-    match approval_span(playbook, &d.name).filter(|_| d.step.is_none()) {
+    let diagnostic = match approval_span(playbook, &d.name).filter(|_| d.step.is_none()) {
         Some(span) => diagnostic.with_primary(span, "this approval differs from the journal"),
         None => diagnostic,
+    };
+    let subject = d.subject();
+    Departure {
+        diagnostic,
+        recorded: format!("{subject}: {}", d.recorded),
+        now: format!("{subject}: {}", d.now),
     }
 }
 
-/// The diagnostic of a replay that took another path than the recorded one.
-pub fn mismatch(
+/// The departure of a replay that took another path than the recorded one.
+fn mismatch(
     file: &SourceFile,
     playbook: &Playbook,
     m: &Mismatch,
     route: Option<usize>,
-) -> Diagnostic {
-    pointing_at(
+) -> Departure {
+    let diagnostic = pointing_at(
         file,
         playbook,
         format!(
             "the playbook takes another path than the journal: {}",
-            m.what
+            m.what()
         ),
         m.step_id.as_deref(),
         if m.route || m.step_id.is_none() {
@@ -146,17 +172,22 @@ pub fn mismatch(
         } else {
             "here"
         },
-    )
+    );
+    Departure {
+        diagnostic,
+        recorded: format!("{}: {}", m.subject, m.recorded),
+        now: format!("{}: {}", m.subject, m.now),
+    }
 }
 
-/// Replays `history` in check mode against `playbook`: the first
-/// difference from the recorded path, as a diagnostic, if any. `complete`:
-/// the journal recorded the run's end, so the replay must reach the same.
+/// Replays `history` in check mode against `playbook`: what it did, and
+/// its first difference from the recorded path, if any. When the journal
+/// recorded the run's end, the replay must reach the same.
 pub fn check(
     history: &Arc<History>,
     file: &SourceFile,
     playbook: &Playbook,
-) -> Result<Option<Diagnostic>, Exit> {
+) -> Result<Replayed, Exit> {
     let recorded = history.last_end.clone();
     let complete = history.ended.is_some();
     let checked = replay::check(
@@ -168,13 +199,17 @@ pub fn check(
         eprintln!("error: {e}");
         Exit::Usage
     })?;
-    if let Some(d) = &checked.divergence {
-        return Ok(Some(divergence(file, playbook, d)));
-    }
-    let route = checked.result.route.as_ref().map(|r| r.index);
-    match (&recorded, complete) {
-        (Some(end), true) => Ok(replay::compare::first_mismatch(end, &checked.result)
-            .map(|m| mismatch(file, playbook, &m, route))),
-        _ => Ok(None),
-    }
+    let departure = match (&checked.divergence, &recorded, complete) {
+        (Some(d), _, _) => Some(divergence(file, playbook, d)),
+        (None, Some(end), true) => {
+            let route = checked.result.route.as_ref().map(|r| r.index);
+            replay::compare::first_mismatch(end, &checked.result)
+                .map(|m| mismatch(file, playbook, &m, route))
+        }
+        _ => None,
+    };
+    Ok(Replayed {
+        result: checked.result,
+        departure,
+    })
 }

@@ -174,8 +174,9 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         for change in &changes {
             output::stderr(&format!("warning: {change} (--allow-changed)\n"));
         }
-        match replay_input::check(&history, &file, &playbook)? {
-            Some(diagnostic) => {
+        match replay_input::check(&history, &file, &playbook)?.departure {
+            Some(departure) => {
+                let diagnostic = departure.diagnostic;
                 output::stderr(&crate::diagnostics::render(&diagnostic, render));
                 divergences.push(diagnostic.message.clone());
             }

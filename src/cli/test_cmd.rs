@@ -34,7 +34,7 @@ matches no test is an error.
 Formats (docs/testing.md): human (a line per test, failures on stderr),
 json (one document), junit (JUnit XML), github (Actions annotations at each
 failed expectation). The summary line `test result: N passed, N failed` is
-on stdout, or on stderr for json and junit. --replay prints human only.
+on stdout, or on stderr for json and junit; --replay takes every format.
 
 --coverage reports which routes, workflow steps, `if` arms, gate outcomes,
 retries, handlers, rules and approval outcomes the selected tests exercised
@@ -108,11 +108,13 @@ pub enum Format {
 
 pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit {
     if !args.replay.is_empty() {
-        if args.format != Format::Human {
-            eprintln!("error: --replay prints the human format only");
-            return Exit::Usage;
-        }
-        return super::replay_test::run(&args.replay, args.playbook.as_deref(), options);
+        let replay = super::replay_test::Replay {
+            journals: &args.replay,
+            playbook: args.playbook.as_deref(),
+            format: args.format,
+            quiet,
+        };
+        return super::replay_test::run(&replay, options);
     }
     if let Some(pct) = args.fail_under {
         if !(0.0..=100.0).contains(&pct) {
@@ -147,12 +149,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
         (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
     match args.format {
         Format::Human => human(&suite, options, quiet),
-        Format::Json => output::stdout_json(&format::json::to_string(
-            &suite,
-            coverages.as_deref().map(coverage::json),
-        )),
-        Format::Junit => output::stdout(&format::junit::to_string(&suite)),
-        Format::Github => output::stdout(&format::github::to_string(&suite)),
+        format => document(&suite, format, coverages.as_deref().map(coverage::json)),
     }
     if let Some(coverages) = &coverages {
         match args.format {
@@ -181,6 +178,17 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
         Exit::Errors
     } else {
         Exit::Success
+    }
+}
+
+/// The run as a json, junit or github document on stdout (`coverage` is
+/// the json form's `coverage` member); nothing for human.
+pub(super) fn document(suite: &Suite, format: Format, coverage: Option<serde_json::Value>) {
+    match format {
+        Format::Human => {}
+        Format::Json => output::stdout_json(&format::json::to_string(suite, coverage)),
+        Format::Junit => output::stdout(&format::junit::to_string(suite)),
+        Format::Github => output::stdout(&format::github::to_string(suite)),
     }
 }
 

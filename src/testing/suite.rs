@@ -213,23 +213,32 @@ impl Totals {
     }
 }
 
-fn run_playbook(file: SourceFile, filter: Option<&str>) -> PlaybookRun {
-    let checked = analysis::parse_and_check(&file);
-    let errors: Vec<Diagnostic> = checked.diagnostics.into_iter().filter(blocks).collect();
-    let playbook = checked.playbook.filter(|_| errors.is_empty());
-    let declared = playbook.as_ref().map_or(0, |p| p.tests().count());
-    let tests = playbook
-        .as_ref()
-        .map(|p| run_tests(p, &file, filter))
-        .unwrap_or_default();
-    PlaybookRun {
-        sources: vec![file.clone(); tests.len()],
-        file,
-        playbook,
-        errors,
-        declared,
-        tests,
+impl PlaybookRun {
+    /// The playbook `file`, parsed and checked, with no test run yet
+    /// (`playbook` is `None` when it has errors).
+    pub fn checked(file: SourceFile) -> PlaybookRun {
+        let checked = analysis::parse_and_check(&file);
+        let errors: Vec<Diagnostic> = checked.diagnostics.into_iter().filter(blocks).collect();
+        let playbook = checked.playbook.filter(|_| errors.is_empty());
+        PlaybookRun {
+            file,
+            playbook,
+            errors,
+            declared: 0,
+            tests: Vec::new(),
+            sources: Vec::new(),
+        }
     }
+}
+
+fn run_playbook(file: SourceFile, filter: Option<&str>) -> PlaybookRun {
+    let mut run = PlaybookRun::checked(file);
+    if let Some(playbook) = &run.playbook {
+        run.declared = playbook.tests().count();
+        run.tests = run_tests(playbook, &run.file, filter);
+        run.sources = vec![run.file.clone(); run.tests.len()];
+    }
+    run
 }
 
 #[cfg(test)]

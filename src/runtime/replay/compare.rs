@@ -10,8 +10,22 @@ pub struct Mismatch {
     pub step_id: Option<String>,
     /// Whether the route differs.
     pub route: bool,
-    /// What differs: now, and what was recorded.
-    pub what: String,
+    /// What differs (`route`, `step 2`, `gates`, `status`).
+    pub subject: String,
+    /// What the replay does there now.
+    pub now: String,
+    /// What the journal recorded there.
+    pub recorded: String,
+}
+
+impl Mismatch {
+    /// `SUBJECT: now NOW; recorded: RECORDED`.
+    pub fn what(&self) -> String {
+        format!(
+            "{}: now {}; recorded: {}",
+            self.subject, self.now, self.recorded
+        )
+    }
 }
 
 /// The first way `now` took another path than `recorded`, if any.
@@ -26,7 +40,9 @@ pub fn first_mismatch(recorded: &RunResult, now: &RunResult) -> Option<Mismatch>
         return Some(Mismatch {
             step_id: None,
             route: true,
-            what: format!("route: now {}; recorded: {}", route(now), route(recorded)),
+            subject: "route".into(),
+            now: route(now),
+            recorded: route(recorded),
         });
     }
     let shape = |s: &super::super::result::StepRecord| {
@@ -44,12 +60,9 @@ pub fn first_mismatch(recorded: &RunResult, now: &RunResult) -> Option<Mismatch>
                 return Some(Mismatch {
                     step_id: n.or(r).and_then(|s| s.id.clone()),
                     route: false,
-                    what: format!(
-                        "step {}: now {}; recorded: {}",
-                        i + 1,
-                        n.map_or_else(|| "no such step".to_string(), shape),
-                        r.map_or_else(|| "no such step".to_string(), shape)
-                    ),
+                    subject: format!("step {}", i + 1),
+                    now: n.map_or_else(|| "no such step".to_string(), shape),
+                    recorded: r.map_or_else(|| "no such step".to_string(), shape),
                 });
             }
         }
@@ -72,22 +85,18 @@ pub fn first_mismatch(recorded: &RunResult, now: &RunResult) -> Option<Mismatch>
         return Some(Mismatch {
             step_id: None,
             route: false,
-            what: format!(
-                "gates: now [{}]; recorded: [{}]",
-                gates(now).join(", "),
-                gates(recorded).join(", ")
-            ),
+            subject: "gates".into(),
+            now: format!("[{}]", gates(now).join(", ")),
+            recorded: format!("[{}]", gates(recorded).join(", ")),
         });
     }
     if recorded.status != now.status {
         return Some(Mismatch {
             step_id: None,
             route: false,
-            what: format!(
-                "status: now {}; recorded: {}",
-                now.status.word().to_uppercase(),
-                recorded.status.word().to_uppercase()
-            ),
+            subject: "status".into(),
+            now: now.status.word().to_uppercase(),
+            recorded: recorded.status.word().to_uppercase(),
         });
     }
     None
@@ -168,7 +177,7 @@ mod tests {
         assert_eq!(m.step_id.as_deref(), Some("w.1"));
         assert!(!m.route);
         assert_eq!(
-            m.what,
+            m.what(),
             "step 1: now `s` timeout after 1 attempt(s); recorded: `s` success after 2 attempt(s)"
         );
     }
@@ -178,7 +187,7 @@ mod tests {
         let recorded = run(Vec::new(), RunStatus::Complete);
         let mut now = recorded.clone();
         now.status = RunStatus::Partial;
-        assert!(first_mismatch(&recorded, &now).is_some_and(|m| m.what.starts_with("status")));
+        assert!(first_mismatch(&recorded, &now).is_some_and(|m| m.what().starts_with("status")));
         now.route = None;
         assert!(first_mismatch(&recorded, &now).is_some_and(|m| m.route));
     }

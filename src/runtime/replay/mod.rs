@@ -56,16 +56,25 @@ pub struct Divergence {
     pub recorded: String,
 }
 
-impl std::fmt::Display for Divergence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Divergence {
+    /// What differs: ``KIND `NAME` (STEP ID)``.
+    pub fn subject(&self) -> String {
         let id = self
             .step
             .as_ref()
             .map_or_else(String::new, |s| format!(" ({})", s.id()));
+        format!("{} `{}`{id}", self.kind, self.name)
+    }
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} `{}`{id}: now {}; recorded: {}",
-            self.kind, self.name, self.now, self.recorded
+            "{}: now {}; recorded: {}",
+            self.subject(),
+            self.now,
+            self.recorded
         )
     }
 }
