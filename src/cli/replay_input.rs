@@ -165,7 +165,7 @@ pub fn check(
         complete,
     )
     .map_err(|e| {
-        eprintln!("error: {e}");
+        crate::output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     if let Some(d) = &checked.divergence {

@@ -105,6 +105,15 @@ pub fn stderr(text: &str) {
         .and_then(|()| err.flush());
 }
 
+/// `eprintln!` through the sink: formats one line and writes it to stderr,
+/// redacted (a closed stderr is not a panic).
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {
+        $crate::output::stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use stderr_line;
+
 /// Writes `text`, redacted, to `path` atomically (temporary file, fsync,
 /// rename), or to stdout when `path` is `-`.
 pub fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
