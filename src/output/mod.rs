@@ -7,12 +7,14 @@
 //! file has been read, before any agent runs.
 
 mod redact;
+mod xml;
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use redact::{Redactor, MASK, MIN_SECRET_LEN};
+pub use xml::escape_xml;
 
 static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
 
