@@ -212,6 +212,28 @@ fn is_blank(text: &str) -> bool {
     })
 }
 
+/// Prints pest's raw error data (rules and tokens) for grammar tuning.
+#[doc(hidden)]
+pub fn debug_pest_error(text: &str) {
+    configure_pest();
+    if let Err(e) = with_error_detail(|| OpsParser::parse(Rule::playbook, text)) {
+        if let pest::error::ErrorVariant::ParsingError {
+            positives,
+            negatives,
+        } = &e.variant
+        {
+            println!(
+                "at {:?}: positives {positives:?} negatives {negatives:?}",
+                e.location
+            );
+        }
+        if let Some(a) = e.parse_attempts() {
+            println!("  tokens {:?}", a.expected_tokens());
+            println!("  stacks {:?}", a.call_stacks());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,27 +276,5 @@ mod tests {
         let text = "agent A { task }\nagent B { timeout }\nagent C { }\n";
         let parsed = parse_text(text);
         assert_eq!(parsed.diagnostics.len(), 2, "{:?}", parsed.diagnostics);
-    }
-}
-
-/// Prints pest's raw error data (rules and tokens) for grammar tuning.
-#[doc(hidden)]
-pub fn debug_pest_error(text: &str) {
-    configure_pest();
-    if let Err(e) = with_error_detail(|| OpsParser::parse(Rule::playbook, text)) {
-        if let pest::error::ErrorVariant::ParsingError {
-            positives,
-            negatives,
-        } = &e.variant
-        {
-            println!(
-                "at {:?}: positives {positives:?} negatives {negatives:?}",
-                e.location
-            );
-        }
-        if let Some(a) = e.parse_attempts() {
-            println!("  tokens {:?}", a.expected_tokens());
-            println!("  stacks {:?}", a.call_stacks());
-        }
     }
 }
