@@ -5,20 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// The binary with no colour settings from the environment.
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("CLICOLOR")
-        .env("COLUMNS", "80");
-    cmd
-}
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::support::{coordops, root};
 use coordops::format::{format_file, format_source, is_test_source};
 use coordops::source::SourceFile;
 use coordops::syntax::{self, Comments};
@@ -13,16 +13,6 @@ use coordops::testing::generate;
 use predicates::prelude::*;
 use proptest::prelude::*;
 use tempfile::TempDir;
-
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 const UGLY: &str = "agent A {task t{timeout 30s}}\nroute X:GO=>A.t()\n";
 const PRETTY: &str = "agent A { task t { timeout 30s } }\nroute X:GO => A.t()\n";

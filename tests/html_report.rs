@@ -1,8 +1,7 @@
 //! `--format html`: the self-contained HTML report of `dry-run`, `run`
 //! (see real_runs.rs for its secrets) and `report`.
 
-use std::path::Path;
-
+use crate::support::coordops;
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -16,12 +15,6 @@ const RELEASE: [&str; 7] = [
     "--scenario",
 ];
 const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("binary");
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    cmd
-}
 
 /// The release dry run's report in `format`, with extra arguments.
 fn release(format: &str, extra: &[&str]) -> String {

@@ -11,15 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::root;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
 const CAP: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A temp dir with a copy of the fixture playbook and a backends file whose
 /// WORKER logs to `log` and blocks its `block` task until `release` exists.

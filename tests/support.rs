@@ -1,6 +1,7 @@
-//! Helpers shared by the tests that run real processes: waiting on what a
-//! process did (never on a wall-clock budget), live-process checks, and a
-//! small seeded PRNG for tests whose randomness must be replayable.
+//! Helpers shared by the integration tests: the coordops binary as they run
+//! it, the repository root, waiting on what a process did (never on a
+//! wall-clock budget), live-process checks, and a small seeded PRNG for
+//! tests whose randomness must be replayable.
 
 use std::path::Path;
 
@@ -15,6 +16,18 @@ pub const CAP: Duration = Duration::from_secs(60);
 /// The repository root, where the tests run coordops.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The coordops binary as the tests run it: in the repository root, 80
+/// columns wide, with no colour settings from the environment.
+pub fn coordops() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"));
+    cmd.current_dir(root())
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env("COLUMNS", "80");
+    cmd
 }
 
 /// Waits until `done` holds; `Err` after [`CAP`].

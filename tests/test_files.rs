@@ -3,15 +3,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
 
 const PLAYBOOK: &str = "\
 agent A { task build\n task ship }

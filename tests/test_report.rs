@@ -1,22 +1,8 @@
 //! `coordops test --format …` and `--filter`: the outputs CI reads, on the
 //! real binary.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
+use crate::support::{coordops, root};
 use predicates::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR")
-        .env("COLUMNS", "80")
-        .current_dir(root());
-    cmd
-}
 
 /// Failing, invalid and broken fixtures: every kind of result.
 const MIXED: [&str; 3] = [

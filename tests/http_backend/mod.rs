@@ -16,6 +16,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::root;
 use server::{Answer, Received, Server};
 
 const PLAYBOOK: &str = "tests/fixtures/http/http.ops";
@@ -23,10 +24,6 @@ const PLAYBOOK: &str = "tests/fixtures/http/http.ops";
 const TOKEN: &str = "tok_Hy7secretHttpValue42";
 /// A cap on any wait for the server, far above any real duration.
 const HANG_GUARD: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A backends file in `dir` with TOOLSMITH at `url`, plus `extra` keys.
 fn backends(dir: &TempDir, url: &str, extra: &str) -> PathBuf {
