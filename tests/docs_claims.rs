@@ -2,6 +2,7 @@
 //! MSRV matches Cargo.toml's `rust-version`, and the README's scenario block
 //! is the file it names.
 
+use crate::support::coordops;
 use std::path::Path;
 
 fn read(path: &str) -> String {
@@ -26,8 +27,7 @@ fn the_readme_states_the_declared_msrv() {
 
 /// `coordops dry-run ARGS…` from the repository root, its JSON report parsed.
 fn dry_run_json(args: &[&str]) -> serde_json::Value {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let output = coordops()
         .arg("dry-run")
         .args(args)
         .args(["--format", "json"])
@@ -68,8 +68,7 @@ fn every_readme_scenario_block_is_a_valid_scenario() {
     for (i, block) in readme_toml_blocks().iter().enumerate() {
         let path = dir.path().join(format!("readme-{i}.toml"));
         std::fs::write(&path, block).expect("write");
-        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let output = coordops()
             .args([
                 "dry-run",
                 "playbooks/coord_ops.ops",

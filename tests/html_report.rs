@@ -1,8 +1,7 @@
 //! `--format html`: the self-contained HTML report of `dry-run`, `run`
 //! (see real_runs.rs for its secrets) and `report`.
 
-use crate::support::coordops;
-use assert_cmd::Command;
+use crate::support::{coordops, stdout_of};
 use serde_json::Value;
 
 const RELEASE: [&str; 7] = [
@@ -18,20 +17,13 @@ const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
 
 /// The release dry run's report in `format`, with extra arguments.
 fn release(format: &str, extra: &[&str]) -> String {
-    let out = coordops()
-        .args(RELEASE)
-        .arg(SCENARIO)
-        .args(["--format", format])
-        .args(extra)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    stdout_of(
+        coordops()
+            .args(RELEASE)
+            .arg(SCENARIO)
+            .args(["--format", format])
+            .args(extra),
+    )
 }
 
 /// How many attempts the run result records, over all steps.
@@ -175,8 +167,7 @@ fn report_rebuilds_the_html_from_a_journal_with_its_flow() {
     // Without the playbook, the page has no flow and says why on stderr.
     let moved = dir.path().join("elsewhere");
     std::fs::create_dir(&moved).expect("dir");
-    let out = Command::cargo_bin("coordops")
-        .expect("binary")
+    let out = coordops()
         .current_dir(&moved)
         .args(["report", "--format", "html"])
         .arg(&journal)

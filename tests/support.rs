@@ -30,6 +30,19 @@ pub fn coordops() -> assert_cmd::Command {
     cmd
 }
 
+/// Runs `cmd`, fails the test (showing stderr) unless it exits 0, and
+/// returns its stdout.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().expect("coordops runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
 /// Waits until `done` holds; `Err` after [`CAP`].
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
     let start = Instant::now();
