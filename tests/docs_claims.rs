@@ -87,12 +87,10 @@ fn every_readme_scenario_block_is_a_valid_scenario() {
     }
 }
 
-/// docs/run-result.md and §15: an attempt's `started_ms` is after the slot
-/// wait (its SPAWN), the step's is before it.
-#[test]
-fn an_attempt_starts_after_its_slot_wait() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let scenario = dir.path().join("slow.toml");
+/// A scenario in `dir` where every worker of coordinator_slots.ops takes 10s,
+/// so later ones wait for a slot.
+pub fn slow_slots(dir: &std::path::Path) -> std::path::PathBuf {
+    let scenario = dir.join("slow.toml");
     std::fs::write(
         &scenario,
         "[task.\"ALPHA.work\"]\nlatency = \"10s\"\n\
@@ -100,6 +98,15 @@ fn an_attempt_starts_after_its_slot_wait() {
          [task.\"GAMMA.work\"]\nlatency = \"10s\"\n",
     )
     .expect("write");
+    scenario
+}
+
+/// docs/run-result.md and §15: an attempt's `started_ms` is after the slot
+/// wait (its SPAWN), the step's is before it.
+#[test]
+fn an_attempt_starts_after_its_slot_wait() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let scenario = slow_slots(dir.path());
     let result = dry_run_json(&[
         "tests/fixtures/runtime/coordinator_slots.ops",
         "--signal",

@@ -4,7 +4,8 @@
 use crate::support::{coordops, stdout_of};
 use serde_json::Value;
 
-const RELEASE: [&str; 7] = [
+/// The COORD_OPS release dry run, before its scenario.
+pub const RELEASE: [&str; 7] = [
     "dry-run",
     "playbooks/coord_ops.ops",
     "--signal",
@@ -13,7 +14,8 @@ const RELEASE: [&str; 7] = [
     "version=1.2.0",
     "--scenario",
 ];
-const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
+/// The release run's scenario: retries, parallel branches and waits.
+pub const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
 
 /// The release dry run's report in `format`, with extra arguments.
 fn release(format: &str, extra: &[&str]) -> String {
@@ -125,14 +127,7 @@ fn waits_and_cancellations_are_marked() {
 #[test]
 fn a_wait_for_a_slot_shows_before_the_first_attempt() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("slow.toml");
-    std::fs::write(
-        &scenario,
-        "[task.\"ALPHA.work\"]\nlatency = \"10s\"\n\
-         [task.\"BETA.work\"]\nlatency = \"10s\"\n\
-         [task.\"GAMMA.work\"]\nlatency = \"10s\"\n",
-    )
-    .expect("write");
+    let scenario = super::docs_claims::slow_slots(dir.path());
     let out = coordops()
         .args(["dry-run", "tests/fixtures/runtime/coordinator_slots.ops"])
         .args(["--signal", "RUN:SPREAD", "--format", "html", "--scenario"])

@@ -43,6 +43,11 @@ pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
+/// Runs `cmd` as [`stdout_of`] does and parses its stdout as JSON.
+pub fn json_of(cmd: &mut assert_cmd::Command) -> Value {
+    serde_json::from_str(&stdout_of(cmd)).expect("a JSON document")
+}
+
 /// Waits until `done` holds; `Err` after [`CAP`].
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
     let start = Instant::now();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::coordops;
+use crate::support::{coordops, json_of};
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -65,14 +65,7 @@ fn a_directory_walk_runs_test_files_against_their_playbook_once() {
 #[test]
 fn coverage_merges_a_playbooks_blocks_and_test_files() {
     let dir = suite(TESTS);
-    let out = coordops()
-        .args(["test", &path(&dir, ""), "--coverage", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let doc = json_of(coordops().args(["test", &path(&dir, ""), "--coverage", "--format", "json"]));
     let playbooks = doc["coverage"]["playbooks"].as_array().expect("coverage");
     assert_eq!(playbooks.len(), 1, "{doc}");
     let tests = doc["playbooks"][0]["tests"].as_array().expect("tests");

@@ -1,7 +1,7 @@
 //! `coordops test --format …` and `--filter`: the outputs CI reads, on the
 //! real binary.
 
-use crate::support::{coordops, root};
+use crate::support::{coordops, json_of, root};
 use predicates::prelude::*;
 
 /// Failing, invalid and broken fixtures: every kind of result.
@@ -190,14 +190,7 @@ const COVERAGE: &str = "tests/fixtures/testing/coverage.ops";
 /// 3 approval decisions.
 #[test]
 fn coverage_counts_every_kind_of_item() {
-    let out = coordops()
-        .args(["test", COVERAGE, "--coverage", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let doc = json_of(coordops().args(["test", COVERAGE, "--coverage", "--format", "json"]));
     let playbook = &doc["coverage"]["playbooks"][0];
     let counts: Vec<(String, u64, u64)> = playbook["kinds"]
         .as_object()
