@@ -2,7 +2,7 @@
 //! MSRV matches Cargo.toml's `rust-version`, and the README's scenario block
 //! is the file it names.
 
-use crate::support::coordops;
+use crate::support::{coordops, dry_run_json};
 use std::path::Path;
 
 fn read(path: &str) -> String {
@@ -23,18 +23,6 @@ fn the_readme_states_the_declared_msrv() {
         readme.contains(&format!("Rust toolchain ({declared} or newer")),
         "the README must state the MSRV {declared}"
     );
-}
-
-/// `coordops dry-run ARGS…` from the repository root, its JSON report parsed.
-fn dry_run_json(args: &[&str]) -> serde_json::Value {
-    let output = coordops()
-        .arg("dry-run")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
 }
 
 /// The ```toml blocks of the README, in order.

@@ -66,11 +66,7 @@ fn dry_run(signal: &str, sets: &[(&str, &str)], scenario: Option<&str>) -> DryRu
         run_id: format!("dry-run-{}", signal.replace(':', "-").to_lowercase()),
         now,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::virtual_time();
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
         if let Some(ms) = interrupt {

@@ -48,6 +48,29 @@ pub fn json_of(cmd: &mut assert_cmd::Command) -> Value {
     serde_json::from_str(&stdout_of(cmd)).expect("a JSON document")
 }
 
+/// `coordops dry-run ARGS…` from the repository root, its JSON report
+/// parsed (showing stderr when there is none).
+pub fn dry_run_json(args: &[&str]) -> Value {
+    let output = coordops()
+        .arg("dry-run")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+/// A single-threaded runtime on virtual time (its clock paused): sleeps and
+/// timeouts pass at once, in order.
+pub fn virtual_time() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+}
+
 /// Waits until `done` holds; `Err` after [`CAP`].
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
     let start = Instant::now();

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::support::{coordops, root};
+use crate::support::{coordops, dry_run_json, root};
 use coordops::ast::Playbook;
 use coordops::diagnostics::{codes, render_all, RenderOptions};
 use coordops::runtime::result::{RunResult, StepOutcome};
@@ -251,16 +251,6 @@ fn recoveries_and_route_fast_paths_have_no_id() {
     assert!(steps.iter().filter(|s| s["kind"] == "task").all(|s| s["id"]
         .as_str()
         .is_some_and(|id| id.starts_with("commit_pr."))));
-}
-
-fn dry_run_json(args: &[&str]) -> serde_json::Value {
-    let output = coordops()
-        .arg("dry-run")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    serde_json::from_slice(&output.stdout).expect("JSON report")
 }
 
 #[test]
