@@ -71,6 +71,20 @@ pub fn virtual_time() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// A temporary directory holding `files` (name, text), folders made as
+/// needed.
+pub fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
 /// Waits until `done` holds; `Err` after [`CAP`].
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
     let start = Instant::now();

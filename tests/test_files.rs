@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{coordops, json_of};
+use crate::support::{coordops, dir_with, json_of};
 use predicates::prelude::*;
 use tempfile::TempDir;
 
@@ -35,10 +35,7 @@ test \"from the file\" {
 
 /// A folder holding `w.ops` and `w.test.ops` (with `tests` as its text).
 fn suite(tests: &str) -> TempDir {
-    let dir = TempDir::new().expect("tempdir");
-    std::fs::write(dir.path().join("w.ops"), PLAYBOOK).expect("write");
-    std::fs::write(dir.path().join("w.test.ops"), tests).expect("write");
-    dir
+    dir_with(&[("w.ops", PLAYBOOK), ("w.test.ops", tests)])
 }
 
 fn path(dir: &TempDir, name: &str) -> String {
