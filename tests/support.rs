@@ -19,10 +19,11 @@ pub fn root() -> &'static Path {
 }
 
 /// The coordops binary as the tests run it: in the repository root, 80
-/// columns wide, with no colour settings from the environment.
+/// columns wide, with no colour or log settings from the environment.
 pub fn coordops() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"));
     cmd.current_dir(root())
+        .env_remove("COORDOPS_LOG")
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR_FORCE")
         .env_remove("CLICOLOR")
