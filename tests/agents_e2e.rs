@@ -8,13 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
+use crate::support::root;
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A scratch `work` repository (branch `feature`, a Makefile `test:` target,
 /// one pushed commit) whose `origin` is `remote.git`; `home` holds the git

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use crate::support::{self, root};
 use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -18,15 +19,9 @@ const PLAYBOOK: &str = "tests/fixtures/approvals/approvals.ops";
 /// How long to wait for a process to do something before failing.
 const CAP: Duration = Duration::from_secs(60);
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(root())
-        .env("COLUMNS", "80")
-        .env("USER", "tester");
+    let mut cmd = support::coordops();
+    cmd.env("USER", "tester");
     cmd
 }
 

@@ -51,19 +51,9 @@ fn the_release_report_loads_cleanly_with_one_bar_per_attempt() {
     for (format, path) in [("html", &html), ("json", &json)] {
         let status = Command::new(env!("CARGO_BIN_EXE_coordops"))
             .current_dir(root)
-            .args([
-                "dry-run",
-                "playbooks/coord_ops.ops",
-                "--signal",
-                "OPS:RELEASE",
-                "--set",
-                "version=1.2.0",
-                "--scenario",
-                "tests/fixtures/html/release_timeline.toml",
-                "--format",
-                format,
-                "--output",
-            ])
+            .args(super::html_report::RELEASE)
+            .arg(super::html_report::SCENARIO)
+            .args(["--format", format, "--output"])
             .arg(path)
             .status()
             .expect("coordops runs");

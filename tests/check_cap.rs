@@ -1,7 +1,7 @@
 //! `coordops check` shows at most `MAX_SHOWN_PER_FILE` diagnostics per file
 //! in the human format; counts, exit codes and the machine formats cover all.
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use coordops::diagnostics::MAX_SHOWN_PER_FILE;
 use coordops::testing::generate::unused_agents;
 
@@ -13,8 +13,7 @@ fn check(args: &[&str]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("many.ops");
     std::fs::write(&path, unused_agents(MAX_SHOWN_PER_FILE + HIDDEN)).expect("write");
-    let out = Command::cargo_bin("coordops")
-        .expect("binary")
+    let out = coordops()
         .current_dir(dir.path())
         .arg("check")
         .args(args)

@@ -2,16 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-/// The binary with a fixed, colourless environment.
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -5,20 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// The binary with no colour settings from the environment.
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("CLICOLOR")
-        .env("COLUMNS", "80");
-    cmd
-}
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -197,8 +187,9 @@ fn dash_reads_the_scenario_from_stdin() {
         .stderr(predicate::str::contains("cannot both be `-`"));
 }
 
-/// Everything on stdout goes through the redacting sink, which also makes a
-/// closed pipe harmless; `println!` would panic on one.
+/// Everything on stdout and stderr goes through the redacting sink, which
+/// also makes a closed pipe harmless; `println!` and `eprintln!` would panic
+/// on one (and print secrets unredacted).
 #[test]
 fn no_command_prints_around_the_sink() {
     let cli = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
@@ -211,13 +202,17 @@ fn no_command_prints_around_the_sink() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                if text.contains(" println!(") || text.contains(" print!(") {
+                let prints = [" println!(", " print!(", " eprintln!(", " eprint!("];
+                if prints.iter().any(|m| text.contains(m)) {
                     offenders.push(path);
                 }
             }
         }
     }
-    assert!(offenders.is_empty(), "println!/print! in {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "println!/print!/eprintln!/eprint! in {offenders:?}"
+    );
 }
 
 #[test]
@@ -309,6 +304,32 @@ fn a_closed_pipe_exits_0() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// With stderr a pipe whose reader is already closed, messages are lost but
+/// nothing panics (exit 101): each command exits with its own code.
+#[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let routes = playbook();
+    let routes = routes.to_str().unwrap();
+    for (args, code) in [
+        (vec!["explain", "NOPE999"], 2),
+        (vec!["check", routes], 0),
+        (
+            vec!["run", routes, "--signal", "OPS:AUDIT", "--set", "oops"],
+            2,
+        ),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_coordops"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(writer))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{args:?}");
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::support::coordops;
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
 use coordops::testing::harness::{dry_run, load_checked, Strictness};
 
@@ -405,8 +406,7 @@ fn count_gates_get_the_gate_lints_where_they_apply() {
 #[test]
 fn a_run_whose_group_cancelled_branches_exits_partial() {
     // Every task succeeds at once: `at least 2` passes after two, `c` is cancelled.
-    assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    coordops()
         .args([
             "dry-run",
             "tests/fixtures/runtime/count_gates.ops",

@@ -4,15 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
-
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff")
 }
 
 /// The binary, run in `cwd` with a fixed, colourless environment.
 fn coordops(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_coordops"))
+    crate::support::coordops()
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")

@@ -2,6 +2,7 @@
 //! MSRV matches Cargo.toml's `rust-version`, and the README's scenario block
 //! is the file it names.
 
+use crate::support::{coordops, dry_run_json};
 use std::path::Path;
 
 fn read(path: &str) -> String {
@@ -22,19 +23,6 @@ fn the_readme_states_the_declared_msrv() {
         readme.contains(&format!("Rust toolchain ({declared} or newer")),
         "the README must state the MSRV {declared}"
     );
-}
-
-/// `coordops dry-run ARGS…` from the repository root, its JSON report parsed.
-fn dry_run_json(args: &[&str]) -> serde_json::Value {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .arg("dry-run")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
 }
 
 /// The ```toml blocks of the README, in order.
@@ -68,8 +56,7 @@ fn every_readme_scenario_block_is_a_valid_scenario() {
     for (i, block) in readme_toml_blocks().iter().enumerate() {
         let path = dir.path().join(format!("readme-{i}.toml"));
         std::fs::write(&path, block).expect("write");
-        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let output = coordops()
             .args([
                 "dry-run",
                 "playbooks/coord_ops.ops",
@@ -88,12 +75,10 @@ fn every_readme_scenario_block_is_a_valid_scenario() {
     }
 }
 
-/// docs/run-result.md and §15: an attempt's `started_ms` is after the slot
-/// wait (its SPAWN), the step's is before it.
-#[test]
-fn an_attempt_starts_after_its_slot_wait() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let scenario = dir.path().join("slow.toml");
+/// A scenario in `dir` where every worker of coordinator_slots.ops takes 10s,
+/// so later ones wait for a slot.
+pub fn slow_slots(dir: &std::path::Path) -> std::path::PathBuf {
+    let scenario = dir.join("slow.toml");
     std::fs::write(
         &scenario,
         "[task.\"ALPHA.work\"]\nlatency = \"10s\"\n\
@@ -101,6 +86,15 @@ fn an_attempt_starts_after_its_slot_wait() {
          [task.\"GAMMA.work\"]\nlatency = \"10s\"\n",
     )
     .expect("write");
+    scenario
+}
+
+/// docs/run-result.md and §15: an attempt's `started_ms` is after the slot
+/// wait (its SPAWN), the step's is before it.
+#[test]
+fn an_attempt_starts_after_its_slot_wait() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let scenario = slow_slots(dir.path());
     let result = dry_run_json(&[
         "tests/fixtures/runtime/coordinator_slots.ops",
         "--signal",

@@ -1,25 +1,13 @@
 //! The real binary's `dry-run` and `routes`: exit codes, usage errors,
 //! report formats, `--output`, byte-stable output, and route explanations.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::support::{coordops, root};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
-
-/// The binary with a fixed, colourless environment.
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "80");
-    cmd
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 const PLAYBOOK: &str = "playbooks/coord_ops.ops";
 

@@ -5,39 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::support::{coordops, dir_with, root};
 use coordops::format::{format_file, format_source, is_test_source};
 use coordops::source::SourceFile;
 use coordops::syntax::{self, Comments};
 use coordops::testing::generate;
 use predicates::prelude::*;
 use proptest::prelude::*;
-use tempfile::TempDir;
-
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 const UGLY: &str = "agent A {task t{timeout 30s}}\nroute X:GO=>A.t()\n";
 const PRETTY: &str = "agent A { task t { timeout 30s } }\nroute X:GO => A.t()\n";
-
-fn dir_with(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).expect("mkdir");
-        }
-        std::fs::write(path, text).expect("write");
-    }
-    dir
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).expect("read")

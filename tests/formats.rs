@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::support::coordops;
 use coordops::ast::Span;
 use coordops::diagnostics::json::{JsonReport, JsonSeverity};
 use coordops::diagnostics::{codes, sarif, Diagnostic};
@@ -20,12 +20,6 @@ use coordops::source::SourceFile;
 use jsonschema::{Draft, Retrieve, Uri, Validator};
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

@@ -3,27 +3,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::support::{coordops, stdout_of};
 
 fn chart(path: &str) -> String {
     chart_with(path, &[])
 }
 
 fn chart_with(path: &str, args: &[&str]) -> String {
-    let out = Command::cargo_bin("coordops")
-        .expect("binary")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(["graph", path])
-        .args(args)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    stdout_of(coordops().args(["graph", path]).args(args))
 }
 
 /// Node ids defined (`nX[...`, `subgraph ID[`) and used in edges.
@@ -82,9 +69,7 @@ fn the_coord_ops_flow() {
 
 #[test]
 fn a_playbook_with_errors_is_not_drawn() {
-    Command::cargo_bin("coordops")
-        .expect("binary")
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+    coordops()
         .args([
             "--color",
             "never",
@@ -155,9 +140,7 @@ fn an_unknown_workflow_or_unrouted_signal_is_a_usage_error() {
             "no route matches the signal `OTHER:X`",
         ),
     ] {
-        Command::cargo_bin("coordops")
-            .expect("binary")
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        coordops()
             .args(["graph", "playbooks/examples/pipeline.ops", flag, value])
             .assert()
             .code(2)

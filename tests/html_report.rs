@@ -1,12 +1,11 @@
 //! `--format html`: the self-contained HTML report of `dry-run`, `run`
 //! (see real_runs.rs for its secrets) and `report`.
 
-use std::path::Path;
-
-use assert_cmd::Command;
+use crate::support::{coordops, stdout_of};
 use serde_json::Value;
 
-const RELEASE: [&str; 7] = [
+/// The COORD_OPS release dry run, before its scenario.
+pub const RELEASE: [&str; 7] = [
     "dry-run",
     "playbooks/coord_ops.ops",
     "--signal",
@@ -15,30 +14,18 @@ const RELEASE: [&str; 7] = [
     "version=1.2.0",
     "--scenario",
 ];
-const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("binary");
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
-    cmd
-}
+/// The release run's scenario: retries, parallel branches and waits.
+pub const SCENARIO: &str = "tests/fixtures/html/release_timeline.toml";
 
 /// The release dry run's report in `format`, with extra arguments.
 fn release(format: &str, extra: &[&str]) -> String {
-    let out = coordops()
-        .args(RELEASE)
-        .arg(SCENARIO)
-        .args(["--format", format])
-        .args(extra)
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
+    stdout_of(
+        coordops()
+            .args(RELEASE)
+            .arg(SCENARIO)
+            .args(["--format", format])
+            .args(extra),
+    )
 }
 
 /// How many attempts the run result records, over all steps.
@@ -140,14 +127,7 @@ fn waits_and_cancellations_are_marked() {
 #[test]
 fn a_wait_for_a_slot_shows_before_the_first_attempt() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("slow.toml");
-    std::fs::write(
-        &scenario,
-        "[task.\"ALPHA.work\"]\nlatency = \"10s\"\n\
-         [task.\"BETA.work\"]\nlatency = \"10s\"\n\
-         [task.\"GAMMA.work\"]\nlatency = \"10s\"\n",
-    )
-    .expect("write");
+    let scenario = super::docs_claims::slow_slots(dir.path());
     let out = coordops()
         .args(["dry-run", "tests/fixtures/runtime/coordinator_slots.ops"])
         .args(["--signal", "RUN:SPREAD", "--format", "html", "--scenario"])
@@ -182,8 +162,7 @@ fn report_rebuilds_the_html_from_a_journal_with_its_flow() {
     // Without the playbook, the page has no flow and says why on stderr.
     let moved = dir.path().join("elsewhere");
     std::fs::create_dir(&moved).expect("dir");
-    let out = Command::cargo_bin("coordops")
-        .expect("binary")
+    let out = coordops()
         .current_dir(&moved)
         .args(["report", "--format", "html"])
         .arg(&journal)

@@ -4,20 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::coordops;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 use tempfile::TempDir;
 
 const PLAYBOOK: &str = "playbooks/coord_ops.ops";
-
-fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "80");
-    cmd
-}
 
 fn stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&cmd.output().expect("runs").stdout).into_owned()

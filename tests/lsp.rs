@@ -6,6 +6,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
+use crate::support::coordops;
 use serde_json::{json, Value};
 
 /// Hang guard only: every wait below returns as soon as the message arrives.
@@ -423,8 +424,7 @@ fn diagnostics_hover_navigation_completion_and_symbols() {
         "textDocument/formatting",
         json!({"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": true}}),
     );
-    let fmt = assert_cmd::Command::cargo_bin("coordops")
-        .expect("the binary is built")
+    let fmt = coordops()
         .args(["fmt", "-"])
         .write_stdin(messy.clone())
         .output()
@@ -468,8 +468,7 @@ fn bad_requests_get_errors_and_the_server_keeps_serving() {
 
 #[test]
 fn a_broken_frame_ends_the_server_with_exit_2() {
-    assert_cmd::Command::cargo_bin("coordops")
-        .expect("binary")
+    coordops()
         .arg("lsp")
         .write_stdin("Content-Length: 5\r\n\r\nhello")
         .timeout(HANG_GUARD)

@@ -35,11 +35,7 @@ fn run_on(signal: &str, backend: impl FnOnce(&Playbook) -> Arc<dyn AgentBackend>
     let backend = backend(&playbook);
     let request = coordops::testing::harness::request(&file, &playbook, signal, &[], "outputs")
         .unwrap_or_else(|e| panic!("{e}"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::virtual_time();
     runtime.block_on(run(request, backend, CancellationToken::new()))
 }
 

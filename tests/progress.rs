@@ -12,11 +12,8 @@ const PLAYBOOK: &str = "playbooks/coord_ops.ops";
 /// `coordops dry-run playbooks/coord_ops.ops --signal SIGNAL ARGS…`, in a
 /// fixed, colourless environment without logs.
 fn dry_run(signal: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("COORDOPS_LOG")
-        .env("COLUMNS", "80")
-        .args(["dry-run", PLAYBOOK, "--signal", signal])
+    let mut cmd = crate::support::coordops();
+    cmd.args(["dry-run", PLAYBOOK, "--signal", signal])
         .args(args);
     cmd
 }
@@ -242,10 +239,8 @@ fn simulated_backends() -> TempDir {
 /// `coordops run playbooks/coord_ops.ops --signal OPS:COMMIT` on the
 /// simulated backends in `dir`, journalling into `dir`.
 fn run_commit(dir: &TempDir, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("COORDOPS_LOG")
-        .args(["run", PLAYBOOK, "--signal", "OPS:COMMIT", "--backends"])
+    let mut cmd = crate::support::coordops();
+    cmd.args(["run", PLAYBOOK, "--signal", "OPS:COMMIT", "--backends"])
         .arg(dir.path().join("backends.toml"))
         .arg("--journal")
         .arg(dir.path().join("run.jsonl"))

@@ -2,18 +2,13 @@
 //! real messages — requests as sent, replies as agents print them — follow
 //! them.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 use jsonschema::{Draft, Validator};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::root;
 use coordops::runtime::protocol;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn validator(schema: &str) -> Validator {
     let schema: Value = serde_json::from_str(schema).expect("the schema is JSON");

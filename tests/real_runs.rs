@@ -44,10 +44,8 @@ fn backends(dir: &TempDir, extra: &str) -> PathBuf {
 }
 
 fn coordops() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(root())
-        .env("LEAKY_TOKEN", SECRET)
-        .env("COLUMNS", "80");
+    let mut cmd = support::coordops();
+    cmd.env("LEAKY_TOKEN", SECRET);
     cmd
 }
 

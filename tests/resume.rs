@@ -11,15 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::root;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
 const CAP: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A temp dir with a copy of the fixture playbook and a backends file whose
 /// WORKER logs to `log` and blocks its `block` task until `release` exists.
@@ -112,11 +109,9 @@ impl Setup {
     }
 
     fn coordops(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
+        let mut cmd = crate::support::coordops();
         // A hang guard only: a command that never ends fails the test.
-        cmd.current_dir(self.dir.path())
-            .env("COLUMNS", "80")
-            .timeout(CAP);
+        cmd.current_dir(self.dir.path()).timeout(CAP);
         cmd
     }
 }
@@ -427,10 +422,8 @@ fn a_resume_from_another_directory_runs_agents_where_the_run_started() {
     let report = elsewhere.path().join("report.json");
     let playbook = root().join("tests/fixtures/durable/release.ops");
     let coordops = |dir: &Path| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-        cmd.current_dir(dir)
-            .env_remove("COORDOPS_LOG")
-            .timeout(Duration::from_secs(60));
+        let mut cmd = crate::support::coordops();
+        cmd.current_dir(dir).timeout(Duration::from_secs(60));
         cmd
     };
     // Nobody at a terminal: the run suspends at the approval.

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::support::coordops;
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
 use coordops::testing::harness::{dry_run, load_checked, Strictness};
 
@@ -304,8 +305,7 @@ fn a_dry_run_with_jitter_prints_the_same_report_twice() {
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, always_failing("1s")).expect("written");
     let report = || {
-        let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let output = coordops()
             .args(["dry-run", "tests/fixtures/runtime/retry_policy.ops"])
             .args(["--signal", "RETRY:JITTER", "--scenario"])
             .arg(&scenario)

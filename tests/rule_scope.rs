@@ -150,12 +150,7 @@ fn run_text(text: &str, signal: &str, scenario: &str) -> RunResult {
     let backend = Arc::new(SimulatedBackend::new(&playbook, scenario));
     let request = coordops::testing::harness::request(&file, &playbook, signal, &[], "scope")
         .unwrap_or_else(|e| panic!("{e}"));
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime")
-        .block_on(run(request, backend, CancellationToken::new()))
+    crate::support::virtual_time().block_on(run(request, backend, CancellationToken::new()))
 }
 
 /// Runs and returns each field's value as interpolated in the message.

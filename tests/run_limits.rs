@@ -37,11 +37,7 @@ fn run(text: &str, sets: &[(&str, String)], limits: Limits) -> RunResult {
     // A latency keeps every branch of a group running at once.
     let scenario = Scenario::parse("[task.\"A.t\"]\nlatency = \"1s\"\n").expect("scenario");
     let backend = Arc::new(SimulatedBackend::new(&playbook, scenario));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::virtual_time();
     runtime.block_on(run_limited(
         request,
         backend,

@@ -6,13 +6,14 @@
 //! id, same start time, a paused current-thread runtime), so the snapshots
 //! are byte for byte what the command prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::support::root;
 use coordops::runtime::result::{EventKind, RunResult, RunStatus, StepOutcome, StepRecord};
 use coordops::runtime::simulated::{Scenario, SimulatedBackend};
 use coordops::runtime::{context, run, RunRequest};
@@ -21,10 +22,6 @@ use coordops::runtime::{context, run, RunRequest};
 const NOW: &str = "2026-01-01T00:00:00Z";
 const S: u64 = 1000;
 const M: u64 = 60 * S;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn scenarios_dir() -> PathBuf {
     root().join("tests/fixtures/scenarios")
@@ -69,11 +66,7 @@ fn dry_run(signal: &str, sets: &[(&str, &str)], scenario: Option<&str>) -> DryRu
         run_id: format!("dry-run-{}", signal.replace(':', "-").to_lowercase()),
         now,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("runtime");
+    let runtime = crate::support::virtual_time();
     let cancel = CancellationToken::new();
     let result = runtime.block_on(async {
         if let Some(ms) = interrupt {

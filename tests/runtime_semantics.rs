@@ -79,11 +79,7 @@ impl Fixture {
             "semantics",
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .expect("runtime");
+        let runtime = crate::support::virtual_time();
         let cancel = CancellationToken::new();
         runtime.block_on(async {
             if let Some(ms) = interrupt_ms {

@@ -9,11 +9,8 @@ const TYPED: &str = "tests/fixtures/cli/typed_signals.ops";
 
 /// `coordops dry-run PLAYBOOK --signal SIGNAL ARGS…` with a fixed environment.
 fn dry_run(playbook: &str, signal: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("NO_COLOR")
-        .env("COLUMNS", "80")
-        .args(["dry-run", playbook, "--signal", signal])
+    let mut cmd = crate::support::coordops();
+    cmd.args(["dry-run", playbook, "--signal", signal])
         .args(args);
     cmd
 }

@@ -1,6 +1,7 @@
-//! Helpers shared by the tests that run real processes: waiting on what a
-//! process did (never on a wall-clock budget), live-process checks, and a
-//! small seeded PRNG for tests whose randomness must be replayable.
+//! Helpers shared by the integration tests: the coordops binary as they run
+//! it, the repository root, waiting on what a process did (never on a
+//! wall-clock budget), live-process checks, and a small seeded PRNG for
+//! tests whose randomness must be replayable.
 
 use std::path::Path;
 
@@ -15,6 +16,74 @@ pub const CAP: Duration = Duration::from_secs(60);
 /// The repository root, where the tests run coordops.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The coordops binary as the tests run it: in the repository root, 80
+/// columns wide, with no colour or log settings from the environment.
+pub fn coordops() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_coordops"));
+    cmd.current_dir(root())
+        .env_remove("COORDOPS_LOG")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
+        .env("COLUMNS", "80");
+    cmd
+}
+
+/// Runs `cmd`, fails the test (showing stderr) unless it exits 0, and
+/// returns its stdout.
+pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    let out = cmd.output().expect("coordops runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// Runs `cmd` as [`stdout_of`] does and parses its stdout as JSON.
+pub fn json_of(cmd: &mut assert_cmd::Command) -> Value {
+    serde_json::from_str(&stdout_of(cmd)).expect("a JSON document")
+}
+
+/// `coordops dry-run ARGS…` from the repository root, its JSON report
+/// parsed (showing stderr when there is none).
+pub fn dry_run_json(args: &[&str]) -> Value {
+    let output = coordops()
+        .arg("dry-run")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("runs");
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+/// A single-threaded runtime on virtual time (its clock paused): sleeps and
+/// timeouts pass at once, in order.
+pub fn virtual_time() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+}
+
+/// A temporary directory holding `files` (name, text), folders made as
+/// needed.
+pub fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write");
+    }
+    dir
 }
 
 /// Waits until `done` holds; `Err` after [`CAP`].

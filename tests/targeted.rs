@@ -3,11 +3,11 @@
 //! elements, apart from the other calls of the same `AGENT.task`.
 //! Precedence: element index > element argument > step > task > default.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
+use crate::support::{coordops, dry_run_json, root};
 use coordops::ast::Playbook;
 use coordops::diagnostics::{codes, render_all, RenderOptions};
 use coordops::runtime::result::{RunResult, StepOutcome};
@@ -17,18 +17,6 @@ use coordops::source::SourceFile;
 use coordops::{analysis, testing};
 
 const PLAYBOOK: &str = "tests/fixtures/targeted/targeted.ops";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR")
-        .env("COLUMNS", "80")
-        .current_dir(root());
-    cmd
-}
 
 fn load(path: &str) -> SourceFile {
     let text = std::fs::read_to_string(root().join(path)).expect("fixture loads");
@@ -263,16 +251,6 @@ fn recoveries_and_route_fast_paths_have_no_id() {
     assert!(steps.iter().filter(|s| s["kind"] == "task").all(|s| s["id"]
         .as_str()
         .is_some_and(|id| id.starts_with("commit_pr."))));
-}
-
-fn dry_run_json(args: &[&str]) -> serde_json::Value {
-    let output = coordops()
-        .arg("dry-run")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    serde_json::from_slice(&output.stdout).expect("JSON report")
 }
 
 #[test]

@@ -2,11 +2,9 @@
 //! passes on `expectations.ops` and fails, at its own line with expected
 //! and actual, on `expectations_failing.ops`; unknown names stop `check`.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
+use crate::support::{coordops, root};
 use coordops::diagnostics::{codes, render_all, RenderOptions};
 use coordops::source::SourceFile;
 use coordops::{syntax, testing};
@@ -14,18 +12,6 @@ use coordops::{syntax, testing};
 const PASSING: &str = "tests/fixtures/testing/expectations.ops";
 const FAILING: &str = "tests/fixtures/testing/expectations_failing.ops";
 const NAMES: &str = "tests/fixtures/testing/expect_names.ops";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR")
-        .env("COLUMNS", "80")
-        .current_dir(root());
-    cmd
-}
 
 fn reports(path: &str) -> Vec<testing::TestReport> {
     let text = std::fs::read_to_string(root().join(path)).expect("fixture loads");

@@ -3,15 +3,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::support::{coordops, dir_with, json_of};
 use predicates::prelude::*;
 use tempfile::TempDir;
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR").env("COLUMNS", "80");
-    cmd
-}
 
 const PLAYBOOK: &str = "\
 agent A { task build\n task ship }
@@ -41,10 +35,7 @@ test \"from the file\" {
 
 /// A folder holding `w.ops` and `w.test.ops` (with `tests` as its text).
 fn suite(tests: &str) -> TempDir {
-    let dir = TempDir::new().expect("tempdir");
-    std::fs::write(dir.path().join("w.ops"), PLAYBOOK).expect("write");
-    std::fs::write(dir.path().join("w.test.ops"), tests).expect("write");
-    dir
+    dir_with(&[("w.ops", PLAYBOOK), ("w.test.ops", tests)])
 }
 
 fn path(dir: &TempDir, name: &str) -> String {
@@ -71,14 +62,7 @@ fn a_directory_walk_runs_test_files_against_their_playbook_once() {
 #[test]
 fn coverage_merges_a_playbooks_blocks_and_test_files() {
     let dir = suite(TESTS);
-    let out = coordops()
-        .args(["test", &path(&dir, ""), "--coverage", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let doc = json_of(coordops().args(["test", &path(&dir, ""), "--coverage", "--format", "json"]));
     let playbooks = doc["coverage"]["playbooks"].as_array().expect("coverage");
     assert_eq!(playbooks.len(), 1, "{doc}");
     let tests = doc["playbooks"][0]["tests"].as_array().expect("tests");

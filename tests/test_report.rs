@@ -1,22 +1,8 @@
 //! `coordops test --format …` and `--filter`: the outputs CI reads, on the
 //! real binary.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
+use crate::support::{coordops, json_of, root};
 use predicates::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn coordops() -> Command {
-    let mut cmd = Command::cargo_bin("coordops").expect("the coordops binary");
-    cmd.env_remove("NO_COLOR")
-        .env("COLUMNS", "80")
-        .current_dir(root());
-    cmd
-}
 
 /// Failing, invalid and broken fixtures: every kind of result.
 const MIXED: [&str; 3] = [
@@ -193,14 +179,7 @@ const COVERAGE: &str = "tests/fixtures/testing/coverage.ops";
 /// 3 approval decisions.
 #[test]
 fn coverage_counts_every_kind_of_item() {
-    let out = coordops()
-        .args(["test", COVERAGE, "--coverage", "--format", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let doc = json_of(coordops().args(["test", COVERAGE, "--coverage", "--format", "json"]));
     let playbook = &doc["coverage"]["playbooks"][0];
     let counts: Vec<(String, u64, u64)> = playbook["kinds"]
         .as_object()

@@ -21,6 +21,7 @@ mod suppress;
 mod symbols;
 pub mod targets;
 pub mod test_checks;
+mod ty;
 mod types;
 mod values;
 mod walker;

@@ -151,7 +151,7 @@ pub(super) fn run(args: &CheckArgs, render: RenderOptions, quiet: bool) -> Exit 
         Format::Sarif => write_stdout(&sarif::to_string(&report.diagnostics)),
     };
     if let Err(err) = printed.or_else(crate::output::closed_pipe_is_ok) {
-        eprintln!("error: cannot write the report to stdout: {err}");
+        crate::output::stderr_line!("error: cannot write the report to stdout: {err}");
         return Exit::Usage;
     }
     exit
@@ -180,15 +180,16 @@ fn print_human(
 ) {
     if !report.diagnostics.is_empty() {
         // At most MAX_SHOWN_PER_FILE per file; the summary counts them all.
-        eprint!(
-            "{}",
-            render_capped(&report.diagnostics, render, MAX_SHOWN_PER_FILE)
-        );
+        crate::output::stderr(&render_capped(
+            &report.diagnostics,
+            render,
+            MAX_SHOWN_PER_FILE,
+        ));
     }
     if quiet && !failed {
         return;
     }
-    eprintln!(
+    crate::output::stderr_line!(
         "{}: {} file{} checked, {} error{}, {} warning{}{}",
         if failed { "failed" } else { "ok" },
         report.files,

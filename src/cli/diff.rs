@@ -118,7 +118,7 @@ pub(super) fn run(args: &DiffArgs, render: RenderOptions) -> Exit {
 
 fn load_path(path: &Path, render: RenderOptions) -> Result<SourceFile, Exit> {
     source::load(path).map_err(|d| {
-        eprint!("{}", crate::diagnostics::render(&d, render));
+        output::stderr(&crate::diagnostics::render(&d, render));
         Exit::Usage
     })
 }

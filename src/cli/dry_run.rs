@@ -54,7 +54,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
     check_streams(target, false)?;
     let (file, playbook, context) = prepare(target, render)?;
     let now = humantime::parse_rfc3339(&args.now).map_err(|e| {
-        eprintln!(
+        output::stderr_line!(
             "error: `--now {}` is not an RFC 3339 time such as {DEFAULT_NOW}: {e}",
             args.now
         );
@@ -83,7 +83,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
             target.playbook.display().to_string(),
         )
         .map_err(|e| {
-            eprintln!("error: cannot read `{}`: {e}", target.playbook.display());
+            output::stderr_line!("error: cannot read `{}`: {e}", target.playbook.display());
             Exit::Usage
         })?;
         recorders.push(Arc::new(crate::journal::identity::Stamped {
@@ -106,7 +106,7 @@ fn dry_run(args: &DryRunArgs, render: RenderOptions, verbosity: Verbosity) -> Re
         super::interrupt::on_stop_signals(cancel.clone(), None);
     })
     .map_err(|e| {
-        eprintln!("error: {e}");
+        output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     super::cascade::finish(cascade.as_deref());

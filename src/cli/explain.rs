@@ -53,7 +53,7 @@ pub(super) fn run(args: &ExplainArgs) -> Exit {
             )
             .map(|b| format!(" Did you mean `{b}`?"))
             .unwrap_or_default();
-            eprintln!("error: there is no diagnostic code `{code}`.{hint} `coordops explain --list` shows every code.");
+            crate::output::stderr_line!("error: there is no diagnostic code `{code}`.{hint} `coordops explain --list` shows every code.");
             Exit::Usage
         }
     }

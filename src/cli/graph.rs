@@ -66,7 +66,7 @@ pub(super) fn run(args: &GraphArgs, render: RenderOptions) -> Exit {
     let graph = match crate::graph::build(&playbook, &file, scope) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::output::stderr_line!("error: {e}");
             return Exit::Usage;
         }
     };
@@ -78,7 +78,7 @@ pub(super) fn run(args: &GraphArgs, render: RenderOptions) -> Exit {
         Some(path) => match crate::output::write_file(path, &chart) {
             Ok(()) => Exit::Success,
             Err(e) => {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
+                crate::output::stderr_line!("error: cannot write `{}`: {e}", path.display());
                 Exit::Usage
             }
         },

@@ -46,7 +46,7 @@ pub(super) fn build(
     let process = Arc::new(ProcessBackend::new(agents));
     let simulated = Arc::new(SimulatedBackend::new(playbook, scenario));
     let http = HttpBackend::new(backends.http_agents()).map_err(|e| {
-        eprintln!("error: {e}");
+        crate::output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     let mut routing = RoutingBackend::new(

@@ -31,20 +31,20 @@ pub(super) fn run(args: &ParseArgs, options: RenderOptions) -> Exit {
     let file = match source::load(&args.file) {
         Ok(file) => file,
         Err(problem) => {
-            eprint!("{}", render(&problem, options));
+            crate::output::stderr(&render(&problem, options));
             return Exit::Usage;
         }
     };
     let parsed = syntax::parse(&file);
     let Some(playbook) = parsed.playbook else {
-        eprint!("{}", render_all(&parsed.diagnostics, options));
+        crate::output::stderr(&render_all(&parsed.diagnostics, options));
         return Exit::Errors;
     };
     if args.ast {
         match serde_json::to_string_pretty(&playbook) {
             Ok(json) => crate::output::stdout_json(&format!("{json}\n")),
             Err(err) => {
-                eprintln!("error: cannot serialise the syntax tree: {err}");
+                crate::output::stderr_line!("error: cannot serialise the syntax tree: {err}");
                 return Exit::Errors;
             }
         }

@@ -196,7 +196,7 @@ pub fn check(
         complete,
     )
     .map_err(|e| {
-        eprintln!("error: {e}");
+        crate::output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     let departure = match (&checked.divergence, &recorded, complete) {

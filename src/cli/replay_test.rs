@@ -49,7 +49,7 @@ pub(super) fn run(replay: &Replay<'_>, options: RenderOptions) -> Exit {
         format => {
             document(&suite, format, None);
             if !replay.quiet && format != Format::Github {
-                eprintln!("{}", totals.line());
+                crate::output::stderr_line!("{}", totals.line());
             }
         }
     }

@@ -47,12 +47,12 @@ pub(super) fn run(args: &ReportArgs) -> Exit {
     let file = match journal::read(&args.journal) {
         Ok(file) => file,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::output::stderr_line!("error: {e}");
             return Exit::Usage;
         }
     };
     for (line, why) in &file.skipped {
-        eprintln!(
+        crate::output::stderr_line!(
             "note: `{}` line {line} skipped (an interrupted write?): {why}",
             args.journal.display()
         );
@@ -60,7 +60,7 @@ pub(super) fn run(args: &ReportArgs) -> Exit {
     let rebuilt = match journal::rebuild(&file.entries) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: `{}`: {e}", args.journal.display());
+            crate::output::stderr_line!("error: `{}`: {e}", args.journal.display());
             return Exit::Usage;
         }
     };
@@ -102,7 +102,7 @@ fn recorded_flow(entries: &[Entry], result: &RunResult) -> Option<crate::graph::
             crate::graph::build(p, f, crate::graph::Scope::Signal(&result.signal)).ok()
         }
         _ => {
-            eprintln!(
+            crate::output::stderr_line!(
                 "note: the HTML report has no flow graph: the playbook `{}` is missing, \
                  changed since the run, or has errors",
                 identity.path

@@ -77,7 +77,7 @@ pub(super) fn run(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity
 }
 
 fn usage(message: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {message}");
+    output::stderr_line!("error: {message}");
     Exit::Usage
 }
 
@@ -105,7 +105,7 @@ fn changed(
 fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let history = read_history(&args.journal).map_err(usage)?;
     if let Some(end) = &history.ended {
-        eprintln!(
+        output::stderr_line!(
             "error: nothing to resume: run `{}` in `{}` already ended: {} ({})",
             end.run_id,
             args.journal.display(),
@@ -160,9 +160,9 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     .collect();
     if !changes.is_empty() && !args.allow_changed {
         for change in &changes {
-            eprintln!("error: {change}");
+            output::stderr_line!("error: {change}");
         }
-        eprintln!(
+        output::stderr_line!(
             "nothing was started: resume with the files the run started with, or pass \
              --allow-changed to see where the new ones leave the recorded path and go on"
         );

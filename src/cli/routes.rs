@@ -107,7 +107,7 @@ pub(super) fn run(args: &RoutesArgs, render: RenderOptions) -> Exit {
     let context = match context::build(&playbook, signal, &sets) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::output::stderr_line!("error: {e}");
             return Exit::Usage;
         }
     };

@@ -93,7 +93,7 @@ fn load_scenario(
         return Ok(scenario);
     };
     let fail = |what: String| {
-        eprintln!("error: scenario `{}` {what}", path.display());
+        output::stderr_line!("error: scenario `{}` {what}", path.display());
         Exit::Usage
     };
     // Agents that run for real: processes and HTTP agents.
@@ -146,12 +146,12 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
     check_streams(target, true)?;
     let (file, playbook, context) = prepare(target, render)?;
     let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
-        eprintln!("error: {e}");
+        output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     // From here on, everything coordops writes is redacted.
     output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str())).map_err(|e| {
-        eprintln!("error: backends file `{}`: {e}", args.backends.display());
+        output::stderr_line!("error: backends file `{}`: {e}", args.backends.display());
         Exit::Usage
     })?;
     let scenario = load_scenario(args, &playbook, &backends)?;
@@ -173,7 +173,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         Some(path) => path.clone(),
         None => {
             journal::prepare_default_dir(std::path::Path::new(".")).map_err(|e| {
-                eprintln!("error: cannot create `{}`: {e}", journal::DEFAULT_DIR);
+                output::stderr_line!("error: cannot create `{}`: {e}", journal::DEFAULT_DIR);
                 Exit::Usage
             })?;
             journal::default_path(&run_id)
@@ -217,7 +217,7 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the runtime: {e}");
+            output::stderr_line!("error: cannot start the runtime: {e}");
             Exit::Usage
         })?;
     let cancel = CancellationToken::new();
@@ -262,7 +262,7 @@ pub(super) fn identify(
     path: &std::path::Path,
 ) -> Result<crate::runtime::record::FileIdentity, Exit> {
     journal::identity::of_file(path, journal::identity::absolute(path)).map_err(|e| {
-        eprintln!("error: cannot read `{}`: {e}", path.display());
+        output::stderr_line!("error: cannot read `{}`: {e}", path.display());
         Exit::Usage
     })
 }
@@ -285,7 +285,7 @@ fn refuse_unmapped(
         return Ok(());
     }
     let names: Vec<String> = unmapped.iter().map(|a| format!("`{a}`")).collect();
-    eprintln!(
+    output::stderr_line!(
         "error: backends file `{}` gives no backend to {} agent(s) that {} can reach: {}",
         args.backends.display(),
         unmapped.len(),
@@ -293,10 +293,10 @@ fn refuse_unmapped(
         names.join(", ")
     );
     for agent in unmapped {
-        eprintln!(
+        output::stderr_line!(
             "  add [agents.{agent}] with a `command` or a `url`, or `backend = \"simulated\"` to simulate it on purpose"
         );
     }
-    eprintln!("nothing was started");
+    output::stderr_line!("nothing was started");
     Err(Exit::Usage)
 }

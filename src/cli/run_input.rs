@@ -25,7 +25,7 @@ pub fn checked_playbook(
     render: RenderOptions,
 ) -> Result<(SourceFile, Playbook), Exit> {
     let file = source::load(path).map_err(|d| {
-        eprint!("{}", crate::diagnostics::render(&d, render));
+        output::stderr(&crate::diagnostics::render(&d, render));
         Exit::Usage
     })?;
     checked_source(file, render)
@@ -43,8 +43,8 @@ pub fn checked_source(
         .filter(|d| d.is_error())
         .collect();
     if !errors.is_empty() {
-        eprint!("{}", render_all(&errors, render));
-        eprintln!(
+        output::stderr(&render_all(&errors, render));
+        output::stderr_line!(
             "error: `{}` has {} error(s); fix them before running it (`coordops check`)",
             file.name(),
             errors.len()
@@ -63,7 +63,7 @@ pub fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>, Exit> {
         .map(|s| match s.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
             _ => {
-                eprintln!("error: `--set {s}` must look like `--set key=value`");
+                output::stderr_line!("error: `--set {s}` must look like `--set key=value`");
                 Err(Exit::Usage)
             }
         })
@@ -124,26 +124,26 @@ pub enum EmitFormat {
 pub fn check_streams(target: &RunTarget, always_journaled: bool) -> Result<(), Exit> {
     let to_stdout = target.output.as_deref().is_none_or(output::is_stdio);
     if target.emit.is_some() && to_stdout {
-        eprintln!(
+        output::stderr_line!(
             "error: `--emit jsonl` streams the cascade signals on stdout, so the report \
              cannot go there too: add `--output FILE` for the report"
         );
         return Err(Exit::Usage);
     }
     if target.journal.as_deref().is_some_and(output::is_stdio) {
-        eprintln!(
+        output::stderr_line!(
             "error: `--journal -`: a journal must be a file (`report` and `resume` read it back)"
         );
         return Err(Exit::Usage);
     }
     let scenario_stdin = target.scenario.as_deref().is_some_and(output::is_stdio);
     if scenario_stdin && output::is_stdio(&target.playbook) {
-        eprintln!("error: the playbook and `--scenario` cannot both be `-` (stdin)");
+        output::stderr_line!("error: the playbook and `--scenario` cannot both be `-` (stdin)");
         return Err(Exit::Usage);
     }
     let journaled = always_journaled || target.journal.is_some();
     if journaled && output::is_stdio(&target.playbook) {
-        eprintln!(
+        output::stderr_line!(
             "error: a journaled run needs the playbook as a file (the journal names it for \
              `resume` and replays): save stdin to a file first"
         );
@@ -185,7 +185,7 @@ pub fn prepare(
     warn_unknown_signal(&playbook, &target.signal);
     let sets = parse_sets(&target.sets)?;
     let context = context::build(&playbook, &target.signal, &sets).map_err(|e| {
-        eprintln!("error: {e}");
+        output::stderr_line!("error: {e}");
         Exit::Usage
     })?;
     Ok((file, playbook, context))
@@ -195,7 +195,7 @@ pub fn prepare(
 /// nor routes by name, if it is one.
 pub fn warn_unknown_signal(playbook: &Playbook, signal: &str) {
     if let Some(warning) = super::signal_check::unknown_signal_warning(playbook, signal) {
-        crate::output::stderr(&warning);
+        output::stderr(&warning);
     }
 }
 
@@ -205,11 +205,11 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
         return Ok(Scenario::default());
     };
     let fail = |what: String| {
-        eprintln!("error: scenario `{}` {what}", path.display());
+        output::stderr_line!("error: scenario `{}` {what}", path.display());
         Exit::Usage
     };
     let text = source::read_text(path).map_err(|e| {
-        eprintln!("error: cannot read scenario `{}`: {e}", path.display());
+        output::stderr_line!("error: cannot read scenario `{}`: {e}", path.display());
         Exit::Usage
     })?;
     let scenario = Scenario::parse(&text).map_err(|e| fail(format!("is invalid: {e}")))?;
@@ -217,7 +217,7 @@ pub fn load_scenario(target: &RunTarget, playbook: &Playbook) -> Result<Scenario
     let steps = super::scenario_check::step_problems(&scenario, playbook);
     if !steps.is_empty() {
         for problem in &steps {
-            eprintln!(
+            output::stderr_line!(
                 "error[{}]: scenario `{}`: {problem}",
                 crate::diagnostics::codes::CHECK_UNDEFINED_STEP,
                 path.display()
@@ -242,7 +242,7 @@ pub fn warn_unmatched(target: &RunTarget, scenario: &Scenario) {
         return;
     };
     for (key, winner) in scenario.unmatched() {
-        crate::output::stderr(&format!(
+        output::stderr(&format!(
             "warning[{}]: scenario `{}`: step `{key}` scripted nothing: {}\n  \
              help: compare it with the step ids and arguments in the report (`--format json`)\n",
             crate::diagnostics::codes::RUN_UNMATCHED_TARGET,
@@ -307,7 +307,7 @@ pub fn write_report(
                 output::write_file(path, &text)
             };
             written.map_err(|e| {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
+                output::stderr_line!("error: cannot write `{}`: {e}", path.display());
                 Exit::Usage
             })
         }
@@ -325,7 +325,7 @@ pub fn write_report(
 /// Opens the run's journal at `path`, or says why not.
 pub fn open_journal(path: &Path) -> Result<std::sync::Arc<Journal>, Exit> {
     Journal::create(path).map(std::sync::Arc::new).map_err(|e| {
-        eprintln!("error: cannot open the journal `{}`: {e}", path.display());
+        output::stderr_line!("error: cannot open the journal `{}`: {e}", path.display());
         Exit::Usage
     })
 }

@@ -118,7 +118,9 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
     }
     if let Some(pct) = args.fail_under {
         if !(0.0..=100.0).contains(&pct) {
-            eprintln!("error: --fail-under takes a percentage from 0 to 100, not {pct}");
+            crate::output::stderr_line!(
+                "error: --fail-under takes a percentage from 0 to 100, not {pct}"
+            );
             return Exit::Usage;
         }
     }
@@ -163,7 +165,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
         }
     }
     if !quiet && matches!(args.format, Format::Json | Format::Junit) {
-        eprintln!("{}", totals.line());
+        crate::output::stderr_line!("{}", totals.line());
     }
     let below = match (args.fail_under, &coverages) {
         (Some(pct), Some(coverages)) => coverage::below(coverages, pct),
@@ -199,7 +201,7 @@ fn human(suite: &Suite, options: RenderOptions, quiet: bool) {
         let name = run.file.name();
         if !run.errors.is_empty() {
             output::stderr(&render_all(&run.errors, options));
-            eprintln!("{name}: has errors, its tests did not run");
+            crate::output::stderr_line!("{name}: has errors, its tests did not run");
         }
         for (i, report) in run.tests.iter().enumerate() {
             if quiet && report.passed {

@@ -20,29 +20,22 @@ use super::{Diagnostic, Severity};
 
 /// Escapes the message part of a workflow command.
 pub fn escape_data(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(text, &[])
 }
 
 /// Escapes a property value (`file=…`, `title=…`) of a workflow command.
 pub fn escape_property(text: &str) -> String {
+    escape(text, &[':', ','])
+}
+
+/// `%`, line breaks and the `also` characters as `%XX`.
+fn escape(text: &str, also: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ':' => out.push_str("%3A"),
-            ',' => out.push_str("%2C"),
-            c => out.push(c),
+        if matches!(c, '%' | '\r' | '\n') || also.contains(&c) {
+            let _ = write!(out, "%{:02X}", u32::from(c));
+        } else {
+            out.push(c);
         }
     }
     out

@@ -23,7 +23,7 @@ use crate::source::SourceFile;
 pub use dot::dot;
 pub use mermaid::mermaid;
 pub use scope::{Scope, ScopeError};
-pub use svg::{escape_xml, svg};
+pub use svg::svg;
 
 /// The shape of a node, after what it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

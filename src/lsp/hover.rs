@@ -40,9 +40,34 @@ fn severity(d: &crate::diagnostics::Diagnostic) -> &'static str {
     }
 }
 
+/// `items` joined by `sep`, or `empty` when there are none.
+fn joined_or(items: &[String], sep: &str, empty: &str) -> String {
+    if items.is_empty() {
+        empty.to_string()
+    } else {
+        items.join(sep)
+    }
+}
+
+/// A task's declared outputs as a hover paragraph (empty when it declares
+/// none).
+fn outputs(agent: &crate::ast::Agent, task: &crate::ast::TaskDecl) -> String {
+    let Some(fields) = crate::ast::merged_fields(agent, task) else {
+        return String::new();
+    };
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|f| format!("`{}: {}`", f.name.name, f.ty))
+        .collect();
+    format!("\n\noutputs: {}", fields.join(", "))
+}
+
 fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<String> {
     let text = |span: Span| doc.source.slice(span).to_string();
-    let doc_line = |d: Option<&crate::ast::StrLit>| d.map(|s| format!(" — {}", text(s.span)));
+    let heading = |kind: &str, d: Option<&crate::ast::StrLit>| {
+        let described = d.map(|s| format!(" — {}", text(s.span)));
+        format!("**{kind}** `{}`{}", o.key, described.unwrap_or_default())
+    };
     Some(match o.kind {
         Kind::Agent => {
             let agent = lookup::agent(playbook, &o.key)?;
@@ -52,30 +77,15 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
                 .map(|t| format!("`{}`", t.name.name))
                 .collect();
             format!(
-                "**agent** `{}`{}\n\ntasks: {}",
-                o.key,
-                doc_line(agent.doc.as_ref()).unwrap_or_default(),
-                if tasks.is_empty() {
-                    "none".into()
-                } else {
-                    tasks.join(", ")
-                }
+                "{}\n\ntasks: {}",
+                heading("agent", agent.doc.as_ref()),
+                joined_or(&tasks, ", ", "none")
             )
         }
         Kind::Task => {
             let (agent, task) = lookup::task(playbook, &o.key)?;
-            let mut out = format!(
-                "**task** `{}`{}",
-                o.key,
-                doc_line(task.doc.as_ref()).unwrap_or_default()
-            );
-            if let Some(fields) = crate::ast::merged_fields(agent, task) {
-                let fields: Vec<String> = fields
-                    .iter()
-                    .map(|f| format!("`{}: {}`", f.name.name, f.ty))
-                    .collect();
-                out.push_str(&format!("\n\noutputs: {}", fields.join(", ")));
-            }
+            let mut out = heading("task", task.doc.as_ref());
+            out.push_str(&outputs(agent, task));
             let step = (!o.definition)
                 .then(|| call_step(playbook, o.span))
                 .flatten();
@@ -90,14 +100,9 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
                 .map(|f| format!("- `{}`", text(f.span)))
                 .collect();
             format!(
-                "**signal** `{}`{}\n\n{}",
-                o.key,
-                doc_line(signal.doc.as_ref()).unwrap_or_default(),
-                if fields.is_empty() {
-                    "no fields".into()
-                } else {
-                    fields.join("\n")
-                }
+                "{}\n\n{}",
+                heading("signal", signal.doc.as_ref()),
+                joined_or(&fields, "\n", "no fields")
             )
         }
         Kind::Workflow => {
@@ -107,19 +112,14 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
                 .as_ref()
                 .map(|t| format!("\n\ntimeout {}", policy::format_duration(t.millis)));
             format!(
-                "**workflow** `{}`{}{}",
-                o.key,
-                doc_line(w.doc.as_ref()).unwrap_or_default(),
+                "{}{}",
+                heading("workflow", w.doc.as_ref()),
                 timeout.unwrap_or_default()
             )
         }
         Kind::Lock => {
             let lock = playbook.locks().find(|l| l.name.name == o.key)?;
-            format!(
-                "**lock** `{}`{}",
-                o.key,
-                doc_line(lock.doc.as_ref()).unwrap_or_default()
-            )
+            heading("lock", lock.doc.as_ref())
         }
         Kind::Field => {
             let (signal, field) = o.key.rsplit_once('.')?;
@@ -146,13 +146,7 @@ fn describe(playbook: &Playbook, doc: &Document, o: &Occurrence) -> Option<Strin
             if let Stmt::Call(c) = stmt {
                 let key = super::index::task_key(&c.call.agent.name, &c.call.task.name);
                 if let Some((agent, task)) = lookup::task(playbook, &key) {
-                    if let Some(fields) = crate::ast::merged_fields(agent, task) {
-                        let fields: Vec<String> = fields
-                            .iter()
-                            .map(|f| format!("`{}: {}`", f.name.name, f.ty))
-                            .collect();
-                        out.push_str(&format!("\n\noutputs: {}", fields.join(", ")));
-                    }
+                    out.push_str(&outputs(agent, task));
                     // On the step itself (`x = A.t(…)`): its settings too.
                     if o.definition {
                         out.push_str(&settings(playbook, agent, task, Some(c), doc));

@@ -7,12 +7,14 @@
 //! file has been read, before any agent runs.
 
 mod redact;
+mod xml;
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 pub use redact::{Redactor, MASK, MIN_SECRET_LEN};
+pub use xml::escape_xml;
 
 static REDACTOR: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
 
@@ -104,6 +106,15 @@ pub fn stderr(text: &str) {
         .write_all(redact(text).as_bytes())
         .and_then(|()| err.flush());
 }
+
+/// `eprintln!` through the sink: formats one line and writes it to stderr,
+/// redacted (a closed stderr is not a panic).
+macro_rules! stderr_line {
+    ($($arg:tt)*) => {
+        $crate::output::stderr(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use stderr_line;
 
 /// Writes `text`, redacted, to `path` atomically (temporary file, fsync,
 /// rename), or to stdout when `path` is `-`.

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::human_duration;
 use super::markdown::gate_lines;
 use super::timeline::timeline;
-use crate::graph::escape_xml as esc;
+use crate::output::escape_xml as esc;
 use crate::runtime::result::RunResult;
 
 const STYLE: &str = "

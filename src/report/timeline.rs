@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::human_duration;
-use crate::graph::escape_xml as esc;
+use crate::output::escape_xml as esc;
 use crate::runtime::result::{Attempt, RunResult, StepOutcome, StepRecord};
 
 /// The timeline as an HTML `<section>`; each attempt is one element with

@@ -12,10 +12,10 @@ mod server;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::support::root;
 use server::{Answer, Received, Server};
 
 const PLAYBOOK: &str = "tests/fixtures/http/http.ops";
@@ -23,10 +23,6 @@ const PLAYBOOK: &str = "tests/fixtures/http/http.ops";
 const TOKEN: &str = "tok_Hy7secretHttpValue42";
 /// A cap on any wait for the server, far above any real duration.
 const HANG_GUARD: Duration = Duration::from_secs(60);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A backends file in `dir` with TOOLSMITH at `url`, plus `extra` keys.
 fn backends(dir: &TempDir, url: &str, extra: &str) -> PathBuf {
@@ -72,8 +68,7 @@ fn run(signal: &str, url: &str, extra: &str, flags: &[&str]) -> Run {
     let dir = tempfile::tempdir().expect("tempdir");
     let report = dir.path().join("report.json");
     let journal = dir.path().join("run.jsonl");
-    let output = Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(root())
+    let output = crate::support::coordops()
         .env("HTTP_TOKEN", TOKEN)
         .env_remove("COORDOPS_LOG")
         .args(["run", PLAYBOOK, "--signal", signal, "--backends"])
@@ -291,8 +286,7 @@ fn bad_http_agents_are_refused_before_anything_starts() {
     let refuse = |text: &str, expected: &str| {
         let path = dir.path().join("b.toml");
         std::fs::write(&path, text).expect("write");
-        let out = Command::new(env!("CARGO_BIN_EXE_coordops"))
-            .current_dir(root())
+        let out = crate::support::coordops()
             .env("HTTP_TOKEN", TOKEN)
             .args(["run", PLAYBOOK, "--signal", "HTTP:FETCH", "--backends"])
             .arg(&path)
@@ -399,8 +393,7 @@ fn a_scenario_cannot_script_an_http_agent() {
         "[task.\"TOOLSMITH.fetch\"]\noutcome = \"success\"\n",
     )
     .expect("scenario");
-    let out = Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(root())
+    let out = crate::support::coordops()
         .env("HTTP_TOKEN", TOKEN)
         .args(["run", PLAYBOOK, "--signal", "HTTP:FETCH", "--backends"])
         .arg(backends(&dir, "http://127.0.0.1:9/x", ""))

@@ -4,15 +4,13 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use super::server::{Answer, Server};
-use super::{backends, root, HANG_GUARD, TOKEN};
+use super::{backends, HANG_GUARD, TOKEN};
 
 fn coordops(args: &[&str], extra: &[&Path]) -> (i32, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_coordops"))
-        .current_dir(root())
+    let output = crate::support::coordops()
         .env("HTTP_TOKEN", TOKEN)
         .env_remove("COORDOPS_LOG")
         .args(args)

@@ -16,12 +16,8 @@ fn scratch_journal() -> PathBuf {
 }
 
 fn coordops_run(signal: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(root())
-        .env_remove("NO_COLOR")
-        .env_remove("COORDOPS_LOG")
-        .env("COLUMNS", "80")
-        .args(["run", PLAYBOOK, "--signal", signal, "--backends", BACKENDS])
+    let mut cmd = crate::support::coordops();
+    cmd.args(["run", PLAYBOOK, "--signal", signal, "--backends", BACKENDS])
         .arg("--journal")
         .arg(scratch_journal())
         .args(args)
@@ -96,11 +92,8 @@ fn backends_file(dir: &Path, text: &str) -> PathBuf {
 }
 
 fn coordops_run_with(backends: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coordops"));
-    cmd.current_dir(root())
-        .env_remove("NO_COLOR")
-        .env_remove("COORDOPS_LOG")
-        .args(["run", PLAYBOOK, "--signal", "PROC:ECHO", "--backends"])
+    let mut cmd = crate::support::coordops();
+    cmd.args(["run", PLAYBOOK, "--signal", "PROC:ECHO", "--backends"])
         .arg(backends)
         .arg("--journal")
         .arg(scratch_journal())

@@ -17,6 +17,7 @@ use predicates::prelude::*;
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::support::root;
 use coordops::ast::Playbook;
 use coordops::runtime::backend::{AgentBackend, Reply, TaskOutcome, TaskRequest};
 use coordops::runtime::config::{AgentBackendConfig, ApprovalPolicy, BackendsConfig};
@@ -33,10 +34,6 @@ const BACKENDS: &str = "tests/fixtures/backends/agents.toml";
 const HANG_GUARD: Duration = Duration::from_secs(60);
 /// A timeout or grace period that a working test never reaches.
 const GENEROUS: Duration = Duration::from_secs(30);
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn script(name: &str) -> String {
     root()

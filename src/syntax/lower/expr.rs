@@ -113,7 +113,9 @@ pub(crate) fn expr(pair: Pair<'_, Rule>) -> Lowered<Expr> {
         .parse(pair.into_inner())
 }
 
-fn primary(pair: Pair<'_, Rule>) -> Lowered<Expr> {
+/// A primary expression: a literal, a path, a list, a map or a bracketed
+/// expression.
+pub(super) fn primary(pair: Pair<'_, Rule>) -> Lowered<Expr> {
     let span = span_of(&pair);
     let kind = match pair.as_rule() {
         Rule::expr => return expr(pair),

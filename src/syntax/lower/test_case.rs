@@ -2,11 +2,10 @@
 
 use pest::iterators::Pair;
 
-use super::expr::{expr, map, string};
+use super::expr::{expr, map, primary, string};
 use super::{duration, ident, integer, span_of, unexpected, Cursor, Lowered};
 use crate::ast::{
-    EventPattern, Expect, Expr, ExprKind, GateExpect, Given, Outcome, OutcomeKind, TestCase,
-    TestSignal,
+    EventPattern, Expect, Expr, GateExpect, Given, Outcome, OutcomeKind, TestCase, TestSignal,
 };
 use crate::syntax::grammar::Rule;
 
@@ -217,20 +216,10 @@ fn expect(pair: Pair<'_, Rule>) -> Lowered<Expect> {
 
 /// A string or regex literal as an expression (an escalation's title).
 fn primary_of(pair: Pair<'_, Rule>) -> Lowered<Expr> {
-    let span = span_of(&pair);
-    let kind = match pair.as_rule() {
-        Rule::string => ExprKind::Str {
-            value: string(pair)?,
-        },
-        Rule::regex => {
-            let text = pair.as_str();
-            ExprKind::Regex {
-                pattern: text[1..text.len() - 1].to_string(),
-            }
-        }
-        _ => return Err(unexpected(&pair, "a string or a regex")),
-    };
-    Ok(Expr { kind, span })
+    match pair.as_rule() {
+        Rule::string | Rule::regex => primary(pair),
+        _ => Err(unexpected(&pair, "a string or a regex")),
+    }
 }
 
 /// `expect step REF OUTCOME[(KIND)]` or `expect step REF attempts …`.

@@ -13,33 +13,12 @@
 use std::fmt::Write as _;
 
 use super::{failures, seconds, FailureView};
+use crate::output::escape_xml;
 use crate::testing::suite::{PlaybookRun, Suite};
 use crate::testing::TestReport;
 
 /// The `timestamp` of every suite: the virtual start of every test run.
 const TIMESTAMP: &str = "2026-01-01T00:00:00";
-
-/// Escapes text for an XML attribute value or element content. Characters
-/// XML 1.0 cannot hold (most controls) become U+FFFD; line breaks and tabs
-/// are kept as character references so attributes keep them.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The whole run as a JUnit XML document.
 pub fn to_string(suite: &Suite) -> String {
@@ -67,7 +46,7 @@ pub fn to_string(suite: &Suite) -> String {
 }
 
 fn testsuite(out: &mut String, id: usize, run: &PlaybookRun) {
-    let name = escape(run.file.name());
+    let name = escape_xml(run.file.name());
     let failed = run.tests.iter().filter(|t| t.outcome() == "failed").count();
     let mut errors = run.tests.iter().filter(|t| t.outcome() == "error").count();
     if !run.errors.is_empty() {
@@ -95,7 +74,7 @@ fn testsuite(out: &mut String, id: usize, run: &PlaybookRun) {
              <error message=\"{} has errors, its tests did not run\" type=\"ops::check\">{}</error>\n    \
              </testcase>",
             name,
-            escape(&text.join("\n"))
+            escape_xml(&text.join("\n"))
         );
     }
     for test in &run.tests {
@@ -108,7 +87,7 @@ fn testcase(out: &mut String, classname: &str, test: &TestReport) {
     let _ = write!(
         out,
         "    <testcase name=\"{}\" classname=\"{classname}\" time=\"{}\"",
-        escape(&test.name),
+        escape_xml(&test.name),
         seconds(test.duration_ms.unwrap_or(0))
     );
     if test.passed {
@@ -125,9 +104,9 @@ fn testcase(out: &mut String, classname: &str, test: &TestReport) {
         let _ = writeln!(
             out,
             "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
-            escape(&f.message),
+            escape_xml(&f.message),
             f.code,
-            escape(&body(&f))
+            escape_xml(&body(&f))
         );
     }
     out.push_str("    </testcase>\n");
@@ -145,14 +124,6 @@ fn body(f: &FailureView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_quotes_breaks_and_controls() {
-        assert_eq!(
-            escape("a<b>&\"c\"'d'\n\t\u{1}é"),
-            "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;&#10;&#9;\u{FFFD}é"
-        );
-    }
 
     #[test]
     fn seconds_have_three_decimals() {
