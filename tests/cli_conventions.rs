@@ -551,6 +551,60 @@ fn quiet_test_shows_only_failures_and_the_summary() {
 }
 
 #[test]
+fn verbose_check_lists_every_file_with_its_counts() {
+    let out = coordops()
+        .args(["-v", "check"])
+        .arg(fixture(CLEAN))
+        .arg(fixture("check/misspelt_signal.ops"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let files: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("checked "))
+        .collect();
+    assert_eq!(files.len(), 2, "{stderr}");
+    assert!(files[0].ends_with(": 0 errors, 0 warnings"), "{stderr}");
+    assert!(
+        files[1].contains("misspelt_signal.ops: 0 errors, 1 warning"),
+        "{stderr}"
+    );
+    // Without -v, no such lines.
+    let plain = coordops()
+        .arg("check")
+        .arg(fixture(CLEAN))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("checked "));
+}
+
+#[test]
+fn verbose_test_shows_each_run_s_event_log() {
+    let out = coordops()
+        .args(["-v", "test"])
+        .arg(fixture("testing/failing.ops"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let test = lines
+        .iter()
+        .position(|l| l.contains(" :: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        lines[test + 1].starts_with("    +0.0s ROUTE: OPS:AUDIT"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" SPAWN "), "{stdout}");
+    let plain = coordops()
+        .arg("test")
+        .arg(fixture("testing/failing.ops"))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains(" ROUTE"));
+}
+
+#[test]
 fn routes_json_lists_the_table_and_explains_a_signal() {
     let out = coordops()
         .args(["routes", "--format", "json"])

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::progress::Verbosity;
 use super::Exit;
 use crate::analysis;
 use crate::diagnostics::{
@@ -81,6 +82,8 @@ pub enum Format {
 pub struct CheckReport {
     /// Files read.
     pub files: usize,
+    /// Their paths, in the order they were read.
+    pub paths: Vec<PathBuf>,
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
     /// Whether some path could not be read.
@@ -100,12 +103,14 @@ pub fn check_paths(paths: &[PathBuf], excludes: &Excludes) -> CheckReport {
         match source::load(&path) {
             Ok(file) if test_file::is_test_file(&path) => {
                 report.files += 1;
+                report.paths.push(path.clone());
                 report
                     .diagnostics
                     .extend(test_file::check(file, &mut earlier));
             }
             Ok(file) => {
                 report.files += 1;
+                report.paths.push(path.clone());
                 report.diagnostics.extend(analysis::check_source(&file));
             }
             Err(problem) => {
@@ -120,7 +125,8 @@ pub fn check_paths(paths: &[PathBuf], excludes: &Excludes) -> CheckReport {
     report
 }
 
-pub(super) fn run(args: &CheckArgs, render: RenderOptions, quiet: bool) -> Exit {
+pub(super) fn run(args: &CheckArgs, render: RenderOptions, verbosity: Verbosity) -> Exit {
+    let quiet = verbosity.quiet;
     let excludes = match Excludes::new(&args.exclude) {
         Ok(e) => e,
         Err(message) => {
@@ -135,6 +141,9 @@ pub(super) fn run(args: &CheckArgs, render: RenderOptions, quiet: bool) -> Exit 
     let failed = exit != Exit::Success;
     let printed = match args.format {
         Format::Human => {
+            if verbosity.verbose > 0 {
+                print_files(&report);
+            }
             print_human(
                 &report,
                 errors,
@@ -166,6 +175,33 @@ fn exit_code(io_failed: bool, errors: usize, warnings: usize, deny_warnings: boo
         Exit::Errors
     } else {
         Exit::Success
+    }
+}
+
+/// `-v`: a line per file read, with its own counts.
+fn print_files(report: &CheckReport) {
+    for path in &report.paths {
+        let name = path.display().to_string();
+        let mine = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.source.as_ref().is_some_and(|s| s.name() == name));
+        let (errors, warnings) =
+            mine.fold(
+                (0, 0),
+                |(e, w), d| {
+                    if d.is_error() {
+                        (e + 1, w)
+                    } else {
+                        (e, w + 1)
+                    }
+                },
+            );
+        crate::output::stderr_line!(
+            "checked {name}: {errors} error{}, {warnings} warning{}",
+            plural(errors),
+            plural(warnings)
+        );
     }
 }
 

@@ -186,7 +186,7 @@ pub fn run(cli: Cli) -> Exit {
     let render = render_options(cli.color);
     let verbosity = cli.verbosity();
     match cli.command {
-        Command::Check(args) => check::run(&args, render, verbosity.quiet),
+        Command::Check(args) => check::run(&args, render, verbosity),
         Command::Parse(args) => parse::run(&args, render),
         Command::Fmt(args) => fmt::run(&args, render, verbosity.quiet),
         Command::DryRun(args) => dry_run::run(&args, render, verbosity),
@@ -195,7 +195,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Diff(args) => diff::run(&args, render),
         Command::Graph(args) => graph::run(&args, render),
         Command::Explain(args) => explain::run(&args),
-        Command::Test(args) => test_cmd::run(&args, render, verbosity.quiet),
+        Command::Test(args) => test_cmd::run(&args, render, verbosity),
         Command::Report(args) => report::run(&args),
         Command::Resume(args) => resume::run(&args, render, verbosity),
         Command::Approve(args) => approve::run(&args),

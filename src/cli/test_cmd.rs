@@ -4,9 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::progress::lines::{clock, kind_word, one_line};
+use super::progress::Verbosity;
 use super::Exit;
 use crate::diagnostics::{render, render_all, RenderOptions};
 use crate::output;
+use crate::runtime::result::RunResult;
 use crate::testing::format;
 use crate::testing::format::coverage;
 use crate::testing::suite::Suite;
@@ -106,7 +109,8 @@ pub enum Format {
     Github,
 }
 
-pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit {
+pub(super) fn run(args: &TestArgs, options: RenderOptions, verbosity: Verbosity) -> Exit {
+    let quiet = verbosity.quiet;
     if !args.replay.is_empty() {
         let replay = super::replay_test::Replay {
             journals: &args.replay,
@@ -150,7 +154,7 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
     let coverages =
         (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
     match args.format {
-        Format::Human => human(&suite, options, quiet),
+        Format::Human => human(&suite, options, verbosity),
         format => document(&suite, format, coverages.as_deref().map(coverage::json)),
     }
     if let Some(coverages) = &coverages {
@@ -183,6 +187,28 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, quiet: bool) -> Exit 
     }
 }
 
+/// A run's event log, one indented line per event: `    +1.0s RETRY push …`.
+fn event_log(result: &RunResult) -> String {
+    result
+        .events
+        .iter()
+        .map(|e| {
+            let step = e
+                .step
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            let detail = one_line(&e.detail);
+            let sep = if detail.is_empty() { "" } else { ": " };
+            format!(
+                "    {} {}{step}{sep}{detail}\n",
+                clock(e.at_ms),
+                kind_word(e.kind)
+            )
+        })
+        .collect()
+}
+
 /// The run as a json, junit or github document on stdout (`coverage` is
 /// the json form's `coverage` member); nothing for human.
 pub(super) fn document(suite: &Suite, format: Format, coverage: Option<serde_json::Value>) {
@@ -194,9 +220,10 @@ pub(super) fn document(suite: &Suite, format: Format, coverage: Option<serde_jso
     }
 }
 
-/// A line per test (with `-q`, per failed test), the failures rendered on
-/// stderr, and the summary.
-fn human(suite: &Suite, options: RenderOptions, quiet: bool) {
+/// A line per test (with `-q`, per failed test; with `-v`, followed by the
+/// run's event log), the failures rendered on stderr, and the summary.
+fn human(suite: &Suite, options: RenderOptions, verbosity: Verbosity) {
+    let quiet = verbosity.quiet;
     for run in &suite.playbooks {
         let name = run.file.name();
         if !run.errors.is_empty() {
@@ -215,6 +242,11 @@ fn human(suite: &Suite, options: RenderOptions, quiet: bool) {
                 "test {name} :: {} ... {verdict} ({status})\n",
                 report.name
             ));
+            if verbosity.verbose > 0 {
+                if let Some(result) = &report.result {
+                    output::stdout(&event_log(result));
+                }
+            }
             output::stderr(&render_all(&report.failures, options));
         }
     }

@@ -9,7 +9,7 @@
 //! The parts: `lines` formats the plain event and status lines, `live`
 //! keeps and draws the live display, `term` is the terminal it draws on.
 
-mod lines;
+pub(crate) mod lines;
 mod live;
 mod term;
 
