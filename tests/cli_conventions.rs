@@ -171,6 +171,43 @@ fn dash_reads_the_playbook_from_stdin() {
         .stdout(predicate::str::starts_with("flowchart"));
 }
 
+/// A test file on stdin (`tests "PATH"` first) is checked and run as one,
+/// its playbook found relative to the current directory.
+#[test]
+fn dash_reads_a_test_file_from_stdin() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = std::fs::read_to_string(root.join("playbooks/coord_ops.test.ops")).unwrap();
+    for command in ["check", "test"] {
+        coordops()
+            .current_dir(root.join("playbooks"))
+            .args(["--color", "never", command, "-"])
+            .write_stdin(suite.clone())
+            .assert()
+            .code(0);
+    }
+    coordops()
+        .current_dir(root.join("playbooks"))
+        .args(["test", "-", "--filter", "without a rule escalates"])
+        .write_stdin(suite.clone())
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("test <stdin> :: an OPS signal")
+                .and(predicate::str::contains("test result: 1 passed, 0 failed")),
+        );
+    coordops()
+        .current_dir(root)
+        .args(["--color", "never", "check", "-"])
+        .write_stdin(suite)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("ops::test::no_playbook").and(predicate::str::contains(
+                "relative to the current directory",
+            )),
+        );
+}
+
 #[test]
 fn dash_reads_the_scenario_from_stdin() {
     let scenario =
