@@ -369,6 +369,9 @@ fn coloured(args: &[&str], env: &[(&str, &str)]) -> (bool, bool) {
 fn colour_follows_flag_and_environment() {
     assert_eq!(coloured(&[], &[]), (false, false), "not a terminal");
     assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "1")]), (true, true));
+    // As for clap (anstream): any non-empty value forces, even `0`.
+    assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "0")]), (true, true));
+    assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "")]), (false, false));
     assert_eq!(
         coloured(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
         (false, false)
