@@ -505,6 +505,42 @@ fn test_walks_the_same_way() {
 }
 
 #[test]
+fn fmt_walks_the_same_way() {
+    let dir = tree();
+    coordops()
+        .current_dir(dir.path())
+        .args(["--color", "never", "fmt", "--check", "."])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("of 2 files")
+                .and(predicate::str::contains("1 with syntax errors")),
+        );
+    coordops()
+        .current_dir(dir.path())
+        .args([
+            "--color",
+            "never",
+            "fmt",
+            "--check",
+            ".",
+            "--exclude",
+            "fixtures",
+        ])
+        .assert()
+        .stderr(
+            predicate::str::contains("of 1 file ")
+                .and(predicate::str::contains("syntax errors").not()),
+        );
+    coordops()
+        .current_dir(dir.path())
+        .args(["fmt", ".", "--exclude", "a["])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--exclude `a[`"));
+}
+
+#[test]
 fn a_file_named_twice_is_checked_once() {
     let dir = tree();
     coordops()
