@@ -161,6 +161,43 @@ fn dash_reads_the_playbook_from_stdin() {
         .stdout(predicate::str::starts_with("flowchart"));
 }
 
+/// A test file on stdin (`tests "PATH"` first) is checked and run as one,
+/// its playbook found relative to the current directory.
+#[test]
+fn dash_reads_a_test_file_from_stdin() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = std::fs::read_to_string(root.join("playbooks/coord_ops.test.ops")).unwrap();
+    for command in ["check", "test"] {
+        coordops()
+            .current_dir(root.join("playbooks"))
+            .args(["--color", "never", command, "-"])
+            .write_stdin(suite.clone())
+            .assert()
+            .code(0);
+    }
+    coordops()
+        .current_dir(root.join("playbooks"))
+        .args(["test", "-", "--filter", "without a rule escalates"])
+        .write_stdin(suite.clone())
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("test <stdin> :: an OPS signal")
+                .and(predicate::str::contains("test result: 1 passed, 0 failed")),
+        );
+    coordops()
+        .current_dir(root)
+        .args(["--color", "never", "check", "-"])
+        .write_stdin(suite)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("ops::test::no_playbook").and(predicate::str::contains(
+                "relative to the current directory",
+            )),
+        );
+}
+
 #[test]
 fn dash_reads_the_scenario_from_stdin() {
     let scenario =
@@ -353,6 +390,9 @@ fn coloured(args: &[&str], env: &[(&str, &str)]) -> (bool, bool) {
 fn colour_follows_flag_and_environment() {
     assert_eq!(coloured(&[], &[]), (false, false), "not a terminal");
     assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "1")]), (true, true));
+    // As for clap (anstream): any non-empty value forces, even `0`.
+    assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "0")]), (true, true));
+    assert_eq!(coloured(&[], &[("CLICOLOR_FORCE", "")]), (false, false));
     assert_eq!(
         coloured(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
         (false, false)
@@ -483,6 +523,42 @@ fn test_walks_the_same_way() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("failing").not());
+}
+
+#[test]
+fn fmt_walks_the_same_way() {
+    let dir = tree();
+    coordops()
+        .current_dir(dir.path())
+        .args(["--color", "never", "fmt", "--check", "."])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("of 2 files")
+                .and(predicate::str::contains("1 with syntax errors")),
+        );
+    coordops()
+        .current_dir(dir.path())
+        .args([
+            "--color",
+            "never",
+            "fmt",
+            "--check",
+            ".",
+            "--exclude",
+            "fixtures",
+        ])
+        .assert()
+        .stderr(
+            predicate::str::contains("of 1 file ")
+                .and(predicate::str::contains("syntax errors").not()),
+        );
+    coordops()
+        .current_dir(dir.path())
+        .args(["fmt", ".", "--exclude", "a["])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--exclude `a[`"));
 }
 
 #[test]

@@ -39,6 +39,15 @@ pub fn attempts_in(json: &str) -> usize {
         .sum()
 }
 
+/// `tag.name` goes from `tag` to three later steps: its label is drawn once,
+/// not three times on top of each other.
+#[test]
+fn a_result_handed_to_several_steps_is_labelled_once() {
+    let html = release("html", &[]);
+    assert_eq!(html.matches(">tag.name</text>").count(), 1, "{html}");
+    assert_eq!(html.matches(">tag.commit</text>").count(), 1);
+}
+
 #[test]
 fn the_release_report_has_status_gates_timeline_and_flow() {
     let html = release("html", &[]);

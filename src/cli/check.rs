@@ -101,7 +101,7 @@ pub fn check_paths(paths: &[PathBuf], excludes: &Excludes) -> CheckReport {
     let mut earlier = std::collections::HashMap::new();
     for path in files {
         match source::load(&path) {
-            Ok(file) if test_file::is_test_file(&path) => {
+            Ok(file) if crate::format::is_test_source(&file) => {
                 report.files += 1;
                 report.paths.push(path.clone());
                 report

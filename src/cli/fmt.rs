@@ -19,6 +19,7 @@ Examples:
   coordops fmt --check playbooks/        # list unformatted files, exit 1 if any (CI)
   coordops fmt --diff a.ops              # show what would change, as a unified diff
   coordops fmt - < a.ops > b.ops         # stdin to stdout
+  coordops fmt . --exclude tests/fixtures  # leave a directory as it is
 
 A file that does not parse is never rewritten: its errors are reported and
 the exit code is 1. docs/fmt.md describes the layout.
@@ -39,6 +40,12 @@ pub struct FmtArgs {
     /// anything would.
     #[arg(long)]
     pub diff: bool,
+
+    /// Leave out files and directories matching this glob (gitignore
+    /// syntax, relative to the current directory; repeatable) when walking
+    /// directories, as `coordops check --exclude` does.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 /// What happened to one input.
@@ -57,7 +64,14 @@ pub(super) fn run(args: &FmtArgs, render: RenderOptions, quiet: bool) -> Exit {
         output::stderr("error: `-` (stdin) cannot be mixed with paths\n");
         return Exit::Usage;
     }
-    let (files, problems) = source::collect_playbooks(&args.paths);
+    let excludes = match crate::walk::Excludes::new(&args.exclude) {
+        Ok(e) => e,
+        Err(message) => {
+            output::stderr(&format!("error: {message}\n"));
+            return Exit::Usage;
+        }
+    };
+    let (files, problems) = crate::walk::playbooks(&args.paths, &excludes);
     let mut io_failed = !problems.is_empty();
     report(&problems, render);
     let (mut changed, mut broken) = (0, 0);

@@ -49,11 +49,11 @@ pub enum Exit {
     Usage = 2,
     /// 3: a run ended in partial success.
     Partial = 3,
-    /// 4: a run failed, escalated or was aborted.
+    /// 4: a run failed, escalated or was aborted; a rebuilt report is UNFINISHED.
     RunFailed = 4,
     /// 5: a run stopped to wait for a person's approval (`coordops resume`).
     Waiting = 5,
-    /// 130: interrupted twice (Ctrl-C).
+    /// 130: interrupted twice (Ctrl-C, SIGTERM or SIGHUP).
     Interrupted = 130,
 }
 
@@ -70,17 +70,18 @@ Exit codes:
   1    a playbook has errors; a `test` failed; `diff --exit-code`: routing changed
   2    usage error, or a file or directory could not be read or written
   3    a run ended in partial success
-  4    a run failed, escalated or was aborted
+  4    a run failed, escalated or was aborted; a rebuilt report is UNFINISHED
   5    a run is waiting for an approval: `coordops approve`, then `coordops resume`
-  130  interrupted twice (Ctrl-C)
+  130  interrupted twice (Ctrl-C, SIGTERM or SIGHUP)
 
--q prints nothing but errors (and the status line of a run that did not
-complete; `test` prints its failed tests and the summary); -v prints every run event as a line; -vv adds each attempt's
-request and debug logs (COORDOPS_LOG=debug; COORDOPS_LOG=FILTER still works).
+-q prints nothing but errors (and the status line of a run that did not \
+complete; `test` prints its failed tests and the summary); -v prints every \
+run event as a line; -vv adds each attempt's request and debug logs \
+(COORDOPS_LOG=debug; COORDOPS_LOG=FILTER still works).
 
-`-` is stdin for a playbook (check, parse, dry-run, routes, graph, …) and
-stdout for --output. Colour: --color, else NO_COLOR, CLICOLOR_FORCE, CLICOLOR
-and TERM=dumb are honoured. Shell completions: `coordops completions SHELL`;
+`-` is stdin for a playbook (check, parse, dry-run, routes, graph, …) and \
+stdout for --output. Colour: --color, else NO_COLOR, CLICOLOR_FORCE, CLICOLOR \
+and TERM=dumb are honoured. Shell completions: `coordops completions SHELL`; \
 man page: `coordops man > coordops.1`.";
 
 /// Parse, check and run `.ops` coordination playbooks.

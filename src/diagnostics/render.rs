@@ -21,6 +21,34 @@ mod tests {
         assert!(out.contains("long.ops:1:70001"), "{out}");
     }
 
+    #[test]
+    fn labels_far_apart_get_a_snippet_each() {
+        let text: String = (1..=400).map(|i| format!("line {i}\n")).collect();
+        let at = |line: usize| {
+            text.match_indices("line ")
+                .nth(line - 1)
+                .map_or(0, |(i, _)| i)
+        };
+        let source = SourceFile::new("far.ops", text.clone());
+        let d = Diagnostic::error("ops::check::undefined_field", "far apart")
+            .with_primary(Span::new(at(330), at(330) + 4), "used here")
+            .with_secondary(Span::new(at(190), at(190) + 4), "declared here")
+            .in_file(&source);
+        let out = render(&d, RenderOptions::default());
+        assert!(out.lines().count() < 30, "{out}");
+        assert!(!out.contains("line 260"), "{out}");
+        let near = Diagnostic::error("ops::check::undefined_field", "near")
+            .with_primary(Span::new(at(196), at(196) + 4), "used here")
+            .with_secondary(Span::new(at(190), at(190) + 4), "declared here")
+            .in_file(&source);
+        let out = render(&near, RenderOptions::default());
+        assert_eq!(
+            out.matches("far.ops:").count(),
+            1,
+            "one snippet holds both: {out}"
+        );
+    }
+
     fn warnings(source: &SourceFile, n: usize) -> Vec<Diagnostic> {
         (0..n)
             .map(|i| {

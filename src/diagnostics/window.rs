@@ -14,7 +14,8 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan};
 const MARGIN: usize = 2;
 
 /// What miette's `str::read_span` answers for `text`, reading only the lines
-/// around `span`. `line_starts` are the byte offsets where lines start (the
+/// around `span` (with `line_count` counted from the context's first line,
+/// see [`lines_after_start`]). `line_starts` are the byte offsets where lines start (the
 /// first is 0); with `lone_cr` (a `\r` not followed by `\n`, which miette
 /// also counts as a line break) the whole text is read.
 pub fn read_span<'a>(
@@ -63,9 +64,23 @@ fn whole<'a>(
         shown,
         contents.line() + from_line,
         contents.column(),
-        contents.line_count() + from_line,
+        lines_after_start(contents.line(), contents.line_count()),
     ))
 }
+
+/// miette's `str` answers as `line_count` the line breaks from the start of
+/// the *text* to the end of the context, but its graphical handler merges
+/// two labels' snippets when `line + line_count` reaches the next one's
+/// line: a label on line 190 and one on line 330 became one snippet of 140
+/// lines. Counting from the context's first line, plus [`MERGE_GAP`],
+/// merges the snippets that overlap or are at most that many lines apart.
+fn lines_after_start(line: usize, line_count: usize) -> usize {
+    line_count.saturating_sub(line) + MERGE_GAP
+}
+
+/// Two labels' snippets this many lines apart or fewer are shown as one
+/// (the lines between included), as a reader would want.
+const MERGE_GAP: usize = 3;
 
 /// Bytes handed to miette's scan, so that a test can tell linear rendering
 /// from quadratic without timing anything.
@@ -144,7 +159,10 @@ mod tests {
             let text = lines.join(if crlf { "\r\n" } else { "\n" });
             let at = at.min(text.len());
             let span = SourceSpan::new(at.into(), len.min(text.len() - at));
-            let expected = answer(text.as_str().read_span(&span, before, after));
+            let expected = answer(text.as_str().read_span(&span, before, after))
+                .map(|(data, offset, len, line, column, count)| {
+                    (data, offset, len, line, column, lines_after_start(line, count))
+                });
             prop_assert_eq!(windowed(&text, &span, before, after), expected);
         }
     }
@@ -169,7 +187,17 @@ mod tests {
     fn lone_carriage_returns_read_the_whole_text() {
         let text = "a\rb\nc\rd\ne";
         let span = SourceSpan::new(8.into(), 1);
-        let expected = answer(text.read_span(&span, 1, 1));
+        let expected =
+            answer(text.read_span(&span, 1, 1)).map(|(data, offset, len, line, column, count)| {
+                (
+                    data,
+                    offset,
+                    len,
+                    line,
+                    column,
+                    lines_after_start(line, count),
+                )
+            });
         let got = answer(
             read_span(text, &starts(text), true, &span, 1, 1)
                 .map(|c| Box::new(c) as Box<dyn SpanContents<'_>>),

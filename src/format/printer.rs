@@ -83,6 +83,16 @@ impl<'a> Printer<'a> {
         from < to && self.src.get(from..to).is_some_and(|s| s.contains('\n'))
     }
 
+    /// Whether unprinted code (more than brackets and commas,
+    /// which the layout writes itself) lies between the last printed token
+    /// and `pos`.
+    fn code_before(&self, pos: usize) -> bool {
+        self.src.get(self.anchor.min(pos)..pos).is_some_and(|s| {
+            s.chars()
+                .any(|c| !c.is_whitespace() && !"()[]{},".contains(c))
+        })
+    }
+
     /// Whether the source breaks the line between the last printed token and `pos`.
     pub(super) fn broke_before(&self, pos: usize) -> bool {
         self.has_newline(self.anchor, pos)
@@ -154,7 +164,10 @@ impl<'a> Printer<'a> {
         let leftover = self.comment_before(self.anchor);
         if !leftover {
             if let Some(c) = self.comments.get(self.next) {
-                let same_line = !self.has_newline(self.anchor, c.span.start);
+                // The comment trails this line only if no code of the source
+                // line still to be printed (a field after `{`) stands before it.
+                let same_line =
+                    !self.has_newline(self.anchor, c.span.start) && !self.code_before(c.span.start);
                 if same_line && !self.at_line_start {
                     self.trailing.push(self.lines);
                     self.write(TRAILING_MARK);

@@ -103,6 +103,15 @@ fn trailing_comments_of_consecutive_lines_are_aligned() {
 }
 
 #[test]
+fn a_comment_after_the_first_entry_of_a_broken_body_stays_after_it() {
+    let text = "signal X:S { f: bool = false # about f\n  g: string = \"\" }\ncoordinator C { # about C\n  gate 80%\n}\n";
+    assert_eq!(
+        fmt(text),
+        "signal X:S {\n  f: bool = false # about f\n  g: string = \"\"\n}\ncoordinator C { # about C\n  gate 80%\n}\n"
+    );
+}
+
+#[test]
 fn route_tables_are_aligned_until_a_blank_line_or_comment() {
     let text = "route a: X:A => w\nroute long_label: X:LONGER => w\nroute X:* => ignore\n\nroute b: X:B => w\n# c\nroute cc: X:C => w\n";
     assert_eq!(

@@ -111,6 +111,8 @@ pub fn svg(graph: &Graph) -> String {
     // Edge labels go on top of the nodes, so a long edge's stays readable.
     let mut labels = String::new();
     let mut placed_labels: Vec<(i64, i64, i64)> = Vec::new();
+    // One node's result handed to several later steps: its label once.
+    let mut named: Vec<(usize, &str)> = Vec::new();
     for (from, to, e) in &edges {
         let (a, b) = (&placed[*from], &placed[*to]);
         // Handoffs run beside the control flow they often parallel.
@@ -126,7 +128,12 @@ pub fn svg(graph: &Graph) -> String {
             out,
             "<line class=\"{class}\" x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" marker-end=\"url(#arrow)\"/>"
         );
-        if let Some(label) = &e.label {
+        let label = e.label.as_deref().filter(|l| {
+            let first = !named.contains(&(*from, *l));
+            named.push((*from, l));
+            first
+        });
+        if let Some(label) = label {
             // In the gap just below the source, where no node is.
             let ly = y1 + LABEL_DROP.min(y2.saturating_sub(y1));
             let t = f64::from(ly - y1) / f64::from(y2.saturating_sub(y1).max(1));

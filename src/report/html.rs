@@ -27,7 +27,7 @@ ul.gates{padding-left:20px}dl.escalation dt{font-weight:600;margin-top:6px}dl.es
 .timeline .outcome.failure,.timeline .outcome.timeout,.timeline .outcome.aborted{background:#ffebe9;color:#cf222e}
 .timeline .track{position:relative;flex:1;height:18px}
 .timeline .axis .track{height:16px;color:#59636e;font-size:11px}.timeline .tick{position:absolute;transform:translateX(-50%);white-space:nowrap}
-.timeline .tick:first-child{transform:none}.timeline .tick:last-child{transform:translateX(-100%)}
+.timeline .tick:first-child{transform:none}.timeline .tick:last-child{transform:translateX(-100%)}.timeline .tick:only-child{transform:none}
 .bar{position:absolute;top:2px;height:14px;min-width:4px;border-radius:3px;background:#2da44e;color:#fff;font-size:10px;line-height:14px;overflow:hidden;padding-left:2px;box-sizing:border-box}
 .bar.failure,.bar.denied{background:#cf222e}.bar.timeout{background:#bf8700}.bar.granted{background:#8250df}
 .wait{position:absolute;top:7px;height:4px;background:repeating-linear-gradient(90deg,#8c959f 0 4px,transparent 4px 7px)}

@@ -27,7 +27,10 @@ pub fn timeline(result: &RunResult) -> String {
         );
     }
     out.push_str("<div class=\"axis\"><div class=\"label\"></div><div class=\"track\">");
-    for i in 0..=4u64 {
+    // A run that took no time gets one tick: five `+0s` would print on top
+    // of each other.
+    let last_tick = if end == 0 { 0 } else { 4 };
+    for i in 0..=last_tick {
         let at = end * i / 4;
         let _ = write!(
             out,
@@ -69,18 +72,28 @@ fn row(out: &mut String, step: &StepRecord, scale: &Scale) {
         (Some(a), Some(t)) => format!("{a}.{t}"),
         _ => step.kind.clone(),
     };
+    // An unbound step is named after its call: show the call once, so the
+    // outcome still fits in the label column.
+    let what_html = if what == step.name {
+        String::new()
+    } else {
+        format!("<span class=\"what\">{}</span> ", esc(&what))
+    };
+    let title = if what == step.name {
+        format!("{} {outcome}", step.name)
+    } else {
+        format!("{} {what} {outcome}", step.name)
+    };
     let _ = write!(
         out,
         "<div class=\"row {}\" data-step=\"{}\" data-outcome=\"{outcome}\">\
-         <div class=\"label\" title=\"{} {} {outcome}\"><span class=\"name\">{}</span> \
-         <span class=\"what\">{}</span> <span class=\"outcome {outcome}\">{outcome}</span></div>\
+         <div class=\"label\" title=\"{}\"><span class=\"name\">{}</span> \
+         {what_html}<span class=\"outcome {outcome}\">{outcome}</span></div>\
          <div class=\"track\">",
         esc(&step.kind),
         esc(&step.name),
+        esc(&title),
         esc(&step.name),
-        esc(&what),
-        esc(&step.name),
-        esc(&what),
     );
     let first = step
         .attempts
@@ -199,12 +212,60 @@ fn class_name(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Scale;
+    use super::{timeline, Scale};
+    use crate::runtime::record::RunStart;
+    use crate::runtime::result::{Attempt, RunResult, StepOutcome, StepRecord};
 
     #[test]
     fn spans_are_percent_of_the_run() {
         let s = Scale { total: 200 };
         assert_eq!(s.span(50, 100), "left:25.000%;width:50.000%");
         assert_eq!(s.pct(400), "100.000%", "clamped");
+    }
+
+    fn step(name: &str, agent: &str, task: &str) -> StepRecord {
+        StepRecord {
+            name: name.into(),
+            id: None,
+            kind: "task".into(),
+            agent: Some(agent.into()),
+            task: Some(task.into()),
+            outcome: StepOutcome::Success,
+            critical: false,
+            started_ms: 0,
+            duration_ms: 0,
+            attempts: vec![Attempt {
+                number: 1,
+                started_ms: 0,
+                duration_ms: 0,
+                outcome: "success".into(),
+                kind: None,
+                message: None,
+                stderr: Vec::new(),
+            }],
+            outputs: Default::default(),
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn a_run_that_took_no_time_has_one_tick() {
+        let mut result = RunResult::begun(&RunStart::for_tests(0));
+        result.steps.push(step("a", "A", "t"));
+        let html = timeline(&result);
+        assert_eq!(html.matches("class=\"tick\"").count(), 1, "{html}");
+    }
+
+    #[test]
+    fn an_unbound_step_shows_its_call_once() {
+        let mut result = RunResult::begun(&RunStart::for_tests(0));
+        result.steps.push(step("A.t", "A", "t"));
+        result.steps.push(step("x", "A", "t"));
+        let html = timeline(&result);
+        assert!(
+            html.contains("<span class=\"name\">A.t</span> <span class=\"outcome"),
+            "{html}"
+        );
+        assert_eq!(html.matches("class=\"what\"").count(), 1, "{html}");
     }
 }

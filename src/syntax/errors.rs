@@ -43,9 +43,20 @@ pub fn translate(error: &Error<Rule>, file_text: &str, offset: usize) -> Diagnos
             .is_some_and(|between| {
                 between.ends_with(|c: char| c.is_whitespace()) && is_keyword(between.trim())
             });
+        // Failing inside a string at its closing quote (`agent A "a"` with
+        // no `{` after it) only means the string could have gone on: the
+        // tracker knows what was missing after it.
+        let past_string = attempts.max_position > pos
+            && file_text
+                .get(offset + pos..)
+                .is_some_and(|rest| rest.starts_with('"'))
+            && !rules.is_empty()
+            && rules
+                .iter()
+                .all(|r| matches!(r, Rule::str_text | Rule::str_escape | Rule::interpolation));
         if attempts.max_position == pos {
             tokens = tokens_here;
-        } else if advanced {
+        } else if advanced || past_string {
             tokens = tokens_here;
             pos = attempts.max_position;
             rules = attempts

@@ -103,7 +103,9 @@ impl Suite {
             files.into_iter().partition(|p| test_file::is_test_file(p));
         let mut index = Index::default();
         for path in playbooks {
-            if let Err(problem) = suite.playbook(&path, filter, &mut index) {
+            if path.as_os_str() == "-" {
+                suite.stdin(filter, &mut index);
+            } else if let Err(problem) = suite.playbook(&path, filter, &mut index) {
                 suite.problems.push(problem);
             }
         }
@@ -114,6 +116,22 @@ impl Suite {
             }
         }
         suite
+    }
+
+    /// `-`: a playbook, or a test file (a `tests "PATH"` header first,
+    /// its playbook's path relative to the current directory), on stdin.
+    fn stdin(&mut self, filter: Option<&str>, index: &mut Index) {
+        match source::load(Path::new("-")) {
+            Ok(file) if crate::format::is_test_source(&file) => {
+                self.test_file(test_file::read(file), filter, index);
+            }
+            Ok(file) => {
+                self.playbooks.push(run_playbook(file, filter));
+                let key = PathBuf::from("-");
+                index.runs.insert(key, self.playbooks.len() - 1);
+            }
+            Err(problem) => self.problems.push(problem),
+        }
     }
 
     /// The run of the playbook at `path`, loaded and run on first use.

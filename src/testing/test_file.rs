@@ -141,7 +141,11 @@ pub fn no_playbook(test: &TestFileSource, why: &str) -> Diagnostic {
         format!("the playbook `{path}` {why}"),
     )
     .with_primary(header, "the tests run against this playbook")
-    .with_help("the path is relative to the test file's folder")
+    .with_help(if test.file.name() == source::STDIN_NAME {
+        "read from stdin, the path is relative to the current directory"
+    } else {
+        "the path is relative to the test file's folder"
+    })
     .in_file(&test.file)
 }
 
