@@ -286,7 +286,7 @@ fn io_error(shown: &str, err: &std::io::Error) -> Diagnostic {
     match err.kind() {
         std::io::ErrorKind::NotFound => {
             Diagnostic::error(codes::IO_NOT_FOUND, format!("`{shown}` does not exist"))
-                .with_help("check the path; `coordops check` takes files and directories")
+                .with_help("check the path (relative paths start from the current directory)")
         }
         _ => Diagnostic::error(
             codes::IO_UNREADABLE,

@@ -627,6 +627,16 @@ fn quiet_test_shows_only_failures_and_the_summary() {
 }
 
 #[test]
+fn quiet_test_of_a_passing_suite_prints_the_summary_alone() {
+    coordops()
+        .args(["-q", "test"])
+        .arg(fixture(CLEAN))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_match("^test result: [0-9]+ passed, 0 failed\n$").unwrap());
+}
+
+#[test]
 fn verbose_check_lists_every_file_with_its_counts() {
     let out = coordops()
         .args(["-v", "check"])

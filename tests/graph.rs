@@ -154,12 +154,16 @@ agent A "Agent" {
 }
 signal X:GO "Go" {
   ok: bool = true
+  who: string = ""
 }
 route go: X:GO => main
 workflow main "Quotes" {
   r = A.t()
   if signal.ok {
     fail "said \"no\" <b>&</b> #1 \\ end"
+  }
+  if signal.who == "a \"b\"" {
+    fail "who"
   }
   complete "done"
 }
@@ -177,6 +181,11 @@ fn quotes_and_markup_are_escaped_in_both_formats() {
         "{mermaid}"
     );
     assert!(!mermaid.contains(r"\#quot;"), "{mermaid}");
+    // A quote escaped in a condition's string reads as the quote.
+    assert!(
+        mermaid.contains("signal.who == #quot;a #quot;b#quot;#quot;"),
+        "{mermaid}"
+    );
     let dot = chart_with(path, &["--format", "dot"]);
     assert!(
         dot.contains(r#"label="FAIL: said \"no\" <b>&</b> #1 \\ end""#),

@@ -224,6 +224,7 @@ pub(super) fn document(suite: &Suite, format: Format, coverage: Option<serde_jso
 /// run's event log), the failures rendered on stderr, and the summary.
 fn human(suite: &Suite, options: RenderOptions, verbosity: Verbosity) {
     let quiet = verbosity.quiet;
+    let mut shown = 0;
     for run in &suite.playbooks {
         let name = run.file.name();
         if !run.errors.is_empty() {
@@ -238,6 +239,7 @@ fn human(suite: &Suite, options: RenderOptions, verbosity: Verbosity) {
             let status = report.status.as_deref().unwrap_or("not run");
             output::stderr(&render_all(&report.warnings, options));
             let verdict = if report.passed { "ok" } else { "FAILED" };
+            shown += 1;
             output::stdout(&format!(
                 "test {name} :: {} ... {verdict} ({status})\n",
                 report.name
@@ -250,5 +252,7 @@ fn human(suite: &Suite, options: RenderOptions, verbosity: Verbosity) {
             output::stderr(&render_all(&report.failures, options));
         }
     }
-    output::stdout(&format!("\n{}\n", suite.totals().line()));
+    // A blank line between the tests and the summary, when any was shown.
+    let gap = if shown > 0 { "\n" } else { "" };
+    output::stdout(&format!("{gap}{}\n", suite.totals().line()));
 }

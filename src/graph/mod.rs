@@ -256,8 +256,10 @@ impl Builder<'_> {
         self.edge(from, to, label, EdgeKind::Flow);
     }
 
+    /// An expression as written, but an escaped quote inside a string
+    /// shown as the quote it stands for (`\"` reads `"`), as messages are.
     fn text(&self, expr: &Expr) -> String {
-        one_line(self.source.slice(expr.span))
+        one_line(&self.source.slice(expr.span).replace("\\\"", "\""))
     }
 
     /// A string literal as it reads: escapes decoded, `{expr}` kept.
