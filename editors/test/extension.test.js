@@ -90,6 +90,11 @@ test('the manifest contributes the ops language, its grammar and the coordops.pa
   const tm = JSON.parse(fs.readFileSync(path.join(EXT, grammar.path), 'utf8'));
   assert.equal(tm.scopeName, 'source.ops');
   assert.equal(manifest.contributes.configuration.properties['coordops.path'].default, 'coordops');
+  // Format on save through the server, on by default for .ops files (as the
+  // Go extension does for Go), with this extension as their formatter.
+  const ops = manifest.contributes.configurationDefaults['[ops]'];
+  assert.equal(ops['editor.formatOnSave'], true);
+  assert.equal(ops['editor.defaultFormatter'], `${manifest.publisher}.${manifest.name}`);
   assert.ok(manifest.activationEvents.includes('onLanguage:ops'));
   assert.ok(manifest.dependencies['vscode-languageclient']);
   assert.ok(fs.existsSync(path.join(EXT, manifest.main)));
