@@ -335,6 +335,14 @@ fn growth_tables() {
         let text = gen::sized_playbook(kb * 1000);
         measure(5, || (), |_| check(&text))
     });
+    growth_row("playbook size (`fmt`)", "KB", 40, |kb| {
+        let text = gen::sized_playbook(kb * 1000);
+        measure(
+            5,
+            || (),
+            |_| coordops::format::format_source(&text).map(|t| t.len()),
+        )
+    });
     growth_row("steps in one workflow (`check`)", "steps", 40, |n| {
         let text = gen::sequential_workflow(n);
         measure(5, || (), |_| check(&text))
