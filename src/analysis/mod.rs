@@ -64,8 +64,8 @@ pub fn check_tests(
     let symbols = symbols::Symbols::collect(playbook, &mut ignored);
     let mut out = Vec::new();
     let mut seen = std::collections::HashMap::new();
-    test_checks::duplicates(&mut seen, earlier.iter().copied(), &mut ignored);
-    test_checks::duplicates(&mut seen, tests.iter().copied(), &mut out);
+    test_checks::duplicates(&mut seen, earlier.iter().copied(), false, &mut ignored);
+    test_checks::duplicates(&mut seen, tests.iter().copied(), true, &mut out);
     walker::check_tests(playbook, &symbols, tests, &mut out);
     finish(out, source)
 }

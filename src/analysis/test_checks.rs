@@ -143,11 +143,17 @@ pub fn step_names(playbook: &Playbook) -> BTreeSet<String> {
     names
 }
 
-/// Reports each test of `tests` whose name is already in `seen` (the names
-/// met so far, with where), and adds the others to it.
+/// Where a test name was first met: at a span of the file being checked,
+/// or in another file (the playbook, or one of its other test files).
+pub type Seen = HashMap<String, Option<Span>>;
+
+/// Reports each test of `tests` whose name is already in `seen` (pointing
+/// at the first when it is in the same file), and adds the others to it;
+/// `local` says whether `tests` are in the file being checked.
 pub fn duplicates<'t>(
-    seen: &mut HashMap<String, Span>,
+    seen: &mut Seen,
     tests: impl IntoIterator<Item = &'t TestCase>,
+    local: bool,
     out: &mut Vec<Diagnostic>,
 ) {
     for test in tests {
@@ -155,19 +161,28 @@ pub fn duplicates<'t>(
             continue;
         };
         match seen.get(&name) {
-            Some(_) => out.push(
-                Diagnostic::error(
+            Some(first) => {
+                let problem = Diagnostic::error(
                     codes::CHECK_DUPLICATE,
                     format!("test \"{name}\" is defined twice"),
                 )
-                .with_primary(test.name.span, "a second test of this name")
-                .with_help(
-                    "test names are unique across a playbook and its test files; \
-                     rename one (`--filter` and reports select tests by name)",
-                ),
-            ),
+                .with_primary(test.name.span, "a second test of this name");
+                let problem = match first {
+                    Some(first) => problem.with_secondary(*first, "first defined here"),
+                    None => problem,
+                };
+                let whence = if first.is_some() {
+                    ""
+                } else {
+                    " (the first is in the playbook or another of its test files)"
+                };
+                out.push(problem.with_help(format!(
+                    "test names are unique across a playbook and its test files{whence}; \
+                     rename one (`--filter` and reports select tests by name)"
+                )));
+            }
             None => {
-                seen.insert(name, test.name.span);
+                seen.insert(name, local.then_some(test.name.span));
             }
         }
     }
@@ -238,8 +253,24 @@ mod tests {
             "test \"a\" {\n  signal OPS:GO { target: \"x\" }\n}\ntest \"a\" {\n  signal OPS:GO { target: \"y\" }\n}\n",
         );
         let mut out = Vec::new();
-        duplicates(&mut HashMap::new(), p.tests(), &mut out);
+        duplicates(&mut HashMap::new(), p.tests(), true, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].code, codes::CHECK_DUPLICATE);
+        // The first definition is labelled when it is in the same file.
+        let first = p.tests().next().map(|t| t.name.span);
+        let secondary: Vec<_> = out[0].labels.iter().filter(|l| !l.primary).collect();
+        assert_eq!(secondary.len(), 1);
+        assert_eq!(Some(secondary[0].span.start), first.map(|s| s.start));
+        // Met in another file first: no label there, the help says where.
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        duplicates(&mut seen, p.tests().take(1), false, &mut out);
+        duplicates(&mut seen, p.tests().skip(1), true, &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].labels.iter().all(|l| l.primary));
+        assert!(out[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("another of its test files")));
     }
 }

@@ -98,7 +98,7 @@ impl<'a> Walker<'a, '_> {
 
     pub(super) fn tests(&mut self, playbook: &Playbook) {
         let tests: Vec<&TestCase> = playbook.tests().collect();
-        test_checks::duplicates(&mut HashMap::new(), tests.iter().copied(), self.out);
+        test_checks::duplicates(&mut HashMap::new(), tests.iter().copied(), true, self.out);
         self.test_cases(playbook, &tests);
     }
 
