@@ -127,12 +127,9 @@ pub fn check_paths(paths: &[PathBuf], excludes: &Excludes) -> CheckReport {
 
 pub(super) fn run(args: &CheckArgs, render: RenderOptions, verbosity: Verbosity) -> Exit {
     let quiet = verbosity.quiet;
-    let excludes = match Excludes::new(&args.exclude) {
+    let excludes = match super::excludes(&args.exclude) {
         Ok(e) => e,
-        Err(message) => {
-            crate::output::stderr(&format!("error: {message}\n"));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let report = check_paths(&args.paths, &excludes);
     let errors = report.diagnostics.iter().filter(|d| d.is_error()).count();

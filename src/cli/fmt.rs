@@ -64,12 +64,9 @@ pub(super) fn run(args: &FmtArgs, render: RenderOptions, quiet: bool) -> Exit {
         output::stderr("error: `-` (stdin) cannot be mixed with paths\n");
         return Exit::Usage;
     }
-    let excludes = match crate::walk::Excludes::new(&args.exclude) {
+    let excludes = match super::excludes(&args.exclude) {
         Ok(e) => e,
-        Err(message) => {
-            output::stderr(&format!("error: {message}\n"));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let (files, problems) = crate::walk::playbooks(&args.paths, &excludes);
     let mut io_failed = !problems.is_empty();

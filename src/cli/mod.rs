@@ -182,6 +182,15 @@ pub fn parse_args() -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
+/// The `--exclude GLOB` options of a walking command, or the usage error
+/// (already printed) for a bad glob.
+fn excludes(globs: &[String]) -> Result<crate::walk::Excludes, Exit> {
+    crate::walk::Excludes::new(globs).map_err(|message| {
+        crate::output::stderr(&format!("error: {message}\n"));
+        Exit::Usage
+    })
+}
+
 /// Runs the parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Exit {
     let render = render_options(cli.color);

@@ -128,12 +128,9 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, verbosity: Verbosity)
             return Exit::Usage;
         }
     }
-    let excludes = match crate::walk::Excludes::new(&args.exclude) {
+    let excludes = match super::excludes(&args.exclude) {
         Ok(e) => e,
-        Err(message) => {
-            output::stderr(&format!("error: {message}\n"));
-            return Exit::Usage;
-        }
+        Err(exit) => return exit,
     };
     let suite = Suite::run_excluding(&args.paths, &excludes, args.filter.as_deref());
     for problem in &suite.problems {
