@@ -580,3 +580,44 @@ fn on_a_terminal_a_person_answers_the_prompt() {
     );
     assert_eq!(entries.last().expect("entries")["type"], "suspend");
 }
+
+#[test]
+fn emit_ends_a_suspended_run_with_one_waiting_line() {
+    let dir = TempDir::new().expect("tempdir");
+    let out = coordops()
+        .args([
+            "run",
+            PLAYBOOK,
+            "--signal",
+            "APPROVALS:RELEASE",
+            "--backends",
+        ])
+        .arg(backends(dir.path(), None))
+        .arg("--journal")
+        .arg(dir.path().join("release.jsonl"))
+        .arg("--output")
+        .arg(dir.path().join("report.md"))
+        .args(["--emit", "jsonl"])
+        .output()
+        .expect("coordops runs");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let signals: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let last = signals.last().expect("signals");
+    assert!(
+        last["signal"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(":FAILURE")),
+        "{last}"
+    );
+    assert_eq!(last["payload"]["scope"], "run", "{last}");
+    assert_eq!(last["payload"]["status"], "waiting", "{last}");
+    assert!(!last["payload"]["waiting_for"]
+        .as_array()
+        .expect("names")
+        .is_empty());
+    let run_lines = signals.iter().filter(|s| s["payload"]["scope"] == "run");
+    assert_eq!(run_lines.count(), 1, "{signals:?}");
+}

@@ -25,6 +25,12 @@ pub struct CascadeState {
     coordinator: String,
     started_at: String,
     started: Option<SystemTime>,
+    run_id: String,
+    signal: String,
+    /// The steps that succeeded so far (for a suspended run's last line).
+    done: Vec<String>,
+    /// Whether the run's last line was sent (a suspend ends the stream).
+    ended: bool,
 }
 
 impl CascadeState {
@@ -48,11 +54,16 @@ impl CascadeState {
 
     /// The signals `entry` gives rise to (none for most entries).
     pub fn signals(&mut self, entry: &Entry) -> Vec<Value> {
+        if self.ended {
+            return Vec::new();
+        }
         match entry {
             Entry::Start(start) => {
                 self.coordinator = start.coordinator.clone();
                 self.started_at = start.started_at.clone();
                 self.started = humantime::parse_rfc3339(&start.started_at).ok();
+                self.run_id = start.run_id.clone();
+                self.signal = start.signal.clone();
                 Vec::new()
             }
             Entry::Attempt(a) => vec![self.signal(
@@ -75,8 +86,20 @@ impl CascadeState {
                 e.at_ms,
                 json!({ "step": e.step, "reason": e.detail }),
             )],
-            Entry::Step(step) => self.step_failure(step).into_iter().collect(),
-            Entry::End(result) => vec![self.end(result)],
+            Entry::Step(step) => {
+                if step.outcome == StepOutcome::Success {
+                    self.done.push(step.name.clone());
+                }
+                self.step_failure(step).into_iter().collect()
+            }
+            Entry::Suspend(s) => {
+                self.ended = true;
+                vec![self.suspended(s.at_ms, &s.waiting_for)]
+            }
+            Entry::End(result) => {
+                self.ended = true;
+                vec![self.end(result)]
+            }
             _ => Vec::new(),
         }
     }
@@ -104,6 +127,27 @@ impl CascadeState {
                 "message": message,
             }),
         ))
+    }
+
+    /// A suspended run's last line: a run-scope FAILURE of kind `waiting`,
+    /// naming the approvals it waits for (`coordops approve`, then
+    /// `coordops resume`).
+    fn suspended(&self, at_ms: u64, waiting_for: &[String]) -> Value {
+        self.signal(
+            "FAILURE",
+            at_ms,
+            json!({
+                "scope": "run",
+                "run_id": self.run_id,
+                "signal": self.signal,
+                "status": "waiting",
+                "kind": "waiting",
+                "message": format!("waiting for approval: {}", waiting_for.join(", ")),
+                "waiting_for": waiting_for,
+                "partial_results": self.done,
+                "duration_ms": at_ms,
+            }),
+        )
     }
 
     fn end(&self, r: &RunResult) -> Value {
@@ -254,6 +298,30 @@ mod tests {
     }
 
     const START: &str = r#"{"type":"start","run_id":"r","coordinator":"COORD_OPS","signal":"OPS:COMMIT","context":{},"started_at":"2026-01-01T00:00:00Z","quality_gate":80,"agents":["RELEASE_MANAGER"]}"#;
+
+    #[test]
+    fn a_suspended_run_ends_with_one_waiting_failure_line() {
+        let mut state = CascadeState::default();
+        state.signals(&entry(START));
+        let step = r#"{"type":"step","id":"w.1","name":"commit","kind":"task","agent":"RELEASE_MANAGER","task":"commit","outcome":{"status":"success"},"critical":false,"started_ms":0,"duration_ms":5,"attempts":[],"outputs":{}}"#;
+        state.signals(&entry(step));
+        let last = state.signals(&entry(
+            r#"{"type":"suspend","at_ms":7000,"waiting_for":["ship"]}"#,
+        ));
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0]["signal"], "COORD_OPS:FAILURE");
+        let payload = &last[0]["payload"];
+        assert_eq!(payload["scope"], "run");
+        assert_eq!(payload["status"], "waiting");
+        assert_eq!(payload["run_id"], "r");
+        assert_eq!(payload["waiting_for"], json!(["ship"]));
+        assert_eq!(payload["partial_results"], json!(["commit"]));
+        // Nothing after the last line, not even the run's end.
+        let end = state.signals(&entry(
+            r#"{"type":"suspend","at_ms":7001,"waiting_for":["ship"]}"#,
+        ));
+        assert!(end.is_empty());
+    }
 
     #[test]
     fn spawn_is_named_after_the_coordinator_and_dated_by_the_run_clock() {
