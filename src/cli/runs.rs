@@ -210,8 +210,15 @@ fn list(path: &Path, now: u64) -> Listed {
 fn summarise(path: &Path, now: u64) -> Result<Listed, String> {
     let mut file = File::open(path).map_err(|e| e.to_string())?;
     let len = file.metadata().map_err(|e| e.to_string())?.len();
-    let start = first_start(&mut file)?;
+    let first = first_start(&mut file)?;
     let tail = tail_entries(&mut file, len).map_err(|e| e.to_string())?;
+    // A journal of several runs is listed by its last, as `coordops report`
+    // shows it (its start is in the tail unless the run is longer than it).
+    let last = tail.iter().rposition(|e| matches!(e, Entry::Start(_)));
+    let (start, tail) = match last.map(|i| (&tail[i], &tail[i..])) {
+        Some((Entry::Start(s), run)) => (s.clone(), run),
+        _ => (first, &tail[..]),
+    };
     let started_unix_ms = if start.started_unix_ms > 0 {
         start.started_unix_ms
     } else {
@@ -220,7 +227,7 @@ fn summarise(path: &Path, now: u64) -> Result<Listed, String> {
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     };
-    let (mut status, waiting_for) = status_of(&start, &tail, now);
+    let (mut status, waiting_for) = status_of(&start, tail, now);
     if status == "unfinished" && journal::in_use(path) {
         status = "running".to_string();
     }
@@ -237,8 +244,7 @@ fn summarise(path: &Path, now: u64) -> Result<Listed, String> {
     })
 }
 
-/// The run's start: the file's first line (a journal of several runs is
-/// listed by its first; `coordops report` shows its last).
+/// The first run's start: the file's first line, which must be one.
 fn first_start(file: &mut File) -> Result<RunStart, String> {
     let mut line = String::new();
     BufReader::new(file.take(journal::MAX_JOURNAL))
@@ -381,6 +387,15 @@ mod tests {
             summarise(killed.path(), START_MS).expect("listed").status,
             "unfinished"
         );
+    }
+
+    #[test]
+    fn a_journal_of_two_runs_is_listed_by_its_last() {
+        let second = START.replace(r#""run_id":"r""#, r#""run_id":"r2""#);
+        let file = journal(&[START, SUSPEND, &second, WAIT]);
+        let listed = summarise(file.path(), START_MS).expect("listed");
+        assert_eq!(listed.run_id, "r2");
+        assert_eq!(listed.status, "unfinished");
     }
 
     #[test]
