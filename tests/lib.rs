@@ -34,6 +34,7 @@ mod progress;
 mod props;
 mod protocol;
 mod real_runs;
+mod replay_coverage;
 mod replay_test;
 mod resume;
 mod retry_policy;

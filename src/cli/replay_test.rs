@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::replay_input::{self, read_history, Replayed};
-use super::test_cmd::{document, Format};
+use super::test_cmd::{print, CoverageAsk, Format};
 use super::Exit;
 use crate::diagnostics::{render, render_all, RenderOptions};
 use crate::output;
@@ -29,11 +29,16 @@ pub(super) struct Replay<'a> {
     pub format: Format,
     /// `-q`: leave out passing journals (human).
     pub quiet: bool,
+    /// `--coverage` / `--fail-under`: what of each playbook the replays
+    /// exercised.
+    pub coverage: CoverageAsk,
 }
 
-/// Replays each journal and prints the run in `replay.format`. Exit 2 when
-/// a journal or playbook cannot be read, else 1 when a journal's replay
-/// left the recorded path or its playbook has errors.
+/// Replays each journal and prints the run in `replay.format`, with the
+/// coverage of what the replays ran when asked. Exit 2 when a journal or
+/// playbook cannot be read, else 1 when a journal's replay left the
+/// recorded path, its playbook has errors or the coverage is below
+/// `--fail-under`.
 pub(super) fn run(replay: &Replay<'_>, options: RenderOptions) -> Exit {
     let mut suite = Suite::default();
     let mut runs: HashMap<PathBuf, usize> = HashMap::new();
@@ -44,18 +49,12 @@ pub(super) fn run(replay: &Replay<'_>, options: RenderOptions) -> Exit {
         }
     }
     let totals = suite.totals();
-    match replay.format {
-        Format::Human => human(&suite, options, replay.quiet),
-        format => {
-            document(&suite, format, None);
-            if !replay.quiet && format != Format::Github {
-                crate::output::stderr_line!("{}", totals.line());
-            }
-        }
-    }
+    let below = print(&suite, replay.format, replay.coverage, replay.quiet, || {
+        human(&suite, options, replay.quiet);
+    });
     if unreadable > 0 {
         Exit::Usage
-    } else if totals.failed > 0 || totals.broken > 0 {
+    } else if totals.failed > 0 || totals.broken > 0 || below {
         Exit::Errors
     } else {
         Exit::Success

@@ -23,7 +23,7 @@ Examples:
   coordops test playbooks/coord_ops.ops --filter audit
   coordops test playbooks/ --format junit > junit.xml
   coordops test playbooks/coord_ops.ops --coverage --fail-under 90
-  coordops test --replay tests/fixtures/replay/*.jsonl
+  coordops test --replay tests/fixtures/replay/*.jsonl --coverage
 
 A test file (`*.test.ops`) starts with `tests \"PLAYBOOK\"`, the playbook's
 path relative to it, then holds `test` blocks; they run against that
@@ -42,7 +42,8 @@ on stdout, or on stderr for json and junit; --replay takes every format.
 --coverage reports which routes, workflow steps, `if` arms, gate outcomes,
 retries, handlers, rules and approval outcomes the selected tests exercised
 (a table and the uncovered lines, or a `coverage` member in json);
---fail-under PCT exits 1 when the total is below PCT percent.
+--fail-under PCT exits 1 when the total is below PCT percent. With
+--replay they measure what the replays ran, up to where each stopped.
 
 --replay JOURNAL… re-runs the playbook each journal records (or --playbook)
 against the journal instead, calling no agent: every recorded answer is
@@ -83,12 +84,12 @@ pub struct TestArgs {
 
     /// Report which routes, steps, branches, gate outcomes, retries,
     /// handlers, rules and approval outcomes the tests exercised.
-    #[arg(long, conflicts_with = "replay")]
+    #[arg(long)]
     pub coverage: bool,
 
     /// Fail (exit 1) when the total coverage is below PCT percent
     /// (implies --coverage).
-    #[arg(long, value_name = "PCT", conflicts_with = "replay")]
+    #[arg(long, value_name = "PCT")]
     pub fail_under: Option<f64>,
 
     /// Output format.
@@ -111,15 +112,6 @@ pub enum Format {
 
 pub(super) fn run(args: &TestArgs, options: RenderOptions, verbosity: Verbosity) -> Exit {
     let quiet = verbosity.quiet;
-    if !args.replay.is_empty() {
-        let replay = super::replay_test::Replay {
-            journals: &args.replay,
-            playbook: args.playbook.as_deref(),
-            format: args.format,
-            quiet,
-        };
-        return super::replay_test::run(&replay, options);
-    }
     if let Some(pct) = args.fail_under {
         if !(0.0..=100.0).contains(&pct) {
             crate::output::stderr_line!(
@@ -127,6 +119,20 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, verbosity: Verbosity)
             );
             return Exit::Usage;
         }
+    }
+    let ask = CoverageAsk {
+        wanted: args.coverage || args.fail_under.is_some(),
+        fail_under: args.fail_under,
+    };
+    if !args.replay.is_empty() {
+        let replay = super::replay_test::Replay {
+            journals: &args.replay,
+            playbook: args.playbook.as_deref(),
+            format: args.format,
+            quiet,
+            coverage: ask,
+        };
+        return super::replay_test::run(&replay, options);
     }
     let excludes = match super::excludes(&args.exclude) {
         Ok(e) => e,
@@ -148,36 +154,12 @@ pub(super) fn run(args: &TestArgs, options: RenderOptions, verbosity: Verbosity)
             return Exit::Errors;
         }
     }
-    let coverages =
-        (args.coverage || args.fail_under.is_some()).then(|| coverage::of_suite(&suite));
-    match args.format {
-        Format::Human => human(&suite, options, verbosity),
-        format => document(&suite, format, coverages.as_deref().map(coverage::json)),
-    }
-    if let Some(coverages) = &coverages {
-        match args.format {
-            Format::Human => output::stdout(&coverage::human(coverages)),
-            Format::Github => {
-                output::stdout(&coverage::github_notices(coverages));
-                output::stdout(&coverage::human(coverages));
-            }
-            Format::Junit => output::stderr(&coverage::human(coverages)),
-            Format::Json => {}
-        }
-    }
-    if !quiet && matches!(args.format, Format::Json | Format::Junit) {
-        crate::output::stderr_line!("{}", totals.line());
-    }
-    let below = match (args.fail_under, &coverages) {
-        (Some(pct), Some(coverages)) => coverage::below(coverages, pct),
-        _ => None,
-    };
-    if let Some(error) = &below {
-        output::stderr(error);
-    }
+    let below = print(&suite, args.format, ask, quiet, || {
+        human(&suite, options, verbosity);
+    });
     if !suite.problems.is_empty() {
         Exit::Usage
-    } else if totals.failed > 0 || totals.broken > 0 || below.is_some() {
+    } else if totals.failed > 0 || totals.broken > 0 || below {
         Exit::Errors
     } else {
         Exit::Success
@@ -204,6 +186,56 @@ fn event_log(result: &RunResult) -> String {
             )
         })
         .collect()
+}
+
+/// What `--coverage` and `--fail-under` asked (`--fail-under` implies
+/// `--coverage`; its range is checked before).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct CoverageAsk {
+    /// Whether to measure and report coverage.
+    pub wanted: bool,
+    /// `--fail-under PCT`.
+    pub fail_under: Option<f64>,
+}
+
+/// Prints `suite` in `format` (`human` prints the human listing), its
+/// coverage when asked, and the summary line on stderr for json and
+/// junit; `true` when the coverage is below `--fail-under` (said on
+/// stderr). Shared by test blocks and `--replay`.
+pub(super) fn print(
+    suite: &Suite,
+    format: Format,
+    ask: CoverageAsk,
+    quiet: bool,
+    human: impl FnOnce(),
+) -> bool {
+    let coverages = ask.wanted.then(|| coverage::of_suite(suite));
+    match format {
+        Format::Human => human(),
+        format => document(suite, format, coverages.as_deref().map(coverage::json)),
+    }
+    if let Some(coverages) = &coverages {
+        match format {
+            Format::Human => output::stdout(&coverage::human(coverages)),
+            Format::Github => {
+                output::stdout(&coverage::github_notices(coverages));
+                output::stdout(&coverage::human(coverages));
+            }
+            Format::Junit => output::stderr(&coverage::human(coverages)),
+            Format::Json => {}
+        }
+    }
+    if !quiet && matches!(format, Format::Json | Format::Junit) {
+        crate::output::stderr_line!("{}", suite.totals().line());
+    }
+    let below = match (ask.fail_under, &coverages) {
+        (Some(pct), Some(coverages)) => coverage::below(coverages, pct),
+        _ => None,
+    };
+    if let Some(error) = &below {
+        output::stderr(error);
+    }
+    below.is_some()
 }
 
 /// The run as a json, junit or github document on stdout (`coverage` is
