@@ -54,6 +54,16 @@ fn run(dir: &Path, signal: &str, approvals: Option<&str>, journal: &Path) -> Out
         .expect("coordops runs")
 }
 
+/// `coordops approve JOURNAL ARGS…`.
+fn approve(journal: &Path, args: &[&str]) -> Output {
+    coordops()
+        .arg("approve")
+        .arg(journal)
+        .args(args)
+        .output()
+        .expect("approve")
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -163,12 +173,10 @@ fn approve_appends_one_decision_and_refuses_what_it_cannot_decide() {
     let (dir, journal, _) = suspended();
     let before = lines(&journal).len();
 
-    let out = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .args(["release", "--grant", "--by", "alice", "--note", "CI green"])
-        .output()
-        .expect("approve");
+    let out = approve(
+        &journal,
+        &["release", "--grant", "--by", "alice", "--note", "CI green"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -207,12 +215,7 @@ fn approve_appends_one_decision_and_refuses_what_it_cannot_decide() {
     );
 
     // A second decision, another name, no decision flag: refused.
-    let again = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .args(["release", "--deny"])
-        .output()
-        .expect("approve");
+    let again = approve(&journal, &["release", "--deny"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(
         text(&again.stderr)
@@ -220,12 +223,7 @@ fn approve_appends_one_decision_and_refuses_what_it_cannot_decide() {
         "{}",
         text(&again.stderr)
     );
-    let unknown = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .args(["shipit", "--grant"])
-        .output()
-        .expect("approve");
+    let unknown = approve(&journal, &["shipit", "--grant"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
         text(&unknown.stderr)
@@ -233,12 +231,7 @@ fn approve_appends_one_decision_and_refuses_what_it_cannot_decide() {
         "{}",
         text(&unknown.stderr)
     );
-    let neither = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .arg("release")
-        .output()
-        .expect("approve");
+    let neither = approve(&journal, &["release"]);
     assert_eq!(neither.status.code(), Some(2));
     assert!(text(&neither.stderr).contains("<--grant|--deny>"));
     assert_eq!(lines(&journal).len(), before + 1, "nothing else appended");
@@ -251,12 +244,7 @@ fn approve_refuses_finished_runs_and_unreadable_journals() {
     let journal = dir.path().join("granted.jsonl");
     let out = run(dir.path(), "APPROVALS:RELEASE", Some("grant"), &journal);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let finished = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .args(["release", "--grant"])
-        .output()
-        .expect("approve");
+    let finished = approve(&journal, &["release", "--grant"]);
     assert_eq!(finished.status.code(), Some(2));
     assert!(
         text(&finished.stderr).contains("is COMPLETE, not waiting for an approval: it finished"),
@@ -271,12 +259,7 @@ fn approve_refuses_finished_runs_and_unreadable_journals() {
         .expect("a start line")
         .to_string();
     std::fs::write(&killed, format!("{start}\n")).expect("journal");
-    let unfinished = coordops()
-        .arg("approve")
-        .arg(&killed)
-        .args(["release", "--grant"])
-        .output()
-        .expect("approve");
+    let unfinished = approve(&killed, &["release", "--grant"]);
     assert_eq!(unfinished.status.code(), Some(2));
     assert!(
         text(&unfinished.stderr)
@@ -285,23 +268,13 @@ fn approve_refuses_finished_runs_and_unreadable_journals() {
         text(&unfinished.stderr)
     );
 
-    let missing = coordops()
-        .arg("approve")
-        .arg(dir.path().join("missing.jsonl"))
-        .args(["release", "--grant"])
-        .output()
-        .expect("approve");
+    let missing = approve(&dir.path().join("missing.jsonl"), &["release", "--grant"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("cannot read journal"));
 
     let other = dir.path().join("notes.jsonl");
     std::fs::write(&other, "hello\n").expect("write");
-    let not_journal = coordops()
-        .arg("approve")
-        .arg(&other)
-        .args(["release", "--grant"])
-        .output()
-        .expect("approve");
+    let not_journal = approve(&other, &["release", "--grant"]);
     assert_eq!(not_journal.status.code(), Some(2));
     assert!(
         text(&not_journal.stderr).contains("is not a coordops journal"),
@@ -488,12 +461,7 @@ fn a_decision_after_the_deadline_is_recorded_with_a_warning() {
         ),
     )
     .expect("journal");
-    let out = coordops()
-        .arg("approve")
-        .arg(&journal)
-        .args(["go", "--grant"])
-        .output()
-        .expect("approve");
+    let out = approve(&journal, &["go", "--grant"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(

@@ -150,12 +150,7 @@ fn an_unfinished_journal_counts_what_it_ran_up_to_its_end() {
     assert_eq!(code, Some(0), "{stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("a JSON document");
     let playbook = &doc["coverage"]["playbooks"][0];
-    let uncovered: Vec<&str> = playbook["uncovered"]
-        .as_array()
-        .expect("uncovered")
-        .iter()
-        .filter_map(|u| u["item"].as_str())
-        .collect();
+    let uncovered = crate::support::uncovered_items(playbook);
     // Route, commit and the push it stopped at; not the PR after them.
     assert_eq!(playbook["total"]["covered"], 3, "{doc}");
     for ran in ["route commit", "step commit_pr.1", "step commit_pr.2"] {

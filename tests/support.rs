@@ -239,3 +239,11 @@ fn group_alive_sees_what_a_group_leader_started() {
     wait_exit(&mut leader).expect("the leader dies");
     wait_for("the group to be gone", || !group_alive(pgid)).expect("gone");
 }
+
+/// The `item` of each uncovered entry of one playbook's JSON coverage.
+pub fn uncovered_items(playbook: &serde_json::Value) -> Vec<&str> {
+    playbook["uncovered"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|u| u["item"].as_str()).collect())
+        .unwrap_or_default()
+}

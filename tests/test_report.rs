@@ -207,12 +207,7 @@ fn coverage_counts_every_kind_of_item() {
     assert_eq!(counts, expected);
     assert_eq!(doc["coverage"]["total"]["covered"], 16);
     assert_eq!(doc["coverage"]["total"]["total"], 20);
-    let uncovered: Vec<&str> = playbook["uncovered"]
-        .as_array()
-        .expect("uncovered")
-        .iter()
-        .filter_map(|u| u["item"].as_str())
-        .collect();
+    let uncovered = crate::support::uncovered_items(playbook);
     assert_eq!(
         uncovered,
         [
@@ -224,8 +219,8 @@ fn coverage_counts_every_kind_of_item() {
     );
 }
 
-#[test]
-fn coverage_table_and_uncovered_lines() {
+/// `coordops test COVERAGE --coverage`'s stdout (exit 0).
+fn coverage_output() -> String {
     let out = coordops()
         .args(["test", COVERAGE, "--coverage"])
         .assert()
@@ -233,7 +228,12 @@ fn coverage_table_and_uncovered_lines() {
         .get_output()
         .stdout
         .clone();
-    insta::assert_snapshot!(String::from_utf8(out).expect("utf-8"));
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn coverage_table_and_uncovered_lines() {
+    insta::assert_snapshot!(coverage_output());
 }
 
 #[test]
@@ -281,14 +281,7 @@ fn coverage_of_the_seed_playbook() {
 /// docs/testing.md shows the fixture's coverage output as it is.
 #[test]
 fn the_documented_coverage_output_is_current() {
-    let out = coordops()
-        .args(["test", COVERAGE, "--coverage"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).expect("utf-8");
+    let text = coverage_output();
     let start = text.find("coverage of").expect("a table");
     let docs = std::fs::read_to_string(root().join("docs/testing.md")).expect("docs");
     assert!(
