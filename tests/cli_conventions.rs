@@ -408,7 +408,9 @@ fn colour_follows_flag_and_environment() {
     );
 }
 
-/// `script` gives coordops a terminal, where `TERM` decides under `auto`.
+/// `script` gives coordops a terminal, where `TERM` decides under `auto` —
+/// unless `CI` is set, where a terminal is coloured whatever `TERM` says (as
+/// for cargo and clap, through anstream).
 #[test]
 fn term_dumb_turns_colour_off_on_a_terminal() {
     if std::process::Command::new("script")
@@ -421,8 +423,14 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
     }
     let bin = env!("CARGO_BIN_EXE_coordops");
     let bad = fixture(BROKEN);
-    let on_tty = |term: &str, args: &str| {
-        let out = std::process::Command::new("script")
+    let on_tty = |term: &str, ci: bool, args: &str| {
+        let mut cmd = std::process::Command::new("script");
+        if ci {
+            cmd.env("CI", "true");
+        } else {
+            cmd.env_remove("CI");
+        }
+        let out = cmd
             .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
             .env("TERM", term)
             .env_remove("NO_COLOR")
@@ -438,12 +446,16 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
     let check = format!("check {}", bad.display());
     for args in ["chek", check.as_str()] {
         assert!(
-            on_tty("xterm-256color", args),
+            on_tty("xterm-256color", false, args),
             "{args}: a terminal should be coloured"
         );
         assert!(
-            !on_tty("dumb", args),
+            !on_tty("dumb", false, args),
             "{args}: TERM=dumb should not be coloured"
+        );
+        assert!(
+            on_tty("dumb", true, args),
+            "{args}: a terminal under CI should be coloured"
         );
     }
 }

@@ -58,7 +58,7 @@ pub fn clap_color(choice: ColorChoice) -> clap::ColorChoice {
 /// Whether to colour what goes to stderr: `--color always|never` decide;
 /// `auto` colours when `NO_COLOR` is unset and either `CLICOLOR_FORCE` is
 /// set or stderr is a terminal that is not `TERM=dumb` (`CLICOLOR=0` turns
-/// it off).
+/// it off; under `CI` any terminal is coloured, as anstream decides for clap).
 pub fn stderr_color(choice: ColorChoice) -> bool {
     match choice {
         ColorChoice::Always => true,
