@@ -6,7 +6,6 @@
 //! fetched, rebased and retried.
 
 use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
 
 use crate::support::root;
 use assert_cmd::Command;
@@ -54,10 +53,8 @@ impl Scratch {
     }
 
     fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let out = StdCommand::new("git")
+        let out = crate::support::git(&self.home())
             .current_dir(dir)
-            .env("HOME", self.home())
-            .env_remove("GIT_DIR")
             .args(args)
             .output()
             .expect("git runs (the tests need git)");

@@ -8,10 +8,14 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff")
 }
 
-/// The binary, run in `cwd` with a fixed, colourless environment.
+/// The binary, run in `cwd` with a fixed, colourless environment (and no
+/// `GIT_*` variable, which would point `git show` elsewhere).
 fn coordops(cwd: &Path, args: &[&str]) -> Output {
-    crate::support::coordops()
-        .current_dir(cwd)
+    let mut cmd = crate::support::coordops();
+    for name in crate::support::git_variables() {
+        cmd.env_remove(name);
+    }
+    cmd.current_dir(cwd)
         .env("NO_COLOR", "1")
         .env("COLUMNS", "100")
         .args(["diff"])
@@ -134,10 +138,8 @@ fn a_missing_file_or_revision_is_a_usage_error() {
 
 /// `git` in `cwd` with a fixed identity and no global configuration.
 fn git(cwd: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
+    let out = crate::support::git(cwd)
         .current_dir(cwd)
-        .env("HOME", cwd)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "Diff Test")
         .env("GIT_AUTHOR_EMAIL", "diff@example.invalid")
         .env("GIT_COMMITTER_NAME", "Diff Test")

@@ -31,6 +31,30 @@ pub fn coordops() -> assert_cmd::Command {
     cmd
 }
 
+/// `git` with no configuration but `home`'s own (`HOME` is `home`: no
+/// system file, no `GIT_CONFIG_GLOBAL`, no `XDG_CONFIG_HOME`) and no other
+/// `GIT_*` variable from the environment (a hook's `GIT_DIR`, a shell's
+/// identity), so a fresh CI machine and a developer's shell run it alike.
+pub fn git(home: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("git");
+    for name in git_variables() {
+        cmd.env_remove(name);
+    }
+    cmd.env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
+}
+
+/// The names of the `GIT_*` variables set in the environment (a git hook
+/// sets `GIT_DIR` and `GIT_INDEX_FILE`): tests that run git, or coordops
+/// running git, remove them.
+pub fn git_variables() -> impl Iterator<Item = std::ffi::OsString> {
+    std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| name.to_string_lossy().starts_with("GIT_"))
+}
+
 /// Runs `cmd`, fails the test (showing stderr) unless it exits 0, and
 /// returns its stdout.
 pub fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
