@@ -421,9 +421,18 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
         eprintln!("skipped: util-linux `script` is not installed");
         return;
     }
+    // The command line `script` hands to the shell: every word quoted (the
+    // checkout's path may hold spaces), run by `sh` whatever `SHELL` says.
+    let quoted = |words: &[&str]| {
+        words
+            .iter()
+            .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let bin = env!("CARGO_BIN_EXE_coordops");
     let bad = fixture(BROKEN);
-    let on_tty = |term: &str, ci: bool, args: &str| {
+    let on_tty = |term: &str, ci: bool, args: &[&str]| {
         let mut cmd = std::process::Command::new("script");
         if ci {
             cmd.env("CI", "true");
@@ -431,7 +440,8 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
             cmd.env_remove("CI");
         }
         let out = cmd
-            .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+            .args(["-qec", &quoted(&[&[bin], args].concat()), "/dev/null"])
+            .env("SHELL", "/bin/sh")
             .env("TERM", term)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -443,19 +453,19 @@ fn term_dumb_turns_colour_off_on_a_terminal() {
         assert!(text.contains("error"), "{text}");
         has_ansi(text.as_bytes())
     };
-    let check = format!("check {}", bad.display());
-    for args in ["chek", check.as_str()] {
+    let check = ["check", bad.to_str().expect("a UTF-8 path")];
+    for args in [&["chek"][..], &check[..]] {
         assert!(
             on_tty("xterm-256color", false, args),
-            "{args}: a terminal should be coloured"
+            "{args:?}: a terminal should be coloured"
         );
         assert!(
             !on_tty("dumb", false, args),
-            "{args}: TERM=dumb should not be coloured"
+            "{args:?}: TERM=dumb should not be coloured"
         );
         assert!(
             on_tty("dumb", true, args),
-            "{args}: a terminal under CI should be coloured"
+            "{args:?}: a terminal under CI should be coloured"
         );
     }
 }
