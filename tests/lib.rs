@@ -46,6 +46,7 @@ mod set_values;
 mod spans;
 mod stopped_steps;
 mod support;
+mod svg_flow;
 mod targeted;
 mod test_cmd;
 mod test_expect;

@@ -9,6 +9,7 @@
 
 mod dot;
 mod mermaid;
+mod route;
 mod scope;
 mod svg;
 

@@ -1,28 +1,24 @@
 //! The graph as an inline SVG, laid out by hand: each node goes on the row
-//! after the furthest node that leads to it, rows are centred, edges are
-//! straight arrows. No script, no external resource.
+//! after the furthest node that leads to it, rows are centred, and edges
+//! are routed around the boxes between their ends (see `route`). Each
+//! `parallel` group's branches sit in a light rounded cluster. No script,
+//! no external resource.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 
+use super::route::{Path, Piece, Rect, Router};
 use super::{EdgeKind, Graph, Shape};
 use crate::output::escape_xml;
 
-const CHAR_W: u32 = 7;
-const LINE_H: u32 = 16;
-const PAD: u32 = 10;
-const GAP_X: u32 = 24;
-const GAP_Y: u32 = 42;
+const CHAR_W: i64 = 7;
+const LINE_H: i64 = 16;
+const PAD: i64 = 10;
+const GAP_X: i64 = 24;
+const GAP_Y: i64 = 42;
 const MAX_CHARS: usize = 44;
-/// How far below its source node an edge's label sits.
-const LABEL_DROP: u32 = 14;
-
-struct Placed {
-    x: u32,
-    y: u32,
-    w: u32,
-    h: u32,
-}
+/// How far a cluster reaches beyond the boxes it holds.
+const CLUSTER_PAD: i64 = 8;
 
 /// Renders the graph as a standalone `<svg>` element (every text redacted
 /// and escaped); `data-node` on each node names it.
@@ -55,43 +51,37 @@ pub fn svg(graph: &Graph) -> String {
         rank[i] = incoming[i].iter().map(|p| rank[*p] + 1).max().unwrap_or(0);
     }
     let lines: Vec<Vec<String>> = nodes.iter().map(|n| wrap(&n.lines)).collect();
-    let size = |i: usize| -> (u32, u32) {
+    let size = |i: usize| -> (i64, i64) {
         let chars = lines[i]
             .iter()
             .map(|l| l.chars().count())
             .max()
-            .unwrap_or(1) as u32;
+            .unwrap_or(1) as i64;
         let extra = if matches!(nodes[i].shape, Shape::Route | Shape::Decision) {
             4 * PAD
         } else {
             2 * PAD
         };
-        (chars * CHAR_W + extra, lines[i].len() as u32 * LINE_H + PAD)
+        (chars * CHAR_W + extra, lines[i].len() as i64 * LINE_H + PAD)
     };
     let rows = rank.iter().max().map_or(0, |r| r + 1);
     let mut row_nodes: Vec<Vec<usize>> = vec![Vec::new(); rows];
     for (i, r) in rank.iter().enumerate() {
         row_nodes[*r].push(i);
     }
-    let row_width = |row: &[usize]| -> u32 {
-        row.iter().map(|i| size(*i).0).sum::<u32>() + GAP_X * row.len().saturating_sub(1) as u32
+    let row_width = |row: &[usize]| -> i64 {
+        row.iter().map(|i| size(*i).0).sum::<i64>() + GAP_X * row.len().saturating_sub(1) as i64
     };
-    let width = row_nodes.iter().map(|r| row_width(r)).max().unwrap_or(0) + 2 * PAD;
-    let mut placed: Vec<Placed> = (0..nodes.len())
-        .map(|_| Placed {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        })
-        .collect();
+    let widest = row_nodes.iter().map(|r| row_width(r)).max().unwrap_or(0);
+    let mut placed = vec![Rect::default(); nodes.len()];
+    let mut bands = Vec::with_capacity(rows);
     let mut y = PAD;
     for row in &row_nodes {
-        let mut x = (width - row_width(row)) / 2;
+        let mut x = PAD + (widest - row_width(row)) / 2;
         let height = row.iter().map(|i| size(*i).1).max().unwrap_or(0);
         for i in row {
             let (w, h) = size(*i);
-            placed[*i] = Placed {
+            placed[*i] = Rect {
                 x,
                 y: y + (height - h) / 2,
                 w,
@@ -99,8 +89,43 @@ pub fn svg(graph: &Graph) -> String {
             };
             x += w + GAP_X;
         }
+        bands.push((y, y + height));
         y += height + GAP_Y;
     }
+    let mut router = Router::new(&placed, &rank, &bands);
+    let routed: Vec<Path> = edges
+        .iter()
+        .map(|(from, to, e)| {
+            // Handoffs run beside the control flow they often parallel.
+            let shift = if e.kind == EdgeKind::Handoff { 8 } else { 0 };
+            router.route(*from, *to, shift)
+        })
+        .collect();
+    // One node's result handed to several later steps: its label once.
+    let mut named: Vec<(usize, &str)> = Vec::new();
+    let mut labels: Vec<(i64, i64, &str)> = Vec::new();
+    for ((from, _, e), path) in edges.iter().zip(&routed) {
+        let Some(label) = e.label.as_deref() else {
+            continue;
+        };
+        if named.contains(&(*from, label)) {
+            continue;
+        }
+        named.push((*from, label));
+        let (x, y) = router.label(path, label.chars().count());
+        labels.push((x, y, label));
+    }
+    let clusters = clusters(&nodes, &placed);
+    // Lanes and labels may reach past the rows: shift all into view.
+    let xs = placed
+        .iter()
+        .flat_map(|p| [p.x, p.x + p.w])
+        .chain(routed.iter().flat_map(|p| p.points().map(|q| q.0)))
+        .chain(router.label_boxes().iter().flat_map(|l| [l.x, l.x + l.w]))
+        .chain(clusters.iter().flat_map(|c| [c.x, c.x + c.w]));
+    let (min_x, max_x) = xs.fold((PAD, PAD), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let dx = PAD - min_x;
+    let width = max_x + dx + PAD;
     let height = y.saturating_sub(GAP_Y) + PAD;
     let mut out = format!(
         "<svg class=\"flow\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
@@ -108,17 +133,17 @@ pub fn svg(graph: &Graph) -> String {
          <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" \
          markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>\n"
     );
-    // Edge labels go on top of the nodes, so a long edge's stays readable.
-    let mut labels = String::new();
-    let mut placed_labels: Vec<(i64, i64, i64)> = Vec::new();
-    // One node's result handed to several later steps: its label once.
-    let mut named: Vec<(usize, &str)> = Vec::new();
-    for (from, to, e) in &edges {
-        let (a, b) = (&placed[*from], &placed[*to]);
-        // Handoffs run beside the control flow they often parallel.
-        let shift = if e.kind == EdgeKind::Handoff { 8 } else { 0 };
-        let (x1, y1) = (a.x + a.w / 2 + shift, a.y + a.h);
-        let (x2, y2) = (b.x + b.w / 2 + shift, b.y);
+    for c in &clusters {
+        let _ = writeln!(
+            out,
+            "<rect class=\"cluster\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"8\"/>",
+            c.x + dx,
+            c.y,
+            c.w,
+            c.h
+        );
+    }
+    for ((_, _, e), path) in edges.iter().zip(&routed) {
         let class = match e.kind {
             EdgeKind::Flow => "flow-edge",
             EdgeKind::Handoff => "handoff-edge",
@@ -126,57 +151,109 @@ pub fn svg(graph: &Graph) -> String {
         };
         let _ = writeln!(
             out,
-            "<line class=\"{class}\" x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" marker-end=\"url(#arrow)\"/>"
+            "<path class=\"{class}\" d=\"{}\" marker-end=\"url(#arrow)\"/>",
+            path_data(path, dx)
         );
-        let label = e.label.as_deref().filter(|l| {
-            let first = !named.contains(&(*from, *l));
-            named.push((*from, l));
-            first
-        });
-        if let Some(label) = label {
-            // In the gap just below the source, where no node is.
-            let ly = y1 + LABEL_DROP.min(y2.saturating_sub(y1));
-            let t = f64::from(ly - y1) / f64::from(y2.saturating_sub(y1).max(1));
-            let lx = (f64::from(x1) + (f64::from(x2) - f64::from(x1)) * t) as i64 + 4;
-            // Labels leaving one node start at one point: stack them.
-            let w = label.chars().count() as i64 * 6;
-            let mut ly = i64::from(ly);
-            while placed_labels
-                .iter()
-                .any(|(x, y, lw)| (ly - y).abs() < 11 && lx < x + lw && *x < lx + w)
-            {
-                ly += 11;
-            }
-            placed_labels.push((lx, ly, w));
-            let _ = writeln!(
-                labels,
-                "<text class=\"edge-label\" x=\"{lx}\" y=\"{ly}\">{}</text>",
-                escape_xml(label)
-            );
-        }
     }
     for (i, n) in nodes.iter().enumerate() {
-        let p = &placed[i];
+        let p = Rect {
+            x: placed[i].x + dx,
+            ..placed[i]
+        };
         let _ = writeln!(
             out,
             "<g class=\"node {}\" data-node=\"{}\">{}",
             class(n.shape),
             escape_xml(&n.id),
-            outline(n.shape, p)
+            outline(n.shape, &p)
         );
         for (k, line) in lines[i].iter().enumerate() {
             let _ = writeln!(
                 out,
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
                 p.x + p.w / 2,
-                p.y + PAD / 2 + LINE_H * (k as u32 + 1) - 4,
+                p.y + PAD / 2 + LINE_H * (k as i64 + 1) - 4,
                 escape_xml(line)
             );
         }
         out.push_str("</g>\n");
     }
-    out.push_str(&labels);
+    // Edge labels last, on top of the edges they name.
+    for (x, y, label) in labels {
+        let _ = writeln!(
+            out,
+            "<text class=\"edge-label\" x=\"{}\" y=\"{y}\">{}</text>",
+            x + dx,
+            escape_xml(label)
+        );
+    }
     out.push_str("</svg>\n");
+    out
+}
+
+/// SVG path data, `dx` to the right.
+fn path_data(path: &Path, dx: i64) -> String {
+    let mut d = format!("M{},{}", path.start.0 + dx, path.start.1);
+    for piece in &path.pieces {
+        let _ = match *piece {
+            Piece::Line((x, y)) => write!(d, " L{},{y}", x + dx),
+            Piece::Curve((x1, y1), (x2, y2), (x, y)) => {
+                write!(d, " C{},{y1} {},{y2} {},{y}", x1 + dx, x2 + dx, x + dx)
+            }
+        };
+    }
+    d
+}
+
+/// A box around the branches of each `parallel` group (the nodes between
+/// its fork and its gate), outer groups first; none for a group whose box
+/// would hold a node from outside it.
+fn clusters(nodes: &[&super::Node], placed: &[Rect]) -> Vec<Rect> {
+    let mut out = Vec::new();
+    let mut forks = Vec::new();
+    let mut groups = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        match n.shape {
+            Shape::Fork => forks.push(i),
+            Shape::Join => {
+                if let Some(fork) = forks.pop() {
+                    groups.push((fork, i));
+                }
+            }
+            _ => {}
+        }
+    }
+    groups.sort_unstable();
+    for (fork, join) in groups {
+        let inner = &placed[fork + 1..join];
+        let (Some(left), Some(top), Some(right), Some(bottom)) = (
+            inner.iter().map(|p| p.x).min(),
+            inner.iter().map(|p| p.y).min(),
+            inner.iter().map(|p| p.x + p.w).max(),
+            inner.iter().map(|p| p.y + p.h).max(),
+        ) else {
+            continue;
+        };
+        let rect = Rect {
+            x: left - CLUSTER_PAD,
+            y: top - CLUSTER_PAD,
+            w: right - left + 2 * CLUSTER_PAD,
+            h: bottom - top + 2 * CLUSTER_PAD,
+        };
+        let strangers = placed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i <= fork || *i >= join)
+            .any(|(_, p)| {
+                p.x < rect.x + rect.w
+                    && rect.x < p.x + p.w
+                    && p.y < rect.y + rect.h
+                    && rect.y < p.y + p.h
+            });
+        if !strangers {
+            out.push(rect);
+        }
+    }
     out
 }
 
@@ -194,7 +271,7 @@ fn class(shape: Shape) -> &'static str {
     }
 }
 
-fn outline(shape: Shape, p: &Placed) -> String {
+fn outline(shape: Shape, p: &Rect) -> String {
     let (x, y, w, h) = (p.x, p.y, p.w, p.h);
     match shape {
         Shape::Route | Shape::Decision => {

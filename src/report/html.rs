@@ -38,7 +38,7 @@ ul.gates{padding-left:20px}dl.escalation dt{font-weight:600;margin-top:6px}dl.es
 .flow .node rect,.flow .node polygon{fill:#f6f8fa;stroke:#8c959f}.flow .route polygon{fill:#ddf4ff}.flow .decision polygon{fill:#fff8c5}
 .flow .end rect{fill:#dafbe1}.flow .approve rect{fill:#fbefff}
 .flow .flow-edge,.flow .nomatch-edge{stroke:#555;fill:none}.flow .nomatch-edge{stroke-dasharray:2 3}
-.flow .handoff-edge{stroke:#5b7bb5;stroke-dasharray:5 4;fill:none}.flow .edge-label{font-size:10px;fill:#59636e;paint-order:stroke;stroke:#fff;stroke-width:3px}
+.flow .cluster{fill:#f6f8fa;fill-opacity:.6;stroke:#d0d7de}.flow .handoff-edge{stroke:#5b7bb5;stroke-dasharray:5 4;fill:none}.flow .edge-label{font-size:10px;fill:#59636e;paint-order:stroke;stroke:#fff;stroke-width:3px}
 ";
 
 /// The run as a self-contained HTML page; `flow` is the flow graph to draw
