@@ -365,7 +365,10 @@ fn parse_grace(text: &str) -> Option<Duration> {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a backends file: `[agents.NAME]` tables and an optional `[defaults]`"
+)]
 struct RawFile {
     #[serde(default)]
     agents: BTreeMap<String, RawAgent>,
@@ -374,7 +377,10 @@ struct RawFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of the agent's settings, e.g. `[agents.NAME]` with `command = [\"./agent.py\"]`"
+)]
 struct RawAgent {
     backend: Option<BackendKind>,
     command: Option<Vec<String>>,
@@ -398,7 +404,10 @@ enum BackendKind {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of defaults, e.g. `[defaults]` with `grace = \"2s\"`"
+)]
 struct RawDefaults {
     grace: Option<String>,
     approvals: Option<ApprovalPolicy>,
