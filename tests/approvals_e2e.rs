@@ -113,6 +113,13 @@ impl Release {
         let again = self.coordops(&["report", journal, "--format", "json"]);
         assert_eq!(again.status.code(), out.status.code(), "{}", text(&again));
         if out.status.code() == Some(5) {
+            // A resume that suspends again says, as `run` does, how to go on.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("waiting for approval `")
+                    && stderr.contains(&format!("decide: coordops approve {journal} ")),
+                "{stderr}"
+            );
             // A waiting run's report is rebuilt from its entries: the same
             // but for the replayed clock's milliseconds (the replay runs a
             // millisecond or so ahead of the recorded times).

@@ -250,9 +250,6 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         &journal_path,
         verbosity.chatty(),
     );
-    if result.status == RunStatus::Waiting {
-        output::stderr(&super::approve::next_steps(&result, &journal_path));
-    }
     Ok(exit)
 }
 

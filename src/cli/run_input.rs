@@ -340,9 +340,11 @@ pub fn check_output(output: Option<&Path>) -> Result<(), Exit> {
 
 /// Ends a real run (or resume) once its report was written, or failed to
 /// be: the status line (when chatty, or whenever the run did not complete
-/// or its report was not written) and, for a report that could not be
-/// written, how to rebuild it from the journal. The exit code is the run's,
-/// or 2 when the report was not written.
+/// or its report was not written); what goes on from here (a WAITING run:
+/// what it waits for and how to decide; an ABORTED one: how to resume it);
+/// and, for a report that could not be written, how to rebuild it from the
+/// journal. The exit code is the run's, or 2 when the report was not
+/// written.
 pub fn finish(
     command: &str,
     written: Result<(), Exit>,
@@ -360,6 +362,14 @@ pub fn finish(
         Err(_) => super::progress::status_line_unwritten(command, result, journal),
     };
     output::stderr(&format!("{line}\n"));
+    match result.status {
+        RunStatus::Waiting => output::stderr(&super::approve::next_steps(result, journal)),
+        RunStatus::Aborted => output::stderr(&format!(
+            "continue: coordops resume {} (finished steps are not run again)\n",
+            journal.display()
+        )),
+        _ => {}
+    }
     if written.is_err() {
         output::stderr(&format!(
             "rebuild the report from the journal: coordops report {} --output FILE\n",
