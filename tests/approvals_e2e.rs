@@ -81,6 +81,12 @@ impl Release {
         let report = json(&out);
         assert_eq!(out.status.code(), Some(5), "{}", text(&out));
         assert_eq!(report["status"], "WAITING", "{report}");
+        // The event lines name the suspension (docs/backends.md, "Seeing a run").
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(" SUSPEND waiting for `release`"),
+            "{stderr}"
+        );
         let runs = self.dir.path().join(".coordops/runs");
         let journals: Vec<PathBuf> = std::fs::read_dir(&runs)
             .expect("the runs folder")
