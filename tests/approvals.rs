@@ -589,3 +589,51 @@ fn emit_ends_a_suspended_run_with_one_waiting_line() {
     let run_lines = signals.iter().filter(|s| s["payload"]["scope"] == "run");
     assert_eq!(run_lines.count(), 1, "{signals:?}");
 }
+
+#[test]
+fn approve_never_shows_or_records_a_secret_of_the_run() {
+    const SECRET: &str = "tok-approve-0123456789";
+    let dir = TempDir::new().expect("tempdir");
+    let plain = read(&backends(dir.path(), None));
+    let with_secret = dir.path().join("backends-secret.toml");
+    std::fs::write(
+        &with_secret,
+        plain.replace("grace =", "secrets = [\"APPROVE_TOKEN\"]\ngrace ="),
+    )
+    .expect("backends file");
+    let journal = dir.path().join("release.jsonl");
+    let out = coordops()
+        .env("APPROVE_TOKEN", SECRET)
+        .args([
+            "run",
+            PLAYBOOK,
+            "--signal",
+            "APPROVALS:RELEASE",
+            "--backends",
+        ])
+        .arg(&with_secret)
+        .arg("--journal")
+        .arg(&journal)
+        .output()
+        .expect("coordops runs");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+
+    // A person pastes the token into the decision by mistake.
+    let out = coordops()
+        .env("APPROVE_TOKEN", SECRET)
+        .arg("approve")
+        .arg(&journal)
+        .args(["release", "--grant", "--by", SECRET])
+        .args(["--note", &format!("checked with {SECRET}")])
+        .output()
+        .expect("approve");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("granted by *** via command"), "{shown}");
+    assert!(shown.contains("(note: checked with ***)"), "{shown}");
+    let recorded = read(&journal);
+    assert!(!recorded.contains(SECRET), "{recorded}");
+    let decision = lines(&journal).pop().expect("entries");
+    assert_eq!(decision["type"], "decision", "{decision}");
+    assert_eq!(decision["by"], "***", "{decision}");
+}

@@ -81,6 +81,12 @@ impl Release {
         let report = json(&out);
         assert_eq!(out.status.code(), Some(5), "{}", text(&out));
         assert_eq!(report["status"], "WAITING", "{report}");
+        // The event lines name the suspension (docs/backends.md, "Seeing a run").
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(" SUSPEND waiting for `release`"),
+            "{stderr}"
+        );
         let runs = self.dir.path().join(".coordops/runs");
         let journals: Vec<PathBuf> = std::fs::read_dir(&runs)
             .expect("the runs folder")
@@ -113,6 +119,13 @@ impl Release {
         let again = self.coordops(&["report", journal, "--format", "json"]);
         assert_eq!(again.status.code(), out.status.code(), "{}", text(&again));
         if out.status.code() == Some(5) {
+            // A resume that suspends again says, as `run` does, how to go on.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("waiting for approval `")
+                    && stderr.contains(&format!("decide: coordops approve {journal} ")),
+                "{stderr}"
+            );
             // A waiting run's report is rebuilt from its entries: the same
             // but for the replayed clock's milliseconds (the replay runs a
             // millisecond or so ahead of the recorded times).

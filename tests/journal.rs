@@ -359,3 +359,15 @@ fn a_long_pipeline_s_handoffs_list_a_bounded_number_of_steps() {
         Some(1)
     );
 }
+
+#[test]
+fn missing_folders_on_the_journal_path_are_created() {
+    let dir = TempDir::new().expect("tempdir");
+    let journal = dir.path().join("a/b/run.jsonl");
+    coordops()
+        .args(["dry-run", PLAYBOOK, "--signal", "OPS:AUDIT", "--journal"])
+        .arg(&journal)
+        .assert()
+        .success();
+    assert_eq!(entry_type(&lines(&journal)[0]), "start");
+}

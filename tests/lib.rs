@@ -36,6 +36,7 @@ mod protocol;
 mod real_runs;
 mod replay_coverage;
 mod replay_test;
+mod report_output;
 mod resume;
 mod retry_policy;
 mod rule_scope;

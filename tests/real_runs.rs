@@ -124,6 +124,9 @@ fn sigterm_stops_the_agents_and_leaves_an_aborted_report_and_journal() {
     assert_eq!(last["status"], "ABORTED");
     let stderr = read(&dir.path().join("stderr.txt"));
     assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
+    let journal_path = dir.path().join("run.jsonl");
+    let resume = format!("continue: coordops resume {}", journal_path.display());
+    assert!(stderr.contains(&resume), "how to go on: {stderr}");
     for (what, text) in [
         ("report", &report),
         ("journal", &journal),
@@ -156,6 +159,10 @@ fn kill_9_leaves_no_agent_and_a_journal_that_reports_unfinished() {
     assert!(report.contains("**Status:** UNFINISHED"), "{report}");
     assert!(
         report.contains("in flight: SLEEPER.hang (SLEEPER.hang attempt 1)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Continue the run with `coordops resume JOURNAL`"),
         "{report}"
     );
     assert_no_secret("journal", &read(&journal));

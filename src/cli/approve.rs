@@ -91,6 +91,15 @@ fn decide(args: &ApproveArgs) -> Result<String, String> {
         return Err(format!("`{shown}` records no run start"));
     };
     let started_unix_ms = start.started_unix_ms;
+    // What is recorded and printed from here on hides the run's secrets
+    // (as far as this environment has them), as the run itself does.
+    if let Some(backends) = &start.backends {
+        let values =
+            crate::runtime::config::named_secret_values(Path::new(&backends.path), &|name| {
+                std::env::var(name).ok()
+            });
+        let _ = output::set_secrets(values.iter().map(String::as_str));
+    }
     let rebuilt = journal::rebuild(&file.entries).map_err(|e| format!("`{shown}`: {e}"))?;
     let result = rebuilt.result;
     if result.status != RunStatus::Waiting {

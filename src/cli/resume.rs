@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use clap::Args;
 use tokio_util::sync::CancellationToken;
 
-use super::progress::{self, Display, Progress, Verbosity};
+use super::progress::{Display, Progress, Verbosity};
 use super::replay_input::{self, read_history};
-use super::run_input::{checked_playbook, exit_for, write_report, ReportFormat};
+use super::run_input::{checked_playbook, write_report, ReportFormat};
 use super::{interrupt, Exit};
 use crate::diagnostics::RenderOptions;
 use crate::journal;
@@ -114,6 +114,7 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         );
         return Err(Exit::Usage);
     }
+    super::run_input::check_output(args.output.as_deref())?;
     let playbook_path =
         replay_input::playbook_path(&history, args.playbook.as_deref()).map_err(usage)?;
     let backends_path = match (&args.backends, &history.start.backends) {
@@ -235,24 +236,21 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     progress.finish();
     let agents: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
     let flow = super::run_input::flow_for(args.format, &file, &playbook, &result);
-    write_report(
+    let written = write_report(
         args.format,
         args.output.as_deref(),
         &agents,
         &result,
         flow.as_ref(),
-    )?;
-    let exit = exit_for(result.status);
-    if verbosity.chatty() || exit != Exit::Success {
-        let line = progress::status_line(
-            "resume",
-            &result,
-            args.output.as_deref(),
-            Some(&args.journal),
-        );
-        output::stderr(&format!("{line}\n"));
-    }
-    Ok(exit)
+    );
+    Ok(super::run_input::finish(
+        "resume",
+        written,
+        &result,
+        args.output.as_deref(),
+        &args.journal,
+        verbosity.chatty(),
+    ))
 }
 
 /// Runs the replay and then the rest of the run, on a current-thread

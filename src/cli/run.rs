@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use serde_json::{Map, Value};
 
 use super::cascade::Cascade;
-use super::progress::{self, Display, Progress, Verbosity};
-use super::run_input::{self, check_streams, emit_report, exit_for, prepare, RunTarget};
+use super::progress::{Display, Progress, Verbosity};
+use super::run_input::{self, check_streams, emit_report, prepare, RunTarget};
 use super::{interrupt, Exit};
 use crate::ast::Playbook;
 use crate::diagnostics::RenderOptions;
@@ -144,6 +144,7 @@ fn load_scenario(
 fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
     check_streams(target, true)?;
+    run_input::check_output(target.output.as_deref())?;
     let (file, playbook, context) = prepare(target, render)?;
     let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
         output::stderr_line!("error: {e}");
@@ -240,20 +241,15 @@ fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> 
         RunStatus::Waiting => super::approve::rebuilt(&journal_path).unwrap_or(result),
         _ => result,
     };
-    emit_report(target, &file, &playbook, &result)?;
-    let exit = exit_for(result.status);
-    if verbosity.chatty() || exit != Exit::Success {
-        let line = progress::status_line(
-            "run",
-            &result,
-            target.output.as_deref(),
-            Some(&journal_path),
-        );
-        output::stderr(&format!("{line}\n"));
-    }
-    if result.status == RunStatus::Waiting {
-        output::stderr(&super::approve::next_steps(&result, &journal_path));
-    }
+    let written = emit_report(target, &file, &playbook, &result);
+    let exit = run_input::finish(
+        "run",
+        written,
+        &result,
+        target.output.as_deref(),
+        &journal_path,
+        verbosity.chatty(),
+    );
     Ok(exit)
 }
 

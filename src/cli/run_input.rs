@@ -322,6 +322,64 @@ pub fn write_report(
     }
 }
 
+/// Refuses, before any agent starts, a report `--output` that cannot be
+/// written (a missing folder, no permission, a directory): a real run
+/// must not do its work and then lose its report.
+pub fn check_output(output: Option<&Path>) -> Result<(), Exit> {
+    let Some(path) = output.filter(|p| !output::is_stdio(p)) else {
+        return Ok(());
+    };
+    report::check_writable(path).map_err(|e| {
+        output::stderr_line!(
+            "error: cannot write the report to `{}`: {e}\nnothing was started",
+            path.display()
+        );
+        Exit::Usage
+    })
+}
+
+/// Ends a real run (or resume) once its report was written, or failed to
+/// be: the status line (when chatty, or whenever the run did not complete
+/// or its report was not written); what goes on from here (a WAITING run:
+/// what it waits for and how to decide; an ABORTED one: how to resume it);
+/// and, for a report that could not be written, how to rebuild it from the
+/// journal. The exit code is the run's, or 2 when the report was not
+/// written.
+pub fn finish(
+    command: &str,
+    written: Result<(), Exit>,
+    result: &RunResult,
+    output: Option<&Path>,
+    journal: &Path,
+    chatty: bool,
+) -> Exit {
+    let exit = exit_for(result.status);
+    let line = match written {
+        Ok(()) if chatty || exit != Exit::Success => {
+            super::progress::status_line(command, result, output, Some(journal))
+        }
+        Ok(()) => return exit,
+        Err(_) => super::progress::status_line_unwritten(command, result, journal),
+    };
+    output::stderr(&format!("{line}\n"));
+    match result.status {
+        RunStatus::Waiting => output::stderr(&super::approve::next_steps(result, journal)),
+        RunStatus::Aborted => output::stderr(&format!(
+            "continue: coordops resume {} (finished steps are not run again)\n",
+            journal.display()
+        )),
+        _ => {}
+    }
+    if written.is_err() {
+        output::stderr(&format!(
+            "rebuild the report from the journal: coordops report {} --output FILE\n",
+            journal.display()
+        ));
+        return Exit::Usage;
+    }
+    exit
+}
+
 /// Opens the run's journal at `path`, or says why not.
 pub fn open_journal(path: &Path) -> Result<std::sync::Arc<Journal>, Exit> {
     Journal::create(path).map(std::sync::Arc::new).map_err(|e| {

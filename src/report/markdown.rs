@@ -253,8 +253,9 @@ pub fn ops_result(result: &RunResult) -> String {
         (None, RunStatus::Aborted) => {
             "Re-send the signal to start again; finished steps are listed above.".to_string()
         }
-        (None, RunStatus::Unfinished) => "Check what the steps in flight did (their agents \
-            may have done part of their work), then re-send the signal."
+        (None, RunStatus::Unfinished) => "Continue the run with `coordops resume JOURNAL`: \
+            finished steps are not run again, and the steps in flight are sent again with \
+            the same idempotency key (their agents may have done part of their work)."
             .to_string(),
         (None, RunStatus::Waiting) if all_decided(result) => {
             "Every approval it waits for is decided: continue with `coordops resume JOURNAL`."

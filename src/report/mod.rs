@@ -12,7 +12,7 @@ mod write;
 pub use approvals::{decision_line, decision_on};
 pub use html::render_html;
 pub use markdown::{escalation, handoff_state, ops_result, quality_report, render_markdown};
-pub use write::write_atomically;
+pub use write::{check_writable, write_atomically};
 
 use crate::runtime::result::RunResult;
 

@@ -1,7 +1,7 @@
 //! Writing reports so that a reader never sees half a file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `contents` to `path` atomically: a temporary file in the same
 /// folder, flushed and synced, then renamed over the target. A symlink is
@@ -16,30 +16,56 @@ pub fn write_atomically(path: &Path, contents: &str) -> std::io::Result<()> {
             return file.write_all(contents.as_bytes());
         }
     }
-    // A dangling link has no file to replace: the link itself is replaced.
-    let resolved = match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
-        _ => None,
-    };
-    let path = resolved.as_deref().unwrap_or(path);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let (path, tmp) = replaced_and_temporary(path);
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents.as_bytes())?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, &path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// The file an atomic write of `path` replaces (a symlink's target; a
+/// dangling link has no file to replace, so the link itself is replaced),
+/// and the temporary file beside it that is renamed over it.
+fn replaced_and_temporary(path: &Path) -> (PathBuf, PathBuf) {
+    let resolved = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path).ok(),
+        _ => None,
+    };
+    let path = resolved.unwrap_or_else(|| path.to_path_buf());
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    (path, tmp)
+}
+
+/// Checks, before a run starts, that [`write_atomically`] will be able to
+/// write `path`: the folder exists and a file can be created in it (the
+/// temporary file, created and removed again). A device, a pipe or a socket
+/// passes unopened (opening a FIFO would wait for its reader). A run whose
+/// report cannot be written is refused before any agent does work.
+pub fn check_writable(path: &Path) -> std::io::Result<()> {
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.is_dir() {
+            return Err(std::io::ErrorKind::IsADirectory.into());
+        }
+        if !meta.is_file() {
+            return Ok(());
+        }
+    }
+    let (_, tmp) = replaced_and_temporary(path);
+    std::fs::File::create(&tmp)?;
+    std::fs::remove_file(&tmp)
 }
 
 #[cfg(test)]

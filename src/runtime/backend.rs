@@ -93,19 +93,24 @@ impl StderrTail {
         }
     }
 
+    /// The line that stands for what was dropped.
+    pub const DROPPED: &'static str = "… (earlier stderr not kept: over 64 KiB)";
+
     /// The bytes kept so far, starting at a whole line: when older bytes
     /// were dropped, the first (cut) line goes too, so no cut-off secret
-    /// can escape redaction.
+    /// can escape redaction, and [`Self::DROPPED`] stands in its place (a
+    /// single line longer than the cap would otherwise leave nothing).
     pub fn bytes(&self) -> Vec<u8> {
         let guard = crate::sync::lock(&self.0);
         let (kept, dropped) = &*guard;
         if !*dropped {
             return kept.clone();
         }
-        match kept.iter().position(|b| *b == b'\n') {
-            Some(newline) => kept[newline + 1..].to_vec(),
-            None => Vec::new(),
+        let mut bytes = format!("{}\n", Self::DROPPED).into_bytes();
+        if let Some(newline) = kept.iter().position(|b| *b == b'\n') {
+            bytes.extend_from_slice(&kept[newline + 1..]);
         }
+        bytes
     }
 
     /// The last lines kept so far, redacted (see
@@ -338,5 +343,27 @@ pub trait AgentBackend: Send + Sync {
     /// request), the interpreter does not build them.
     fn reads_assignment(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StderrTail;
+
+    #[test]
+    fn a_stderr_line_longer_than_the_cap_leaves_a_line_saying_so() {
+        let tail = StderrTail::default();
+        tail.append(&vec![b'a'; StderrTail::CAP + 1000]);
+        tail.append(b"\n");
+        assert_eq!(tail.lines(), [StderrTail::DROPPED]);
+        tail.append(b"error: the real cause\n");
+        assert_eq!(tail.lines(), [StderrTail::DROPPED, "error: the real cause"]);
+    }
+
+    #[test]
+    fn a_tail_that_dropped_nothing_is_kept_whole() {
+        let tail = StderrTail::default();
+        tail.append(b"one\ntwo\n");
+        assert_eq!(tail.lines(), ["one", "two"]);
     }
 }

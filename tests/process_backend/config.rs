@@ -215,9 +215,18 @@ fn backends_file_errors_name_the_file_the_key_and_the_cause() {
             "[defaults]\nsecrets = [\"GITHUB_TOKEN\"]\n[agents.ECHO]\ncommand = [\"true\"]\nenv = { GITHUB_TOKEN = \"x\" }\n".into(),
             "`agents.ECHO.env`: `GITHUB_TOKEN` is also listed in `defaults.secrets`".into(),
         ),
+        (
+            "[agents]\nECHO = 3\n".into(),
+            "invalid type: integer `3`, expected a table of the agent's settings".into(),
+        ),
+        (
+            "defaults = \"grant\"\n".into(),
+            "invalid type: string \"grant\", expected a table of defaults".into(),
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_config(&text).expect_err(&text);
+        assert!(!error.contains("Raw"), "no Rust type names: {error}");
         let file = format!("backends file `{}`", dir.join("backends.toml").display());
         assert!(error.contains(&file), "{error}");
         assert!(

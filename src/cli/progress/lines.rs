@@ -141,11 +141,20 @@ pub fn status_line(
     journal: Option<&Path>,
 ) -> String {
     let report = report.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    status_with(command, result, &format!("report {report}"), journal)
+}
+
+/// The status line of a run whose report could not be written.
+pub fn status_line_unwritten(command: &str, result: &RunResult, journal: &Path) -> String {
+    status_with(command, result, "report not written", Some(journal))
+}
+
+fn status_with(command: &str, result: &RunResult, report: &str, journal: Option<&Path>) -> String {
     let journal = journal
         .map(|j| format!(", journal {}", j.display()))
         .unwrap_or_default();
     format!(
-        "{command} {}: {} in {} — report {report}{journal}",
+        "{command} {}: {} in {} — {report}{journal}",
         result.run_id,
         result.status.word().to_uppercase(),
         human_duration(result.duration_ms)

@@ -23,7 +23,9 @@ use crate::runtime::record::{Entry, Recorder};
 
 use live::{frame, start_live, Live, SHOWN};
 
-pub use lines::{clock, event_line, kind_word, one_line, status_line, step_summary};
+pub use lines::{
+    clock, event_line, kind_word, one_line, status_line, status_line_unwritten, step_summary,
+};
 pub use live::LiveState;
 
 /// How much a run shows on stderr: `-q`, the default, `-v`, `-vv`.

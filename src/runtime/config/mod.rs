@@ -364,8 +364,37 @@ fn parse_grace(text: &str) -> Option<Duration> {
     crate::syntax::parse_duration(text).map(Duration::from_millis)
 }
 
+/// The values, as `env` has them, of the secrets the backends file at
+/// `path` names (its agents' `secrets` and `defaults.secrets`): what a
+/// command that starts no agent (`coordops approve`) must still redact.
+/// Names that are not set, values too short to be secrets, and a file that
+/// cannot be read give nothing (the run's own check refuses them).
+pub fn named_secret_values(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(raw) = toml::from_str::<RawFile>(&text) else {
+        return Vec::new();
+    };
+    let names: std::collections::BTreeSet<&String> = raw
+        .agents
+        .values()
+        .filter_map(|a| a.secrets.as_ref())
+        .flatten()
+        .chain(&raw.defaults.secrets)
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| env(name))
+        .filter(|value| value.trim().chars().count() >= MIN_SECRET_LEN)
+        .collect()
+}
+
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a backends file: `[agents.NAME]` tables and an optional `[defaults]`"
+)]
 struct RawFile {
     #[serde(default)]
     agents: BTreeMap<String, RawAgent>,
@@ -374,7 +403,10 @@ struct RawFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of the agent's settings, e.g. `[agents.NAME]` with `command = [\"./agent.py\"]`"
+)]
 struct RawAgent {
     backend: Option<BackendKind>,
     command: Option<Vec<String>>,
@@ -398,7 +430,10 @@ enum BackendKind {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table of defaults, e.g. `[defaults]` with `grace = \"2s\"`"
+)]
 struct RawDefaults {
     grace: Option<String>,
     approvals: Option<ApprovalPolicy>,
