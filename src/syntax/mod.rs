@@ -34,7 +34,7 @@ use grammar::{OpsParser, Rule};
 use recover::recover;
 
 pub use keywords::is_reserved;
-pub use lower::{parse_duration, INTERNAL, MAX_DURATION_MS};
+pub use lower::{duration_ms, parse_duration, DurationError, INTERNAL, MAX_DURATION_MS};
 pub use trivia::{Comment, Comments};
 
 /// Deepest nesting of brackets, braces and string interpolations.

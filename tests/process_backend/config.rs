@@ -152,6 +152,14 @@ fn backends_file_errors_name_the_file_the_key_and_the_cause() {
             "`defaults.grace` `2 seconds` is not a duration".into(),
         ),
         (
+            "[agents.ECHO]\ncommand = [\"true\"]\ngrace = \"100000d\"\n".into(),
+            "`agents.ECHO.grace` `100000d` is over the limit: a duration is at most 365 days (`365d`)".into(),
+        ),
+        (
+            "[defaults]\ngrace = \"366d\"\n".into(),
+            "`defaults.grace` `366d` is over the limit: a duration is at most 365 days (`365d`)".into(),
+        ),
+        (
             "[agents.SIM]\nbackend = \"simulated\"\ncommand = [\"a\"]\n".into(),
             "`agents.SIM.command` does not apply to a simulated agent".into(),
         ),

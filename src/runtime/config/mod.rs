@@ -192,12 +192,7 @@ impl BackendsConfig {
             format!("backends file `{file}`: `{key}`{sep}{what}")
         };
         let default_grace = match &raw.defaults.grace {
-            Some(g) => parse_grace(g).ok_or_else(|| {
-                key_error(
-                    "defaults.grace",
-                    format!("`{g}` is not a duration such as `2s`"),
-                )
-            })?,
+            Some(g) => parse_grace(g).map_err(|e| key_error("defaults.grace", e))?,
             None => DEFAULT_GRACE,
         };
         let default_secrets =
@@ -320,12 +315,9 @@ impl BackendsConfig {
                         ));
                     }
                     let grace = match &agent.grace {
-                        Some(g) => parse_grace(g).ok_or_else(|| {
-                            key_error(
-                                &format!("{key}.grace"),
-                                format!("`{g}` is not a duration such as `2s`"),
-                            )
-                        })?,
+                        Some(g) => {
+                            parse_grace(g).map_err(|e| key_error(&format!("{key}.grace"), e))?
+                        }
                         None => default_grace,
                     };
                     let cwd = match &agent.cwd {
@@ -356,12 +348,24 @@ impl BackendsConfig {
     }
 }
 
-fn parse_grace(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
+/// A duration key's value (`500ms`, `2s`, at most `365d`); the error is the
+/// part of the message after the key.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    use crate::syntax::{duration_ms, DurationError};
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(format!("`{text}` is not a duration such as `2s`"));
     }
-    crate::syntax::parse_duration(text).map(Duration::from_millis)
+    match duration_ms(trimmed) {
+        Ok(ms) => Ok(Duration::from_millis(ms)),
+        Err(DurationError::NotADuration) => Err(format!("`{text}` is not a duration such as `2s`")),
+        Err(DurationError::OverLimit) => {
+            let days = crate::syntax::MAX_DURATION_MS / 86_400_000;
+            Err(format!(
+                "`{text}` is over the limit: a duration is at most {days} days (`{days}d`)"
+            ))
+        }
+    }
 }
 
 /// The values, as `env` has them, of the secrets the backends file at

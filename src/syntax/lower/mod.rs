@@ -226,7 +226,23 @@ pub(super) fn duration(pair: Pair<'_, Rule>) -> Lowered<DurationLit> {
 
 /// Parses `1h30m`-style text into milliseconds; `None` past [`MAX_DURATION_MS`].
 pub fn parse_duration(text: &str) -> Option<u64> {
+    duration_ms(text).ok()
+}
+
+/// Why text is not an accepted duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurationError {
+    /// It is not written as a duration (`2 seconds`, `soon`).
+    NotADuration,
+    /// It is a duration, but longer than [`MAX_DURATION_MS`] (`366d`).
+    OverLimit,
+}
+
+/// Parses `1h30m`-style text into milliseconds, telling text that is not a
+/// duration from a duration over [`MAX_DURATION_MS`].
+pub fn duration_ms(text: &str) -> Result<u64, DurationError> {
     let mut total: u64 = 0;
+    let mut over = false;
     let mut digits = String::new();
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -243,16 +259,30 @@ pub fn parse_duration(text: &str) -> Option<u64> {
             'm' => 60_000,
             'h' => 3_600_000,
             'd' => 86_400_000,
-            _ => return None,
+            _ => return Err(DurationError::NotADuration),
         };
-        let n: u64 = digits.parse().ok()?;
+        if digits.is_empty() {
+            return Err(DurationError::NotADuration);
+        }
+        // Digits only: a failed parse is an overflow.
+        match digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit))
+            .and_then(|ms| total.checked_add(ms))
+        {
+            Some(t) => total = t,
+            None => over = true,
+        }
         digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
     }
-    if !digits.is_empty() || total > MAX_DURATION_MS {
-        return None;
+    if !digits.is_empty() {
+        return Err(DurationError::NotADuration);
     }
-    Some(total)
+    if over || total > MAX_DURATION_MS {
+        return Err(DurationError::OverLimit);
+    }
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -275,5 +305,24 @@ mod tests {
         assert_eq!(parse_duration("1d"), Some(86_400_000));
         assert_eq!(parse_duration("366d"), None);
         assert_eq!(parse_duration("99999999999999999999s"), None);
+    }
+
+    #[test]
+    fn over_the_limit_is_told_from_not_a_duration() {
+        use super::{duration_ms, DurationError};
+        assert_eq!(duration_ms("365d"), Ok(365 * 86_400_000));
+        assert_eq!(duration_ms("366d"), Err(DurationError::OverLimit));
+        assert_eq!(duration_ms("100000d"), Err(DurationError::OverLimit));
+        assert_eq!(
+            duration_ms("99999999999999999999s"),
+            Err(DurationError::OverLimit)
+        );
+        assert_eq!(duration_ms("soon"), Err(DurationError::NotADuration));
+        assert_eq!(duration_ms("5"), Err(DurationError::NotADuration));
+        assert_eq!(duration_ms("s"), Err(DurationError::NotADuration));
+        assert_eq!(
+            duration_ms("99999999999999999999x"),
+            Err(DurationError::NotADuration)
+        );
     }
 }
