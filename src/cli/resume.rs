@@ -130,7 +130,8 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
         }
     };
     let (file, playbook) = checked_playbook(&playbook_path, render)?;
-    let backends = BackendsConfig::load(&backends_path, &playbook).map_err(usage)?;
+    let backends = BackendsConfig::load(&backends_path, &playbook)
+        .map_err(super::run::backends_file_errors)?;
     // Agents without a `cwd` worked where the run started: so they do now.
     let started_in = history.start.cwd.as_ref().map(PathBuf::from);
     let homeless = backends.process_agents().values().any(|a| a.cwd.is_none());

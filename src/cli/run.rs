@@ -141,15 +141,20 @@ fn load_scenario(
     Ok(scenario)
 }
 
+/// Prints every problem of the backends file; nothing was started.
+pub(super) fn backends_file_errors(errors: crate::runtime::config::BackendsFileErrors) -> Exit {
+    for message in &errors.0 {
+        output::stderr_line!("error: {message}");
+    }
+    Exit::Usage
+}
+
 fn run_for_real(args: &RunArgs, render: RenderOptions, verbosity: Verbosity) -> Result<Exit, Exit> {
     let target = &args.target;
     check_streams(target, true)?;
     run_input::check_output(target.output.as_deref())?;
     let (file, playbook, context) = prepare(target, render)?;
-    let backends = BackendsConfig::load(&args.backends, &playbook).map_err(|e| {
-        output::stderr_line!("error: {e}");
-        Exit::Usage
-    })?;
+    let backends = BackendsConfig::load(&args.backends, &playbook).map_err(backends_file_errors)?;
     // From here on, everything coordops writes is redacted.
     output::set_secrets(backends.secret_values().iter().map(|(_, v)| v.as_str())).map_err(|e| {
         output::stderr_line!("error: backends file `{}`: {e}", args.backends.display());

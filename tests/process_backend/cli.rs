@@ -102,6 +102,40 @@ fn coordops_run_with(backends: &Path) -> Command {
 }
 
 #[test]
+fn every_problem_of_the_backends_file_is_reported_in_file_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = backends_file(
+        dir.path(),
+        "[defaults]\ngrace = \"soon\"\n\
+         [agents.FAILER]\ncommand = [\"nope-cmd-coordops\"]\ngrace = \"100000d\"\n\
+         [agents.ECHO]\ncommand = [\"./nope.sh\"]\ncomand = [\"x\"]\ncwd = \"nowhere\"\n\
+         [agents.SLEEPER]\ncommand = \"sh x.sh\"\n",
+    );
+    let output = coordops_run_with(&path).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let file = format!("error: backends file `{}`: ", path.display());
+    let expected = [
+        "line 2, column 9: `defaults.grace` `soon` is not a duration",
+        "line 4, column 11: `agents.FAILER.command`: `nope-cmd-coordops` is not found on PATH",
+        "line 5, column 9: `agents.FAILER.grace` `100000d` is over the limit",
+        "line 7, column 11: `agents.ECHO.command`: `./nope.sh` (",
+        "line 8, column 10: `agents.ECHO.comand`: unknown field `comand`",
+        "line 9, column 7: `agents.ECHO.cwd`: ",
+        "line 11, column 11: `agents.SLEEPER.command`: invalid type: string \"sh x.sh\", expected a sequence",
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, want) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(&format!("{file}{want}")),
+            "{line}\n  want: {want}"
+        );
+    }
+}
+
+#[test]
 fn coordops_run_rejects_bad_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = backends_file(dir.path(), "[agents.NOBODY]\ncommand = [\"true\"]\n");

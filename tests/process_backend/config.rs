@@ -15,6 +15,7 @@ fn fake_env(name: &str) -> Option<String> {
 
 fn parse_in(dir: &Path, text: &str) -> Result<BackendsConfig, String> {
     BackendsConfig::parse_with_env(text, &dir.join("backends.toml"), &playbook(), &fake_env)
+        .map_err(|e| e.to_string())
 }
 
 /// Parses with the file in tests/fixtures/backends/ (so `../agents/…` and
@@ -259,4 +260,32 @@ fn a_program_is_looked_up_on_the_path_the_agent_gets() {
     let error = parse_in(dir.path(), "[agents.ECHO]\ncommand = [\"my-agent\"]\n")
         .expect_err("not on coordops's PATH");
     assert!(error.contains("`my-agent` is not found on PATH"), "{error}");
+}
+
+#[test]
+fn every_key_of_an_agent_is_checked_without_repeating_a_problem() {
+    let error = parse_config(
+        "[agents.ECHO]\nurl = \"localhost:8080/x\"\nheaders = { \"Bad Name\" = \"x\" }\nmax_reply = \"0\"\n\
+         [agents.SLEEPER]\nbackend = 3\ncommand = [\"./nope.sh\"]\n\
+         [agents.SIM]\nbackend = \"simulated\"\ncwd = \".\"\ngrace = \"2s\"\n\
+         [agents.FAILER]\nurl = 8\n",
+    )
+    .expect_err("invalid");
+    let keys: Vec<&str> = error
+        .lines()
+        .map(|l| l.split('`').nth(3).unwrap_or(l))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "agents.ECHO.url",
+            "agents.ECHO.headers",
+            "agents.ECHO.max_reply",
+            "agents.SLEEPER.backend",
+            "agents.SIM.cwd",
+            "agents.SIM.grace",
+            "agents.FAILER.url",
+        ],
+        "{error}"
+    );
 }

@@ -20,56 +20,73 @@ const RESERVED: [&str; 7] = [
     crate::runtime::http::IDEMPOTENCY_KEY,
 ];
 
-/// An HTTP agent from its keys and the secrets it may use.
+/// An HTTP agent from its keys and the secrets it may use; the errors are
+/// every problem found, each `(field, the part of the message after the key)`.
 pub(super) fn http_agent(
     url: Option<&str>,
     headers: &BTreeMap<String, String>,
     max_reply: Option<&str>,
     secrets: BTreeMap<String, String>,
-) -> Result<HttpAgent, (&'static str, String)> {
-    let Some(url) = url else {
-        return Err((
-            "url",
-            "is missing: an HTTP agent needs the URL its requests are posted to".to_string(),
-        ));
-    };
-    let url = check_url(url).map_err(|e| ("url", e))?;
+) -> Result<HttpAgent, Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    let url = match url {
+        None => {
+            Err("is missing: an HTTP agent needs the URL its requests are posted to".to_string())
+        }
+        Some(url) => check_url(url),
+    }
+    .map_err(|e| errors.push(("url", e)))
+    .ok();
     let mut map = HeaderMap::new();
     for (name, template) in headers {
-        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            (
-                "headers",
-                format!(": `{name}` is not a valid header name (letters, digits and `-`, e.g. `Authorization`)"),
-            )
-        })?;
-        if RESERVED.contains(&header.as_str()) {
-            return Err((
-                "headers",
-                format!(": `{name}` is set by coordops itself and cannot be configured"),
-            ));
+        match header(name, template, &secrets) {
+            Ok((header, value)) => {
+                map.insert(header, value);
+            }
+            Err(e) => errors.push(("headers", e)),
         }
-        let (text, secret) = fill_in(template, &secrets)
-            .map_err(|e| ("headers", format!(": header `{name}`: {e}")))?;
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
-            let filled = if secret { " once its secrets are filled in" } else { "" };
-            (
-                "headers",
-                format!(": the value of header `{name}` is not a valid header value{filled} (no line breaks or other control characters)"),
-            )
-        })?;
-        value.set_sensitive(secret);
-        map.insert(header, value);
     }
     let max_reply = match max_reply {
-        Some(text) => parse_size(text).map_err(|e| ("max_reply", e))?,
-        None => DEFAULT_MAX_REPLY,
+        Some(text) => parse_size(text)
+            .map_err(|e| errors.push(("max_reply", e)))
+            .ok(),
+        None => Some(DEFAULT_MAX_REPLY),
     };
-    Ok(HttpAgent {
-        url,
-        headers: map,
-        secrets,
-        max_reply,
-    })
+    match (url, max_reply) {
+        (Some(url), Some(max_reply)) if errors.is_empty() => Ok(HttpAgent {
+            url,
+            headers: map,
+            secrets,
+            max_reply,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// One configured header, its secrets filled in (and then sensitive).
+fn header(
+    name: &str,
+    template: &str,
+    secrets: &BTreeMap<String, String>,
+) -> Result<(HeaderName, HeaderValue), String> {
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        format!(
+            ": `{name}` is not a valid header name (letters, digits and `-`, e.g. `Authorization`)"
+        )
+    })?;
+    if RESERVED.contains(&header.as_str()) {
+        return Err(format!(
+            ": `{name}` is set by coordops itself and cannot be configured"
+        ));
+    }
+    let (text, secret) =
+        fill_in(template, secrets).map_err(|e| format!(": header `{name}`: {e}"))?;
+    let mut value = HeaderValue::from_str(&text).map_err(|_| {
+        let filled = if secret { " once its secrets are filled in" } else { "" };
+        format!(": the value of header `{name}` is not a valid header value{filled} (no line breaks or other control characters)")
+    })?;
+    value.set_sensitive(secret);
+    Ok((header, value))
 }
 
 fn check_url(text: &str) -> Result<reqwest::Url, String> {
@@ -199,6 +216,7 @@ mod tests {
         let url_error = |u: &str| {
             http_agent(Some(u), &none, None, BTreeMap::new())
                 .err()
+                .and_then(|e| e.into_iter().next())
                 .map(|(field, e)| format!("{field}{e}"))
                 .unwrap_or_default()
         };
@@ -210,11 +228,12 @@ mod tests {
             creds.contains("credentials") && !creds.contains("pw-secret"),
             "{creds}"
         );
-        assert!(http_agent(None, &none, None, BTreeMap::new()).is_err_and(|(f, _)| f == "url"));
+        assert!(http_agent(None, &none, None, BTreeMap::new()).is_err_and(|e| e[0].0 == "url"));
         let header_error = |name: &str, value: &str| {
             let headers = BTreeMap::from([(name.to_string(), value.to_string())]);
             http_agent(Some("https://h/x"), &headers, None, secrets())
                 .err()
+                .and_then(|e| e.into_iter().next())
                 .map(|(_, e)| e)
                 .unwrap_or_default()
         };

@@ -46,7 +46,9 @@ use super::process::ProcessAgent;
 
 mod checks;
 mod http;
+mod problems;
 use checks::{base_folder, check_cwd, resolve_program, secrets, valid_var};
+use problems::{Cells, Layout, Problems};
 
 /// The grace period between SIGTERM and SIGKILL when none is configured.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
@@ -160,190 +162,353 @@ impl BackendsConfig {
 
     /// Reads and checks the backends file at `path` against `playbook`,
     /// with coordops's own environment.
-    pub fn load(path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read backends file `{}`: {e}", path.display()))?;
+    pub fn load(path: &Path, playbook: &Playbook) -> Result<BackendsConfig, BackendsFileErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            BackendsFileErrors(vec![format!(
+                "cannot read backends file `{}`: {e}",
+                path.display()
+            )])
+        })?;
         BackendsConfig::parse(&text, path, playbook)
     }
 
     /// Parses and checks a backends file with coordops's own environment;
     /// `path` names it in messages and anchors relative paths.
-    pub fn parse(text: &str, path: &Path, playbook: &Playbook) -> Result<BackendsConfig, String> {
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        playbook: &Playbook,
+    ) -> Result<BackendsConfig, BackendsFileErrors> {
         BackendsConfig::parse_with_env(text, path, playbook, &|name| std::env::var(name).ok())
     }
 
     /// Parses and checks a backends file, reading environment variables
-    /// (`PATH` for program lookup, secrets) through `env`.
+    /// (`PATH` for program lookup, secrets) through `env`. Every problem
+    /// of the file is reported, in the order the file sets what it concerns.
     pub fn parse_with_env(
         text: &str,
         path: &Path,
         playbook: &Playbook,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<BackendsConfig, String> {
-        let file = path.display();
-        let raw: RawFile = toml::from_str(text).map_err(|e| {
-            format!(
+    ) -> Result<BackendsConfig, BackendsFileErrors> {
+        let file = path.display().to_string();
+        let invalid = |e: toml::de::Error| {
+            BackendsFileErrors(vec![format!(
                 "backends file `{file}` is invalid: {}",
                 e.to_string().trim_end()
-            )
-        })?;
-        let key_error = |key: &str, what: String| {
-            let sep = if what.starts_with(':') { "" } else { " " };
-            format!("backends file `{file}`: `{key}`{sep}{what}")
+            )])
         };
-        let default_grace = match &raw.defaults.grace {
-            Some(g) => parse_grace(g).map_err(|e| key_error("defaults.grace", e))?,
+        // A file that is not TOML, or not tables where tables belong, has
+        // one problem: its shape (said as the typed reading says it).
+        let layout: Layout = match toml::from_str(text) {
+            Ok(layout) => layout,
+            Err(e) => return Err(invalid(toml::from_str::<RawFile>(text).err().unwrap_or(e))),
+        };
+        let mut problems = Problems::new(file, text);
+        let whole = 0..0;
+        let defaults: RawDefaults = problems
+            .fields(&layout.defaults, "defaults", &whole)
+            .unwrap_or_default();
+        let cell_span = |table: &Cells, key: &str| table.get(key).map_or(0..0, toml::Spanned::span);
+        let default_grace = match &defaults.grace {
+            Some(g) => parse_grace(g).unwrap_or_else(|e| {
+                problems.add(&cell_span(&layout.defaults, "grace"), "defaults.grace", e);
+                DEFAULT_GRACE
+            }),
             None => DEFAULT_GRACE,
         };
-        let default_secrets =
-            secrets(&raw.defaults.secrets, env).map_err(|e| key_error("defaults.secrets", e))?;
+        let defaults_ok;
+        let default_secrets = match secrets(&defaults.secrets, env) {
+            Ok(found) => {
+                defaults_ok = true;
+                found
+            }
+            Err(e) => {
+                problems.add(
+                    &cell_span(&layout.defaults, "secrets"),
+                    "defaults.secrets",
+                    e,
+                );
+                defaults_ok = false;
+                BTreeMap::new()
+            }
+        };
         let declared: Vec<String> = playbook.agents().map(|a| a.name.name.clone()).collect();
         let base = base_folder(path);
         let mut agents = BTreeMap::new();
-        for (name, agent) in raw.agents {
+        for (name, table) in &layout.agents {
             let key = format!("agents.{name}");
-            if !declared.contains(&name) {
+            let span = table.span();
+            if !declared.contains(name) {
                 let hint = declared
                     .iter()
-                    .map(|k| (strsim::jaro_winkler(k, &name), k))
+                    .map(|k| (strsim::jaro_winkler(k, name), k))
                     .filter(|(score, _)| *score > 0.85)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map_or_else(String::new, |(_, k)| format!(" (did you mean `{k}`?)"));
-                return Err(key_error(
+                problems.add(
+                    &span,
                     &key,
                     format!("names an agent the playbook does not declare{hint}"),
-                ));
+                );
+                continue;
             }
-            let misplaced = |kind: Option<BackendKind>| {
-                let process_only = [
-                    ("command", agent.command.is_some()),
-                    ("env", !agent.env.is_empty()),
-                    ("cwd", agent.cwd.is_some()),
-                    ("grace", agent.grace.is_some()),
-                ];
-                let http_only = [
-                    ("url", agent.url.is_some()),
-                    ("headers", !agent.headers.is_empty()),
-                    ("max_reply", agent.max_reply.is_some()),
-                ];
-                let secrets = [("secrets", agent.secrets.is_some())];
-                let (what, wrong): (&str, Vec<(&str, bool)>) = match kind {
-                    Some(BackendKind::Simulated) => (
-                        "a simulated agent",
-                        [&process_only[..], &http_only[..], &secrets[..]].concat(),
-                    ),
-                    Some(BackendKind::Http) => ("an HTTP agent", process_only.to_vec()),
-                    Some(BackendKind::Process) | None => ("a process agent", http_only.to_vec()),
-                };
-                wrong.iter().find(|(_, set)| *set).map(|(field, _)| {
-                    key_error(
-                        &format!("{key}.{field}"),
-                        format!("does not apply to {what}"),
-                    )
-                })
+            let Some(agent) = problems.fields::<RawAgent>(table.get_ref(), &key, &span) else {
+                continue;
             };
-            // Without `backend`, a `url` alone says "http".
-            let kind = match agent.backend {
-                None if agent.command.is_none() && agent.url.is_some() => Some(BackendKind::Http),
-                kind => kind,
+            let place = AgentPlace {
+                key: &key,
+                span: &span,
+                cells: table.get_ref(),
             };
-            if let Some(error) = misplaced(kind) {
-                return Err(error);
+            let checks = AgentChecks {
+                base: &base,
+                env,
+                default_grace,
+                default_secrets: &default_secrets,
+                defaults_ok,
+            };
+            if let Some(config) = checks.agent(agent, &place, &mut problems) {
+                agents.insert(name.clone(), config);
             }
-            let config = match (kind, agent.command) {
-                (Some(BackendKind::Simulated), _) => AgentBackendConfig::Simulated,
-                (Some(BackendKind::Http), _) => {
-                    let mut secrets_map = default_secrets.clone();
-                    if let Some(own) = &agent.secrets {
-                        secrets_map.extend(
-                            secrets(own, env)
-                                .map_err(|e| key_error(&format!("{key}.secrets"), e))?,
-                        );
-                    }
-                    let config = http::http_agent(
-                        agent.url.as_deref(),
-                        &agent.headers,
-                        agent.max_reply.as_deref(),
-                        secrets_map,
-                    )
-                    .map_err(|(field, e)| key_error(&format!("{key}.{field}"), e))?;
-                    AgentBackendConfig::Http(config)
-                }
-                (Some(BackendKind::Process) | None, None) => {
-                    return Err(key_error(
-                        &format!("{key}.command"),
-                        "is missing (or set `url` for an HTTP agent, or `backend = \"simulated\"`)"
-                            .to_string(),
-                    ))
-                }
-                (Some(BackendKind::Process) | None, Some(command)) => {
-                    if command.first().is_none_or(|p| p.trim().is_empty()) {
-                        return Err(key_error(
-                            &format!("{key}.command"),
-                            "is empty: give the program and its arguments, e.g. [\"python3\", \"agent.py\"]".to_string(),
-                        ));
-                    }
-                    if command.iter().any(|a| a.contains('\0')) {
-                        return Err(key_error(
-                            &format!("{key}.command"),
-                            "contains a NUL character".to_string(),
-                        ));
-                    }
-                    for (var, value) in &agent.env {
-                        if !valid_var(var) || value.contains('\0') {
-                            return Err(key_error(
-                                &format!("{key}.env"),
-                                format!("has an invalid variable `{var}` (names must be non-empty, without `=`; no NUL characters)"),
-                            ));
-                        }
-                    }
-                    let secrets_key = format!("{key}.secrets");
-                    let mut secrets_map = default_secrets.clone();
-                    if let Some(own) = &agent.secrets {
-                        secrets_map
-                            .extend(secrets(own, env).map_err(|e| key_error(&secrets_key, e))?);
-                    }
-                    if let Some(clash) = secrets_map.keys().find(|s| agent.env.contains_key(*s)) {
-                        let from = if agent.secrets.as_ref().is_some_and(|o| o.contains(clash)) {
-                            secrets_key.clone()
-                        } else {
-                            "defaults.secrets".to_string()
-                        };
-                        return Err(key_error(
-                            &format!("{key}.env"),
-                            format!(": `{clash}` is also listed in `{from}`: give a variable in one place (a secret comes from coordops's environment, `env` sets a value)"),
-                        ));
-                    }
-                    let grace = match &agent.grace {
-                        Some(g) => {
-                            parse_grace(g).map_err(|e| key_error(&format!("{key}.grace"), e))?
-                        }
-                        None => default_grace,
-                    };
-                    let cwd = match &agent.cwd {
-                        Some(c) => Some(
-                            check_cwd(&base, c).map_err(|e| key_error(&format!("{key}.cwd"), e))?,
-                        ),
-                        None => None,
-                    };
-                    let path_var = agent.env.get("PATH").cloned().or_else(|| env("PATH"));
-                    let command = resolve_program(&base, command, path_var.as_deref())
-                        .map_err(|e| key_error(&format!("{key}.command"), e))?;
-                    AgentBackendConfig::Process(ProcessAgent {
-                        command,
-                        env: agent.env,
-                        secrets: secrets_map,
-                        cwd,
-                        grace,
-                    })
-                }
-            };
-            agents.insert(name, config);
+        }
+        if problems.any() {
+            return Err(BackendsFileErrors(problems.into_messages()));
         }
         Ok(BackendsConfig {
             agents,
-            approvals: raw.defaults.approvals.unwrap_or_default(),
+            approvals: defaults.approvals.unwrap_or_default(),
             declared,
+        })
+    }
+}
+
+/// Every problem of a backends file, one message each, in the order the
+/// file sets what they concern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendsFileErrors(pub Vec<String>);
+
+impl std::fmt::Display for BackendsFileErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("\n"))
+    }
+}
+
+/// Where an agent's table is, for its problems.
+struct AgentPlace<'a> {
+    key: &'a str,
+    span: &'a std::ops::Range<usize>,
+    cells: &'a Cells,
+}
+
+impl AgentPlace<'_> {
+    /// A problem of the agent's `field` (where the file sets it, else at
+    /// the agent's table).
+    fn add(&self, problems: &mut Problems<'_>, field: &str, what: impl Into<String>) {
+        let span = self
+            .cells
+            .get(field)
+            .map_or_else(|| self.span.clone(), toml::Spanned::span);
+        problems.add(&span, &format!("{}.{field}", self.key), what);
+    }
+}
+
+/// What every agent's checks share.
+struct AgentChecks<'a> {
+    base: &'a Path,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    default_grace: Duration,
+    default_secrets: &'a BTreeMap<String, String>,
+    /// Whether `defaults.secrets` are all set.
+    defaults_ok: bool,
+}
+
+impl AgentChecks<'_> {
+    /// The agent's backend; `None` when it has problems (all of them added).
+    fn agent(
+        &self,
+        agent: RawAgent,
+        place: &AgentPlace<'_>,
+        problems: &mut Problems<'_>,
+    ) -> Option<AgentBackendConfig> {
+        // A `backend` of the wrong type is reported already; what else
+        // applies depends on it.
+        if agent.backend.is_none() && place.cells.contains_key("backend") {
+            return None;
+        }
+        let url_set = agent.url.is_some();
+        // Without `backend`, a `url` alone says "http".
+        let kind = match agent.backend {
+            None if agent.command.is_none() && place.cells.contains_key("url") => {
+                Some(BackendKind::Http)
+            }
+            kind => kind,
+        };
+        let mut fine = true;
+        let process_only = [
+            ("command", agent.command.is_some()),
+            ("env", !agent.env.is_empty()),
+            ("cwd", agent.cwd.is_some()),
+            ("grace", agent.grace.is_some()),
+        ];
+        let http_only = [
+            ("url", agent.url.is_some()),
+            ("headers", !agent.headers.is_empty()),
+            ("max_reply", agent.max_reply.is_some()),
+        ];
+        let secrets_only = [("secrets", agent.secrets.is_some())];
+        let (what, wrong): (&str, Vec<(&str, bool)>) = match kind {
+            Some(BackendKind::Simulated) => (
+                "a simulated agent",
+                [&process_only[..], &http_only[..], &secrets_only[..]].concat(),
+            ),
+            Some(BackendKind::Http) => ("an HTTP agent", process_only.to_vec()),
+            Some(BackendKind::Process) | None => ("a process agent", http_only.to_vec()),
+        };
+        for (field, _) in wrong.iter().filter(|(_, set)| *set) {
+            place.add(problems, field, format!("does not apply to {what}"));
+            fine = false;
+        }
+        let mut secrets_map = self.default_secrets.clone();
+        let mut secrets_ok = self.defaults_ok;
+        let own = agent
+            .secrets
+            .as_ref()
+            .filter(|_| kind != Some(BackendKind::Simulated));
+        if let Some(own) = own {
+            match secrets(own, self.env) {
+                Ok(found) => secrets_map.extend(found),
+                Err(e) => {
+                    place.add(problems, "secrets", e);
+                    secrets_ok = false;
+                    fine = false;
+                }
+            }
+        }
+        let no_headers = BTreeMap::new();
+        let config = match (kind, agent.command) {
+            (Some(BackendKind::Simulated), _) => Some(AgentBackendConfig::Simulated),
+            // Headers naming a secret that is not set would only repeat it.
+            (Some(BackendKind::Http), _) => http::http_agent(
+                agent.url.as_deref(),
+                if secrets_ok {
+                    &agent.headers
+                } else {
+                    &no_headers
+                },
+                agent.max_reply.as_deref(),
+                secrets_map,
+            )
+            .map_err(|errors| {
+                for (field, e) in errors {
+                    // A `url` of the wrong type is reported already.
+                    if !(field == "url" && place.cells.contains_key("url")) || url_set {
+                        place.add(problems, field, e);
+                    }
+                }
+            })
+            .ok()
+            .map(AgentBackendConfig::Http),
+            // A `command` of the wrong type is reported already.
+            (Some(BackendKind::Process) | None, None) if place.cells.contains_key("command") => {
+                None
+            }
+            (Some(BackendKind::Process) | None, None) => {
+                place.add(
+                    problems,
+                    "command",
+                    "is missing (or set `url` for an HTTP agent, or `backend = \"simulated\"`)",
+                );
+                None
+            }
+            (Some(BackendKind::Process) | None, Some(command)) => self
+                .process(
+                    command,
+                    agent.env,
+                    agent.secrets.as_ref(),
+                    agent.grace,
+                    agent.cwd,
+                    secrets_map,
+                    place,
+                    problems,
+                )
+                .map(AgentBackendConfig::Process),
+        };
+        config.filter(|_| fine)
+    }
+
+    /// A process agent's checks; `None` when it has problems.
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        &self,
+        command: Vec<String>,
+        env_vars: BTreeMap<String, String>,
+        own_secrets: Option<&Vec<String>>,
+        grace: Option<String>,
+        cwd: Option<PathBuf>,
+        secrets_map: BTreeMap<String, String>,
+        place: &AgentPlace<'_>,
+        problems: &mut Problems<'_>,
+    ) -> Option<ProcessAgent> {
+        let mut fine = true;
+        let mut fail = |problems: &mut Problems<'_>, field: &str, what: String| {
+            place.add(problems, field, what);
+            fine = false;
+        };
+        let usable = if command.first().is_none_or(|p| p.trim().is_empty()) {
+            fail(
+                problems,
+                "command",
+                "is empty: give the program and its arguments, e.g. [\"python3\", \"agent.py\"]"
+                    .to_string(),
+            );
+            false
+        } else if command.iter().any(|a| a.contains('\0')) {
+            fail(problems, "command", "contains a NUL character".to_string());
+            false
+        } else {
+            true
+        };
+        for (var, value) in &env_vars {
+            if !valid_var(var) || value.contains('\0') {
+                fail(problems, "env", format!("has an invalid variable `{var}` (names must be non-empty, without `=`; no NUL characters)"));
+            }
+        }
+        if let Some(clash) = secrets_map.keys().find(|s| env_vars.contains_key(*s)) {
+            let from = if own_secrets.is_some_and(|o| o.contains(clash)) {
+                format!("{}.secrets", place.key)
+            } else {
+                "defaults.secrets".to_string()
+            };
+            fail(problems, "env", format!(": `{clash}` is also listed in `{from}`: give a variable in one place (a secret comes from coordops's environment, `env` sets a value)"));
+        }
+        let grace = match &grace {
+            Some(g) => parse_grace(g).unwrap_or_else(|e| {
+                fail(problems, "grace", e);
+                self.default_grace
+            }),
+            None => self.default_grace,
+        };
+        let cwd = cwd.and_then(|c| {
+            check_cwd(self.base, &c)
+                .map_err(|e| fail(problems, "cwd", e))
+                .ok()
+        });
+        let path_var = env_vars.get("PATH").cloned().or_else(|| (self.env)("PATH"));
+        let command = if usable {
+            resolve_program(self.base, command, path_var.as_deref())
+                .map_err(|e| fail(problems, "command", e))
+                .ok()
+        } else {
+            None
+        };
+        let command = command.filter(|_| fine)?;
+        Some(ProcessAgent {
+            command,
+            env: env_vars,
+            secrets: secrets_map,
+            cwd,
+            grace,
         })
     }
 }
