@@ -190,6 +190,50 @@ fn a_run_killed_mid_step_resumes_to_complete_without_redoing_finished_steps() {
 }
 
 #[test]
+fn the_attempt_sent_again_shows_as_any_attempt_and_the_journal_keeps_one_record_of_it() {
+    let setup = killed_in_step_two();
+    setup.release();
+    let output = setup
+        .coordops()
+        .args(["resume", "run.jsonl", "-vv"])
+        .env_remove("COORDOPS_LOG")
+        .output()
+        .expect("resume runs");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with('+'))
+        .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest))
+        .collect();
+    let shown = |prefix: &str| lines.iter().filter(|l| l.starts_with(prefix)).count();
+    // The attempt in flight is sent again: it shows, with its request.
+    assert_eq!(shown("SPAWN two WORKER.second attempt 1"), 1, "{stderr}");
+    assert_eq!(shown("REQUEST two "), 1, "{stderr}");
+    assert_eq!(shown("SPAWN three WORKER.third attempt 1"), 1, "{stderr}");
+    // What the journal answers is not shown again.
+    assert_eq!(shown("SPAWN one"), 0, "{stderr}");
+    assert_eq!(shown("REQUEST one "), 0, "{stderr}");
+    // The journal keeps the one record of the original attempt (the
+    // `end` entry lists the run's events again: entries are whole lines).
+    let journal = std::fs::read_to_string(setup.path("run.jsonl")).expect("journal");
+    let entries = |start: &str| journal.lines().filter(|l| l.starts_with(start)).count();
+    let spawns_of_two = journal
+        .lines()
+        .filter(|l| {
+            l.starts_with("{\"type\":\"event\"")
+                && l.contains("\"kind\":\"SPAWN\",\"step\":\"two\"")
+        })
+        .count();
+    assert_eq!(spawns_of_two, 1, "{journal}");
+    assert_eq!(
+        entries("{\"type\":\"attempt\",\"step\":\"two\""),
+        1,
+        "{journal}"
+    );
+}
+
+#[test]
 fn a_resumed_run_killed_again_resumes_again() {
     let setup = killed_in_step_two();
     let mut resume = setup.spawn(&["resume", "run.jsonl"]);

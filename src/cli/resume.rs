@@ -212,8 +212,12 @@ fn resume(args: &ResumeArgs, render: RenderOptions, verbosity: Verbosity) -> Res
     // The display learns the run's signal from its start, which the journal
     // already holds (the replay's own start is not written again).
     progress.record(&Entry::Start(history.start.clone()));
-    let recorders: Arc<dyn Recorder> = Arc::new(Recorders(vec![journal.clone(), progress.clone()]));
-    let recorder: Arc<dyn Recorder> = Arc::new(Appending::new(recorders, &history));
+    // The journal gets what it lacks; the display also shows the attempts
+    // sent again, whose first sending the journal already holds.
+    let recorder: Arc<dyn Recorder> = Arc::new(Recorders(vec![
+        Arc::new(Appending::new(journal.clone(), &history)),
+        Arc::new(Appending::showing(progress.clone(), &history)),
+    ]));
     let super::live_backend::Live {
         process,
         backend: live,

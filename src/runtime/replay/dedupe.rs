@@ -1,7 +1,7 @@
 //! The recorder of a resumed run: hands on only the entries the journal
 //! does not already hold, so the journal stays one run across resumes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use super::super::record::{Entry, Recorder};
@@ -16,6 +16,8 @@ pub struct Appending {
     inner: Arc<dyn Recorder>,
     recorded: HashMap<String, usize>,
     produced: Mutex<HashMap<String, usize>>,
+    /// Recorded entries passed on all the same, as (identity, occurrence).
+    also: HashSet<(String, usize)>,
 }
 
 impl Appending {
@@ -25,6 +27,17 @@ impl Appending {
             inner,
             recorded: history.identities.clone(),
             produced: Mutex::new(HashMap::new()),
+            also: HashSet::new(),
+        }
+    }
+
+    /// Shows on `inner` what happens in the resumed run: what `history`
+    /// does not hold, and the attempts it sends again (their `SPAWN` and
+    /// `attempt`, already journalled when they were first sent).
+    pub fn showing(inner: Arc<dyn Recorder>, history: &History) -> Appending {
+        Appending {
+            also: history.resent.clone(),
+            ..Appending::new(inner, history)
         }
     }
 }
@@ -37,9 +50,9 @@ impl Recorder for Appending {
         if let Some(id) = identity(entry) {
             let recorded = self.recorded.get(&id).copied().unwrap_or(0);
             let mut produced = crate::sync::lock(&self.produced);
-            let n = produced.entry(id).or_insert(0);
+            let n = produced.entry(id.clone()).or_insert(0);
             *n += 1;
-            if *n <= recorded {
+            if *n <= recorded && !self.also.contains(&(id, *n)) {
                 return;
             }
         }
@@ -98,5 +111,41 @@ mod tests {
             *crate::sync::lock(&journal.0),
             vec![spawn("a", 30), spawn("b", 30), resume]
         );
+    }
+
+    #[test]
+    fn the_display_also_shows_the_attempts_sent_again() {
+        let line = |json: &str| serde_json::from_str::<Entry>(json).expect("an entry");
+        let attempt = |step: &str| {
+            line(&format!(
+                r#"{{"type":"attempt","step":"{step}","agent":"W","task":"t","attempt":1,"at_ms":5,"request":{{"idempotency_key":"k-{step}"}}}}"#
+            ))
+        };
+        let answered = line(
+            r#"{"type":"attempt_end","step":"a","key":"k-a","attempt":1,"at_ms":6,"outcome":"success","outputs":{}}"#,
+        );
+        let recorded = [
+            start(),
+            spawn("a", 1),
+            attempt("a"),
+            answered.clone(),
+            spawn("b", 7),
+            attempt("b"),
+        ];
+        let history = History::new(&recorded).expect("history");
+        let display = Arc::new(Memory::default());
+        let journal = Arc::new(Memory::default());
+        let showing = Appending::showing(display.clone(), &history);
+        let appending = Appending::new(journal.clone(), &history);
+        for entry in &recorded[1..] {
+            showing.record(entry);
+            appending.record(entry);
+        }
+        // `b` was sent and never answered: the resume sends it again.
+        assert_eq!(
+            *crate::sync::lock(&display.0),
+            vec![spawn("b", 7), attempt("b")]
+        );
+        assert_eq!(*crate::sync::lock(&journal.0), Vec::<Entry>::new());
     }
 }

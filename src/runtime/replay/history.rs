@@ -4,11 +4,11 @@
 //! each identity the journal already holds (so a resume appends only what
 //! is new).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::super::backend::Decision;
 use super::super::record::{ApprovalDecision, AttemptEnd, AttemptStart, Entry, RunStart};
-use super::super::result::{RunResult, RunStatus, StepOutcome};
+use super::super::result::{EventKind, RunResult, RunStatus, StepOutcome};
 
 /// One recorded attempt: when it was sent and, if it was, how it was answered.
 #[derive(Clone, Debug)]
@@ -52,6 +52,10 @@ pub struct History {
     pub last_end: Option<Box<RunResult>>,
     /// How many entries of each identity (see [`identity`]) it holds.
     pub identities: HashMap<String, usize>,
+    /// The entries of the attempts a resume sends again (sent, never
+    /// answered): their `SPAWN` event and `attempt` entry, each as
+    /// (identity, which occurrence of it, from 1).
+    pub resent: HashSet<(String, usize)>,
     /// The number of resumes so far.
     pub resumes: usize,
     /// The `decision` entries themselves (who, when, how, note), in order.
@@ -161,6 +165,7 @@ impl History {
             ended: None,
             last_end: None,
             identities: HashMap::new(),
+            resent: HashSet::new(),
             resumes: 0,
             decision_entries: Vec::new(),
         };
@@ -171,9 +176,28 @@ impl History {
         // Each idempotency key's replay key (ends carry only the former).
         let mut replay_keys: HashMap<String, String> = HashMap::new();
         let mut keys = ReplayKeys::default();
+        // Each step's last `SPAWN`, then each attempt's entries, as
+        // (identity, occurrence): those of attempts never answered are resent.
+        let mut spawned: HashMap<String, (String, usize)> = HashMap::new();
+        let mut sent: HashMap<(String, u32), Vec<(String, usize)>> = HashMap::new();
         for entry in entries {
-            if let Some(id) = identity(entry) {
-                *history.identities.entry(id).or_insert(0) += 1;
+            let occurrence = identity(entry).map(|id| {
+                let n = history.identities.entry(id.clone()).or_insert(0);
+                *n += 1;
+                (id, *n)
+            });
+            match (entry, occurrence) {
+                (Entry::Event(e), Some(seen)) if e.kind == EventKind::Spawn => {
+                    spawned.insert(e.step.clone().unwrap_or_default(), seen);
+                }
+                (Entry::Attempt(a), Some(seen)) => {
+                    let target = format!("{}.{}", a.agent, a.task);
+                    let replay = keys.key(a.id.as_deref(), &target, &attempt_key(a));
+                    let mut own: Vec<_> = spawned.remove(&a.step).into_iter().collect();
+                    own.push(seen);
+                    sent.insert((replay, a.attempt), own);
+                }
+                _ => {}
             }
             match entry {
                 Entry::Start(_) | Entry::Route(_) | Entry::Gate(_) => {}
@@ -262,6 +286,13 @@ impl History {
                         history.ended = Some(result.clone());
                     }
                 }
+            }
+        }
+        for (key, attempt) in &history.attempts {
+            if attempt.end.is_none() {
+                history
+                    .resent
+                    .extend(sent.remove(key).into_iter().flatten());
             }
         }
         decided_by_step.extend(decided_by_entry);
