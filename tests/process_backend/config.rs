@@ -228,6 +228,7 @@ fn backends_file_errors_name_the_file_the_key_and_the_cause() {
             "[agents]\nECHO = 3\n".into(),
             "invalid type: integer `3`, expected a table of the agent's settings".into(),
         ),
+        ("[agent.ECHO]\ncommand = [\"true\"]\n".into(), "unknown field `agent`".into()),
         (
             "defaults = \"grant\"\n".into(),
             "invalid type: string \"grant\", expected a table of defaults".into(),
