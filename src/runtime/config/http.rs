@@ -158,8 +158,13 @@ fn parse_size(text: &str) -> Result<usize, String> {
         "GiB" => 1 << 30,
         _ => return Err(bad()),
     };
-    let n: u64 = number.parse().map_err(|_| bad())?;
-    let bytes = n.saturating_mul(factor);
+    if number.is_empty() {
+        return Err(bad());
+    }
+    // Only digits here: a number too long for u64 is a size out of range.
+    let bytes = number
+        .parse::<u64>()
+        .map_or(u64::MAX, |n| n.saturating_mul(factor));
     let max = u64::try_from(MAX_MAX_REPLY).unwrap_or(u64::MAX);
     if bytes == 0 || bytes > max {
         return Err(format!(
@@ -176,6 +181,19 @@ mod tests {
 
     fn secrets() -> BTreeMap<String, String> {
         BTreeMap::from([("TOKEN".to_string(), "s3cr3t-value".to_string())])
+    }
+
+    #[test]
+    fn a_size_too_long_to_read_is_out_of_range_not_malformed() {
+        for text in ["99999999999999999999999MiB", "99999999999999999999999"] {
+            let err = parse_size(text).unwrap_err();
+            assert!(err.contains("out of range"), "{text}: {err}");
+        }
+        for text in ["MiB", "", "1 TiB", "-1"] {
+            let err = parse_size(text).unwrap_err();
+            assert!(err.contains("is not a size"), "{text}: {err}");
+        }
+        assert_eq!(parse_size("2KiB"), Ok(2048));
     }
 
     #[test]
