@@ -209,7 +209,7 @@ fn bad_scenarios_exit_2() {
         ("[approval]\nrelease_approval = \"perhaps\"\n", "is invalid"),
         (
             "interrupt_after = \"later\"\n",
-            "interrupt_after `later` is not a duration such as `45s`",
+            "interrupt_after `later` is not a duration such as `30s`",
         ),
     ];
     for (text, message) in cases {

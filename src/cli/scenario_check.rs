@@ -1,12 +1,11 @@
-//! Checks of a scenario file beyond its TOML shape, run when `--scenario`
-//! is loaded: durations are strict (an empty `latency = ""` is an error, not
-//! zero), and every task or approval it names exists, with a did-you-mean.
+//! Checks of a scenario file against the playbook, run when `--scenario` is
+//! loaded: every task or approval it names exists, with a did-you-mean
+//! (durations and outcomes are checked by [`Scenario::parse`]).
 
 use toml::Value;
 
 use crate::analysis::targets::{self, Target};
 use crate::ast::{Playbook, Stmt};
-use crate::runtime::context::values;
 use crate::runtime::simulated::Scenario;
 
 /// Why the scenario `text` does not fit `playbook`, or `Ok` when it does.
@@ -15,13 +14,9 @@ pub fn check(text: &str, playbook: &Playbook) -> Result<(), String> {
     let Ok(Value::Table(root)) = text.parse::<Value>() else {
         return Ok(());
     };
-    if let Some(Value::String(at)) = root.get("interrupt_after") {
-        values::duration(at).map_err(|e| format!("interrupt_after `{at}` is not {e}"))?;
-    }
     let mut unknown = Vec::new();
     if let Some(Value::Table(tasks)) = root.get("task") {
-        for (name, script) in tasks {
-            latencies(name, script)?;
+        for name in tasks.keys() {
             if let Some(problem) = unknown_task(playbook, name) {
                 unknown.push(problem);
             }
@@ -73,21 +68,6 @@ pub fn step_agents<'p>(scenario: &Scenario, playbook: &'p Playbook) -> Vec<(Stri
             Some((key.clone(), targets::resolve(playbook, &target).ok()?))
         })
         .collect()
-}
-
-/// Every `latency` of a task script (its own and each attempt's) is a duration.
-fn latencies(name: &str, script: &Value) -> Result<(), String> {
-    let attempts = match script.get("attempts") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        _ => Vec::new(),
-    };
-    for part in std::iter::once(script).chain(attempts) {
-        if let Some(Value::String(latency)) = part.get("latency") {
-            values::duration(latency)
-                .map_err(|e| format!("task `{name}`: latency `{latency}` is not {e}"))?;
-        }
-    }
-    Ok(())
 }
 
 /// Why `AGENT.task` names no task of the playbook, with a did-you-mean.
@@ -147,7 +127,7 @@ fn approvals_of(playbook: &Playbook) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{check, Scenario};
     use crate::source::SourceFile;
 
     fn playbook() -> crate::ast::Playbook {
@@ -162,19 +142,21 @@ mod tests {
             .expect("parses")
     }
 
+    /// Durations are strict when the scenario is parsed: an empty
+    /// `latency = ""` is an error, not zero.
     #[test]
     fn empty_and_malformed_latencies_are_errors() {
-        let p = playbook();
-        let err = check("[task.\"DOCS.write\"]\nlatency = \"\"\n", &p).unwrap_err();
+        let parse = |text: &str| Scenario::parse(text).map(|_| ());
+        let err = parse("[task.\"DOCS.write\"]\nlatency = \"\"\n").unwrap_err();
         assert!(err.contains("latency `` is not a duration"), "{err}");
-        let err = check(
-            "[task.\"DOCS.write\"]\nattempts = [{ latency = \"30s5m\" }]\n",
-            &p,
-        )
-        .unwrap_err();
+        assert!(err.contains("write `0s` for zero"), "{err}");
+        let err =
+            parse("[task.\"DOCS.write\"]\nattempts = [{ latency = \"30s5m\" }]\n").unwrap_err();
         assert!(err.contains("largest to the smallest"), "{err}");
-        assert!(check("interrupt_after = \"\"\n", &p).is_err());
-        assert!(check("[task.\"DOCS.write\"]\nlatency = \"0s\"\n", &p).is_ok());
+        let err = parse("[step.ship]\nlatency = \"30sec\"\n").unwrap_err();
+        assert!(err.contains("`sec` is not a unit"), "{err}");
+        assert!(parse("interrupt_after = \"\"\n").is_err());
+        assert!(parse("[task.\"DOCS.write\"]\nlatency = \"0s\"\n").is_ok());
     }
 
     #[test]

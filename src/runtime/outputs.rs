@@ -232,6 +232,26 @@ output `meta` is [], not a map; output `d` is -1, not a duration; output `p` is 
         });
     }
 
+    /// A duration output is read as the language reads durations: an
+    /// empty string is not zero, units go from the largest first.
+    #[test]
+    fn duration_outputs_are_strict() {
+        with_playbook(PLAYBOOK, |p| {
+            for (d, ok) in [
+                (json!("1h30m"), true),
+                (json!(1500), true),
+                (json!(""), false),
+                (json!("30s5m"), false),
+                (json!("366d"), false),
+            ] {
+                let reply = outputs(json!({"ok": true, "hash": "abc", "n": 3, "files": [],
+                    "meta": {}, "d": d, "p": 80}));
+                let problem = protocol_violation(&inherited(p, "t"), &reply);
+                assert_eq!(problem.is_none(), ok, "{d}: {problem:?}");
+            }
+        });
+    }
+
     #[test]
     fn a_check_reading_an_unsent_field_fails() {
         with_playbook(PLAYBOOK, |p| {

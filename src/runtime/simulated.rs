@@ -60,6 +60,7 @@ use crate::ast::{Playbook, Stmt};
 use super::backend::{
     AgentBackend, ApprovalRequest, Decision, Reply, StepId, TaskOutcome, TaskRequest,
 };
+use super::context::values::duration;
 use super::placeholders::TaskModel;
 use super::read_fields::read_fields;
 use crate::analysis::targets::{ElementSel, StepSel, Target};
@@ -146,8 +147,7 @@ impl Scenario {
     pub fn parse(text: &str) -> Result<Scenario, String> {
         let scenario: Scenario = toml::from_str(text).map_err(|e| e.to_string())?;
         if let Some(at) = &scenario.interrupt_after {
-            crate::syntax::parse_duration(at)
-                .ok_or_else(|| format!("interrupt_after `{at}` is not a duration such as `45s`"))?;
+            duration(at).map_err(|e| format!("interrupt_after `{at}` is not {e}"))?;
         }
         let scripts = scenario.task.iter().map(|(n, s)| (n, s, "task"));
         let steps = scenario.step.iter().map(|(n, s)| (n, s, "step"));
@@ -161,11 +161,8 @@ impl Scenario {
                 .chain(std::iter::once(&script.single))
             {
                 if let Some(latency) = &attempt.latency {
-                    crate::syntax::parse_duration(latency).ok_or_else(|| {
-                        format!(
-                            "{what} `{name}`: latency `{latency}` is not a duration such as `30s`"
-                        )
-                    })?;
+                    duration(latency)
+                        .map_err(|e| format!("{what} `{name}`: latency `{latency}` is not {e}"))?;
                 }
                 if let Some(outcome) = &attempt.outcome {
                     if !matches!(outcome.as_str(), "success" | "failure" | "timeout") {

@@ -11,6 +11,7 @@
 //!
 //! pest types never leave this module.
 
+mod duration;
 mod errors;
 mod grammar;
 mod hints;
@@ -33,8 +34,9 @@ use crate::source::SourceFile;
 use grammar::{OpsParser, Rule};
 use recover::recover;
 
+pub use duration::{duration_ms, parse_duration, DurationError, MAX_DURATION_MS};
 pub use keywords::is_reserved;
-pub use lower::{duration_ms, parse_duration, DurationError, INTERNAL, MAX_DURATION_MS};
+pub use lower::INTERNAL;
 pub use trivia::{Comment, Comments};
 
 /// Deepest nesting of brackets, braces and string interpolations.

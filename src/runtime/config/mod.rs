@@ -301,19 +301,18 @@ impl std::fmt::Display for BackendsFileErrors {
 /// part of the message after the key.
 fn parse_grace(text: &str) -> Result<Duration, String> {
     use crate::syntax::{duration_ms, DurationError};
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(format!("`{text}` is not a duration such as `2s`"));
-    }
-    match duration_ms(trimmed) {
+    match duration_ms(text.trim()) {
         Ok(ms) => Ok(Duration::from_millis(ms)),
-        Err(DurationError::NotADuration) => Err(format!("`{text}` is not a duration such as `2s`")),
         Err(DurationError::OverLimit) => {
             let days = crate::syntax::MAX_DURATION_MS / 86_400_000;
             Err(format!(
                 "`{text}` is over the limit: a duration is at most {days} days (`{days}d`)"
             ))
         }
+        Err(e) => Err(match e.hint() {
+            Some(hint) => format!("`{text}` is not a duration such as `2s` ({hint})"),
+            None => format!("`{text}` is not a duration such as `2s`"),
+        }),
     }
 }
 

@@ -169,61 +169,14 @@ fn int(raw: &str) -> Option<i64> {
     raw.parse().ok()
 }
 
-/// A duration in the language's syntax, in milliseconds: number + unit
-/// groups, units from the largest to the smallest, each at most once, at
-/// most `365d`. Empty text is not a duration (and not zero).
+/// A duration in the language's syntax, in milliseconds (see
+/// [`crate::syntax::duration_ms`]); the error says what is wrong.
 pub fn duration(raw: &str) -> Result<u64, String> {
-    const UNITS: [(&str, u64); 5] = [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
     let expected = Kind::Duration.expected();
-    if raw.is_empty() {
-        return Err(format!(
-            "{expected} (the value is empty; write `0s` for zero)"
-        ));
-    }
-    let mut rest = raw;
-    let mut next_unit = 0;
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(expected.to_string());
-        }
-        let (number, after) = rest.split_at(digits);
-        let letters = after.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let (unit, after) = after.split_at(letters);
-        if unit.is_empty() {
-            return Err(format!(
-                "{expected} (whole numbers, each followed by ms, s, m, h or d)"
-            ));
-        }
-        let Some(index) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err(format!(
-                "{expected} (`{unit}` is not a unit: ms, s, m, h or d)"
-            ));
-        };
-        if index < next_unit {
-            return Err(format!(
-                "{expected} (units go from the largest to the smallest, each at most once)"
-            ));
-        }
-        next_unit = index + 1;
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("{expected} (at most `365d`)"))?;
-        total = n
-            .checked_mul(UNITS[index].1)
-            .and_then(|ms| total.checked_add(ms))
-            .filter(|t| *t <= crate::syntax::MAX_DURATION_MS)
-            .ok_or_else(|| format!("{expected} (at most `365d`)"))?;
-        rest = after;
-    }
-    Ok(total)
+    crate::syntax::duration_ms(raw).map_err(|e| match e.hint() {
+        Some(hint) => format!("{expected} ({hint})"),
+        None => expected.to_string(),
+    })
 }
 
 /// A value for a field no declaration types: JSON if it parses, else a string.

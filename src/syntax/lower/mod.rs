@@ -213,116 +213,20 @@ pub(super) fn percent(pair: Pair<'_, Rule>) -> Lowered<PercentLit> {
     Ok(PercentLit { value, span })
 }
 
-/// The largest duration accepted: 365 days.
-pub const MAX_DURATION_MS: u64 = 365 * 24 * 3600 * 1000;
-
 pub(super) fn duration(pair: Pair<'_, Rule>) -> Lowered<DurationLit> {
     let span = span_of(&pair);
-    let millis = parse_duration(pair.as_str()).ok_or_else(|| {
+    let millis = crate::syntax::parse_duration(pair.as_str()).ok_or_else(|| {
         too_large(span, "duration").with_help("durations are limited to 365 days (`365d`)")
     })?;
     Ok(DurationLit { millis, span })
 }
 
-/// Parses `1h30m`-style text into milliseconds; `None` past [`MAX_DURATION_MS`].
-pub fn parse_duration(text: &str) -> Option<u64> {
-    duration_ms(text).ok()
-}
-
-/// Why text is not an accepted duration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DurationError {
-    /// It is not written as a duration (`2 seconds`, `soon`).
-    NotADuration,
-    /// It is a duration, but longer than [`MAX_DURATION_MS`] (`366d`).
-    OverLimit,
-}
-
-/// Parses `1h30m`-style text into milliseconds, telling text that is not a
-/// duration from a duration over [`MAX_DURATION_MS`].
-pub fn duration_ms(text: &str) -> Result<u64, DurationError> {
-    let mut total: u64 = 0;
-    let mut over = false;
-    let mut digits = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: u64 = match c {
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                1
-            }
-            's' => 1_000,
-            'm' => 60_000,
-            'h' => 3_600_000,
-            'd' => 86_400_000,
-            _ => return Err(DurationError::NotADuration),
-        };
-        if digits.is_empty() {
-            return Err(DurationError::NotADuration);
-        }
-        // Digits only: a failed parse is an overflow.
-        match digits
-            .parse::<u64>()
-            .ok()
-            .and_then(|n| n.checked_mul(unit))
-            .and_then(|ms| total.checked_add(ms))
-        {
-            Some(t) => total = t,
-            None => over = true,
-        }
-        digits.clear();
-    }
-    if !digits.is_empty() {
-        return Err(DurationError::NotADuration);
-    }
-    if over || total > MAX_DURATION_MS {
-        return Err(DurationError::OverLimit);
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
-
     #[test]
     fn trivia_is_trimmed() {
         assert_eq!(super::trim_trivia("task a   # note\n  "), "task a");
         assert_eq!(super::trim_trivia("x \"#\" # c\n # d\n"), "x \"#\"");
         assert_eq!(super::trim_trivia("/a#b/"), "/a#b/");
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms"), Some(500));
-        assert_eq!(parse_duration("30s"), Some(30_000));
-        assert_eq!(parse_duration("2m"), Some(120_000));
-        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
-        assert_eq!(parse_duration("1d"), Some(86_400_000));
-        assert_eq!(parse_duration("366d"), None);
-        assert_eq!(parse_duration("99999999999999999999s"), None);
-    }
-
-    #[test]
-    fn over_the_limit_is_told_from_not_a_duration() {
-        use super::{duration_ms, DurationError};
-        assert_eq!(duration_ms("365d"), Ok(365 * 86_400_000));
-        assert_eq!(duration_ms("366d"), Err(DurationError::OverLimit));
-        assert_eq!(duration_ms("100000d"), Err(DurationError::OverLimit));
-        assert_eq!(
-            duration_ms("99999999999999999999s"),
-            Err(DurationError::OverLimit)
-        );
-        assert_eq!(duration_ms("soon"), Err(DurationError::NotADuration));
-        assert_eq!(duration_ms("5"), Err(DurationError::NotADuration));
-        assert_eq!(duration_ms("s"), Err(DurationError::NotADuration));
-        assert_eq!(
-            duration_ms("99999999999999999999x"),
-            Err(DurationError::NotADuration)
-        );
     }
 }
