@@ -41,13 +41,19 @@ fn backends(dir: &Path, approvals: Option<&str>) -> PathBuf {
     path
 }
 
+/// `coordops run PLAYBOOK --signal SIGNAL --backends FILE --journal JOURNAL`.
+fn run_command(signal: &str, backends: &Path, journal: &Path) -> Command {
+    let mut cmd = coordops();
+    cmd.args(["run", PLAYBOOK, "--signal", signal, "--backends"])
+        .arg(backends)
+        .arg("--journal")
+        .arg(journal);
+    cmd
+}
+
 /// Runs `signal` (stdin not a terminal) with its journal at `journal`.
 fn run(dir: &Path, signal: &str, approvals: Option<&str>, journal: &Path) -> Output {
-    coordops()
-        .args(["run", PLAYBOOK, "--signal", signal, "--backends"])
-        .arg(backends(dir, approvals))
-        .arg("--journal")
-        .arg(journal)
+    run_command(signal, &backends(dir, approvals), journal)
         .arg("--output")
         .arg(dir.join("report.md"))
         .output()
@@ -552,17 +558,8 @@ fn on_a_terminal_a_person_answers_the_prompt() {
 #[test]
 fn emit_ends_a_suspended_run_with_one_waiting_line() {
     let dir = TempDir::new().expect("tempdir");
-    let out = coordops()
-        .args([
-            "run",
-            PLAYBOOK,
-            "--signal",
-            "APPROVALS:RELEASE",
-            "--backends",
-        ])
-        .arg(backends(dir.path(), None))
-        .arg("--journal")
-        .arg(dir.path().join("release.jsonl"))
+    let journal = dir.path().join("release.jsonl");
+    let out = run_command("APPROVALS:RELEASE", &backends(dir.path(), None), &journal)
         .arg("--output")
         .arg(dir.path().join("report.md"))
         .args(["--emit", "jsonl"])
@@ -602,18 +599,8 @@ fn approve_never_shows_or_records_a_secret_of_the_run() {
     )
     .expect("backends file");
     let journal = dir.path().join("release.jsonl");
-    let out = coordops()
+    let out = run_command("APPROVALS:RELEASE", &with_secret, &journal)
         .env("APPROVE_TOKEN", SECRET)
-        .args([
-            "run",
-            PLAYBOOK,
-            "--signal",
-            "APPROVALS:RELEASE",
-            "--backends",
-        ])
-        .arg(&with_secret)
-        .arg("--journal")
-        .arg(&journal)
         .output()
         .expect("coordops runs");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
