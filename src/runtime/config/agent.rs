@@ -21,7 +21,7 @@ pub(super) struct AgentPlace<'a> {
 impl AgentPlace<'_> {
     /// A problem of the agent's `field` (where the file sets it, else at
     /// the agent's table).
-    fn add(&self, problems: &mut Problems<'_>, field: &str, what: impl Into<String>) {
+    fn add(&self, problems: &mut Problems, field: &str, what: impl Into<String>) {
         let span = self
             .cells
             .get(field)
@@ -46,7 +46,7 @@ impl AgentChecks<'_> {
         &self,
         agent: RawAgent,
         place: &AgentPlace<'_>,
-        problems: &mut Problems<'_>,
+        problems: &mut Problems,
     ) -> Option<AgentBackendConfig> {
         // A `backend` of the wrong type is reported already; what else
         // applies depends on it.
@@ -152,7 +152,7 @@ impl AgentChecks<'_> {
         agent: RawAgent,
         secrets_map: BTreeMap<String, String>,
         place: &AgentPlace<'_>,
-        problems: &mut Problems<'_>,
+        problems: &mut Problems,
     ) -> Option<ProcessAgent> {
         let RawAgent {
             env: env_vars,
@@ -163,7 +163,7 @@ impl AgentChecks<'_> {
         } = agent;
         let own_secrets = own_secrets.as_ref();
         let mut fine = true;
-        let mut fail = |problems: &mut Problems<'_>, field: &str, what: String| {
+        let mut fail = |problems: &mut Problems, field: &str, what: String| {
             place.add(problems, field, what);
             fine = false;
         };

@@ -7,6 +7,8 @@ use std::ops::Range;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::source::SourceFile;
+
 /// A value of the file with where it is written.
 pub(super) type Cell = toml::Spanned<toml::Value>;
 
@@ -24,18 +26,16 @@ pub(super) struct Layout {
 }
 
 /// The problems found so far, for the messages of one file.
-pub(super) struct Problems<'a> {
-    file: String,
-    text: &'a str,
+pub(super) struct Problems {
+    source: SourceFile,
     found: Vec<(usize, String)>,
 }
 
-impl<'a> Problems<'a> {
+impl Problems {
     /// No problem yet in `text`, the file named `file` in messages.
-    pub(super) fn new(file: String, text: &'a str) -> Problems<'a> {
+    pub(super) fn new(file: String, text: &str) -> Problems {
         Problems {
-            file,
-            text,
+            source: SourceFile::new(file, text),
             found: Vec::new(),
         }
     }
@@ -45,12 +45,12 @@ impl<'a> Problems<'a> {
     pub(super) fn add(&mut self, span: &Range<usize>, key: &str, what: impl Into<String>) {
         let what = what.into();
         let sep = if what.starts_with(':') { "" } else { " " };
-        let (line, column) = line_column(self.text, span.start);
+        let (line, column) = self.source.line_col(span.start);
         self.found.push((
             span.start,
             format!(
                 "backends file `{}`: line {line}, column {column}: `{key}`{sep}{what}",
-                self.file
+                self.source.name()
             ),
         ));
     }
@@ -98,25 +98,5 @@ impl<'a> Problems<'a> {
         T::deserialize(toml::Value::Table(good))
             .map_err(|e| self.add(span, prefix, format!(": {}", e.message())))
             .ok()
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `at` of `text`.
-fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let before = text.get(..at).unwrap_or(text);
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = before.matches('\n').count() + 1;
-    (line, before[line_start..].chars().count() + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::line_column;
-
-    #[test]
-    fn lines_and_columns_count_from_one() {
-        assert_eq!(line_column("abc", 0), (1, 1));
-        assert_eq!(line_column("ab\ncdé\nx", 7), (2, 4));
-        assert_eq!(line_column("ab\ncd", 3), (2, 1));
     }
 }
