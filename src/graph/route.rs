@@ -119,27 +119,75 @@ const LABEL_DESCENT: i64 = 2;
 /// How far a label keeps from boxes and other labels.
 const LABEL_MARGIN: i64 = 2;
 
+/// The height of the strips [`Strips`] files rectangles under.
+const STRIP: i64 = 64;
+
+/// Rectangles filed under each horizontal strip of [`STRIP`] pixels they
+/// touch, so that what overlaps a small rectangle is found among its
+/// neighbours only, not among every box of a long flow.
+#[derive(Default)]
+struct Strips(std::collections::BTreeMap<i64, Vec<Rect>>);
+
+impl Strips {
+    fn strips(r: &Rect) -> std::ops::RangeInclusive<i64> {
+        r.y.div_euclid(STRIP)..=r.bottom().div_euclid(STRIP)
+    }
+
+    fn insert(&mut self, r: Rect) {
+        for strip in Self::strips(&r) {
+            self.0.entry(strip).or_default().push(r);
+        }
+    }
+
+    fn overlaps(&self, r: &Rect) -> bool {
+        Self::strips(r).any(|strip| {
+            self.0
+                .get(&strip)
+                .is_some_and(|rs| rs.iter().any(|o| o.overlaps(r)))
+        })
+    }
+}
+
 /// Routes edges and places labels among the placed boxes.
 pub(super) struct Router<'a> {
     boxes: &'a [Rect],
     rank: &'a [usize],
+    /// The boxes of each row, by index.
+    rows: Vec<Vec<usize>>,
     /// Each row's top and bottom.
     bands: &'a [(i64, i64)],
+    /// The boxes, filed by strip.
+    box_strips: Strips,
+    /// The right edge of the rightmost box.
+    right: i64,
     /// Lanes taken so far: x, top, bottom.
     lanes: Vec<(i64, i64, i64)>,
-    /// Labels placed so far.
+    /// Labels placed so far, in order and filed by strip.
     labels: Vec<Rect>,
+    label_strips: Strips,
 }
 
 impl<'a> Router<'a> {
     /// A router over boxes placed in rows (`rank` gives each box's row).
     pub fn new(boxes: &'a [Rect], rank: &'a [usize], bands: &'a [(i64, i64)]) -> Self {
+        let mut rows = vec![Vec::new(); bands.len()];
+        let mut box_strips = Strips::default();
+        for (i, (b, r)) in boxes.iter().zip(rank).enumerate() {
+            if let Some(row) = rows.get_mut(*r) {
+                row.push(i);
+            }
+            box_strips.insert(*b);
+        }
         Router {
             boxes,
             rank,
+            rows,
             bands,
+            box_strips,
+            right: boxes.iter().map(Rect::right).max().unwrap_or(0),
             lanes: Vec::new(),
             labels: Vec::new(),
+            label_strips: Strips::default(),
         }
     }
 
@@ -184,12 +232,11 @@ impl<'a> Router<'a> {
     /// The x nearest `ideal` where a lane from `top` to `bottom` through
     /// `rows` meets no box and keeps apart from the lanes beside it.
     fn lane(&self, rows: std::ops::Range<usize>, top: i64, bottom: i64, ideal: i64) -> i64 {
-        let mut blocked: Vec<(i64, i64)> = self
-            .boxes
-            .iter()
-            .zip(self.rank)
-            .filter(|(_, r)| rows.contains(r))
-            .map(|(b, _)| (b.x - BOX_MARGIN, b.right() + BOX_MARGIN))
+        let mut blocked: Vec<(i64, i64)> = rows
+            .filter_map(|r| self.rows.get(r))
+            .flatten()
+            .map(|&i| self.boxes[i])
+            .map(|b| (b.x - BOX_MARGIN, b.right() + BOX_MARGIN))
             .chain(
                 self.lanes
                     .iter()
@@ -247,7 +294,7 @@ impl<'a> Router<'a> {
             .find(|(_, _, r)| self.free(r));
         let (x, y, rect) = found.unwrap_or_else(|| {
             // Right of every box, below the source, under earlier labels.
-            let x = self.boxes.iter().map(Rect::right).max().unwrap_or(0) + 6;
+            let x = self.right + 6;
             let mut y = start.1 + LABEL_ASCENT + 3;
             while !self.free(&spot(x, y)) {
                 y += LABEL_ASCENT + LABEL_DESCENT;
@@ -255,13 +302,13 @@ impl<'a> Router<'a> {
             (x, y, spot(x, y))
         });
         self.labels.push(rect);
+        self.label_strips.insert(rect);
         (x, y)
     }
 
     fn free(&self, r: &Rect) -> bool {
         let grown = r.grown(LABEL_MARGIN);
-        !self.boxes.iter().any(|b| b.overlaps(&grown))
-            && !self.labels.iter().any(|l| l.overlaps(&grown))
+        !self.box_strips.overlaps(&grown) && !self.label_strips.overlaps(&grown)
     }
 
     /// The labels placed, as boxes.
