@@ -381,4 +381,17 @@ fn growth_tables() {
             |_| support::dry_run(&playbook, Default::default()),
         )
     });
+    growth_row("flow drawing (SVG of `--format html`)", "steps", 40, |n| {
+        let text = gen::sequential_workflow(n);
+        let source = SourceFile::new("bench.ops", text.as_str());
+        let playbook = support::parse(&text);
+        measure(
+            5,
+            || (),
+            |_| {
+                coordops::graph::build(&playbook, &source, coordops::graph::Scope::All)
+                    .map(|g| coordops::graph::svg(&g).len())
+            },
+        )
+    });
 }
